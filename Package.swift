@@ -1,0 +1,110 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers, lowest first; a module only knows the ones above it in this list.
+//   SCIMJSON       JSON value type (pure, Foundation only)
+//   SCIMModel      SCIM protocol model: paths, filters, PATCH, errors, schemas (pure)
+//   SCIMMapping    mapping engine (pure)
+//   SCIMDProtocol  JSON-RPC 2.0 messages + every RPC method's typed params/results (shared by daemon and client)
+//   SCIMDStore     SQLite persistence (GRDB)
+//   SCIMDService   the daemon's state and behaviour, no transport
+//   SCIMDServer    JSON-RPC over a Unix socket, systemd integration
+//   SCIMDClient    async Swift client over the same socket
+//   scimd, scimctl thin executables
+let package = Package(
+    name: "scimd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "scimd", targets: ["scimd"]),
+        .executable(name: "scimctl", targets: ["scimctl"]),
+        .library(name: "SCIMDClient", targets: ["SCIMDClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        .target(name: "SCIMJSON"),
+        .target(name: "SCIMModel", dependencies: ["SCIMJSON"]),
+        .target(name: "SCIMMapping", dependencies: ["SCIMJSON", "SCIMModel"]),
+        .target(name: "SCIMDProtocol", dependencies: ["SCIMJSON"]),
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        .target(
+            name: "SCIMDStore",
+            dependencies: [
+                "SCIMJSON",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "SCIMDService",
+            dependencies: [
+                "SCIMJSON", "SCIMModel", "SCIMMapping", "SCIMDProtocol", "SCIMDStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "SCIMDServer",
+            dependencies: [
+                "SCIMJSON", "SCIMDProtocol", "SCIMDService", "CSystemd",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "SCIMDClient",
+            dependencies: [
+                "SCIMJSON", "SCIMDProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "scimd",
+            dependencies: [
+                "SCIMDServer", "SCIMDService", "SCIMDStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "scimctl",
+            dependencies: [
+                "SCIMDClient", "SCIMDProtocol", "SCIMJSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "SCIMModelTests",
+            dependencies: [
+                "SCIMJSON", "SCIMModel",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(name: "SCIMMappingTests", dependencies: ["SCIMJSON", "SCIMModel", "SCIMMapping"]),
+        .testTarget(name: "SCIMDProtocolTests", dependencies: ["SCIMJSON", "SCIMDProtocol"]),
+        .testTarget(
+            name: "SCIMDServiceTests",
+            dependencies: ["SCIMJSON", "SCIMModel", "SCIMDProtocol", "SCIMDStore", "SCIMDService"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["SCIMJSON", "SCIMDProtocol", "SCIMDClient"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,319 @@
+/// Why scimd parses JSON itself rather than through Foundation's `JSONSerialization`/`JSONDecoder`:
+/// SCIM data is stored and shown "as the IdP sent it", so member order must survive (Foundation
+/// hands back unordered dictionaries); integers must stay exact and distinct from booleans
+/// (Foundation's `NSNumber` bridging blurs `1` and `true` on Linux); hostile input needs a hard
+/// nesting limit and duplicate-key rejection with a position in the message; and ingest is the hot
+/// path. The grammar is RFC 8259's, and nothing beyond it is accepted.
+
+/// Why a JSON text could not be parsed.
+public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Byte offset (0-based) in the input where the problem was found.
+    public var offset: Int
+    /// What was wrong, for humans.
+    public var reason: String
+
+    public init(offset: Int, reason: String) {
+        self.offset = offset
+        self.reason = reason
+    }
+
+    public var description: String { "\(reason) at byte \(offset)" }
+}
+
+/// Parses RFC 8259 JSON text into ``JSONValue``.
+public struct JSONParser: Sendable {
+    /// Deepest nesting of arrays/objects accepted; deeper input is rejected, never recursed into.
+    public var maximumDepth: Int
+
+    public init(maximumDepth: Int = 256) {
+        self.maximumDepth = maximumDepth
+    }
+
+    /// Parses one JSON text (surrounding whitespace allowed, nothing else).
+    /// Throws ``JSONParseError`` for invalid UTF-8, syntax errors, duplicate keys or excess depth.
+    public func parse(_ text: String) throws(JSONParseError) -> JSONValue {
+        var text = text
+        let result: Result<JSONValue, JSONParseError> = text.withUTF8 { buffer in
+            Result { () throws(JSONParseError) in try parse(bytes: UnsafeRawBufferPointer(buffer)) }
+        }
+        return try result.get()
+    }
+
+    /// Parses one JSON text from UTF-8 bytes.
+    public func parse(bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
+        let contiguous: Result<JSONValue, JSONParseError>? = bytes.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(JSONParseError) in try parse(bytes: UnsafeRawBufferPointer(buffer)) }
+        }
+        if let contiguous { return try contiguous.get() }
+        let copy = Array(bytes)
+        let result: Result<JSONValue, JSONParseError> = copy.withUnsafeBytes { buffer in
+            Result { () throws(JSONParseError) in try parse(bytes: buffer) }
+        }
+        return try result.get()
+    }
+
+    /// Parses one JSON text from raw UTF-8 bytes.
+    public func parse(bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> JSONValue {
+        var reader = Reader(bytes: bytes, maximumDepth: maximumDepth)
+        reader.skipWhitespace()
+        let value = try reader.parseValue(depth: 0)
+        reader.skipWhitespace()
+        if reader.index != bytes.count {
+            throw JSONParseError(offset: reader.index, reason: "unexpected data after the JSON value")
+        }
+        return value
+    }
+}
+
+private struct Reader {
+    let bytes: UnsafeRawBufferPointer
+    let maximumDepth: Int
+    var index = 0
+
+    init(bytes: UnsafeRawBufferPointer, maximumDepth: Int) {
+        self.bytes = bytes
+        self.maximumDepth = maximumDepth
+    }
+
+    func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
+
+    var current: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
+    }
+
+    mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
+        guard let c = current else { throw fail("unexpected end of input") }
+        switch c {
+        case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
+        case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
+        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
+        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
+        default: throw fail("unexpected character '\(printable(c))'")
+        }
+    }
+
+    func printable(_ c: UInt8) -> String {
+        (0x20..<0x7F).contains(c) ? String(UnicodeScalar(c)) : "\\x" + String(c, radix: 16)
+    }
+
+    mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
+        let count = literal.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw fail("invalid literal") }
+        let p = literal.utf8Start
+        for i in 0..<count where bytes[index + i] != p[i] {
+            throw fail("invalid literal")
+        }
+        index += count
+    }
+
+    mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
+        if depth > maximumDepth { throw fail("nesting deeper than \(maximumDepth) levels") }
+        index += 1  // {
+        var members: [(key: String, value: JSONValue)] = []
+        var seen: Set<String>? = nil
+        skipWhitespace()
+        if current == UInt8(ascii: "}") {
+            index += 1
+            return .object(JSONObject())
+        }
+        while true {
+            skipWhitespace()
+            guard current == UInt8(ascii: "\"") else { throw fail("expected a member name in quotes") }
+            let keyOffset = index
+            let key = try parseString()
+            // Small objects: a scan is cheapest. Large ones: a set keeps duplicate checks linear.
+            if members.count < 16 {
+                if members.contains(where: { $0.key == key }) {
+                    throw JSONParseError(offset: keyOffset, reason: "duplicate member name \"\(key)\"")
+                }
+            } else {
+                if seen == nil { seen = Set(members.map(\.key)) }
+                if !seen!.insert(key).inserted {
+                    throw JSONParseError(offset: keyOffset, reason: "duplicate member name \"\(key)\"")
+                }
+            }
+            skipWhitespace()
+            guard current == UInt8(ascii: ":") else { throw fail("expected ':' after member name") }
+            index += 1
+            skipWhitespace()
+            let value = try parseValue(depth: depth)
+            members.append((key: key, value: value))
+            skipWhitespace()
+            switch current {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"):
+                index += 1
+                return .object(JSONObject(uncheckedMembers: members))
+            case nil: throw fail("unexpected end of input in object")
+            default: throw fail("expected ',' or '}' in object")
+            }
+        }
+    }
+
+    mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
+        if depth > maximumDepth { throw fail("nesting deeper than \(maximumDepth) levels") }
+        index += 1  // [
+        var elements: [JSONValue] = []
+        skipWhitespace()
+        if current == UInt8(ascii: "]") {
+            index += 1
+            return .array(elements)
+        }
+        while true {
+            skipWhitespace()
+            elements.append(try parseValue(depth: depth))
+            skipWhitespace()
+            switch current {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "]"):
+                index += 1
+                return .array(elements)
+            case nil: throw fail("unexpected end of input in array")
+            default: throw fail("expected ',' or ']' in array")
+            }
+        }
+    }
+
+    mutating func parseString() throws(JSONParseError) -> String {
+        index += 1  // opening quote
+        let start = index
+        // Fast path: no escapes.
+        while index < bytes.count {
+            let c = bytes[index]
+            if c == UInt8(ascii: "\"") {
+                let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
+                index += 1
+                guard let s = String(validating: slice, as: UTF8.self) else {
+                    throw JSONParseError(offset: start, reason: "invalid UTF-8 in string")
+                }
+                return s
+            }
+            if c == UInt8(ascii: "\\") { break }
+            if c < 0x20 { throw fail("unescaped control character in string") }
+            index += 1
+        }
+        // Slow path: copy, decoding escapes.
+        var out: [UInt8] = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+        while index < bytes.count {
+            let c = bytes[index]
+            if c == UInt8(ascii: "\"") {
+                index += 1
+                guard let s = String(validating: out, as: UTF8.self) else {
+                    throw JSONParseError(offset: start, reason: "invalid UTF-8 in string")
+                }
+                return s
+            }
+            if c < 0x20 { throw fail("unescaped control character in string") }
+            if c != UInt8(ascii: "\\") {
+                out.append(c)
+                index += 1
+                continue
+            }
+            index += 1
+            guard let e = current else { break }
+            index += 1
+            switch e {
+            case UInt8(ascii: "\""): out.append(0x22)
+            case UInt8(ascii: "\\"): out.append(0x5C)
+            case UInt8(ascii: "/"): out.append(0x2F)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try parseHex4()
+                if (0xD800..<0xDC00).contains(scalar) {
+                    // High surrogate: a low surrogate must follow.
+                    guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                        bytes[index + 1] == UInt8(ascii: "u")
+                    else { throw fail("unpaired surrogate in \\u escape") }
+                    index += 2
+                    let low = try parseHex4()
+                    guard (0xDC00..<0xE000).contains(low) else { throw fail("unpaired surrogate in \\u escape") }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                } else if (0xDC00..<0xE000).contains(scalar) {
+                    throw fail("unpaired surrogate in \\u escape")
+                }
+                guard let u = Unicode.Scalar(scalar) else { throw fail("invalid \\u escape") }
+                out.append(contentsOf: Array(String(Character(u)).utf8))
+            default:
+                throw fail("invalid escape '\\\(printable(e))'")
+            }
+        }
+        throw fail("unterminated string")
+    }
+
+    mutating func parseHex4() throws(JSONParseError) -> UInt32 {
+        guard index + 4 <= bytes.count else { throw fail("truncated \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let c = bytes[index]
+            let d: UInt32
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt32(c - 0x30)
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt32(c - 0x61 + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt32(c - 0x41 + 10)
+            default: throw fail("invalid hex digit in \\u escape")
+            }
+            v = v << 4 | d
+            index += 1
+        }
+        return v
+    }
+
+    mutating func parseNumber() throws(JSONParseError) -> JSONValue {
+        let start = index
+        var isInteger = true
+        if current == UInt8(ascii: "-") { index += 1 }
+        guard let first = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else {
+            throw fail("invalid number")
+        }
+        if first == UInt8(ascii: "0") {
+            index += 1
+        } else {
+            while let c = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) { index += 1 }
+        }
+        if current == UInt8(ascii: ".") {
+            isInteger = false
+            index += 1
+            guard let c = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) else {
+                throw fail("invalid number: digits must follow '.'")
+            }
+            while let c = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) { index += 1 }
+        }
+        if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+            isInteger = false
+            index += 1
+            if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
+            guard let c = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) else {
+                throw fail("invalid number: digits must follow the exponent")
+            }
+            while let c = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) { index += 1 }
+        }
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        if isInteger, let i = Int(text) { return .int(i) }
+        guard let d = Double(text), d.isFinite else {
+            throw JSONParseError(offset: start, reason: "number out of range")
+        }
+        return .double(d)
+    }
+}
+
+extension JSONObject {
+    /// Builds an object from members already known to have unique keys (the parser checked).
+    init(uncheckedMembers: [(key: String, value: JSONValue)]) {
+        self.init()
+        self.replaceMembers(uncheckedMembers)
+    }
+}

@@ -1,0 +1,212 @@
+/// A JSON value (RFC 8259) as scimd holds it: objects keep the order in which their members
+/// arrived, integers stay exact (`Int`), and other numbers are `Double`.
+///
+/// scimd stores what an identity provider sent "verbatim", so member order is preserved from
+/// parse to serialization; equality of objects ignores order, as JSON's does.
+public enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    /// A number written without fraction or exponent that fits in 64 bits.
+    case int(Int)
+    /// Any other number.
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object(JSONObject)
+
+    /// The string, when this is a string.
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    /// The boolean, when this is a boolean.
+    public var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
+    /// The integer, when this is an integer (or a double with no fractional part that fits).
+    public var intValue: Int? {
+        switch self {
+        case .int(let i): return i
+        case .double(let d) where d.rounded() == d && abs(d) < 9.0e15: return Int(d)
+        default: return nil
+        }
+    }
+
+    /// The number as a `Double`, when this is a number.
+    public var doubleValue: Double? {
+        switch self {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        default: return nil
+        }
+    }
+
+    /// The elements, when this is an array.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+
+    /// The object, when this is an object.
+    public var objectValue: JSONObject? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
+
+    /// True for `null`.
+    public var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
+
+    /// A short name of the value's JSON type, for error messages ("string", "object", …).
+    public var typeName: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "boolean"
+        case .int, .double: return "number"
+        case .string: return "string"
+        case .array: return "array"
+        case .object: return "object"
+        }
+    }
+
+    /// Looks up an object member by exact key; `nil` when absent or not an object.
+    public subscript(key: String) -> JSONValue? {
+        objectValue?[key]
+    }
+
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): return true
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.int(let a), .int(let b)): return a == b
+        case (.int, .double), (.double, .int), (.double, .double):
+            return lhs.doubleValue == rhs.doubleValue
+        case (.string(let a), .string(let b)): return a == b
+        case (.array(let a), .array(let b)): return a == b
+        case (.object(let a), .object(let b)): return a == b
+        default: return false
+        }
+    }
+}
+
+/// A JSON object whose members keep their insertion order.
+///
+/// Lookups are linear: SCIM resources have tens of members, where a scan beats hashing, and
+/// SCIM needs case-insensitive lookups (RFC 7643 §2.1) that a hash on exact keys cannot serve.
+public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
+    /// The members in order. Keys are unique (the parser rejects duplicates; setters replace).
+    public internal(set) var members: [(key: String, value: JSONValue)]
+
+    public init() { members = [] }
+
+    public init(_ members: [(key: String, value: JSONValue)]) {
+        self.members = []
+        self.members.reserveCapacity(members.count)
+        for (k, v) in members { self[k] = v }
+    }
+
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self.init(elements.map { (key: $0.0, value: $0.1) })
+    }
+
+    mutating func replaceMembers(_ newMembers: [(key: String, value: JSONValue)]) {
+        members = newMembers
+    }
+
+    public var count: Int { members.count }
+    public var isEmpty: Bool { members.isEmpty }
+    public var keys: [String] { members.map(\.key) }
+
+    public func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> {
+        members.makeIterator()
+    }
+
+    /// Exact-key member access; assigning `nil` removes the member.
+    public subscript(key: String) -> JSONValue? {
+        get {
+            for m in members where m.key == key { return m.value }
+            return nil
+        }
+        set {
+            if let i = members.firstIndex(where: { $0.key == key }) {
+                if let newValue { members[i].value = newValue } else { members.remove(at: i) }
+            } else if let newValue {
+                members.append((key: key, value: newValue))
+            }
+        }
+    }
+
+    /// The key as stored that equals `key` ignoring case (SCIM attribute names are case-insensitive).
+    public func storedKey(caseInsensitive key: String) -> String? {
+        for m in members where m.key.caseInsensitiveEquals(key) { return m.key }
+        return nil
+    }
+
+    /// Case-insensitive member access; assigning replaces the matching member in place
+    /// (keeping its stored spelling) or appends; assigning `nil` removes it.
+    public subscript(caseInsensitive key: String) -> JSONValue? {
+        get {
+            for m in members where m.key.caseInsensitiveEquals(key) { return m.value }
+            return nil
+        }
+        set {
+            if let i = members.firstIndex(where: { $0.key.caseInsensitiveEquals(key) }) {
+                if let newValue { members[i].value = newValue } else { members.remove(at: i) }
+            } else if let newValue {
+                members.append((key: key, value: newValue))
+            }
+        }
+    }
+
+    /// Removes members for which `shouldRemove` is true.
+    public mutating func removeAll(where shouldRemove: (String, JSONValue) -> Bool) {
+        members.removeAll { shouldRemove($0.key, $0.value) }
+    }
+
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        for (k, v) in lhs.members {
+            guard let other = rhs[k], other == v else { return false }
+        }
+        return true
+    }
+}
+
+extension String {
+    /// ASCII-fast case-insensitive equality, falling back to Unicode lowercasing.
+    @inlinable
+    public func caseInsensitiveEquals(_ other: String) -> Bool {
+        if self == other { return true }
+        let a = self.utf8, b = other.utf8
+        guard a.count == b.count else {
+            return self.lowercased() == other.lowercased()
+        }
+        var ascii = true
+        for (x, y) in zip(a, b) {
+            if x >= 0x80 || y >= 0x80 { ascii = false; break }
+            let lx = (x >= 0x41 && x <= 0x5A) ? x | 0x20 : x
+            let ly = (y >= 0x41 && y <= 0x5A) ? y | 0x20 : y
+            if lx != ly { return false }
+        }
+        return ascii ? true : self.lowercased() == other.lowercased()
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral, ExpressibleByFloatLiteral
+{
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int) { self = .int(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(floatLiteral value: Double) { self = .double(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self = .object(JSONObject(elements.map { (key: $0.0, value: $0.1) }))
+    }
+    public init(nilLiteral: ()) { self = .null }
+}
