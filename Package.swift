@@ -49,6 +49,7 @@ let package = Package(
             name: "SCIMDService",
             dependencies: [
                 "SCIMJSON", "SCIMModel", "SCIMMapping", "SCIMDProtocol", "SCIMDStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -1,0 +1,68 @@
+import Foundation
+import SCIMJSON
+
+/// Encodes and decodes typed params/results, identically on both ends of the socket.
+public enum RPCCodec {
+    /// Compact JSON bytes of `value` (no newlines, so safe inside one framed line).
+    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        if let json = value as? JSONValue { return JSONSerializer.bytes(json) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return Array(try encoder.encode(value))
+    }
+
+    /// Decodes `type` from a JSON value (`params` or `result`). Absent params decode as `{}`.
+    /// Throws ``RPCError`` `invalid_params` naming the offending field.
+    public static func decode<T: Decodable>(_ type: T.Type, from json: JSONValue?) throws(RPCError) -> T {
+        let value = json ?? .object([:])
+        if T.self == JSONValue.self { return value as! T }
+        if case .array = value {
+            throw RPCError.invalidParams("params must be an object (by-name); positional params are not supported")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(JSONSerializer.bytes(value)))
+        } catch let error as DecodingError {
+            throw invalidParams(error)
+        } catch {
+            throw RPCError.invalidParams("invalid params: \(error)")
+        }
+    }
+
+    /// Turns a `DecodingError` into `invalid_params` with the dotted field path.
+    static func invalidParams(_ error: DecodingError) -> RPCError {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+                .replacingOccurrences(of: ".[", with: "[")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let field = path(context.codingPath + [key])
+            return .invalidParams("missing required param '\(field)'", field: field)
+        case .typeMismatch(let type, let context):
+            let field = path(context.codingPath)
+            return .invalidParams("param '\(field)' has the wrong type (expected \(typeName(type)))", field: field)
+        case .valueNotFound(let type, let context):
+            let field = path(context.codingPath)
+            return .invalidParams("param '\(field)' must not be null (expected \(typeName(type)))", field: field)
+        case .dataCorrupted(let context):
+            let field = path(context.codingPath)
+            return .invalidParams("param '\(field)' is invalid: \(context.debugDescription)", field: field.isEmpty ? nil : field)
+        @unknown default:
+            return .invalidParams("invalid params")
+        }
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "string"
+        case is Int.Type, is Int64.Type: return "integer"
+        case is Double.Type: return "number"
+        case is Bool.Type: return "boolean"
+        default:
+            let name = String(describing: type)
+            if name.hasPrefix("Array") || name.hasPrefix("[") { return "array" }
+            if name.hasPrefix("Dictionary") { return "object" }
+            return "object"
+        }
+    }
+}

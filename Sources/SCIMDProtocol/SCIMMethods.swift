@@ -1,0 +1,159 @@
+import SCIMJSON
+
+/// `scim.handle`: one SCIM HTTP request in, one SCIM HTTP response out (RFC 7644).
+///
+/// A SCIM-level failure (bad token, invalid filter, uniqueness, …) is a normal result with a
+/// 4xx/5xx `status` and an RFC 7644 §3.12 error body; RPC errors are only for malformed calls.
+public enum SCIMHandle: RPCMethod {
+    public static let name = "scim.handle"
+    public static let summary = "Serve one SCIM 2.0 HTTP request (method, path, headers, body) for the connection its bearer token names."
+    public struct Params: Codable, Sendable, Equatable {
+        /// HTTP method: GET, POST, PUT, PATCH or DELETE.
+        public var method: String
+        /// Path relative to the SCIM base URL, with the percent-encoded query (`/Users?filter=…`).
+        /// A leading base prefix (default `/scim/v2`) is stripped.
+        public var path: String
+        /// Request headers; names are case-insensitive. `Authorization: Bearer <token>` selects the connection.
+        public var headers: [String: String]?
+        /// The request body exactly as received, or nil for none.
+        public var body: String?
+        public init(method: String, path: String, headers: [String: String]? = nil, body: String? = nil) {
+            self.method = method
+            self.path = path
+            self.headers = headers
+            self.body = body
+        }
+    }
+    public struct Result: Codable, Sendable, Equatable {
+        /// HTTP status to send to the IdP.
+        public var status: Int
+        /// Response headers: `Content-Type`, and `Location`, `ETag`, `Allow`, `WWW-Authenticate` where they apply.
+        public var headers: [String: String]
+        /// Response body (SCIM JSON), or nil (204, 304).
+        public var body: String?
+        /// What the request changed, in order, for the application to act on.
+        public var changes: [ResourceChange]
+        public init(status: Int, headers: [String: String], body: String?, changes: [ResourceChange]) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+            self.changes = changes
+        }
+    }
+}
+
+/// One change a SCIM request made to a stored resource.
+public struct ResourceChange: Codable, Sendable, Equatable {
+    /// `User` or `Group`.
+    public var resourceType: String
+    public var id: String
+    /// `created`, `updated`, `deactivated`, `reactivated`, `deleted`, `member_added`, `member_removed`.
+    public var change: String
+    /// The connection the resource belongs to.
+    public var connection: String
+    /// The resource's `meta.version` after the change (absent for deletions).
+    public var version: String?
+    /// For `member_added`/`member_removed`: the member's id.
+    public var member: String?
+    public init(resourceType: String, id: String, change: String, connection: String, version: String? = nil, member: String? = nil) {
+        self.resourceType = resourceType
+        self.id = id
+        self.change = change
+        self.connection = connection
+        self.version = version
+        self.member = member
+    }
+}
+
+/// A logged `scim.handle` call, as listed.
+public struct RequestSummary: Codable, Sendable, Equatable {
+    /// Monotonic id (also the paging key).
+    public var id: Int
+    public var connection: String
+    public var at: String
+    public var method: String
+    public var path: String
+    public var status: Int
+    public var durationMicroseconds: Int
+    /// The resource the request addressed or created, when there is one.
+    public var resourceType: String?
+    public var resourceId: String?
+    /// The SCIM `scimType` or `detail` of an error response, for a quick read.
+    public var error: String?
+    public init(
+        id: Int, connection: String, at: String, method: String, path: String, status: Int,
+        durationMicroseconds: Int, resourceType: String?, resourceId: String?, error: String?
+    ) {
+        self.id = id
+        self.connection = connection
+        self.at = at
+        self.method = method
+        self.path = path
+        self.status = status
+        self.durationMicroseconds = durationMicroseconds
+        self.resourceType = resourceType
+        self.resourceId = resourceId
+        self.error = error
+    }
+}
+
+/// A logged request with its bodies (secrets redacted: `password` values, the bearer token).
+public struct RequestDetail: Codable, Sendable, Equatable {
+    public var summary: RequestSummary
+    /// Request headers with `Authorization` redacted.
+    public var requestHeaders: [String: String]
+    public var requestBody: String?
+    public var responseBody: String?
+    public init(summary: RequestSummary, requestHeaders: [String: String], requestBody: String?, responseBody: String?) {
+        self.summary = summary
+        self.requestHeaders = requestHeaders
+        self.requestBody = requestBody
+        self.responseBody = responseBody
+    }
+}
+
+/// `requests.list`: a connection's logged SCIM requests, newest first, paged.
+/// Errors: `not_found` (connection), `invalid_params` (status, since or cursor).
+public enum RequestsList: RPCMethod {
+    public static let name = "requests.list"
+    public static let summary = "List a connection's logged SCIM requests, newest first, with paging."
+    public struct Params: Codable, Sendable, Equatable {
+        /// Connection id or name.
+        public var connection: String
+        /// `2xx`, `4xx`, `5xx`, `error` (any status ≥ 400) or an exact status such as `409`.
+        public var status: String?
+        /// Only requests at or after this RFC 3339 time.
+        public var since: String?
+        /// Page size, 1…1000 (default 50).
+        public var limit: Int?
+        /// Opaque cursor from a previous page's `nextCursor`.
+        public var cursor: String?
+        public init(connection: String, status: String? = nil, since: String? = nil, limit: Int? = nil, cursor: String? = nil) {
+            self.connection = connection
+            self.status = status
+            self.since = since
+            self.limit = limit
+            self.cursor = cursor
+        }
+    }
+    public struct Result: Codable, Sendable, Equatable {
+        public var requests: [RequestSummary]
+        /// Present when more requests follow.
+        public var nextCursor: String?
+        public init(requests: [RequestSummary], nextCursor: String?) {
+            self.requests = requests
+            self.nextCursor = nextCursor
+        }
+    }
+}
+
+/// `requests.get`: one logged request with bodies. Errors: `not_found`.
+public enum RequestsGet: RPCMethod {
+    public static let name = "requests.get"
+    public static let summary = "One logged SCIM request with its (redacted) request and response bodies."
+    public struct Params: Codable, Sendable, Equatable {
+        public var id: Int
+        public init(id: Int) { self.id = id }
+    }
+    public typealias Result = RequestDetail
+}

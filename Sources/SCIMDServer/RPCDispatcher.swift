@@ -1,0 +1,134 @@
+import Logging
+import NIOCore
+import SCIMDProtocol
+import SCIMJSON
+
+/// Routes JSON-RPC 2.0 messages to typed handlers, one per ``RPCMethod``.
+///
+/// It turns every failure into a JSON-RPC error object in one place: parse errors (-32700),
+/// invalid requests (-32600), unknown methods (-32601), params that do not decode (-32602,
+/// naming the field), ``RPCError``s thrown by handlers as they are, and any other error as
+/// -32603 without leaking its text to the client (it is logged instead).
+public struct RPCDispatcher: Sendable {
+    typealias Handler = @Sendable (JSONValue?) async -> Result<[UInt8], RPCError>
+
+    private var handlers: [String: Handler] = [:]
+    /// The registered methods in registration order (what `rpc.discover` lists).
+    public private(set) var methods: [any RPCMethod.Type] = []
+    let logger: Logger
+    /// Deepest JSON nesting accepted in a message.
+    let maximumDepth: Int
+
+    public init(logger: Logger, maximumDepth: Int = 256) {
+        self.logger = logger
+        self.maximumDepth = maximumDepth
+    }
+
+    /// Registers the handler of `method`. Registering a name twice is a programming error.
+    public mutating func register<M: RPCMethod>(
+        _ method: M.Type, _ body: @escaping @Sendable (M.Params) async throws -> M.Result
+    ) {
+        precondition(handlers[M.name] == nil, "\(M.name) registered twice")
+        methods.append(method)
+        let logger = self.logger
+        handlers[M.name] = { params in
+            do {
+                let decoded = try RPCCodec.decode(M.Params.self, from: params)
+                let result = try await body(decoded)
+                return .success(try RPCCodec.encode(result))
+            } catch let error as RPCError {
+                return .failure(error)
+            } catch {
+                logger.error("internal error", metadata: ["method": "\(M.name)", "error": "\(error)"])
+                return .failure(.internalError("internal error while handling \(M.name); see the daemon's log"))
+            }
+        }
+    }
+
+    /// Handles one framed line: a request, a notification or a batch. Returns the response line
+    /// (without the newline), or nil when nothing is to be sent (notifications only).
+    public func handle(line: some Collection<UInt8>) async -> [UInt8]? {
+        let message: JSONValue
+        do {
+            message = try JSONParser(maximumDepth: maximumDepth).parse(bytes: line)
+        } catch {
+            return Self.response(id: nil, error: .parseError("parse error: \(error)"))
+        }
+        switch message {
+        case .array(let elements):
+            if elements.isEmpty { return Self.response(id: nil, error: .invalidRequest("empty batch")) }
+            var parts: [[UInt8]] = []
+            for element in elements {
+                if let part = await handle(message: element) { parts.append(part) }
+            }
+            if parts.isEmpty { return nil }
+            var out: [UInt8] = [UInt8(ascii: "[")]
+            for (i, part) in parts.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: part)
+            }
+            out.append(UInt8(ascii: "]"))
+            return out
+        default:
+            return await handle(message: message)
+        }
+    }
+
+    /// Handles one request object; nil for a notification.
+    func handle(message: JSONValue) async -> [UInt8]? {
+        guard case .object(let object) = message else {
+            return Self.response(id: nil, error: .invalidRequest("a request must be a JSON object"))
+        }
+        // The id, when it is usable, is echoed even on invalid requests (JSON-RPC 2.0 §5).
+        var id: JSONValue? = nil
+        var isNotification = true
+        if let rawID = object["id"] {
+            switch rawID {
+            case .string, .int, .null:
+                id = rawID
+                isNotification = false
+            default:
+                return Self.response(id: nil, error: .invalidRequest("id must be a string, an integer or null"))
+            }
+        }
+        guard object["jsonrpc"] == .string("2.0") else {
+            return Self.response(id: id, error: .invalidRequest("\"jsonrpc\" must be \"2.0\""))
+        }
+        guard let method = object["method"]?.stringValue else {
+            return Self.response(id: id, error: .invalidRequest("\"method\" must be a string"))
+        }
+        let params = object["params"]
+        if let params, params.objectValue == nil, params.arrayValue == nil {
+            return Self.response(id: id, error: .invalidParams("params must be an object"))
+        }
+        guard let handler = handlers[method] else {
+            return isNotification ? nil : Self.response(id: id, error: .methodNotFound(method))
+        }
+        let result = await handler(params)
+        if isNotification { return nil }
+        switch result {
+        case .success(let bytes): return Self.response(id: id, result: bytes)
+        case .failure(let error): return Self.response(id: id, error: error)
+        }
+    }
+
+    /// `{"jsonrpc":"2.0","id":…,"result":…}` from already-encoded result bytes.
+    static func response(id: JSONValue?, result: [UInt8]) -> [UInt8] {
+        var out = Array(#"{"jsonrpc":"2.0","id":"#.utf8)
+        JSONSerializer.append(id ?? .null, to: &out)
+        out.append(contentsOf: #","result":"#.utf8)
+        out.append(contentsOf: result)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// `{"jsonrpc":"2.0","id":…,"error":{…}}`.
+    static func response(id: JSONValue?, error: RPCError) -> [UInt8] {
+        var out = Array(#"{"jsonrpc":"2.0","id":"#.utf8)
+        JSONSerializer.append(id ?? .null, to: &out)
+        out.append(contentsOf: #","error":"#.utf8)
+        JSONSerializer.append(error.json, to: &out)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SCIMDProtocol
+import ServiceLifecycle
+import Synchronization
+
+/// Where the JSON-RPC listener gets its socket.
+public enum ListenSocket: Sendable, Equatable {
+    /// Bind this path (mode 0660), removing a stale socket file first.
+    case path(String)
+    /// Adopt a descriptor systemd passed (already bound and listening).
+    case inherited(descriptor: Int32)
+}
+
+/// Counters the transport keeps; read by `system.stats`.
+public final class TransportCounters: Sendable {
+    let open = Atomic<Int>(0)
+    let accepted = Atomic<Int>(0)
+    let served = Atomic<Int>(0)
+    public init() {}
+    public var openConnections: Int { open.load(ordering: .relaxed) }
+    public var acceptedConnections: Int { accepted.load(ordering: .relaxed) }
+    public var requestsServed: Int { served.load(ordering: .relaxed) }
+}
+
+/// Errors starting the listener.
+public struct ListenError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// The JSON-RPC 2.0 server on a Unix stream socket, newline-delimited, as a ServiceLifecycle `Service`.
+///
+/// Connections are served each in a child task of a discarding task group; errors are caught per
+/// connection, so one bad client never affects another. Requests on one connection are answered
+/// in order. On graceful shutdown it stops accepting, lets every connection finish the request it
+/// is serving, then closes them.
+public final class RPCServer: Service, Sendable {
+    let socket: ListenSocket
+    let dispatcher: RPCDispatcher
+    let maximumLineLength: Int
+    let logger: Logger
+    public let counters: TransportCounters
+    /// Called once the socket is listening (systemd READY=1).
+    let onReady: @Sendable () -> Void
+    /// Children still open, so shutdown can close their input.
+    private let children = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    public init(
+        socket: ListenSocket, dispatcher: RPCDispatcher, maximumLineLength: Int, counters: TransportCounters,
+        logger: Logger, onReady: @escaping @Sendable () -> Void = {}
+    ) {
+        self.socket = socket
+        self.dispatcher = dispatcher
+        self.maximumLineLength = maximumLineLength
+        self.counters = counters
+        self.logger = logger
+        self.onReady = onReady
+    }
+
+    public func run() async throws {
+        let serverChannel = try await bind()
+        onReady()
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await serverChannel.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { await self.serve(connection) }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            self.logger.info("graceful shutdown: no longer accepting connections")
+            serverChannel.channel.close(promise: nil)
+            // Closing input ends each connection's request stream after what it already read.
+            for child in self.children.withLock({ Array($0.values) }) {
+                child.close(mode: .input, promise: nil)
+            }
+        }
+        if case .path(let path) = socket { unlink(path) }
+        logger.info("listener stopped")
+    }
+
+    private func bind() async throws -> NIOAsyncChannel<NIOAsyncChannel<InboundFrame, ByteBuffer>, Never> {
+        let maximumLineLength = self.maximumLineLength
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<InboundFrame, ByteBuffer>> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(
+                    ByteToMessageHandler(LineFrameDecoder(maximumLength: maximumLineLength)))
+                return try NIOAsyncChannel<InboundFrame, ByteBuffer>(
+                    wrappingChannelSynchronously: channel,
+                    configuration: .init(isOutboundHalfClosureEnabled: true))
+            }
+        }
+        switch socket {
+        case .inherited(let descriptor):
+            logger.info("adopting socket passed by systemd", metadata: ["fd": "\(descriptor)"])
+            return try await bootstrap.bind(descriptor, childChannelInitializer: initializer)
+        case .path(let path):
+            try Self.prepare(path: path)
+            let channel = try await bootstrap.bind(unixDomainSocketPath: path, childChannelInitializer: initializer)
+            chmod(path, 0o660)
+            logger.info("listening", metadata: ["socket": "\(path)"])
+            return channel
+        }
+    }
+
+    /// Refuses to take over a socket another live daemon answers on; removes a stale one.
+    static func prepare(path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard (info.st_mode & S_IFMT) == S_IFSOCK else {
+            throw ListenError(description: "\(path) exists and is not a socket; refusing to replace it")
+        }
+        if isAnswering(path: path) {
+            throw ListenError(description: "another scimd is already listening on \(path); stop it first or choose another --socket")
+        }
+        unlink(path)
+    }
+
+    /// True when something accepts connections on the Unix socket at `path`.
+    static func isAnswering(path: String) -> Bool {
+        let fd = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        return result == 0
+    }
+
+    /// Serves one client until it disconnects. Never throws: a failing client only ends itself.
+    private func serve(_ connection: NIOAsyncChannel<InboundFrame, ByteBuffer>) async {
+        let key = ObjectIdentifier(connection.channel)
+        children.withLock { $0[key] = connection.channel }
+        counters.open.add(1, ordering: .relaxed)
+        counters.accepted.add(1, ordering: .relaxed)
+        defer {
+            children.withLock { $0[key] = nil }
+            counters.open.subtract(1, ordering: .relaxed)
+        }
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                for try await frame in inbound {
+                    switch frame {
+                    case .tooLong:
+                        var out = RPCDispatcher.response(id: nil, error: .lineTooLong(limit: maximumLineLength))
+                        out.append(UInt8(ascii: "\n"))
+                        try await outbound.write(ByteBuffer(bytes: out))
+                        logger.notice("closing connection: line over the limit", metadata: ["limit": "\(maximumLineLength)"])
+                        return
+                    case .line(let line):
+                        if line.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                        let response = await dispatcher.handle(line: line.readableBytesView)
+                        counters.served.add(1, ordering: .relaxed)
+                        if var response {
+                            response.append(UInt8(ascii: "\n"))
+                            try await outbound.write(ByteBuffer(bytes: response))
+                        }
+                    }
+                }
+            }
+        } catch {
+            logger.debug("connection ended with an error", metadata: ["error": "\(error)"])
+        }
+    }
+}

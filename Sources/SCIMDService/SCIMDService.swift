@@ -1,0 +1,275 @@
+import Foundation
+import GRDB
+import Logging
+import SCIMDProtocol
+import SCIMDStore
+import SCIMJSON
+
+/// Tunables of the service layer, with the defaults scimd ships.
+public struct ServiceConfiguration: Sendable {
+    /// Reported by `system.version` and `rpc.discover`.
+    public var version: String
+    /// Prefix stripped from `scim.handle` paths when present (`/scim/v2`).
+    public var scimBasePath: String
+    /// Request log retention per connection: newest N entries…
+    public var requestLogMaxEntries: Int
+    /// …and nothing older than this many seconds.
+    public var requestLogMaxAgeSeconds: Int
+    /// Largest `count` a SCIM list honours (RFC 7644 §3.4.2.4 lets the server cap it).
+    public var maxResults: Int
+    /// Page size when the IdP sends no `count`.
+    public var defaultPageSize: Int
+    /// Operations allowed in one PATCH (more → 400 tooMany).
+    public var maxPatchOperations: Int
+    /// Largest SCIM request body accepted, in bytes (more → 413).
+    public var maxBodyBytes: Int
+    /// Longest filter accepted, in characters, and deepest nesting.
+    public var maxFilterLength: Int
+    public var maxFilterDepth: Int
+
+    public init(
+        version: String = "0.1.0", scimBasePath: String = "/scim/v2", requestLogMaxEntries: Int = 10_000,
+        requestLogMaxAgeSeconds: Int = 30 * 24 * 3600, maxResults: Int = 1_000, defaultPageSize: Int = 100,
+        maxPatchOperations: Int = 1_000, maxBodyBytes: Int = 4 * 1024 * 1024, maxFilterLength: Int = 16_384,
+        maxFilterDepth: Int = 64
+    ) {
+        self.version = version
+        self.scimBasePath = scimBasePath
+        self.requestLogMaxEntries = requestLogMaxEntries
+        self.requestLogMaxAgeSeconds = requestLogMaxAgeSeconds
+        self.maxResults = maxResults
+        self.defaultPageSize = defaultPageSize
+        self.maxPatchOperations = maxPatchOperations
+        self.maxBodyBytes = maxBodyBytes
+        self.maxFilterLength = maxFilterLength
+        self.maxFilterDepth = maxFilterDepth
+    }
+}
+
+/// The daemon's state and behaviour, without any transport: the one owner of mutable state.
+///
+/// In memory it holds what every request needs at once — the connections and the token index —
+/// and it persists every change to the ``Store`` before answering. Resources live in SQLite and
+/// are read and written in single transactions, so the actor is free while the database works
+/// and other connections' traffic is never blocked behind one request.
+public actor SCIMDService {
+    let store: Store
+    let clock: Clock
+    let logger: Logger
+    public nonisolated let configuration: ServiceConfiguration
+    nonisolated let startedAt: Milliseconds
+
+    /// Connections by id (mirror of the `connection` table).
+    var connections: [String: ConnectionRecord] = [:]
+    /// SHA-256 of each current token → connection id.
+    var tokenIndex: [Data: String] = [:]
+    /// SHA-256 of each previous token still inside its rotation overlap → connection id.
+    var previousTokenIndex: [Data: String] = [:]
+    /// `scim.handle` calls since start.
+    var scimRequestCount = 0
+
+    /// Loads the connections from `store`. Throws the store's error if it cannot be read.
+    public init(store: Store, configuration: ServiceConfiguration = .init(), clock: Clock = .system, logger: Logger) throws {
+        self.store = store
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+        self.startedAt = clock.now()
+        let records = try store.readNow { db in try db.allConnections() }
+        for record in records {
+            connections[record.id] = record
+            tokenIndex[record.tokenHash] = record.id
+            if let previous = record.previousTokenHash { previousTokenIndex[previous] = record.id }
+        }
+        logger.info("loaded connections", metadata: ["count": "\(records.count)"])
+    }
+
+    // MARK: system
+
+    /// Seconds since the service started.
+    public nonisolated func uptimeSeconds() -> Double {
+        Double(clock.now() - startedAt) / 1000
+    }
+
+    /// `system.version`.
+    public nonisolated func version() throws -> SystemVersion.Result {
+        SystemVersion.Result(
+            version: configuration.version, protocolVersion: 1, sqliteVersion: (try? store.sqliteVersion()) ?? "unknown")
+    }
+
+    /// Counters owned by the service (the transport adds its own).
+    public func counters() -> (scimConnections: Int, scimRequests: Int) {
+        (connections.count, scimRequestCount)
+    }
+
+    /// Makes the database durable in its main file (clean shutdown).
+    public nonisolated func checkpoint() {
+        do { try store.checkpoint() } catch { logger.warning("checkpoint failed", metadata: ["error": "\(error)"]) }
+    }
+
+    // MARK: connections
+
+    /// Finds a connection by id, or else by exact name. Throws `not_found`.
+    func connection(named reference: String) throws(RPCError) -> ConnectionRecord {
+        if let record = connections[reference] { return record }
+        if let record = connections.values.first(where: { $0.name == reference }) { return record }
+        throw RPCError.notFound("no connection with id or name '\(reference)' (list them with `scimctl connections list`)")
+    }
+
+    /// `connections.create`. Throws `invalid_params` (empty name), `conflict` (name taken).
+    public func createConnection(_ params: ConnectionsCreate.Params) async throws -> ConnectionWithToken {
+        let name = params.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty else { throw RPCError.invalidParams("name must not be empty", field: "name") }
+        guard !connections.values.contains(where: { $0.name == name }) else {
+            throw RPCError.conflict("a connection named '\(name)' already exists")
+        }
+        let (token, hash) = BearerToken.generate()
+        let now = clock.now()
+        let record = ConnectionRecord(
+            id: UUID().uuidString.lowercased(), name: name, customerId: params.customerId.nonEmpty, idp: params.idp.nonEmpty,
+            disabled: false, createdAt: now, updatedAt: now, tokenHash: hash)
+        try await store.write { db in try record.insert(db) }
+        connections[record.id] = record
+        tokenIndex[hash] = record.id
+        logger.info("connection created", metadata: ["connection": "\(record.id)", "name": "\(name)"])
+        return ConnectionWithToken(connection: try await info(record), token: token)
+    }
+
+    /// `connections.list`, ordered by name.
+    public func listConnections() async throws -> [ConnectionInfo] {
+        var result: [ConnectionInfo] = []
+        for record in connections.values.sorted(by: { ($0.name, $0.id) < ($1.name, $1.id) }) {
+            result.append(try await info(record))
+        }
+        return result
+    }
+
+    /// `connections.get`. Throws `not_found`.
+    public func getConnection(_ reference: String) async throws -> ConnectionInfo {
+        try await info(try connection(named: reference))
+    }
+
+    /// `connections.update`. Throws `not_found`, `invalid_params`, `conflict`.
+    public func updateConnection(_ params: ConnectionsUpdate.Params) async throws -> ConnectionInfo {
+        var record = try connection(named: params.id)
+        if let name = params.name {
+            let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !trimmed.isEmpty else { throw RPCError.invalidParams("name must not be empty", field: "name") }
+            if connections.values.contains(where: { $0.name == trimmed && $0.id != record.id }) {
+                throw RPCError.conflict("a connection named '\(trimmed)' already exists")
+            }
+            record.name = trimmed
+        }
+        if let customerId = params.customerId { record.customerId = customerId.nonEmpty }
+        if let idp = params.idp { record.idp = idp.nonEmpty }
+        if let disabled = params.disabled { record.disabled = disabled }
+        record.updatedAt = clock.now()
+        let updated = record
+        try await store.write { db in try updated.update(db) }
+        connections[record.id] = record
+        return try await info(record)
+    }
+
+    /// `connections.delete`: the connection and, by cascade, everything it holds. Throws `not_found`.
+    public func deleteConnection(_ reference: String) async throws -> ConnectionsDelete.Result {
+        let record = try connection(named: reference)
+        // Drop it from memory first so no request authenticates against it while it goes.
+        connections[record.id] = nil
+        tokenIndex[record.tokenHash] = nil
+        if let previous = record.previousTokenHash { previousTokenIndex[previous] = nil }
+        do {
+            let counts = try await store.write { db in
+                let counts = try db.resourceCounts(connectionId: record.id)
+                _ = try record.delete(db)
+                return counts
+            }
+            logger.info("connection deleted", metadata: ["connection": "\(record.id)"])
+            return .init(deleted: true, users: counts.users, groups: counts.groups)
+        } catch {
+            // Nothing was deleted: put it back.
+            connections[record.id] = record
+            tokenIndex[record.tokenHash] = record.id
+            if let previous = record.previousTokenHash { previousTokenIndex[previous] = record.id }
+            throw error
+        }
+    }
+
+    /// `connections.rotateToken`. Throws `not_found`, `invalid_params` (overlap out of range).
+    public func rotateToken(_ params: ConnectionsRotateToken.Params) async throws -> ConnectionWithToken {
+        var record = try connection(named: params.id)
+        let overlap = params.overlapSeconds ?? 0
+        guard (0...2_592_000).contains(overlap) else {
+            throw RPCError.invalidParams("overlapSeconds must be between 0 and 2592000", field: "overlapSeconds")
+        }
+        let old = record
+        let (token, hash) = BearerToken.generate()
+        let now = clock.now()
+        record.tokenHash = hash
+        if overlap > 0 {
+            record.previousTokenHash = old.tokenHash
+            record.previousTokenExpiresAt = now + Milliseconds(overlap) * 1000
+        } else {
+            record.previousTokenHash = nil
+            record.previousTokenExpiresAt = nil
+        }
+        record.updatedAt = now
+        let updated = record
+        try await store.write { db in try updated.update(db) }
+        tokenIndex[old.tokenHash] = nil
+        if let previous = old.previousTokenHash { previousTokenIndex[previous] = nil }
+        tokenIndex[hash] = record.id
+        if let previous = record.previousTokenHash { previousTokenIndex[previous] = record.id }
+        connections[record.id] = record
+        logger.info("token rotated", metadata: ["connection": "\(record.id)", "overlapSeconds": "\(overlap)"])
+        return ConnectionWithToken(connection: try await info(record), token: token)
+    }
+
+    /// The dashboard view of one connection, counters read from the store.
+    func info(_ record: ConnectionRecord) async throws -> ConnectionInfo {
+        let since = clock.now() - 24 * 3600 * 1000
+        let id = record.id
+        let (resources, requests) = try await store.read { db in
+            (try db.resourceCounts(connectionId: id), try db.requestCounts(connectionId: id, since: since))
+        }
+        let previousExpiry = record.previousTokenExpiresAt.flatMap { $0 > clock.now() ? Timestamp.string($0) : nil }
+        return ConnectionInfo(
+            id: record.id, name: record.name, customerId: record.customerId, idp: record.idp, disabled: record.disabled,
+            createdAt: Timestamp.string(record.createdAt), updatedAt: Timestamp.string(record.updatedAt),
+            users: resources.users, activeUsers: resources.activeUsers, groups: resources.groups,
+            requests24h: requests.requests, errors24h: requests.errors,
+            lastRequestAt: requests.lastAt.map(Timestamp.string), lastRequestStatus: requests.lastStatus,
+            previousTokenExpiresAt: previousExpiry)
+    }
+
+    // MARK: authentication
+
+    /// Why a bearer token was refused.
+    enum AuthenticationFailure: Error {
+        case missing, unknown, disabled
+    }
+
+    /// The connection a bearer token belongs to. Lookup is by SHA-256 of the token, then the
+    /// stored digest is compared in constant time; an expired previous token is refused.
+    func authenticate(token: String?) -> Result<ConnectionRecord, AuthenticationFailure> {
+        guard let token, !token.isEmpty else { return .failure(.missing) }
+        let hash = BearerToken.hash(token)
+        if let id = tokenIndex[hash], let record = connections[id], BearerToken.constantTimeEquals(record.tokenHash, hash) {
+            return record.disabled ? .failure(.disabled) : .success(record)
+        }
+        if let id = previousTokenIndex[hash], let record = connections[id], let previous = record.previousTokenHash,
+            BearerToken.constantTimeEquals(previous, hash), let expiry = record.previousTokenExpiresAt,
+            clock.now() < expiry
+        {
+            return record.disabled ? .failure(.disabled) : .success(record)
+        }
+        return .failure(.unknown)
+    }
+}
+
+extension Optional where Wrapped == String {
+    /// nil for nil or blank strings.
+    var nonEmpty: String? {
+        guard let s = self?.trimmingCharacters(in: .whitespacesAndNewlines), !s.isEmpty else { return nil }
+        return s
+    }
+}

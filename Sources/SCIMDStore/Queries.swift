@@ -1,0 +1,168 @@
+import Foundation
+import GRDB
+
+/// The SQL scimd runs, in one place. Each takes the transaction's `Database`, so callers compose
+/// several into one atomic `Store.write`.
+extension Database {
+    // MARK: connections
+
+    /// Every connection, ordered by name.
+    public func allConnections() throws -> [ConnectionRecord] {
+        try ConnectionRecord.order(Column("name")).fetchAll(self)
+    }
+
+    /// Per-connection resource counters: (users, activeUsers, groups).
+    public func resourceCounts(connectionId: String) throws -> (users: Int, activeUsers: Int, groups: Int) {
+        let row = try Row.fetchOne(
+            self,
+            sql: """
+                SELECT
+                  COUNT(*) FILTER (WHERE resourceType = 'User'),
+                  COUNT(*) FILTER (WHERE resourceType = 'User' AND active IS NOT 0),
+                  COUNT(*) FILTER (WHERE resourceType = 'Group')
+                FROM resource WHERE connectionId = ?
+                """, arguments: [connectionId])
+        return (row?[0] ?? 0, row?[1] ?? 0, row?[2] ?? 0)
+    }
+
+    /// Request-log counters for a connection since `since` (ms): (requests, errors ≥ 400), and the latest request.
+    public func requestCounts(connectionId: String, since: Milliseconds) throws -> (
+        requests: Int, errors: Int, lastAt: Milliseconds?, lastStatus: Int?
+    ) {
+        let row = try Row.fetchOne(
+            self,
+            sql: """
+                SELECT COUNT(*), COUNT(*) FILTER (WHERE status >= 400)
+                FROM requestLog WHERE connectionId = ? AND at >= ?
+                """, arguments: [connectionId, since])
+        let last = try Row.fetchOne(
+            self, sql: "SELECT at, status FROM requestLog WHERE connectionId = ? ORDER BY id DESC LIMIT 1",
+            arguments: [connectionId])
+        return (row?[0] ?? 0, row?[1] ?? 0, last?[0], last?[1])
+    }
+
+    // MARK: resources
+
+    /// One resource by id, or nil.
+    public func resource(connectionId: String, type: String, id: String) throws -> ResourceRecord? {
+        try ResourceRecord.fetchOne(
+            self, sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND id = ?",
+            arguments: [connectionId, type, id])
+    }
+
+    /// The resource holding a uniqueness key (folded userName / displayName), or nil. Uses the unique index.
+    public func resource(connectionId: String, type: String, nameKey: String) throws -> ResourceRecord? {
+        try ResourceRecord.fetchOne(
+            self, sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND nameKey = ?",
+            arguments: [connectionId, type, nameKey])
+    }
+
+    /// Resources with an exact externalId (RFC 7643: caseExact). Uses the externalId index.
+    public func resources(connectionId: String, type: String, externalId: String) throws -> [ResourceRecord] {
+        try ResourceRecord.fetchAll(
+            self,
+            sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND externalId = ? ORDER BY createdAt, id",
+            arguments: [connectionId, type, externalId])
+    }
+
+    /// Resources by ids, in stable (creation) order.
+    public func resources(connectionId: String, type: String, ids: [String]) throws -> [ResourceRecord] {
+        guard !ids.isEmpty else { return [] }
+        let placeholders = databaseQuestionMarks(count: ids.count)
+        var arguments: StatementArguments = [connectionId, type]
+        arguments += StatementArguments(ids)
+        return try ResourceRecord.fetchAll(
+            self,
+            sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND id IN (\(placeholders)) ORDER BY createdAt, id",
+            arguments: arguments)
+    }
+
+    /// Number of resources of a type in a connection.
+    public func resourceCount(connectionId: String, type: String) throws -> Int {
+        try Int.fetchOne(
+            self, sql: "SELECT COUNT(*) FROM resource WHERE connectionId = ? AND resourceType = ?",
+            arguments: [connectionId, type]) ?? 0
+    }
+
+    /// A page of resources in stable order (creation time, then id).
+    public func resources(connectionId: String, type: String, offset: Int, limit: Int) throws -> [ResourceRecord] {
+        try ResourceRecord.fetchAll(
+            self,
+            sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? ORDER BY createdAt, id LIMIT ? OFFSET ?",
+            arguments: [connectionId, type, limit, offset])
+    }
+
+    /// Streams every resource of a type in stable order without holding them all in memory.
+    public func forEachResource(
+        connectionId: String, type: String, _ body: (ResourceRecord) throws -> Void
+    ) throws {
+        let cursor = try ResourceRecord.fetchCursor(
+            self, sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? ORDER BY createdAt, id",
+            arguments: [connectionId, type])
+        while let record = try cursor.next() { try body(record) }
+    }
+
+    // MARK: group membership
+
+    /// Replaces the membership edges of a group.
+    public func replaceMembers(connectionId: String, groupId: String, memberIds: [String]) throws {
+        try execute(sql: "DELETE FROM groupMember WHERE connectionId = ? AND groupId = ?", arguments: [connectionId, groupId])
+        for memberId in Set(memberIds) {
+            try GroupMemberRecord(connectionId: connectionId, groupId: groupId, memberId: memberId).insert(self)
+        }
+    }
+
+    /// Ids of the groups a member directly belongs to.
+    public func groupIds(connectionId: String, memberId: String) throws -> [String] {
+        try String.fetchAll(
+            self, sql: "SELECT groupId FROM groupMember WHERE connectionId = ? AND memberId = ? ORDER BY groupId",
+            arguments: [connectionId, memberId])
+    }
+
+    // MARK: request log
+
+    /// Appends a request to the log; returns its id.
+    @discardableResult
+    public func logRequest(_ record: RequestLogRecord) throws -> Int64 {
+        var record = record
+        try record.insert(self)
+        return record.id ?? 0
+    }
+
+    /// Deletes a connection's log entries beyond the newest `keep`, and any older than `olderThan`.
+    public func pruneRequestLog(connectionId: String, keep: Int, olderThan: Milliseconds) throws {
+        try execute(
+            sql: """
+                DELETE FROM requestLog WHERE connectionId = ? AND (at < ? OR id <= (
+                  SELECT id FROM requestLog WHERE connectionId = ? ORDER BY id DESC LIMIT 1 OFFSET ?))
+                """, arguments: [connectionId, olderThan, connectionId, keep])
+    }
+
+    /// A page of a connection's log, newest first, below `beforeId` when given.
+    public func requestLog(
+        connectionId: String, beforeId: Int64?, statusRange: ClosedRange<Int>?, since: Milliseconds?, limit: Int
+    ) throws -> [RequestLogRecord] {
+        var sql = "SELECT * FROM requestLog WHERE connectionId = ?"
+        var arguments: StatementArguments = [connectionId]
+        if let beforeId {
+            sql += " AND id < ?"
+            arguments += [beforeId]
+        }
+        if let statusRange {
+            sql += " AND status BETWEEN ? AND ?"
+            arguments += [statusRange.lowerBound, statusRange.upperBound]
+        }
+        if let since {
+            sql += " AND at >= ?"
+            arguments += [since]
+        }
+        sql += " ORDER BY id DESC LIMIT ?"
+        arguments += [limit]
+        return try RequestLogRecord.fetchAll(self, sql: sql, arguments: arguments)
+    }
+
+    /// One logged request by id.
+    public func loggedRequest(id: Int64) throws -> RequestLogRecord? {
+        try RequestLogRecord.fetchOne(self, key: id)
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import GRDB
+
+/// Milliseconds since the Unix epoch, the store's unit of time.
+public typealias Milliseconds = Int64
+
+/// A SCIM connection row. The bearer token itself is never stored: only its SHA-256.
+public struct ConnectionRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "connection"
+    public var id: String
+    public var name: String
+    public var customerId: String?
+    public var idp: String?
+    public var disabled: Bool
+    public var createdAt: Milliseconds
+    public var updatedAt: Milliseconds
+    /// SHA-256 of the current token (32 bytes).
+    public var tokenHash: Data
+    /// SHA-256 of the previous token while a rotation overlap lasts.
+    public var previousTokenHash: Data?
+    public var previousTokenExpiresAt: Milliseconds?
+
+    public init(
+        id: String, name: String, customerId: String?, idp: String?, disabled: Bool, createdAt: Milliseconds,
+        updatedAt: Milliseconds, tokenHash: Data, previousTokenHash: Data? = nil, previousTokenExpiresAt: Milliseconds? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.customerId = customerId
+        self.idp = idp
+        self.disabled = disabled
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.tokenHash = tokenHash
+        self.previousTokenHash = previousTokenHash
+        self.previousTokenExpiresAt = previousTokenExpiresAt
+    }
+}
+
+/// A stored SCIM resource (User or Group): the raw JSON as the IdP sent it (minus write-only and
+/// server-owned attributes), plus the indexed columns queries need.
+public struct ResourceRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "resource"
+    public var connectionId: String
+    /// "User" or "Group".
+    public var resourceType: String
+    public var id: String
+    /// The uniqueness key, folded for case-insensitive matching: `userName` for Users,
+    /// `displayName` for Groups (NFC-normalized, lowercased).
+    public var nameKey: String
+    public var externalId: String?
+    public var displayName: String?
+    public var active: Bool?
+    public var createdAt: Milliseconds
+    public var updatedAt: Milliseconds
+    /// Incremented on every change; `meta.version` is `W/"<version>"`.
+    public var version: Int
+    /// The resource JSON (compact).
+    public var raw: String
+
+    public init(
+        connectionId: String, resourceType: String, id: String, nameKey: String, externalId: String?,
+        displayName: String?, active: Bool?, createdAt: Milliseconds, updatedAt: Milliseconds, version: Int, raw: String
+    ) {
+        self.connectionId = connectionId
+        self.resourceType = resourceType
+        self.id = id
+        self.nameKey = nameKey
+        self.externalId = externalId
+        self.displayName = displayName
+        self.active = active
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.version = version
+        self.raw = raw
+    }
+}
+
+/// One group membership edge, derived from a Group's `members` on every write; it serves
+/// `User.groups` and member counts without parsing group JSON.
+public struct GroupMemberRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "groupMember"
+    public var connectionId: String
+    public var groupId: String
+    public var memberId: String
+    public init(connectionId: String, groupId: String, memberId: String) {
+        self.connectionId = connectionId
+        self.groupId = groupId
+        self.memberId = memberId
+    }
+}
+
+/// One logged `scim.handle` call (bodies already redacted by the caller).
+public struct RequestLogRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "requestLog"
+    public var id: Int64?
+    public var connectionId: String
+    public var at: Milliseconds
+    public var method: String
+    public var path: String
+    public var status: Int
+    public var durationMicroseconds: Int
+    public var resourceType: String?
+    public var resourceId: String?
+    public var error: String?
+    /// Request headers as a JSON object, `Authorization` redacted.
+    public var requestHeaders: String
+    public var requestBody: String?
+    public var responseBody: String?
+
+    public init(
+        id: Int64? = nil, connectionId: String, at: Milliseconds, method: String, path: String, status: Int,
+        durationMicroseconds: Int, resourceType: String?, resourceId: String?, error: String?, requestHeaders: String,
+        requestBody: String?, responseBody: String?
+    ) {
+        self.id = id
+        self.connectionId = connectionId
+        self.at = at
+        self.method = method
+        self.path = path
+        self.status = status
+        self.durationMicroseconds = durationMicroseconds
+        self.resourceType = resourceType
+        self.resourceId = resourceId
+        self.error = error
+        self.requestHeaders = requestHeaders
+        self.requestBody = requestBody
+        self.responseBody = responseBody
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}

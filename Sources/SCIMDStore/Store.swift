@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+
+/// scimd's SQLite database: WAL mode, foreign keys on, `synchronous=FULL` so that a committed
+/// transaction survives power loss, versioned migrations. One per daemon.
+///
+/// Writes are serialized by GRDB's single writer; reads run concurrently on WAL snapshots.
+/// Every method that changes data runs inside one transaction, so a failure leaves nothing
+/// half-applied.
+public final class Store: Sendable {
+    private let pool: DatabasePool
+    /// The file the store lives in.
+    public let path: String
+
+    /// Opens (creating if needed) and migrates the database at `path`.
+    /// Throws GRDB's `DatabaseError` when the file cannot be opened or is not a database.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(5)
+        config.prepareDatabase { db in
+            // FULL: the WAL is fsynced at every commit, so an acknowledged write is durable.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        self.path = path
+        self.pool = try DatabasePool(path: path, configuration: config)
+        try Self.migrator.migrate(pool)
+    }
+
+    /// The SQLite library version the daemon runs on (e.g. "3.40.1").
+    public func sqliteVersion() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "SELECT sqlite_version()") ?? "unknown" }
+    }
+
+    /// Runs `body` in a read transaction (a consistent snapshot).
+    public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.read(body)
+    }
+
+    /// Runs `body` in a write transaction; all of it commits or none of it does.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.write(body)
+    }
+
+    /// Synchronous read, for startup.
+    public func readNow<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
+    }
+
+    /// Copies the WAL into the main database file (on clean shutdown), so the next start
+    /// does not replay it.
+    public func checkpoint() throws {
+        try pool.writeWithoutTransaction { db in
+            _ = try db.checkpoint(.truncate)
+        }
+    }
+
+    /// Schema history. Migrations are append-only: never edit one that has shipped.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: connections, resources, members, request log") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE connection (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL UNIQUE,
+                        customerId TEXT,
+                        idp TEXT,
+                        disabled INTEGER NOT NULL DEFAULT 0,
+                        createdAt INTEGER NOT NULL,
+                        updatedAt INTEGER NOT NULL,
+                        tokenHash BLOB NOT NULL UNIQUE,
+                        previousTokenHash BLOB,
+                        previousTokenExpiresAt INTEGER
+                    );
+                    CREATE TABLE resource (
+                        connectionId TEXT NOT NULL REFERENCES connection(id) ON DELETE CASCADE,
+                        resourceType TEXT NOT NULL,
+                        id TEXT NOT NULL,
+                        nameKey TEXT NOT NULL,
+                        externalId TEXT,
+                        displayName TEXT,
+                        active INTEGER,
+                        createdAt INTEGER NOT NULL,
+                        updatedAt INTEGER NOT NULL,
+                        version INTEGER NOT NULL,
+                        raw TEXT NOT NULL,
+                        PRIMARY KEY (connectionId, resourceType, id)
+                    ) WITHOUT ROWID;
+                    CREATE UNIQUE INDEX resource_nameKey ON resource(connectionId, resourceType, nameKey);
+                    CREATE INDEX resource_externalId ON resource(connectionId, resourceType, externalId);
+                    CREATE INDEX resource_order ON resource(connectionId, resourceType, createdAt, id);
+                    CREATE TABLE groupMember (
+                        connectionId TEXT NOT NULL REFERENCES connection(id) ON DELETE CASCADE,
+                        groupId TEXT NOT NULL,
+                        memberId TEXT NOT NULL,
+                        PRIMARY KEY (connectionId, groupId, memberId)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX groupMember_member ON groupMember(connectionId, memberId);
+                    CREATE TABLE requestLog (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        connectionId TEXT NOT NULL REFERENCES connection(id) ON DELETE CASCADE,
+                        at INTEGER NOT NULL,
+                        method TEXT NOT NULL,
+                        path TEXT NOT NULL,
+                        status INTEGER NOT NULL,
+                        durationMicroseconds INTEGER NOT NULL,
+                        resourceType TEXT,
+                        resourceId TEXT,
+                        error TEXT,
+                        requestHeaders TEXT NOT NULL,
+                        requestBody TEXT,
+                        responseBody TEXT
+                    );
+                    CREATE INDEX requestLog_connection ON requestLog(connectionId, id);
+                    CREATE INDEX requestLog_resource ON requestLog(connectionId, resourceId, id);
+                    """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,269 @@
+import SCIMJSON
+import SCIMModel
+
+/// Why a ``Mapping`` is invalid (RPC error kind `invalid_mapping`).
+///
+/// `description` reads e.g. `property "group" fallbackPaths[0] at position 7: invalid path "emails[type"…`.
+public struct MappingError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The offending property's name (possibly empty, when the problem is an empty name); nil
+    /// for problems of the mapping as a whole.
+    public var property: String?
+    /// For an unparseable path: the 0-based character offset in that path's text where it goes
+    /// wrong (the path's length when it ends too early). nil for other problems.
+    public var position: Int?
+    /// What is wrong, for humans.
+    public var message: String
+    /// Which member of the property is wrong: `name`, `type`, `path`, `fallbackPaths[i]` or `default`.
+    public var field: String?
+    /// The property's 0-based index in ``Mapping/properties``.
+    public var index: Int?
+
+    public init(property: String?, position: Int? = nil, message: String, field: String? = nil, index: Int? = nil) {
+        self.property = property
+        self.position = position
+        self.message = message
+        self.field = field
+        self.index = index
+    }
+
+    /// The RPC error kind for every mapping error.
+    public var kind: String { "invalid_mapping" }
+
+    public var description: String {
+        var s = ""
+        if let property { s += "property \"\(property)\"" } else if let index { s += "property #\(index)" }
+        if let field { s += (s.isEmpty ? "" : " ") + field }
+        if let position { s += (s.isEmpty ? "" : " ") + "at position \(position)" }
+        return s.isEmpty ? message : s + ": " + message
+    }
+}
+
+/// A validated ``Mapping`` with every path parsed once, ready to evaluate many resources.
+///
+/// ## Evaluation
+///
+/// For each property, in order: ``MappingProperty/path`` then each fallback path is evaluated
+/// with `JSONObject.values(at:resourceType:)`. `null` and blank (empty or whitespace-only)
+/// strings count as no value. The **first path yielding a value wins**: for a scalar type its
+/// first value, for a `list` type all its values. That value is coerced (see below):
+/// - coerced → it is the property's value;
+/// - not coerced → a `typeMismatch` ``PropertyIssue`` is reported (always, whatever
+///   `warnIfMissing` says: the mapping is asking for a type the data does not have), the value is
+///   dropped and the property gets its default, if any, else is omitted. Later fallback paths are
+///   *not* tried: the winning path is the one the operator sees in the issue. For a list, elements
+///   that do not coerce are dropped and reported; the others are kept.
+///
+/// If no path yields a value the property gets its ``MappingProperty/default`` (no issue), or
+/// else is omitted from ``MappingResult/properties`` and, when `warnIfMissing`, reported `missing`.
+///
+/// ## Coercion
+/// - `string`: strings as-is; numbers as their JSON text; booleans `"true"`/`"false"`.
+/// - `integer`: integers, whole doubles (`42.0`), strings of either (`"42"`); not `4.2`.
+/// - `number`: numbers and decimal strings (`"-1.5e3"`); not NaN/infinity/hex.
+/// - `boolean`: booleans; strings `true`/`false` (any case) and `"1"`/`"0"`; integers 1/0.
+/// - `date`: `YYYY-MM-DD`, or the date part as written of a date-time → `"YYYY-MM-DD"`.
+/// - `dateTime`: ISO 8601 with optional seconds, fraction, zone (none = UTC) → UTC
+///   `"YYYY-MM-DDThh:mm:ss[.f]Z"` (fraction kept up to 9 digits, trailing zeros dropped); a bare
+///   date is midnight UTC.
+/// - `enum`: case- and surrounding-whitespace-insensitive match → the option's own spelling.
+/// - `list`: element-wise. A non-list type given several values uses the first.
+/// Surrounding whitespace is ignored for every type but `string`.
+public struct CompiledMapping: Sendable {
+    /// The mapping as configured.
+    public let mapping: Mapping
+    /// The resource type the paths were compiled for.
+    public let resourceType: SCIMResourceType
+
+    let compiled: [CompiledProperty]
+
+    struct CompiledProperty: Sendable {
+        let name: String
+        let coercer: Coercer
+        let paths: [AttributePath]
+        let pathTexts: [String]
+        /// The configured default, already coerced.
+        let defaultValue: JSONValue?
+        let warnIfMissing: Bool
+        /// Prebuilt so a missing value costs no string building.
+        let missingIssue: PropertyIssue
+    }
+
+    /// Validates `mapping` and parses its paths once.
+    ///
+    /// Checks, reporting the first problem found in property order: names non-empty (ignoring
+    /// whitespace) and unique ignoring case; `enum` has at least one option, options non-empty
+    /// and unique ignoring case; a `list`'s element is not a list; `path` and every fallback
+    /// path parse (with the character position of the error); the default (if any, and not
+    /// `null`) coerces to the type.
+    /// - Throws: ``MappingError`` naming the property, the field and, for paths, the position.
+    public init(_ mapping: Mapping, resourceType: SCIMResourceType) throws(MappingError) {
+        self.mapping = mapping
+        self.resourceType = resourceType
+        var seen: [String: Int] = [:]
+        var compiled: [CompiledProperty] = []
+        compiled.reserveCapacity(mapping.properties.count)
+        for (index, property) in mapping.properties.enumerated() {
+            let name = property.name
+            if Coercer.isBlank(name) {
+                throw MappingError(property: name, message: "property name is empty", field: "name", index: index)
+            }
+            let folded = name.lowercased()
+            if let first = seen[folded] {
+                throw MappingError(
+                    property: name,
+                    message: "duplicate property name \"\(name)\" (same as property #\(first) \"\(mapping.properties[first].name)\", ignoring case)",
+                    field: "name", index: index)
+            }
+            seen[folded] = index
+
+            try CompiledMapping.validate(type: property.type, property: name, index: index, nested: false)
+
+            var paths: [AttributePath] = []
+            var texts: [String] = []
+            for (i, text) in property.allPaths.enumerated() {
+                let field = i == 0 ? "path" : "fallbackPaths[\(i - 1)]"
+                paths.append(try CompiledMapping.parsePath(text, property: name, field: field, index: index))
+                texts.append(text)
+            }
+
+            let coercer = Coercer(property.type)
+            var defaultValue: JSONValue? = nil
+            if let def = property.default, !def.isNull {
+                switch coercer.coerce(def) {
+                case .success(let v): defaultValue = v
+                case .failure(let f):
+                    throw MappingError(
+                        property: name,
+                        message: "default \(Coercer.quote(def)) \(f.reason) (type \(property.type))",
+                        field: "default", index: index)
+                }
+            }
+
+            let missingDetail = "no value at " + texts.joined(separator: ", ")
+            compiled.append(CompiledProperty(
+                name: name, coercer: coercer, paths: paths, pathTexts: texts, defaultValue: defaultValue,
+                warnIfMissing: property.warnIfMissing,
+                missingIssue: PropertyIssue(property: name, kind: .missing, detail: missingDetail, pathsTried: texts)))
+        }
+        self.compiled = compiled
+    }
+
+    static func validate(type: PropertyType, property: String, index: Int, nested: Bool) throws(MappingError) {
+        switch type {
+        case .enumeration(let options):
+            if options.isEmpty {
+                throw MappingError(property: property, message: "enum type has no options", field: "type", index: index)
+            }
+            var seen: Set<String> = []
+            for option in options {
+                if Coercer.isBlank(option) {
+                    throw MappingError(property: property, message: "enum option is empty", field: "type", index: index)
+                }
+                if !seen.insert(option.lowercased()).inserted {
+                    throw MappingError(
+                        property: property, message: "duplicate enum option \"\(option)\" (options match ignoring case)",
+                        field: "type", index: index)
+                }
+            }
+        case .list(let element):
+            if nested {
+                throw MappingError(property: property, message: "a list's element type cannot be a list", field: "type", index: index)
+            }
+            try validate(type: element, property: property, index: index, nested: true)
+        default:
+            break
+        }
+    }
+
+    static func parsePath(_ text: String, property: String, field: String, index: Int) throws(MappingError) -> AttributePath {
+        if Coercer.isBlank(text) {
+            throw MappingError(property: property, position: 0, message: "path is empty", field: field, index: index)
+        }
+        do {
+            return try AttributePath.parse(text)
+        } catch {
+            let position = PathErrorLocator.position(in: text, error: error)
+            let detail = error.detail ?? "invalid path"
+            throw MappingError(
+                property: property, position: position,
+                message: "invalid path \"\(text)\": \(detail)", field: field, index: index)
+        }
+    }
+
+    /// Maps one stored raw resource (the object as the IdP sent it, plus `id`/`meta`). Pure; see
+    /// the type's documentation for the rules.
+    public func evaluate(_ resource: JSONObject) -> MappingResult {
+        var members: [(key: String, value: JSONValue)] = []
+        members.reserveCapacity(compiled.count)
+        var issues: [PropertyIssue] = []
+        for property in compiled {
+            var outcome: JSONValue? = nil
+            var found = false
+            pathLoop: for (i, path) in property.paths.enumerated() {
+                let values = resource.values(at: path, resourceType: resourceType)
+                if values.isEmpty { continue }
+                if case .list(let element) = property.coercer {
+                    var kept: [JSONValue] = []
+                    var bad: [JSONValue] = []
+                    var firstFailure: CoercionFailure? = nil
+                    for v in values where CompiledMapping.isPresent(v) {
+                        switch element.coerce(v) {
+                        case .success(let c): kept.append(c)
+                        case .failure(let f):
+                            bad.append(v)
+                            if firstFailure == nil { firstFailure = f }
+                        }
+                    }
+                    if kept.isEmpty && bad.isEmpty { continue }
+                    found = true
+                    if let firstFailure {
+                        issues.append(CompiledMapping.mismatch(property, pathIndex: i, values: bad, failure: firstFailure))
+                    }
+                    if !kept.isEmpty { outcome = .array(kept) }
+                    break pathLoop
+                } else {
+                    for v in values where CompiledMapping.isPresent(v) {
+                        found = true
+                        switch property.coercer.coerce(v) {
+                        case .success(let c): outcome = c
+                        case .failure(let f):
+                            issues.append(CompiledMapping.mismatch(property, pathIndex: i, values: [v], failure: f))
+                        }
+                        break pathLoop
+                    }
+                }
+            }
+            if let outcome {
+                members.append((key: property.name, value: outcome))
+            } else if let def = property.defaultValue {
+                members.append((key: property.name, value: def))
+            } else if !found && property.warnIfMissing {
+                issues.append(property.missingIssue)
+            }
+        }
+        return MappingResult(properties: JSONObject(members), issues: issues)
+    }
+
+    /// Evaluates every resource (convenience for re-mapping and previews).
+    public func evaluate(_ resources: [JSONObject]) -> [MappingResult] {
+        resources.map { evaluate($0) }
+    }
+
+    /// Not null, and not an empty or whitespace-only string.
+    @inline(__always) static func isPresent(_ v: JSONValue) -> Bool {
+        switch v {
+        case .null: return false
+        case .string(let s): return !Coercer.isBlank(s)
+        default: return true
+        }
+    }
+
+    static func mismatch(_ p: CompiledProperty, pathIndex: Int, values: [JSONValue], failure: CoercionFailure) -> PropertyIssue {
+        let shown = values.count == 1 ? "value \(Coercer.quote(values[0]))" : "values " + values.map(Coercer.quote).joined(separator: ", ")
+        let path = p.pathTexts[pathIndex]
+        let what = values.count == 1 ? failure.reason : "do not coerce (first: \(failure.reason))"
+        return PropertyIssue(
+            property: p.name, kind: .typeMismatch, detail: "\(shown) at \(path) \(what)",
+            pathsTried: Array(p.pathTexts[...pathIndex]), path: path)
+    }
+}
