@@ -183,10 +183,9 @@ public struct CompiledMapping: Sendable {
             return try AttributePath.parse(text)
         } catch {
             let position = PathErrorLocator.position(in: text, error: error)
-            let detail = error.detail ?? "invalid path"
             throw MappingError(
                 property: property, position: position,
-                message: "invalid path \"\(text)\": \(detail)", field: field, index: index)
+                message: "invalid path \"\(text)\": \(error.detail)", field: field, index: index)
         }
     }
 
