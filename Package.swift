@@ -33,6 +33,7 @@ let package = Package(
         .target(name: "SCIMModel", dependencies: ["SCIMJSON"]),
         .target(name: "SCIMMapping", dependencies: ["SCIMJSON", "SCIMModel"]),
         .target(name: "SCIMDProtocol", dependencies: ["SCIMJSON"]),
+        .target(name: "SCIMDFraming", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         .systemLibrary(
             name: "CSystemd",
             pkgConfig: "libsystemd",
@@ -57,7 +58,7 @@ let package = Package(
         .target(
             name: "SCIMDServer",
             dependencies: [
-                "SCIMJSON", "SCIMDProtocol", "SCIMDService", "CSystemd",
+                "SCIMJSON", "SCIMDProtocol", "SCIMDService", "SCIMDFraming", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -67,7 +68,7 @@ let package = Package(
         .target(
             name: "SCIMDClient",
             dependencies: [
-                "SCIMJSON", "SCIMDProtocol",
+                "SCIMJSON", "SCIMDProtocol", "SCIMDFraming",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

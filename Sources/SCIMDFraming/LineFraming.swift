@@ -1,7 +1,9 @@
 import NIOCore
 
+// Shared by the daemon and the client: both ends frame JSON-RPC as one message per line.
+
 /// One inbound unit of newline-delimited JSON-RPC.
-enum InboundFrame: Sendable {
+public enum InboundFrame: Sendable {
     /// A complete line, without its terminating `\n` (and without a trailing `\r`).
     case line(ByteBuffer)
     /// The peer sent more than the maximum without a newline; the connection must be closed.
@@ -13,19 +15,19 @@ enum InboundFrame: Sendable {
 /// A line that grows past the limit is reported once as ``InboundFrame/tooLong`` and everything
 /// after it is discarded: the connection is then answered and closed, and no more memory than
 /// the limit is ever buffered for one peer.
-struct LineFrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = InboundFrame
+public struct LineFrameDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = InboundFrame
 
-    let maximumLength: Int
+    public let maximumLength: Int
     private var overflowed = false
     /// Bytes of the current partial line already scanned, so a slow sender costs O(n), not O(n²).
     private var scanned = 0
 
-    init(maximumLength: Int) {
+    public init(maximumLength: Int) {
         self.maximumLength = maximumLength
     }
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         if overflowed {
             buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
             return .needMoreData
@@ -60,7 +62,7 @@ struct LineFrameDecoder: ByteToMessageDecoder {
         return .needMoreData
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         // A final line without a newline is still a message (e.g. `printf '{…}' | nc -U`).
         while try decode(context: context, buffer: &buffer) == .continue {}
         if !overflowed, buffer.readableBytes > 0 {

@@ -17,11 +17,16 @@ public enum SCIMHandle: RPCMethod {
         public var headers: [String: String]?
         /// The request body exactly as received, or nil for none.
         public var body: String?
-        public init(method: String, path: String, headers: [String: String]? = nil, body: String? = nil) {
+        /// For operator tools on the trusted socket (`scimctl replay`): serve the request for this
+        /// connection (id or name) without a bearer token. Web tiers forwarding IdP traffic leave it
+        /// unset, so the token alone picks the connection.
+        public var connection: String?
+        public init(method: String, path: String, headers: [String: String]? = nil, body: String? = nil, connection: String? = nil) {
             self.method = method
             self.path = path
             self.headers = headers
             self.body = body
+            self.connection = connection
         }
     }
     public struct Result: Codable, Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import SCIMDFraming
 import Logging
 import NIOCore
 import NIOPosix

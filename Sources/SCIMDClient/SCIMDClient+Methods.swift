@@ -1,0 +1,54 @@
+import SCIMDProtocol
+import SCIMJSON
+
+/// One typed call per RPC method. Each throws ``RPCError`` (with the daemon's `kind`) or ``SCIMDClientError``.
+extension SCIMDClient {
+    /// `system.health`.
+    public func health() async throws -> SystemHealth.Result { try await call(SystemHealth.self, Empty()) }
+    /// `system.version`.
+    public func version() async throws -> SystemVersion.Result { try await call(SystemVersion.self, Empty()) }
+    /// `system.stats`.
+    public func stats() async throws -> SystemStats.Result { try await call(SystemStats.self, Empty()) }
+    /// `rpc.discover`: the OpenRPC document.
+    public func discover() async throws -> JSONValue { try await call(RPCDiscover.self, Empty()) }
+
+    /// `connections.create`: returns the connection and its token (shown only this once).
+    public func createConnection(name: String, customerId: String? = nil, idp: String? = nil) async throws -> ConnectionWithToken {
+        try await call(ConnectionsCreate.self, .init(name: name, customerId: customerId, idp: idp))
+    }
+    /// `connections.list`.
+    public func listConnections() async throws -> [ConnectionInfo] {
+        try await call(ConnectionsList.self, Empty()).connections
+    }
+    /// `connections.get` by id or name.
+    public func connection(_ idOrName: String) async throws -> ConnectionInfo {
+        try await call(ConnectionsGet.self, .init(id: idOrName))
+    }
+    /// `connections.update`.
+    public func updateConnection(_ params: ConnectionsUpdate.Params) async throws -> ConnectionInfo {
+        try await call(ConnectionsUpdate.self, params)
+    }
+    /// `connections.delete`.
+    public func deleteConnection(_ idOrName: String) async throws -> ConnectionsDelete.Result {
+        try await call(ConnectionsDelete.self, .init(id: idOrName))
+    }
+    /// `connections.rotateToken`.
+    public func rotateToken(_ idOrName: String, overlapSeconds: Int? = nil) async throws -> ConnectionWithToken {
+        try await call(ConnectionsRotateToken.self, .init(id: idOrName, overlapSeconds: overlapSeconds))
+    }
+
+    /// `scim.handle`: one SCIM HTTP request through the daemon.
+    public func handleSCIM(
+        method: String, path: String, headers: [String: String] = [:], body: String? = nil, connection: String? = nil
+    ) async throws -> SCIMHandle.Result {
+        try await call(SCIMHandle.self, .init(method: method, path: path, headers: headers, body: body, connection: connection))
+    }
+    /// `requests.list`.
+    public func listRequests(_ params: RequestsList.Params) async throws -> RequestsList.Result {
+        try await call(RequestsList.self, params)
+    }
+    /// `requests.get`.
+    public func request(id: Int) async throws -> RequestDetail {
+        try await call(RequestsGet.self, .init(id: id))
+    }
+}

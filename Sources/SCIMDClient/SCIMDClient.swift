@@ -1,0 +1,151 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import SCIMDFraming
+import SCIMDProtocol
+import SCIMJSON
+import Synchronization
+
+/// Errors of the client itself (RPC errors from the daemon are thrown as ``RPCError``).
+public enum SCIMDClientError: Error, CustomStringConvertible, Sendable {
+    /// Nothing answers on the socket: the daemon is not running or the path is wrong.
+    case daemonUnavailable(socket: String, reason: String)
+    /// The daemon closed the connection before answering.
+    case connectionClosed
+    /// The daemon sent something that is not a JSON-RPC 2.0 response.
+    case invalidResponse(String)
+
+    public var description: String {
+        switch self {
+        case .daemonUnavailable(let socket, let reason):
+            return "cannot reach scimd at \(socket) (\(reason)). Is it running? Start it with `scimd --socket \(socket)`, "
+                + "or point --socket / SCIMD_SOCKET at its socket."
+        case .connectionClosed: return "scimd closed the connection before answering"
+        case .invalidResponse(let detail): return "scimd sent an invalid response: \(detail)"
+        }
+    }
+}
+
+/// An async/await client for scimd's JSON-RPC socket: one typed call per method.
+///
+/// Use it within ``withConnection(socketPath:_:)``, which owns the socket connection and its reader
+/// for the duration of `body` (structured concurrency: nothing outlives the call). Calls may be
+/// issued concurrently from many tasks; they are pipelined on the one connection and matched to
+/// their responses by id.
+public final class SCIMDClient: Sendable {
+    /// The default socket: `$SCIMD_SOCKET`, else `/run/scimd/scimd.sock` when it exists, else `./scimd.sock`.
+    public static var defaultSocketPath: String {
+        if let env = ProcessInfo.processInfo.environment["SCIMD_SOCKET"], !env.isEmpty { return env }
+        if FileManager.default.fileExists(atPath: "/run/scimd/scimd.sock") { return "/run/scimd/scimd.sock" }
+        return "scimd.sock"
+    }
+
+    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    private let state = Mutex(State())
+
+    private struct State {
+        var nextID = 1
+        var pending: [Int: EventLoopPromise<JSONValue>] = [:]
+        var closed = false
+    }
+
+    private init(outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
+        self.outbound = outbound
+    }
+
+    /// Connects to the daemon at `socketPath`, runs `body` with a client, then disconnects.
+    /// Throws ``SCIMDClientError/daemonUnavailable(socket:reason:)`` when nothing answers there.
+    public static func withConnection<T: Sendable>(
+        socketPath: String = defaultSocketPath, _ body: (SCIMDClient) async throws -> T
+    ) async throws -> T {
+        let channel: NIOAsyncChannel<InboundFrame, ByteBuffer>
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(unixDomainSocketPath: socketPath) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(LineFrameDecoder(maximumLength: 1 << 30)))
+                        return try NIOAsyncChannel<InboundFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw SCIMDClientError.daemonUnavailable(socket: socketPath, reason: "\(error)")
+        }
+        return try await channel.executeThenClose { inbound, outbound in
+            let client = SCIMDClient(outbound: outbound)
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.readResponses(inbound) }
+                // The body's end ends the connection: the reader is cancelled and awaited.
+                defer { group.cancelAll() }
+                return try await body(client)
+            }
+        }
+    }
+
+    private func readResponses(_ inbound: NIOAsyncChannelInboundStream<InboundFrame>) async {
+        do {
+            for try await frame in inbound {
+                guard case .line(let line) = frame else { continue }
+                guard let message = try? JSONParser(maximumDepth: 1024).parse(bytes: line.readableBytesView) else { continue }
+                deliver(message)
+            }
+        } catch {}
+        failAll(SCIMDClientError.connectionClosed)
+    }
+
+    private func deliver(_ message: JSONValue) {
+        let responses = message.arrayValue ?? [message]
+        for response in responses {
+            guard let id = response["id"]?.intValue else { continue }
+            let promise = state.withLock { $0.pending.removeValue(forKey: id) }
+            guard let promise else { continue }
+            if let error = response["error"] {
+                promise.fail(RPCError(json: error) ?? SCIMDClientError.invalidResponse("malformed error object"))
+            } else if let result = response["result"] {
+                promise.succeed(result)
+            } else {
+                promise.fail(SCIMDClientError.invalidResponse("response has neither result nor error"))
+            }
+        }
+    }
+
+    private func failAll(_ error: any Error) {
+        let pending = state.withLock { state -> [EventLoopPromise<JSONValue>] in
+            state.closed = true
+            defer { state.pending.removeAll() }
+            return Array(state.pending.values)
+        }
+        for promise in pending { promise.fail(error) }
+    }
+
+    /// Calls `method` with typed params and returns its typed result.
+    /// Throws ``RPCError`` from the daemon, or ``SCIMDClientError``.
+    public func call<M: RPCMethod>(_ method: M.Type, _ params: M.Params) async throws -> M.Result {
+        let raw = try await callRaw(M.name, params: JSONParser().parse(bytes: try RPCCodec.encode(params)))
+        return try RPCCodec.decode(M.Result.self, from: raw)
+    }
+
+    /// Calls any method by name with JSON params; returns the JSON result.
+    public func callRaw(_ method: String, params: JSONValue) async throws -> JSONValue {
+        let promise = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: JSONValue.self)
+        // Registered before the request is written, so the response can never arrive unclaimed.
+        let id: Int? = state.withLock { state in
+            guard !state.closed else { return nil }
+            let id = state.nextID
+            state.nextID += 1
+            state.pending[id] = promise
+            return id
+        }
+        guard let id else { throw SCIMDClientError.connectionClosed }
+        let request: JSONValue = ["jsonrpc": "2.0", "id": .int(id), "method": .string(method), "params": params]
+        var bytes = JSONSerializer.bytes(request)
+        bytes.append(UInt8(ascii: "\n"))
+        do {
+            try await outbound.write(ByteBuffer(bytes: bytes))
+        } catch {
+            state.withLock { _ = $0.pending.removeValue(forKey: id) }
+            promise.fail(SCIMDClientError.connectionClosed)
+        }
+        return try await promise.futureResult.get()
+    }
+}

@@ -1,0 +1,510 @@
+import Foundation
+import GRDB
+import SCIMDProtocol
+import SCIMDStore
+import SCIMJSON
+import SCIMModel
+
+/// Serves SCIM 2.0 (RFC 7644) for one authenticated connection over the store.
+///
+/// Every request that changes data runs in a single write transaction (checks, writes and
+/// membership edges together), so a request is all-or-nothing and two requests racing on the same
+/// group are serialized by SQLite's writer instead of losing a member.
+struct SCIMEndpoint: Sendable {
+    let store: Store
+    let configuration: ServiceConfiguration
+    let clock: Clock
+    let connectionId: String
+
+    /// Base URL for `meta.location`: from `X-Forwarded-Proto`/`Host` when sent, else the base path alone.
+    func baseURL(_ request: SCIMRequest) -> String {
+        guard let host = request.headers["x-forwarded-host"] ?? request.headers["host"] else {
+            return configuration.scimBasePath
+        }
+        let scheme = request.headers["x-forwarded-proto"] ?? "https"
+        return "\(scheme)://\(host)\(configuration.scimBasePath)"
+    }
+
+    func handle(_ request: SCIMRequest) async -> SCIMResponse {
+        do {
+            return try await route(request)
+        } catch let error as SCIMError {
+            return SCIMResponse(error: error)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            // The unique index caught a race the in-transaction check could not see.
+            return SCIMResponse(error: .uniqueness("a resource with that name already exists"))
+        } catch {
+            return SCIMResponse(error: SCIMError(status: 500, scimType: nil, detail: "internal error; see the daemon's log"))
+        }
+    }
+
+    private func route(_ request: SCIMRequest) async throws -> SCIMResponse {
+        let s = request.segments
+        guard let first = s.first else {
+            throw SCIMError.notFound("no SCIM endpoint at \(request.path)")
+        }
+        let type: SCIMResourceType? =
+            first.caseInsensitiveEquals("Users") ? .user : first.caseInsensitiveEquals("Groups") ? .group : nil
+        if let type {
+            if s.count == 1 {
+                switch request.method {
+                case "GET": return try await list(type: type, query: try ListQuery(request: request, configuration: configuration), request: request)
+                case "POST": return try await create(type: type, request: request)
+                default: return methodNotAllowed(["GET", "POST"])
+                }
+            }
+            if s.count == 2, s[1].caseInsensitiveEquals(".search") {
+                guard request.method == "POST" else { return methodNotAllowed(["POST"]) }
+                return try await list(type: type, query: try ListQuery(searchBody: request.body, configuration: configuration), request: request)
+            }
+            if s.count == 2 {
+                let id = s[1]
+                switch request.method {
+                case "GET": return try await get(type: type, id: id, request: request)
+                case "PUT": return try await replace(type: type, id: id, request: request)
+                case "PATCH": return try await patch(type: type, id: id, request: request)
+                case "DELETE": return try await delete(type: type, id: id, request: request)
+                default: return methodNotAllowed(["GET", "PUT", "PATCH", "DELETE"])
+                }
+            }
+            throw SCIMError.notFound("no SCIM endpoint at \(request.path)")
+        }
+        let base = baseURL(request)
+        switch first.lowercased() {
+        case "serviceproviderconfig" where s.count == 1:
+            guard request.method == "GET" else { return methodNotAllowed(["GET"]) }
+            return SCIMResponse(
+                status: 200,
+                body: SCIMSchemas.serviceProviderConfig(
+                    baseURL: base, maxResults: configuration.maxResults, maxOperations: configuration.maxPatchOperations,
+                    maxPayloadSize: configuration.maxBodyBytes))
+        case "schemas", "resourcetypes":
+            guard request.method == "GET" else { return methodNotAllowed(["GET"]) }
+            let documents =
+                first.lowercased() == "schemas"
+                ? SCIMSchemas.schemaDocuments(baseURL: base) : SCIMSchemas.resourceTypeDocuments(baseURL: base)
+            if s.count == 1 { return listResponse(documents, total: documents.count, startIndex: 1) }
+            if s.count == 2, let match = documents.first(where: { ($0["id"]?.stringValue ?? "").caseInsensitiveEquals(s[1]) }) {
+                return SCIMResponse(status: 200, body: match)
+            }
+            throw SCIMError.notFound("no \(first) entry '\(s.dropFirst().joined(separator: "/"))'")
+        case ".search" where s.count == 1:
+            guard request.method == "POST" else { return methodNotAllowed(["POST"]) }
+            let query = try ListQuery(searchBody: request.body, configuration: configuration)
+            return try await list(types: [.user, .group], query: query, request: request)
+        case "bulk" where s.count == 1:
+            return SCIMResponse(
+                error: SCIMError(status: 501, scimType: nil, detail: "bulk operations are not supported (see /ServiceProviderConfig)"))
+        case "me" where s.count == 1:
+            return SCIMResponse(error: SCIMError(status: 501, scimType: nil, detail: "/Me is not supported"))
+        default:
+            throw SCIMError.notFound("no SCIM endpoint at \(request.path)")
+        }
+    }
+
+    func methodNotAllowed(_ allowed: [String]) -> SCIMResponse {
+        var response = SCIMResponse(
+            error: SCIMError(status: 405, scimType: nil, detail: "method not allowed here; allowed: \(allowed.joined(separator: ", "))"))
+        response.headers["Allow"] = allowed.joined(separator: ", ")
+        return response
+    }
+
+    // MARK: reading
+
+    private func get(type: SCIMResourceType, id: String, request: SCIMRequest) async throws -> SCIMResponse {
+        let connectionId = self.connectionId
+        let found = try await store.read { db -> (ResourceRecord, [MemberOf])? in
+            guard let record = try db.resource(connectionId: connectionId, type: type.rawValue, id: id) else { return nil }
+            return (record, type == .user ? try memberships(db, connectionId: connectionId, userId: id) : [])
+        }
+        guard let (record, groups) = found else { throw SCIMError.notFound("\(type.rawValue) \(id) not found") }
+        let etag = ETag.string(record.version)
+        if let noneMatch = request.headers["if-none-match"], ETag.matches(noneMatch, version: record.version) {
+            var response = SCIMResponse(status: 304, body: nil)
+            response.headers = ["ETag": etag]
+            return response
+        }
+        var resource = try render(record, groups: groups, baseURL: baseURL(request))
+        let query = try ListQuery(request: request, configuration: configuration)
+        if !query.attributes.isEmpty || !query.excludedAttributes.isEmpty {
+            resource = SCIMResource.project(
+                resource, attributes: query.attributes, excludedAttributes: query.excludedAttributes, resourceType: type)
+        }
+        var response = SCIMResponse(status: 200, body: .object(resource))
+        response.headers["ETag"] = etag
+        response.resourceType = type.rawValue
+        response.resourceId = id
+        return response
+    }
+
+    private func list(type: SCIMResourceType, query: ListQuery, request: SCIMRequest) async throws -> SCIMResponse {
+        try await list(types: [type], query: query, request: request)
+    }
+
+    private func list(types: [SCIMResourceType], query: ListQuery, request: SCIMRequest) async throws -> SCIMResponse {
+        let connectionId = self.connectionId
+        let base = baseURL(request)
+        let (total, page) = try await store.read { db -> (Int, [JSONObject]) in
+            // Fast path: no filter and no sort → count and page in SQL.
+            if query.filter == nil, query.sortBy == nil, types.count == 1 {
+                let type = types[0]
+                let total = try db.resourceCount(connectionId: connectionId, type: type.rawValue)
+                let records =
+                    query.count == 0
+                    ? [] : try db.resources(connectionId: connectionId, type: type.rawValue, offset: query.startIndex - 1, limit: query.count)
+                return (total, try records.map { try render($0, groups: try groups(db, $0, type), baseURL: base) })
+            }
+            var matches: [(JSONObject, SCIMResourceType, ResourceRecord)] = []
+            let filterNeedsGroups = query.filter.map(mentionsGroups) ?? false
+            for type in types {
+                let includeGroups = type == .user && filterNeedsGroups
+                let consider: (ResourceRecord) throws -> Void = { record in
+                    let resource = try render(
+                        record, groups: includeGroups ? try memberships(db, connectionId: connectionId, userId: record.id) : [],
+                        baseURL: base)
+                    if let filter = query.filter {
+                        guard try filter.matches(resource, resourceType: type) else { return }
+                    }
+                    matches.append((resource, type, record))
+                }
+                if let filter = query.filter, let ids = IndexPlan.candidates(filter, type: type) {
+                    for record in try ids.fetch(db, connectionId: connectionId, type: type) { try consider(record) }
+                } else {
+                    try db.forEachResource(connectionId: connectionId, type: type.rawValue, consider)
+                }
+            }
+            if let sortBy = query.sortBy {
+                matches.sort { a, b in
+                    let ascending = SCIMResource.compareForSort(a.0, b.0, by: sortBy, resourceType: a.1)
+                    return query.descending ? SCIMResource.compareForSort(b.0, a.0, by: sortBy, resourceType: a.1) : ascending
+                }
+            }
+            let start = min(query.startIndex - 1, matches.count)
+            let end = min(start + query.count, matches.count)
+            var page: [JSONObject] = []
+            for (resource, type, record) in matches[start..<end] {
+                // Users were filtered without their groups unless the filter needed them: add them now.
+                if type == .user, !filterNeedsGroups {
+                    page.append(try render(record, groups: try memberships(db, connectionId: connectionId, userId: record.id), baseURL: base))
+                } else {
+                    page.append(resource)
+                }
+            }
+            return (matches.count, page)
+        }
+        let projected = page.map { resource -> JSONValue in
+            if query.attributes.isEmpty && query.excludedAttributes.isEmpty { return .object(resource) }
+            let type: SCIMResourceType = resource["meta"]?["resourceType"]?.stringValue == "Group" ? .group : .user
+            return .object(
+                SCIMResource.project(
+                    resource, attributes: query.attributes, excludedAttributes: query.excludedAttributes, resourceType: type))
+        }
+        return listResponse(projected, total: total, startIndex: query.startIndex)
+    }
+
+    private func listResponse(_ resources: [JSONValue], total: Int, startIndex: Int) -> SCIMResponse {
+        SCIMResponse(
+            status: 200,
+            body: [
+                "schemas": [.string(SCIMSchemas.listResponseURN)],
+                "totalResults": .int(total),
+                "startIndex": .int(startIndex),
+                "itemsPerPage": .int(resources.count),
+                "Resources": .array(resources),
+            ])
+    }
+
+    // MARK: writing
+
+    private func create(type: SCIMResourceType, request: SCIMRequest) async throws -> SCIMResponse {
+        let body = try parseBody(request)
+        let resource = try SCIMResource.prepareForStorage(body, resourceType: type)
+        let fields = try IndexedFields(resource, type: type)
+        let now = clock.now()
+        let id = UUID().uuidString.lowercased()
+        let connectionId = self.connectionId
+        let base = baseURL(request)
+        let (record, groups) = try await store.write { db -> (ResourceRecord, [MemberOf]) in
+            if let existing = try db.resource(connectionId: connectionId, type: type.rawValue, nameKey: fields.nameKey) {
+                throw SCIMError.uniqueness(
+                    "\(type == .user ? "userName" : "displayName") '\(fields.name)' is already used by \(type.rawValue) \(existing.id)")
+            }
+            let record = ResourceRecord(
+                connectionId: connectionId, resourceType: type.rawValue, id: id, nameKey: fields.nameKey,
+                externalId: fields.externalId, displayName: fields.displayName, active: fields.active, createdAt: now,
+                updatedAt: now, version: 1, raw: JSONSerializer.string(.object(resource)))
+            try record.insert(db)
+            if type == .group { try db.replaceMembers(connectionId: connectionId, groupId: id, memberIds: memberIds(resource)) }
+            return (record, [])
+        }
+        var response = SCIMResponse(status: 201, body: .object(try render(record, groups: groups, baseURL: base)))
+        response.headers["Location"] = "\(base)/\(type == .user ? "Users" : "Groups")/\(id)"
+        response.headers["ETag"] = ETag.string(record.version)
+        response.resourceType = type.rawValue
+        response.resourceId = id
+        response.changes = [ResourceChange(resourceType: type.rawValue, id: id, change: "created", connection: connectionId, version: ETag.string(1))]
+        if type == .group {
+            for member in memberIds(resource) {
+                response.changes.append(.init(resourceType: "Group", id: id, change: "member_added", connection: connectionId, member: member))
+            }
+        }
+        return response
+    }
+
+    private func replace(type: SCIMResourceType, id: String, request: SCIMRequest) async throws -> SCIMResponse {
+        let body = try parseBody(request)
+        let resource = try SCIMResource.prepareForStorage(body, resourceType: type)
+        return try await update(type: type, id: id, request: request) { _ in resource }
+    }
+
+    private func patch(type: SCIMResourceType, id: String, request: SCIMRequest) async throws -> SCIMResponse {
+        let body = try parseBody(request)
+        let patch = try PatchRequest.parse(body, maximumOperations: configuration.maxPatchOperations)
+        return try await update(type: type, id: id, request: request) { current in
+            try PatchEngine.apply(patch, to: current, resourceType: type)
+        }
+    }
+
+    /// The shared write path of PUT and PATCH: read, check `If-Match`, transform, check
+    /// uniqueness, write, re-derive membership — one transaction.
+    private func update(
+        type: SCIMResourceType, id: String, request: SCIMRequest,
+        transform: @escaping @Sendable (JSONObject) throws -> JSONObject
+    ) async throws -> SCIMResponse {
+        let connectionId = self.connectionId
+        let base = baseURL(request)
+        let ifMatch = request.headers["if-match"]
+        let now = clock.now()
+        let outcome = try await store.write { db -> (ResourceRecord, [MemberOf], [ResourceChange]) in
+            guard var record = try db.resource(connectionId: connectionId, type: type.rawValue, id: id) else {
+                throw SCIMError.notFound("\(type.rawValue) \(id) not found")
+            }
+            if let ifMatch, !ETag.matches(ifMatch, version: record.version) {
+                throw SCIMError.preconditionFailed("If-Match \(ifMatch) does not match the current version \(ETag.string(record.version))")
+            }
+            let current = try storedObject(record)
+            let updated = try transform(current)
+            let fields = try IndexedFields(updated, type: type)
+            if fields.nameKey != record.nameKey,
+                let other = try db.resource(connectionId: connectionId, type: type.rawValue, nameKey: fields.nameKey), other.id != id
+            {
+                throw SCIMError.uniqueness(
+                    "\(type == .user ? "userName" : "displayName") '\(fields.name)' is already used by \(type.rawValue) \(other.id)")
+            }
+            var changes: [ResourceChange] = []
+            if updated != current {
+                let wasActive = record.active
+                record.nameKey = fields.nameKey
+                record.externalId = fields.externalId
+                record.displayName = fields.displayName
+                record.active = fields.active
+                record.updatedAt = max(now, record.updatedAt)
+                record.version += 1
+                record.raw = JSONSerializer.string(.object(updated))
+                try record.update(db)
+                let kind: String
+                if type == .user, wasActive != false, fields.active == false {
+                    kind = "deactivated"
+                } else if type == .user, wasActive == false, fields.active != false {
+                    kind = "reactivated"
+                } else {
+                    kind = "updated"
+                }
+                changes.append(.init(resourceType: type.rawValue, id: id, change: kind, connection: connectionId, version: ETag.string(record.version)))
+                if type == .group {
+                    let before = Set(memberIds(current)), after = memberIds(updated)
+                    try db.replaceMembers(connectionId: connectionId, groupId: id, memberIds: after)
+                    for m in after where !before.contains(m) {
+                        changes.append(.init(resourceType: "Group", id: id, change: "member_added", connection: connectionId, member: m))
+                    }
+                    let afterSet = Set(after)
+                    for m in memberIds(current) where !afterSet.contains(m) {
+                        changes.append(.init(resourceType: "Group", id: id, change: "member_removed", connection: connectionId, member: m))
+                    }
+                }
+            }
+            return (record, type == .user ? try memberships(db, connectionId: connectionId, userId: id) : [], changes)
+        }
+        let (record, groups, changes) = outcome
+        var response = SCIMResponse(status: 200, body: .object(try render(record, groups: groups, baseURL: base)))
+        response.headers["ETag"] = ETag.string(record.version)
+        response.resourceType = type.rawValue
+        response.resourceId = id
+        response.changes = changes
+        return response
+    }
+
+    private func delete(type: SCIMResourceType, id: String, request: SCIMRequest) async throws -> SCIMResponse {
+        let connectionId = self.connectionId
+        let ifMatch = request.headers["if-match"]
+        let now = clock.now()
+        let changes = try await store.write { db -> [ResourceChange] in
+            guard let record = try db.resource(connectionId: connectionId, type: type.rawValue, id: id) else {
+                throw SCIMError.notFound("\(type.rawValue) \(id) not found")
+            }
+            if let ifMatch, !ETag.matches(ifMatch, version: record.version) {
+                throw SCIMError.preconditionFailed("If-Match \(ifMatch) does not match the current version \(ETag.string(record.version))")
+            }
+            var changes: [ResourceChange] = []
+            // A deleted resource leaves every group that listed it (RFC 7644 §3.6: no dangling references).
+            for groupId in try db.groupIds(connectionId: connectionId, memberId: id) {
+                guard var group = try db.resource(connectionId: connectionId, type: "Group", id: groupId) else { continue }
+                var object = try storedObject(group)
+                if let members = object["members"]?.arrayValue {
+                    object["members"] = .array(members.filter { $0["value"]?.stringValue != id })
+                }
+                group.raw = JSONSerializer.string(.object(object))
+                group.version += 1
+                group.updatedAt = max(now, group.updatedAt)
+                try group.update(db)
+                try db.replaceMembers(connectionId: connectionId, groupId: groupId, memberIds: memberIds(object))
+                changes.append(.init(resourceType: "Group", id: groupId, change: "member_removed", connection: connectionId, member: id))
+            }
+            _ = try record.delete(db)
+            if type == .group { try db.replaceMembers(connectionId: connectionId, groupId: id, memberIds: []) }
+            changes.insert(.init(resourceType: type.rawValue, id: id, change: "deleted", connection: connectionId), at: 0)
+            return changes
+        }
+        var response = SCIMResponse(status: 204, body: nil)
+        response.headers = [:]
+        response.resourceType = type.rawValue
+        response.resourceId = id
+        response.changes = changes
+        return response
+    }
+
+    // MARK: helpers
+
+    /// Parses the request body as JSON. Throws 400 invalidSyntax (absent/invalid), 413 (too large).
+    func parseBody(_ request: SCIMRequest) throws(SCIMError) -> JSONValue {
+        guard let body = request.body, !body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw SCIMError.invalidSyntax("the request needs a JSON body")
+        }
+        if body.utf8.count > configuration.maxBodyBytes {
+            throw SCIMError(status: 413, scimType: nil, detail: "request body exceeds \(configuration.maxBodyBytes) bytes")
+        }
+        do {
+            return try JSONParser(maximumDepth: 64).parse(body)
+        } catch {
+            throw SCIMError.invalidSyntax("request body is not valid JSON: \(error)")
+        }
+    }
+
+    /// The stored JSON of a record.
+    func storedObject(_ record: ResourceRecord) throws -> JSONObject {
+        guard case .object(let object) = try JSONParser().parse(record.raw) else {
+            throw SCIMError(status: 500, scimType: nil, detail: "stored resource is not an object")
+        }
+        return object
+    }
+
+    /// The resource as SCIM returns it: `schemas`, `id`, the stored attributes, `groups` (Users)
+    /// and `meta` maintained by scimd.
+    func render(_ record: ResourceRecord, groups: [MemberOf], baseURL: String) throws -> JSONObject {
+        let stored = try storedObject(record)
+        let type: SCIMResourceType = record.resourceType == "Group" ? .group : .user
+        var out = JSONObject()
+        out["schemas"] = stored["schemas"] ?? .array([.string(type == .user ? SCIMSchemas.userURN : SCIMSchemas.groupURN)])
+        out["id"] = .string(record.id)
+        for (key, value) in stored where key != "schemas" {
+            out[key] = value
+        }
+        if type == .user, !groups.isEmpty {
+            out["groups"] = .array(
+                groups.map { g in
+                    var o: JSONObject = ["value": .string(g.id), "$ref": .string("\(baseURL)/Groups/\(g.id)")]
+                    if let name = g.displayName { o["display"] = .string(name) }
+                    o["type"] = "direct"
+                    return .object(o)
+                })
+        }
+        out["meta"] = [
+            "resourceType": .string(type.rawValue),
+            "created": .string(Timestamp.string(record.createdAt)),
+            "lastModified": .string(Timestamp.string(record.updatedAt)),
+            "location": .string("\(baseURL)/\(type == .user ? "Users" : "Groups")/\(record.id)"),
+            "version": .string(ETag.string(record.version)),
+        ]
+        return out
+    }
+
+    func groups(_ db: Database, _ record: ResourceRecord, _ type: SCIMResourceType) throws -> [MemberOf] {
+        type == .user ? try memberships(db, connectionId: record.connectionId, userId: record.id) : []
+    }
+}
+
+/// A group a user belongs to.
+struct MemberOf: Sendable {
+    var id: String
+    var displayName: String?
+}
+
+func memberships(_ db: Database, connectionId: String, userId: String) throws -> [MemberOf] {
+    try Row.fetchAll(
+        db,
+        sql: """
+            SELECT m.groupId, r.displayName FROM groupMember m
+            LEFT JOIN resource r ON r.connectionId = m.connectionId AND r.resourceType = 'Group' AND r.id = m.groupId
+            WHERE m.connectionId = ? AND m.memberId = ? ORDER BY r.displayName, m.groupId
+            """, arguments: [connectionId, userId]
+    ).map { MemberOf(id: $0[0], displayName: $0[1]) }
+}
+
+/// The `value`s of a Group's `members`.
+func memberIds(_ resource: JSONObject) -> [String] {
+    (resource[caseInsensitive: "members"]?.arrayValue ?? []).compactMap { $0[caseInsensitive: "value"]?.stringValue }
+}
+
+extension JSONValue {
+    subscript(caseInsensitive key: String) -> JSONValue? { objectValue?[caseInsensitive: key] }
+}
+
+/// True when the filter refers to `groups` (then users must be rendered with their groups to be filtered).
+func mentionsGroups(_ filter: Filter) -> Bool {
+    switch filter {
+    case .compare(let path, _, _), .present(let path): return path.attribute.caseInsensitiveEquals("groups")
+    case .valuePath(let path, _): return path.attribute.caseInsensitiveEquals("groups")
+    case .and(let a, let b), .or(let a, let b): return mentionsGroups(a) || mentionsGroups(b)
+    case .not(let f): return mentionsGroups(f)
+    }
+}
+
+/// The columns a stored resource is indexed by, read from its JSON.
+struct IndexedFields {
+    var name: String
+    var nameKey: String
+    var externalId: String?
+    var displayName: String?
+    var active: Bool?
+
+    init(_ resource: JSONObject, type: SCIMResourceType) throws(SCIMError) {
+        let nameAttribute = type == .user ? "userName" : "displayName"
+        guard let name = resource[caseInsensitive: nameAttribute]?.stringValue,
+            !name.trimmingCharacters(in: .whitespaces).isEmpty
+        else {
+            throw SCIMError.invalidValue("\(nameAttribute) is required and must be a non-empty string")
+        }
+        self.name = name
+        self.nameKey = foldedKey(name)
+        self.externalId = resource[caseInsensitive: "externalId"]?.stringValue
+        self.displayName = resource[caseInsensitive: "displayName"]?.stringValue
+        self.active = type == .user ? (resource[caseInsensitive: "active"]?.boolValue ?? true) : nil
+    }
+}
+
+/// Weak ETags over `meta.version` (RFC 7644 §3.14, RFC 7232).
+enum ETag {
+    static func string(_ version: Int) -> String { "W/\"\(version)\"" }
+
+    /// True when an `If-Match`/`If-None-Match` value names `version` (or is `*`); comparison is weak.
+    static func matches(_ header: String, version: Int) -> Bool {
+        for raw in header.split(separator: ",") {
+            var tag = raw.trimmingCharacters(in: .whitespaces)
+            if tag == "*" { return true }
+            if tag.hasPrefix("W/") { tag.removeFirst(2) }
+            if tag.hasPrefix("\"") && tag.hasSuffix("\"") && tag.count >= 2 { tag = String(tag.dropFirst().dropLast()) }
+            if tag == String(version) { return true }
+        }
+        return false
+    }
+}

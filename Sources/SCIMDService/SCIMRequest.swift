@@ -1,0 +1,93 @@
+import Foundation
+import SCIMDProtocol
+import SCIMJSON
+import SCIMModel
+
+/// One SCIM HTTP request as `scim.handle` received it, with the path split and the query decoded.
+struct SCIMRequest: Sendable {
+    /// Upper-cased HTTP method.
+    var method: String
+    /// Path below the SCIM base URL, without query, e.g. `/Users/abc`.
+    var path: String
+    /// Path segments of `path` (percent-decoded).
+    var segments: [String]
+    /// Query parameters, percent-decoded (`+` read as a space, as in HTML form encoding);
+    /// names kept as sent, looked up case-insensitively.
+    var query: [(name: String, value: String)]
+    /// Headers with lower-cased names.
+    var headers: [String: String]
+    var body: String?
+
+    init(_ params: SCIMHandle.Params, basePath: String) {
+        method = params.method.uppercased()
+        var full = params.path
+        if !full.hasPrefix("/") { full = "/" + full }
+        var rawPath = full
+        var rawQuery = ""
+        if let q = full.firstIndex(of: "?") {
+            rawPath = String(full[..<q])
+            rawQuery = String(full[full.index(after: q)...])
+        }
+        let base = basePath.hasSuffix("/") ? String(basePath.dropLast()) : basePath
+        if !base.isEmpty, rawPath.lowercased().hasPrefix(base.lowercased()) {
+            let rest = rawPath.dropFirst(base.count)
+            if rest.isEmpty || rest.hasPrefix("/") { rawPath = rest.isEmpty ? "/" : String(rest) }
+        }
+        path = rawPath
+        segments = rawPath.split(separator: "/", omittingEmptySubsequences: true).map {
+            String($0).removingPercentEncoding ?? String($0)
+        }
+        query = rawQuery.split(separator: "&", omittingEmptySubsequences: true).map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String {
+                let spaced = s.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+        }
+        var lowered: [String: String] = [:]
+        for (k, v) in params.headers ?? [:] { lowered[k.lowercased()] = v }
+        headers = lowered
+        body = params.body
+    }
+
+    /// A query parameter by name, case-insensitively.
+    func queryValue(_ name: String) -> String? {
+        query.first { $0.name.caseInsensitiveEquals(name) }?.value
+    }
+
+    /// The bearer token from `Authorization`, or nil.
+    var bearerToken: String? {
+        guard let value = headers["authorization"]?.trimmingCharacters(in: .whitespaces) else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].caseInsensitiveEquals("Bearer") else { return nil }
+        return parts[1].trimmingCharacters(in: .whitespaces)
+    }
+}
+
+extension Substring {
+    func caseInsensitiveEquals(_ other: String) -> Bool { String(self).caseInsensitiveEquals(other) }
+}
+
+/// The response being built for a SCIM request.
+struct SCIMResponse: Sendable {
+    var status: Int
+    var headers: [String: String] = ["Content-Type": "application/scim+json"]
+    var body: JSONValue?
+    var changes: [ResourceChange] = []
+    /// For the request log.
+    var resourceType: String?
+    var resourceId: String?
+    var error: String?
+
+    init(status: Int, body: JSONValue?) {
+        self.status = status
+        self.body = body
+    }
+
+    init(error: SCIMError) {
+        self.status = error.status
+        self.body = error.body
+        self.error = [error.scimType?.rawValue, error.detail].compactMap { $0 }.joined(separator: ": ")
+    }
+}

@@ -1,0 +1,329 @@
+import ArgumentParser
+import Foundation
+import SCIMDClient
+import SCIMDProtocol
+import SCIMJSON
+
+/// scimctl: a thin CLI over SCIMDClient. Human tables by default, `--json` prints the RPC result.
+@main
+struct SCIMCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scimctl",
+        abstract: "Operate a running scimd over its Unix socket.",
+        version: "0.1.0",
+        subcommands: [Health.self, Stats.self, Discover.self, Connections.self, Requests.self, Replay.self])
+}
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "scimd's socket (default: $SCIMD_SOCKET, /run/scimd/scimd.sock, ./scimd.sock).")
+    var socket: String?
+
+    @Flag(help: "Print the RPC result as JSON instead of a table.")
+    var json = false
+
+    var socketPath: String { socket ?? SCIMDClient.defaultSocketPath }
+
+    /// Runs `body` with a connected client; prints errors the way operators need them and exits non-zero.
+    func withClient<T: Sendable>(_ body: (SCIMDClient) async throws -> T) async throws -> T {
+        do {
+            return try await SCIMDClient.withConnection(socketPath: socketPath, body)
+        } catch let error as RPCError {
+            var message = "error: \(error.message) [\(error.kind)]"
+            if let field = error.data?.field { message += " (field: \(field))" }
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+            throw ExitCode(error.kind == "not_found" ? 3 : 1)
+        } catch let error as SCIMDClientError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(69)  // EX_UNAVAILABLE
+        }
+    }
+
+    /// Prints an Encodable as pretty JSON.
+    func printJSON<T: Encodable>(_ value: T) throws {
+        let json = try JSONParser().parse(bytes: try RPCCodec.encode(value))
+        print(JSONSerializer.prettyString(json))
+    }
+}
+
+struct Health: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check that scimd answers.")
+    @OptionGroup var options: GlobalOptions
+    func run() async throws {
+        let health = try await options.withClient { try await $0.health() }
+        if options.json { return try options.printJSON(health) }
+        print("scimd \(health.version): \(health.status), up \(Format.duration(health.uptimeSeconds))")
+    }
+}
+
+struct Stats: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the daemon's counters.")
+    @OptionGroup var options: GlobalOptions
+    func run() async throws {
+        let stats = try await options.withClient { try await $0.stats() }
+        if options.json { return try options.printJSON(stats) }
+        print(
+            Table.render(
+                headers: ["counter", "value"],
+                rows: [
+                    ["uptime", Format.duration(stats.uptimeSeconds)],
+                    ["open socket connections", "\(stats.openSocketConnections)"],
+                    ["accepted socket connections", "\(stats.acceptedSocketConnections)"],
+                    ["JSON-RPC requests served", "\(stats.requestsServed)"],
+                    ["SCIM connections", "\(stats.scimConnections)"],
+                    ["scim.handle calls", "\(stats.scimRequests)"],
+                ], rightAligned: [1]))
+    }
+}
+
+struct Discover: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the OpenRPC document (rpc.discover).")
+    @OptionGroup var options: GlobalOptions
+    func run() async throws {
+        let document = try await options.withClient { try await $0.discover() }
+        if options.json { return print(JSONSerializer.prettyString(document)) }
+        let rows = (document["methods"]?.arrayValue ?? []).map {
+            [$0["name"]?.stringValue ?? "", $0["summary"]?.stringValue ?? ""]
+        }
+        print(Table.render(headers: ["method", "summary"], rows: rows))
+    }
+}
+
+// MARK: - connections
+
+struct Connections: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage SCIM connections (one per customer organization).",
+        subcommands: [List.self, Create.self, Show.self, Update.self, Delete.self, RotateToken.self],
+        defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List connections with their counters.")
+        @OptionGroup var options: GlobalOptions
+        @Flag(help: "Show absolute UTC times instead of relative ones.") var utc = false
+        func run() async throws {
+            let list = try await options.withClient { try await $0.listConnections() }
+            if options.json { return try options.printJSON(ConnectionsList.Result(connections: list)) }
+            if list.isEmpty {
+                print("No connections yet. Create one with: scimctl connections create --name NAME")
+                return
+            }
+            let now = Date()
+            let rows = list.map { c in
+                [
+                    c.name + (c.disabled ? " (disabled)" : ""), c.customerId ?? "", c.idp ?? "", "\(c.activeUsers)/\(c.users)",
+                    "\(c.groups)", "\(c.openWarnings)", "\(c.errors24h)",
+                    c.lastRequestAt.map { Format.time($0, now: now, utc: utc) + (c.lastRequestStatus.map { " (\($0))" } ?? "") } ?? "never",
+                    c.id,
+                ]
+            }
+            print(
+                Table.render(
+                    headers: ["NAME", "CUSTOMER", "IDP", "USERS", "GROUPS", "WARNINGS", "ERRORS 24H", "LAST REQUEST", "ID"],
+                    rows: rows, rightAligned: [3, 4, 5, 6]))
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a connection and print its bearer token (shown once).")
+        @OptionGroup var options: GlobalOptions
+        @Option(help: "Display name (unique).") var name: String
+        @Option(help: "The customer's id in your application.") var customerId: String?
+        @Option(help: "The identity provider (Okta, Entra ID, …).") var idp: String?
+        func run() async throws {
+            let created = try await options.withClient {
+                try await $0.createConnection(name: name, customerId: customerId, idp: idp)
+            }
+            if options.json { return try options.printJSON(created) }
+            print("Created connection \(created.connection.name) (\(created.connection.id)).")
+            print("Bearer token (store it now, it is not shown again):")
+            print("  \(created.token)")
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one connection.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Connection id or name.") var connection: String
+        @Flag(help: "Show absolute UTC times.") var utc = false
+        func run() async throws {
+            let c = try await options.withClient { try await $0.connection(connection) }
+            if options.json { return try options.printJSON(c) }
+            let now = Date()
+            print(
+                Table.render(
+                    headers: ["field", "value"],
+                    rows: [
+                        ["id", c.id], ["name", c.name], ["customer", c.customerId ?? ""], ["idp", c.idp ?? ""],
+                        ["disabled", c.disabled ? "yes" : "no"], ["users (active/total)", "\(c.activeUsers)/\(c.users)"],
+                        ["groups", "\(c.groups)"], ["open warnings", "\(c.openWarnings)"],
+                        ["requests 24h", "\(c.requests24h)"], ["errors 24h", "\(c.errors24h)"],
+                        ["last request", c.lastRequestAt.map { Format.time($0, now: now, utc: utc) } ?? "never"],
+                        ["created", Format.time(c.createdAt, now: now, utc: utc)],
+                        ["previous token valid until", c.previousTokenExpiresAt ?? "-"],
+                    ]))
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Rename, re-label, disable or enable a connection.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Connection id or name.") var connection: String
+        @Option var name: String?
+        @Option var customerId: String?
+        @Option var idp: String?
+        @Flag(inversion: .prefixedEnableDisable, help: "Disable (refuse its token) or enable the connection.")
+        var disabled: Bool?
+        func run() async throws {
+            let params = ConnectionsUpdate.Params(id: connection, name: name, customerId: customerId, idp: idp, disabled: disabled)
+            let c = try await options.withClient { try await $0.updateConnection(params) }
+            if options.json { return try options.printJSON(c) }
+            print("Updated \(c.name) (\(c.id))\(c.disabled ? ": disabled" : "").")
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a connection and everything it holds.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Connection id or name.") var connection: String
+        @Flag(help: "Do not ask for confirmation.") var yes = false
+        func run() async throws {
+            if !yes {
+                guard isatty(STDIN_FILENO) != 0 else {
+                    FileHandle.standardError.write(Data("error: refusing to delete without --yes when not interactive\n".utf8))
+                    throw ExitCode(1)
+                }
+                print("Delete connection '\(connection)' with all its users, groups and logs? Type 'yes': ", terminator: "")
+                guard readLine() == "yes" else { throw ExitCode(1) }
+            }
+            let result = try await options.withClient { try await $0.deleteConnection(connection) }
+            if options.json { return try options.printJSON(result) }
+            print("Deleted \(connection): \(result.users) users, \(result.groups) groups.")
+        }
+    }
+
+    struct RotateToken: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-token", abstract: "Issue a new bearer token; the old one may keep working for an overlap.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Connection id or name.") var connection: String
+        @Option(help: "Seconds the old token keeps working.") var overlapSeconds: Int = 0
+        func run() async throws {
+            let rotated = try await options.withClient { try await $0.rotateToken(connection, overlapSeconds: overlapSeconds) }
+            if options.json { return try options.printJSON(rotated) }
+            print("New bearer token for \(rotated.connection.name) (store it now, it is not shown again):")
+            print("  \(rotated.token)")
+            if let until = rotated.connection.previousTokenExpiresAt { print("The previous token keeps working until \(until).") }
+        }
+    }
+}
+
+// MARK: - requests
+
+struct Requests: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Inspect the SCIM request log.", subcommands: [List.self, Show.self], defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a connection's logged requests, newest first.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Connection id or name.") var connection: String
+        @Option(help: "2xx, 4xx, 5xx, error, or an exact status.") var status: String?
+        @Option(help: "Only requests since this RFC 3339 time.") var since: String?
+        @Option(help: "Page size.") var limit: Int = 50
+        @Option(help: "Cursor from the previous page.") var cursor: String?
+        @Flag(help: "Show absolute UTC times.") var utc = false
+        func run() async throws {
+            let params = RequestsList.Params(connection: connection, status: status, since: since, limit: limit, cursor: cursor)
+            let page = try await options.withClient { try await $0.listRequests(params) }
+            if options.json { return try options.printJSON(page) }
+            let now = Date()
+            print(
+                Table.render(
+                    headers: ["ID", "TIME", "METHOD", "PATH", "STATUS", "µs", "ERROR"],
+                    rows: page.requests.map {
+                        ["\($0.id)", Format.time($0.at, now: now, utc: utc), $0.method, $0.path, "\($0.status)", "\($0.durationMicroseconds)", $0.error ?? ""]
+                    }, rightAligned: [0, 4, 5]))
+            if let next = page.nextCursor {
+                print("More: scimctl requests list \(connection) --cursor \(next)")
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one logged request with its bodies.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Request id.") var id: Int
+        func run() async throws {
+            let detail = try await options.withClient { try await $0.request(id: id) }
+            if options.json { return try options.printJSON(detail) }
+            let s = detail.summary
+            print("\(s.method) \(s.path) → \(s.status) in \(s.durationMicroseconds) µs at \(s.at)")
+            if let error = s.error { print("error: \(error)") }
+            print("\nRequest headers:")
+            for (k, v) in detail.requestHeaders.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
+            print("\nRequest body:\n\(Format.prettyJSON(detail.requestBody))")
+            print("\nResponse body:\n\(Format.prettyJSON(detail.responseBody))")
+        }
+    }
+}
+
+// MARK: - replay
+
+struct Replay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replay a scenario file of SCIM requests through scim.handle and check each step's expectation.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "Scenario file (fixtures format: {name, steps: [{request, expect, save}]}).") var file: String
+    @Option(help: "Connection id or name to replay against.") var connection: String
+
+    func run() async throws {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            FileHandle.standardError.write(Data("error: cannot read \(file)\n".utf8))
+            throw ExitCode(1)
+        }
+        let scenario: Scenario
+        do {
+            scenario = try Scenario(json: try JSONParser().parse(bytes: Array(data)))
+        } catch {
+            FileHandle.standardError.write(Data("error: \(file) is not a scenario: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let connection = self.connection
+        let results = try await options.withClient { client in
+            try await ScenarioRunner.run(scenario) { request in
+                var headers = request.headers
+                var named: String? = connection
+                switch request.auth {
+                case "none": named = nil
+                case "wrong":
+                    named = nil
+                    headers["Authorization"] = "Bearer wrong-token"
+                default: break
+                }
+                let result = try await client.handleSCIM(
+                    method: request.method, path: request.path, headers: headers, body: request.body, connection: named)
+                return (result.status, result.body)
+            }
+        }
+        if options.json {
+            let rows: [JSONValue] = results.map {
+                [
+                    "step": .int($0.index), "method": .string($0.request.method), "path": .string($0.request.path),
+                    "status": .int($0.status), "passed": .bool($0.passed), "failure": $0.failure.map(JSONValue.string) ?? .null,
+                ]
+            }
+            print(JSONSerializer.prettyString(["scenario": .string(scenario.name), "steps": .array(rows)]))
+        } else {
+            print(
+                Table.render(
+                    headers: ["#", "METHOD", "PATH", "STATUS", "RESULT"],
+                    rows: results.map {
+                        ["\($0.index)", $0.request.method, $0.request.path, "\($0.status)", $0.failure.map { "FAIL \($0)" } ?? "ok"]
+                    }, rightAligned: [0, 3]))
+            let failed = results.filter { !$0.passed }.count
+            print("\(scenario.name): \(results.count - failed) passed, \(failed) failed")
+        }
+        if results.contains(where: { !$0.passed }) { throw ExitCode(1) }
+    }
+}
