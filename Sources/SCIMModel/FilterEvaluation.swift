@@ -1,0 +1,329 @@
+import SCIMJSON
+
+/// Where attribute names are looked up: at the top of a resource, or inside one value of a
+/// complex attribute (the attribute paths of a value filter are relative to that value).
+struct EvaluationScope {
+    var resourceType: SCIMResourceType
+    /// The complex attribute whose value is being looked into; `nil` at the top level or when unknown.
+    var parent: AttributeDefinition?
+    var isNested: Bool
+
+    static func top(_ resourceType: SCIMResourceType) -> EvaluationScope {
+        EvaluationScope(resourceType: resourceType, parent: nil, isNested: false)
+    }
+
+    func nested(in path: AttributePath) -> EvaluationScope {
+        EvaluationScope(resourceType: resourceType, parent: attributeDefinition(path), isNested: true)
+    }
+
+    func attributeDefinition(_ path: AttributePath) -> AttributeDefinition? {
+        if isNested { return parent?.subAttribute(named: path.attribute) }
+        return SCIMSchemas.attributeDefinition(of: path, resourceType: resourceType)
+    }
+
+    func leafDefinition(_ path: AttributePath) -> AttributeDefinition? {
+        let attribute = attributeDefinition(path)
+        guard let sub = path.subAttribute else { return attribute }
+        return attribute?.subAttribute(named: sub)
+    }
+}
+
+extension JSONObject {
+    /// Every value found at `path`, flattened: the values of a multi-valued attribute (or of one
+    /// of its sub-attributes) each appear once, in order; nulls are left out; `[]` when nothing
+    /// is there.
+    ///
+    /// Names are compared ignoring case (RFC 7643 §2.1). A value filter keeps only the values it
+    /// matches (a filter that cannot be evaluated matches nothing). An extension URN prefix
+    /// resolves into the extension object stored under that URN (RFC 7643 §3.3); a value some
+    /// identity providers put under a literal top-level key spelled with the full path
+    /// (`"urn:…:enterprise:2.0:User:department": "x"`) is found as well.
+    public func values(at path: AttributePath, resourceType: SCIMResourceType) -> [JSONValue] {
+        (try? FilterEvaluator.resolve(path, in: self, scope: .top(resourceType))) ?? []
+    }
+}
+
+extension Filter {
+    /// Whether `resource` (as scimd outputs it: `id`, `meta`, `schemas`, extension objects under
+    /// their URN keys) matches this filter, with RFC 7644 §3.4.2.2 semantics:
+    ///
+    /// - A multi-valued attribute matches if any of its values matches; a comparison on a
+    ///   complex attribute without a sub-attribute compares its `value` sub-attribute
+    ///   (`emails co "x"`), and is an error when it has none (`name eq "x"`).
+    /// - Strings compare ignoring case unless the attribute is `caseExact` (`id`, `externalId`,
+    ///   `meta.location`…); unknown attributes are case-insensitive. `dateTime` attributes compare
+    ///   as instants (offsets and any number of fractional digits). Numbers compare numerically.
+    /// - `pr` is false for null, `""`, `[]` and `{}`. `eq null` matches an unassigned attribute,
+    ///   `ne null` an assigned one. A comparison with no value at all is false (also `ne`).
+    ///
+    /// Throws `SCIMError` `invalidFilter` (RFC 7644 §3.4.2.2) when the filter does not fit the
+    /// schema, whatever the resource: ordering operators on boolean or binary attributes,
+    /// substring operators on non-string attributes, a complex attribute compared without a
+    /// sub-attribute, a non-dateTime value compared with a dateTime attribute.
+    public func matches(_ resource: JSONObject, resourceType: SCIMResourceType) throws(SCIMError) -> Bool {
+        let scope = EvaluationScope.top(resourceType)
+        try FilterEvaluator.validate(self, scope: scope)
+        return try FilterEvaluator.evaluate(self, on: resource, scope: scope)
+    }
+
+    /// Checks this filter against the schema of `resourceType` without evaluating it, so a
+    /// search can be refused with `invalidFilter` even when there is nothing to match.
+    /// Throws what ``matches(_:resourceType:)`` throws for schema mismatches.
+    public func validate(resourceType: SCIMResourceType) throws(SCIMError) {
+        try FilterEvaluator.validate(self, scope: .top(resourceType))
+    }
+}
+
+enum FilterEvaluator {
+    // MARK: Resolution
+
+    /// The raw value(s) of the attribute part of `path`: from the extension object and from a
+    /// literal top-level key spelled `urn:…:attribute`.
+    static func rawAttributeValues(_ path: AttributePath, in object: JSONObject, scope: EvaluationScope) -> [JSONValue] {
+        guard !scope.isNested, let urn = path.schemaURN else {
+            return object[caseInsensitive: path.attribute].map { [$0] } ?? []
+        }
+        var found: [JSONValue] = []
+        if urn.caseInsensitiveEquals(scope.resourceType.coreSchemaURN) {
+            if let v = object[caseInsensitive: path.attribute] { found.append(v) }
+        } else if let ext = object[caseInsensitive: urn]?.objectValue, let v = ext[caseInsensitive: path.attribute] {
+            found.append(v)
+        }
+        if let literal = object[caseInsensitive: urn + ":" + path.attribute] { found.append(literal) }
+        return found
+    }
+
+    static func appendFlattened(_ value: JSONValue, to out: inout [JSONValue]) {
+        switch value {
+        case .null: return
+        case .array(let elements):
+            for e in elements where !e.isNull { out.append(e) }
+        default: out.append(value)
+        }
+    }
+
+    /// See ``JSONObject/values(at:resourceType:)``; throws when the value filter is invalid.
+    static func resolve(_ path: AttributePath, in object: JSONObject, scope: EvaluationScope) throws(SCIMError) -> [JSONValue] {
+        var elements: [JSONValue] = []
+        for raw in rawAttributeValues(path, in: object, scope: scope) { appendFlattened(raw, to: &elements) }
+        if let filter = path.valueFilter {
+            let inner = scope.nested(in: path)
+            var kept: [JSONValue] = []
+            for element in elements {
+                guard let o = element.objectValue else { continue }
+                if try evaluate(filter, on: o, scope: inner) { kept.append(element) }
+            }
+            elements = kept
+        }
+        if let sub = path.subAttribute {
+            var out: [JSONValue] = []
+            for element in elements {
+                if let v = element.objectValue?[caseInsensitive: sub] { appendFlattened(v, to: &out) }
+            }
+            elements = out
+        }
+        return elements
+    }
+
+    // MARK: Evaluation
+
+    static func evaluate(_ filter: Filter, on object: JSONObject, scope: EvaluationScope) throws(SCIMError) -> Bool {
+        switch filter {
+        case .and(let l, let r):
+            // Written out because `&&` takes an autoclosure, which loses the typed throw.
+            if try !evaluate(l, on: object, scope: scope) { return false }
+            return try evaluate(r, on: object, scope: scope)
+        case .or(let l, let r):
+            if try evaluate(l, on: object, scope: scope) { return true }
+            return try evaluate(r, on: object, scope: scope)
+        case .not(let inner):
+            return try !evaluate(inner, on: object, scope: scope)
+        case .present(let path):
+            return try resolve(path, in: object, scope: scope).contains(where: isPresent)
+        case .valuePath(let path, let inner):
+            var withFilter = path
+            withFilter.valueFilter = inner
+            return try !resolve(withFilter, in: object, scope: scope).isEmpty
+        case .compare(let path, let op, let literal):
+            return try compare(path, op, literal, on: object, scope: scope)
+        }
+    }
+
+    /// RFC 7644 §3.4.2.2 `pr`: "has a non-empty value, or if it contains a non-empty node for
+    /// complex attributes".
+    static func isPresent(_ value: JSONValue) -> Bool {
+        switch value {
+        case .null: return false
+        case .string(let s): return !s.isEmpty
+        case .array(let a): return a.contains(where: isPresent)
+        case .object(let o): return o.contains { isPresent($0.value) }
+        default: return true
+        }
+    }
+
+    static func compare(
+        _ path: AttributePath, _ op: ComparisonOperator, _ literal: JSONValue, on object: JSONObject, scope: EvaluationScope
+    ) throws(SCIMError) -> Bool {
+        var definition = scope.leafDefinition(path)
+        var values = try resolve(path, in: object, scope: scope)
+        if definition?.type == .complex || values.contains(where: { $0.objectValue != nil }) {
+            if let d = definition {
+                guard let valueDefinition = d.subAttribute(named: "value") else {
+                    throw complexWithoutSubAttribute(path)
+                }
+                definition = valueDefinition
+            }
+            var plain: [JSONValue] = []
+            for v in values {
+                if let o = v.objectValue {
+                    if let inner = o[caseInsensitive: "value"] { appendFlattened(inner, to: &plain) }
+                } else {
+                    plain.append(v)
+                }
+            }
+            values = plain
+        }
+        if literal.isNull {
+            return op == .eq ? values.isEmpty : !values.isEmpty
+        }
+        let operand = coerceLiteral(literal, for: definition)
+        for v in values where compareOne(v, op, operand, definition) { return true }
+        return false
+    }
+
+    /// `active eq "true"`: a string literal compared with a boolean attribute means the boolean.
+    static func coerceLiteral(_ literal: JSONValue, for definition: AttributeDefinition?) -> JSONValue {
+        if definition?.type == .boolean, case .string(let s) = literal {
+            if s.caseInsensitiveEquals("true") { return .bool(true) }
+            if s.caseInsensitiveEquals("false") { return .bool(false) }
+        }
+        return literal
+    }
+
+    static func compareOne(_ value: JSONValue, _ op: ComparisonOperator, _ literal: JSONValue, _ definition: AttributeDefinition?) -> Bool {
+        let caseExact = definition?.caseExact ?? false
+        if op.isSubstring {
+            guard case .string(let hay) = value, case .string(let needle) = literal else { return false }
+            let h = caseExact ? hay : hay.lowercased()
+            let n = caseExact ? needle : needle.lowercased()
+            switch op {
+            case .co: return n.isEmpty || h.contains(n)
+            case .sw: return h.hasPrefix(n)
+            default: return h.hasSuffix(n)
+            }
+        }
+        guard let order = order(value, literal, definition: definition) else { return op == .ne }
+        switch op {
+        case .eq: return order == 0
+        case .ne: return order != 0
+        case .gt: return order > 0
+        case .ge: return order >= 0
+        case .lt: return order < 0
+        case .le: return order <= 0
+        default: return false
+        }
+    }
+
+    /// -1/0/1 ordering of two values of comparable types, `nil` when they cannot be compared.
+    static func order(_ a: JSONValue, _ b: JSONValue, definition: AttributeDefinition?) -> Int? {
+        if definition?.type == .dateTime, case .string(let x) = a, case .string(let y) = b {
+            guard let dx = SCIMDateTime(x), let dy = SCIMDateTime(y) else { return nil }
+            return dx < dy ? -1 : (dx == dy ? 0 : 1)
+        }
+        switch (a, b) {
+        case (.string(let x), .string(let y)):
+            return compareStrings(x, y, caseExact: definition?.caseExact ?? false)
+        case (.int(let x), .int(let y)):
+            return x < y ? -1 : (x == y ? 0 : 1)
+        case (.int, .double), (.double, .int), (.double, .double):
+            let x = a.doubleValue!, y = b.doubleValue!
+            return x < y ? -1 : (x == y ? 0 : 1)
+        case (.bool(let x), .bool(let y)):
+            return x == y ? 0 : (x ? 1 : -1)
+        default:
+            return nil
+        }
+    }
+
+    static func compareStrings(_ x: String, _ y: String, caseExact: Bool) -> Int {
+        if caseExact {
+            return x < y ? -1 : (x == y ? 0 : 1)
+        }
+        if x.caseInsensitiveEquals(y) { return 0 }
+        let lx = x.lowercased(), ly = y.lowercased()
+        return lx < ly ? -1 : (lx == ly ? 0 : 1)
+    }
+
+    // MARK: Validation
+
+    static func complexWithoutSubAttribute(_ path: AttributePath) -> SCIMError {
+        .invalidFilter("\"\(path)\" is a complex attribute: name one of its sub-attributes (RFC 7644 §3.4.2.2)")
+    }
+
+    /// Resource-independent checks of a filter against the schema (see ``Filter/matches(_:resourceType:)``).
+    static func validate(_ filter: Filter, scope: EvaluationScope) throws(SCIMError) {
+        switch filter {
+        case .and(let l, let r), .or(let l, let r):
+            try validate(l, scope: scope)
+            try validate(r, scope: scope)
+        case .not(let inner):
+            try validate(inner, scope: scope)
+        case .present(let path):
+            try validatePathFilter(path, scope: scope)
+        case .valuePath(let path, let inner):
+            if let d = scope.attributeDefinition(path), d.type != .complex {
+                throw SCIMError.invalidFilter("\"\(path)\" is not a complex attribute, so it cannot take a value filter")
+            }
+            try validate(inner, scope: scope.nested(in: path))
+        case .compare(let path, let op, let literal):
+            try validatePathFilter(path, scope: scope)
+            try checkLiteral(op, literal, path: path)
+            guard var definition = scope.leafDefinition(path) else { return }
+            if definition.type == .complex {
+                guard let valueDefinition = definition.subAttribute(named: "value") else { throw complexWithoutSubAttribute(path) }
+                definition = valueDefinition
+            }
+            switch definition.type {
+            case .boolean:
+                if op.isOrdering || op.isSubstring {
+                    throw SCIMError.invalidFilter("'\(op.rawValue)' cannot be used on the boolean attribute \"\(path)\" (RFC 7644 §3.4.2.2)")
+                }
+            case .binary:
+                if op.isOrdering {
+                    throw SCIMError.invalidFilter("'\(op.rawValue)' cannot be used on the binary attribute \"\(path)\" (RFC 7644 §3.4.2.2)")
+                }
+            case .integer, .decimal:
+                if op.isSubstring {
+                    throw SCIMError.invalidFilter("'\(op.rawValue)' cannot be used on the numeric attribute \"\(path)\"")
+                }
+            case .dateTime:
+                if !op.isSubstring, case .string(let s) = literal, SCIMDateTime(s) == nil {
+                    throw SCIMError.invalidFilter("\"\(s)\" is not a valid dateTime for \"\(path)\" (expected e.g. 2011-05-13T04:42:34Z)")
+                }
+            default:
+                break
+            }
+        }
+    }
+
+    static func validatePathFilter(_ path: AttributePath, scope: EvaluationScope) throws(SCIMError) {
+        guard let inner = path.valueFilter else { return }
+        try validate(inner, scope: scope.nested(in: path))
+    }
+
+    /// Checks that need only the operator and the literal (also done when parsing).
+    static func checkLiteral(_ op: ComparisonOperator, _ literal: JSONValue, path: AttributePath) throws(SCIMError) {
+        switch literal {
+        case .null where op != .eq && op != .ne:
+            throw SCIMError.invalidFilter("null can only be compared with 'eq' or 'ne' (\"\(path) \(op.rawValue) null\")")
+        case .bool where op.isOrdering || op.isSubstring:
+            throw SCIMError.invalidFilter("'\(op.rawValue)' cannot be used with a boolean value (\"\(path)\", RFC 7644 §3.4.2.2)")
+        case .int, .double, .null, .bool:
+            if op.isSubstring {
+                throw SCIMError.invalidFilter("'\(op.rawValue)' needs a string value (\"\(path) \(op.rawValue) \(literal)\")")
+            }
+        default:
+            break
+        }
+    }
+}
