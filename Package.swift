@@ -100,12 +100,21 @@ let package = Package(
         .testTarget(name: "SCIMDProtocolTests", dependencies: ["SCIMJSON", "SCIMDProtocol"]),
         .testTarget(
             name: "SCIMDServiceTests",
-            dependencies: ["SCIMJSON", "SCIMModel", "SCIMDProtocol", "SCIMDStore", "SCIMDService"],
+            dependencies: ["SCIMJSON", "SCIMModel", "SCIMDProtocol", "SCIMDStore", "SCIMDService", "SCIMDClient",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
+            name: "SCIMDServerTests",
+            dependencies: ["SCIMJSON", "SCIMDProtocol", "SCIMDServer", "SCIMDService", "SCIMDStore", "SCIMDFraming",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
+        .testTarget(
             name: "EndToEndTests",
-            dependencies: ["SCIMJSON", "SCIMDProtocol", "SCIMDClient"]
+            // The executables are dependencies so that `swift test` builds them before running.
+            dependencies: ["SCIMJSON", "SCIMDProtocol", "SCIMDClient", "scimd", "scimctl"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,172 @@
+import Foundation
+import SCIMDClient
+import SCIMJSON
+
+/// Starts the real `scimd` binary on a temporary socket and database, and stops it.
+final class Daemon: @unchecked Sendable {
+    // @unchecked: `process` is only touched from the test that owns this harness, sequentially.
+    let directory: URL
+    let socket: String
+    let database: String
+    var process: Process?
+    let stderrPipe = Pipe()
+
+    /// The directory holding the built executables (next to the test bundle).
+    static var binaries: URL {
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while url.pathComponents.count > 1 && !FileManager.default.fileExists(atPath: url.appendingPathComponent("scimd").path) {
+            url.deleteLastPathComponent()
+        }
+        return url
+    }
+
+    init() throws {
+        // Unix socket paths are limited to ~107 bytes: keep the directory short.
+        directory = URL(fileURLWithPath: "/tmp/scimd-e2e-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        socket = directory.appendingPathComponent("s.sock").path
+        database = directory.appendingPathComponent("db.sqlite").path
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Launches scimd with `arguments` after the socket and database options and waits until it answers.
+    func start(extra: [String] = []) throws {
+        let p = Process()
+        p.executableURL = Self.binaries.appendingPathComponent("scimd")
+        p.arguments = ["--socket", socket, "--database", database, "--log-level", "warning"] + extra
+        p.standardError = stderrPipe
+        try p.run()
+        process = p
+        try waitUntilAnswering()
+    }
+
+    func waitUntilAnswering(timeout: TimeInterval = 20) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let line = try? RawSocket(path: socket).request(#"{"jsonrpc":"2.0","id":0,"method":"system.health"}"#),
+                line.contains("\"ok\"")
+            {
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw HarnessError("scimd did not answer on \(socket) within \(timeout)s")
+    }
+
+    /// SIGTERM, then wait; returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        guard let p = process, p.isRunning else { return process?.terminationStatus ?? 0 }
+        p.terminate()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    func client<T: Sendable>(_ body: (SCIMDClient) async throws -> T) async throws -> T {
+        try await SCIMDClient.withConnection(socketPath: socket, body)
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// A blocking Unix-socket client that speaks raw bytes, for tests of the framing itself.
+final class RawSocket {
+    let fd: Int32
+    var buffer: [UInt8] = []
+
+    init(path: String, receiveTimeout: Int = 10) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let ok = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard ok == 0 else {
+            close(fd)
+            throw HarnessError("connect failed: \(errno)")
+        }
+        var tv = timeval(tv_sec: receiveTimeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    func send(_ text: String) {
+        send(Array(text.utf8))
+    }
+
+    func send(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+
+    /// The next line, or nil on EOF/timeout.
+    func readLine() -> String? {
+        while true {
+            if let i = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: buffer[..<i], as: UTF8.self)
+                buffer.removeSubrange(...i)
+                return line
+            }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n <= 0 { return nil }
+            buffer.append(contentsOf: chunk[..<n])
+        }
+    }
+
+    /// True when the peer closed the connection (EOF) within the receive timeout.
+    func isClosedByPeer() -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n == 0 { return true }
+            if n < 0 { return errno == ECONNRESET }
+        }
+    }
+
+    func request(_ line: String) throws -> String {
+        send(line + "\n")
+        guard let response = readLine() else { throw HarnessError("no response") }
+        return response
+    }
+
+    func json(_ line: String) throws -> JSONValue {
+        try JSONParser().parse(try request(line))
+    }
+}
+
+/// Runs an executable from the build directory and captures its output.
+func runTool(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let p = Process()
+    p.executableURL = Daemon.binaries.appendingPathComponent(name)
+    p.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["NO_COLOR"] = "1"
+    for (k, v) in environment { env[k] = v }
+    p.environment = env
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}

@@ -1,0 +1,170 @@
+import Foundation
+import SCIMDClient
+import SCIMDProtocol
+import SCIMJSON
+import Testing
+
+/// The real scimd binary, over its real socket.
+@Suite(.serialized) struct DaemonTests {
+    @Test func clientCreatesAConnectionThatSurvivesARestart() async throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let created = try await daemon.client { try await $0.createConnection(name: "Acme", idp: "Okta") }
+        #expect(created.connection.name == "Acme")
+        let status = await daemon.client { client in
+            try? await client.handleSCIM(
+                method: "POST", path: "/scim/v2/Users", headers: ["Authorization": "Bearer \(created.token)"],
+                body: #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"e2e@example.com"}"#)
+        }
+        #expect(status?.status == 201)
+        #expect(daemon.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: daemon.socket))
+        try daemon.start()
+        let list = try await daemon.client { try await $0.listConnections() }
+        #expect(list.map(\.name) == ["Acme"])
+        #expect(list.first?.users == 1)
+        let health = try await daemon.client { try await $0.health() }
+        #expect(health.status == "ok")
+    }
+
+    @Test func rawBytesGetJSONRPCErrorsAndTheConnectionKeepsWorking() throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let s = try RawSocket(path: daemon.socket)
+        #expect(try s.json("{not json")["error"]?["code"] == -32700)
+        #expect(try s.json(#"{"jsonrpc":"2.0","id":1,"method":"system.health"}"#)["result"]?["status"] == "ok")
+        #expect(try s.json(#"{"hello":"world"}"#)["error"]?["code"] == -32600)
+        #expect(try s.json(#"{"jsonrpc":"2.0","id":2,"method":"no.such"}"#)["error"]?["code"] == -32601)
+        let bad = try s.json(#"{"jsonrpc":"2.0","id":3,"method":"connections.create","params":{"name":5}}"#)
+        #expect(bad["error"]?["code"] == -32602)
+        #expect(bad["error"]?["data"]?["field"] == "name")
+        // Invalid UTF-8 is a parse error too.
+        s.send([0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x7D, 0x0A])
+        #expect(try JSONParser().parse(s.readLine() ?? "")["error"]?["code"] == -32700)
+        // Pipelined: three requests in one write, answered in order with their ids.
+        s.send(
+            #"{"jsonrpc":"2.0","id":10,"method":"system.health"}"# + "\n" + #"{"jsonrpc":"2.0","method":"system.health"}"# + "\n"
+                + #"{"jsonrpc":"2.0","id":"x","method":"system.version"}"# + "\n")
+        #expect(try JSONParser().parse(s.readLine() ?? "")["id"] == 10)
+        #expect(try JSONParser().parse(s.readLine() ?? "")["id"] == "x")
+        // A batch.
+        let batch = try s.json(#"[{"jsonrpc":"2.0","id":1,"method":"system.health"},{"jsonrpc":"2.0","id":2,"method":"rpc.discover"}]"#)
+        #expect(batch.arrayValue?.count == 2)
+    }
+
+    @Test func anOverlongLineIsAnsweredThenClosedWithoutHarmingOthers() throws {
+        let daemon = try Daemon()
+        try daemon.start(extra: ["--max-line-bytes", "4096"])
+        let bystander = try RawSocket(path: daemon.socket)
+        let s = try RawSocket(path: daemon.socket)
+        s.send(String(repeating: "x", count: 10_000))
+        let reply = try JSONParser().parse(s.readLine() ?? "")
+        #expect(reply["error"]?["code"] == -32600)
+        #expect(reply["error"]?["data"]?["kind"] == "line_too_long")
+        #expect(s.isClosedByPeer())
+        #expect(try bystander.json(#"{"jsonrpc":"2.0","id":1,"method":"system.health"}"#)["result"] != nil)
+    }
+
+    @Test func aStalledOrVanishingClientNeverDisturbsOthers() throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let staller = try RawSocket(path: daemon.socket)
+        staller.send(#"{"jsonrpc":"2.0","id":1,"meth"#)  // half a line, then silence
+        do {
+            let quitter = try RawSocket(path: daemon.socket)
+            for i in 0..<200 { quitter.send(#"{"jsonrpc":"2.0","id":\#(i),"method":"rpc.discover"}"# + "\n") }
+        }  // disconnects with responses unread
+        let other = try RawSocket(path: daemon.socket)
+        #expect(try other.json(#"{"jsonrpc":"2.0","id":1,"method":"system.stats"}"#)["result"]?["openSocketConnections"] != nil)
+        staller.send(#"od":"system.health"}"# + "\n")
+        #expect(try JSONParser().parse(staller.readLine() ?? "")["result"]?["status"] == "ok")
+    }
+
+    @Test func aSecondDaemonOnTheSameSocketRefusesToStart() throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let second = try runTool("scimd", ["--socket", daemon.socket, "--database", daemon.database + "-2"])
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("already listening"))
+        #expect(try RawSocket(path: daemon.socket).json(#"{"jsonrpc":"2.0","id":1,"method":"system.health"}"#)["result"] != nil)
+    }
+
+    @Test func aStaleSocketFileIsReplaced() throws {
+        let daemon = try Daemon()
+        // A socket file nobody listens on, as a crashed daemon leaves behind.
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let b = Array(daemon.socket.utf8)
+            raw.copyBytes(from: b)
+            raw[b.count] = 0
+        }
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        close(fd)
+        #expect(FileManager.default.fileExists(atPath: daemon.socket))
+        try daemon.start()
+        let mode = try FileManager.default.attributesOfItem(atPath: daemon.socket)[.posixPermissions] as? Int
+        #expect(mode == 0o660)
+    }
+
+    @Test func socketActivationThroughSystemdSocketActivate() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-socket-activate") else {
+            Issue.record("systemd-socket-activate is not installed (Debian package systemd)")
+            return
+        }
+        let daemon = try Daemon()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
+        p.arguments = [
+            "-l", daemon.socket, "--fdname=rpc", Daemon.binaries.appendingPathComponent("scimd").path, "--database",
+            daemon.database, "--log-level", "warning",
+        ]
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        daemon.process = p
+        try daemon.waitUntilAnswering()
+        let s = try RawSocket(path: daemon.socket)
+        let created = try s.json(#"{"jsonrpc":"2.0","id":1,"method":"connections.create","params":{"name":"Activated"}}"#)
+        #expect(created["result"]?["connection"]?["name"] == "Activated")
+        let stats = try s.json(#"{"jsonrpc":"2.0","id":2,"method":"system.stats"}"#)
+        #expect(stats["result"]?["scimConnections"] == 1)
+    }
+
+    @Test func scimctlCreatesListsAndReportsErrors() throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let env = ["SCIMD_SOCKET": daemon.socket, "COLUMNS": "160"]
+        let created = try runTool("scimctl", ["connections", "create", "--name", "Acme"], environment: env)
+        #expect(created.status == 0)
+        #expect(created.stdout.contains("scimd_"))
+        let list = try runTool("scimctl", ["connections", "list"], environment: env)
+        #expect(list.status == 0)
+        #expect(list.stdout.contains("Acme"))
+        #expect(list.stdout.contains("0/0"))
+        let json = try runTool("scimctl", ["connections", "list", "--json"], environment: env)
+        let parsed = try JSONParser().parse(json.stdout)
+        #expect(parsed["connections"]?.arrayValue?.first?["name"] == "Acme")
+        let missing = try runTool("scimctl", ["connections", "show", "Nope"], environment: env)
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("not_found"))
+        let down = try runTool("scimctl", ["health", "--socket", daemon.directory.path + "/none.sock"])
+        #expect(down.status != 0)
+        #expect(down.stderr.contains("none.sock"))
+    }
+
+    @Test func scimctlReplaysAFixtureScenario() throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let env = ["SCIMD_SOCKET": daemon.socket]
+        _ = try runTool("scimctl", ["connections", "create", "--name", "Okta"], environment: env)
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("SCIMDServiceTests/Fixtures/idp/okta-user-lifecycle.json")
+        let replay = try runTool("scimctl", ["replay", fixture.path, "--connection", "Okta"], environment: env)
+        #expect(replay.status == 0, "\(replay.stdout)\(replay.stderr)")
+        #expect(replay.stdout.contains("failed") && replay.stdout.contains(" 0 failed"))
+        let requests = try runTool("scimctl", ["requests", "list", "Okta"], environment: env)
+        #expect(requests.stdout.contains("/Users"))
+    }
+}

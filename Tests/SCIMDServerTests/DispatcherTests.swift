@@ -1,0 +1,107 @@
+import Logging
+import SCIMDProtocol
+import SCIMDServer
+import SCIMDService
+import SCIMDStore
+import SCIMJSON
+import Foundation
+import Testing
+
+@Suite struct DispatcherTests {
+    struct Echo: RPCMethod {
+        static let name = "test.echo"
+        static let summary = "echo"
+        struct Params: Codable, Sendable { var text: String; var times: Int? }
+        struct Result: Codable, Sendable { var text: String }
+    }
+
+    func dispatcher() -> RPCDispatcher {
+        var d = RPCDispatcher(logger: Logger(label: "test"))
+        d.register(Echo.self) { p in .init(text: String(repeating: p.text, count: p.times ?? 1)) }
+        return d
+    }
+
+    func call(_ line: String) async throws -> JSONValue? {
+        guard let bytes = await dispatcher().handle(line: Array(line.utf8)) else { return nil }
+        return try JSONParser().parse(bytes: bytes)
+    }
+
+    @Test func answersARequestWithItsId() async throws {
+        let r = try await call(#"{"jsonrpc":"2.0","id":"abc","method":"test.echo","params":{"text":"hi","times":2}}"#)
+        #expect(r?["id"] == "abc")
+        #expect(r?["result"]?["text"] == "hihi")
+    }
+
+    @Test func parseErrorIs32700WithNullId() async throws {
+        let r = try await call(#"{"jsonrpc":"2.0","id":1,"method""#)
+        #expect(r?["error"]?["code"] == -32700)
+        #expect(r?["error"]?["data"]?["kind"] == "parse_error")
+        #expect(r?["id"] == .null)
+    }
+
+    @Test func validJSONThatIsNotARequestIs32600() async throws {
+        for line in [#"42"#, #"{"id":1,"method":"test.echo"}"#, #"{"jsonrpc":"2.0","id":1}"#, #"[]"#, #"{"jsonrpc":"2.0","id":{},"method":"x"}"#] {
+            let r = try await call(line)
+            #expect(r?["error"]?["code"] == -32600, "\(line)")
+        }
+    }
+
+    @Test func unknownMethodIs32601() async throws {
+        let r = try await call(#"{"jsonrpc":"2.0","id":7,"method":"nope"}"#)
+        #expect(r?["error"]?["code"] == -32601)
+        #expect(r?["id"] == 7)
+    }
+
+    @Test func badParamsAre32602NamingTheField() async throws {
+        let missing = try await call(#"{"jsonrpc":"2.0","id":1,"method":"test.echo","params":{}}"#)
+        #expect(missing?["error"]?["code"] == -32602)
+        #expect(missing?["error"]?["data"]?["field"] == "text")
+        let wrongType = try await call(#"{"jsonrpc":"2.0","id":1,"method":"test.echo","params":{"text":"a","times":"x"}}"#)
+        #expect(wrongType?["error"]?["data"]?["field"] == "times")
+        let positional = try await call(#"{"jsonrpc":"2.0","id":1,"method":"test.echo","params":["a"]}"#)
+        #expect(positional?["error"]?["code"] == -32602)
+        let scalar = try await call(#"{"jsonrpc":"2.0","id":1,"method":"test.echo","params":3}"#)
+        #expect(scalar?["error"]?["code"] == -32602)
+    }
+
+    @Test func notificationsGetNoResponse() async throws {
+        #expect(try await call(#"{"jsonrpc":"2.0","method":"test.echo","params":{"text":"a"}}"#) == nil)
+        #expect(try await call(#"{"jsonrpc":"2.0","method":"unknown"}"#) == nil)
+    }
+
+    @Test func batchesAnswerEachRequestAndSkipNotifications() async throws {
+        let r = try await call(
+            #"[{"jsonrpc":"2.0","id":1,"method":"test.echo","params":{"text":"a"}},{"jsonrpc":"2.0","method":"test.echo","params":{"text":"b"}},{"jsonrpc":"2.0","id":2,"method":"nope"},5]"#
+        )
+        let items = try #require(r?.arrayValue)
+        #expect(items.count == 3)
+        #expect(items[0]["result"]?["text"] == "a")
+        #expect(items[1]["error"]?["code"] == -32601)
+        #expect(items[2]["error"]?["code"] == -32600)
+        #expect(try await call(#"[{"jsonrpc":"2.0","method":"test.echo","params":{"text":"b"}}]"#) == nil)
+    }
+
+    @Test func deeplyNestedInputIsAParseErrorNotACrash() async throws {
+        let line = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        let r = try await call(line)
+        #expect(r?["error"]?["code"] == -32700)
+    }
+
+    @Test func discoverListsEveryMethodTheDaemonServes() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-disc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let service = try SCIMDService(store: try Store(path: directory.path + "/db.sqlite"), logger: Logger(label: "t"))
+        let d = RPCDispatcher.scimd(service: service, counters: TransportCounters(), logger: Logger(label: "t"))
+        let bytes = try #require(await d.handle(line: Array(#"{"jsonrpc":"2.0","id":1,"method":"rpc.discover"}"#.utf8)))
+        let doc = try JSONParser().parse(bytes: bytes)["result"]
+        let names = Set((doc?["methods"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue })
+        #expect(names == Set(allMethods.map { $0.name }))
+        #expect(names.contains("scim.handle"))
+        let create = doc?["methods"]?.arrayValue?.first { $0["name"] == "connections.create" }
+        let params = create?["params"]?.arrayValue ?? []
+        #expect(params.contains { $0["name"] == "name" && $0["required"] == true })
+        #expect(params.contains { $0["name"] == "customerId" && $0["required"] == false })
+        #expect(create?["result"]?["schema"]?["properties"]?["token"]?["type"] == "string")
+    }
+}

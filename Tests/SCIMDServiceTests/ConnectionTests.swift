@@ -1,0 +1,159 @@
+import Foundation
+import GRDB
+import SCIMDProtocol
+import SCIMDService
+import SCIMDStore
+import SCIMJSON
+import Testing
+
+@Suite struct ConnectionTests {
+    @Test func createReturnsTokenOnceAndStoresOnlyItsHash() async throws {
+        let fixture = try ServiceFixture()
+        let created = try await fixture.connection("Acme")
+        #expect(created.token.hasPrefix("scimd_"))
+        #expect(created.token.count >= 6 + 43)  // 256 bits in base64url
+        #expect(created.connection.users == 0)
+        let raw = try await fixture.store.read { db in
+            try String.fetchAll(db, sql: "SELECT hex(tokenHash) FROM connection")
+        }
+        #expect(raw.count == 1)
+        #expect(raw[0].count == 64)
+        let dump = try String(contentsOfFile: fixture.store.path, encoding: .isoLatin1)
+        #expect(!dump.contains(created.token))
+    }
+
+    @Test func nameMustBeUniqueAndNonEmpty() async throws {
+        let fixture = try ServiceFixture()
+        _ = try await fixture.connection("Acme")
+        await #expect(throws: RPCError.self) { try await fixture.service.createConnection(.init(name: "Acme")) }
+        do {
+            _ = try await fixture.service.createConnection(.init(name: "  "))
+            Issue.record("blank name accepted")
+        } catch let error as RPCError {
+            #expect(error.kind == "invalid_params")
+            #expect(error.data?.field == "name")
+        }
+        do {
+            _ = try await fixture.service.createConnection(.init(name: "Acme"))
+        } catch let error as RPCError {
+            #expect(error.kind == "conflict")
+        }
+    }
+
+    @Test func unknownConnectionIsNotFound() async throws {
+        let fixture = try ServiceFixture()
+        do {
+            _ = try await fixture.service.getConnection("nope")
+            Issue.record("expected not_found")
+        } catch let error as RPCError {
+            #expect(error.kind == "not_found")
+            #expect(error.code == .notFound)
+        }
+        await #expect(throws: RPCError.self) { try await fixture.service.deleteConnection("nope") }
+        await #expect(throws: RPCError.self) { try await fixture.service.updateConnection(.init(id: "nope", name: "x")) }
+        await #expect(throws: RPCError.self) { try await fixture.service.rotateToken(.init(id: "nope")) }
+    }
+
+    @Test func tokenReachesOnlyItsOwnConnection() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection("A")
+        let b = try await fixture.connection("B")
+        let created = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "alice@example.com"])
+        #expect(created.status == 201)
+        let id = created.body?["id"]?.stringValue ?? ""
+        #expect(await fixture.scim("GET", "/Users/\(id)", token: a.token).status == 200)
+        #expect(await fixture.scim("GET", "/Users/\(id)", token: b.token).status == 404)
+        let listB = await fixture.scim("GET", "/Users", token: b.token)
+        #expect(listB.body?["totalResults"] == 0)
+        #expect(await fixture.scim("DELETE", "/Users/\(id)", token: b.token).status == 404)
+        #expect(await fixture.scim("GET", "/Users/\(id)", token: a.token).status == 200)
+    }
+
+    @Test func missingWrongAndDisabledTokensAreRefused() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection("A")
+        let missing = await fixture.scim("GET", "/Users", token: nil)
+        #expect(missing.status == 401)
+        #expect(missing.result.headers["WWW-Authenticate"] != nil)
+        #expect(missing.body?["status"] == "401")
+        #expect(await fixture.scim("GET", "/Users", token: a.token + "x").status == 401)
+        _ = try await fixture.service.updateConnection(.init(id: a.connection.id, disabled: true))
+        let disabled = await fixture.scim("GET", "/Users", token: a.token)
+        #expect(disabled.status == 403)
+        _ = try await fixture.service.updateConnection(.init(id: a.connection.id, disabled: false))
+        #expect(await fixture.scim("GET", "/Users", token: a.token).status == 200)
+    }
+
+    @Test func rotationWithoutOverlapStopsTheOldTokenAtOnce() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection("A")
+        let rotated = try await fixture.service.rotateToken(.init(id: "A"))
+        #expect(rotated.token != a.token)
+        #expect(await fixture.scim("GET", "/Users", token: a.token).status == 401)
+        #expect(await fixture.scim("GET", "/Users", token: rotated.token).status == 200)
+    }
+
+    @Test func rotationOverlapKeepsTheOldTokenUntilItExpires() async throws {
+        let now = Mutex2(Milliseconds(1_000_000))
+        let fixture = try ServiceFixture(clock: Clock { now.value })
+        let a = try await fixture.connection("A")
+        let rotated = try await fixture.service.rotateToken(.init(id: a.connection.id, overlapSeconds: 60))
+        #expect(rotated.connection.previousTokenExpiresAt != nil)
+        #expect(await fixture.scim("GET", "/Users", token: a.token).status == 200)
+        #expect(await fixture.scim("GET", "/Users", token: rotated.token).status == 200)
+        now.value += 61_000
+        #expect(await fixture.scim("GET", "/Users", token: a.token).status == 401)
+        #expect(await fixture.scim("GET", "/Users", token: rotated.token).status == 200)
+        await #expect(throws: RPCError.self) { try await fixture.service.rotateToken(.init(id: "A", overlapSeconds: -1)) }
+    }
+
+    @Test func deleteRemovesEverythingTheConnectionHolds() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection("A")
+        _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "u1"])
+        _ = await fixture.scim("POST", "/Groups", token: a.token, body: ["displayName": "g1"])
+        let result = try await fixture.service.deleteConnection("A")
+        #expect(result.users == 1 && result.groups == 1)
+        let counts = try await fixture.store.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM resource")!, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM requestLog")!)
+        }
+        #expect(counts.0 == 0 && counts.1 == 0)
+        #expect(await fixture.scim("GET", "/Users", token: a.token).status == 401)
+    }
+
+    @Test func connectionsSurviveARestart() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection("Persisted")
+        let reopened = try SCIMDService(store: try Store(path: fixture.store.path), logger: .init(label: "t"))
+        let list = try await reopened.listConnections()
+        #expect(list.map(\.name) == ["Persisted"])
+        let result = await reopened.handleSCIM(.init(method: "GET", path: "/Users", headers: ["authorization": "Bearer \(a.token)"]))
+        #expect(result.status == 200)
+    }
+
+    @Test func dashboardCountersFollowTraffic() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection("A")
+        _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "u1"])
+        _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "u2", "active": false])
+        _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "U1"])  // 409
+        let info = try await fixture.service.getConnection("A")
+        #expect(info.users == 2)
+        #expect(info.activeUsers == 1)
+        #expect(info.requests24h == 3)
+        #expect(info.errors24h == 1)
+        #expect(info.lastRequestStatus == 409)
+    }
+}
+
+/// A tiny lock-protected box for test clocks.
+final class Mutex2<Value: Sendable>: @unchecked Sendable {
+    // @unchecked: every access goes through `lock`.
+    private let lock = NSLock()
+    private var _value: Value
+    init(_ value: Value) { _value = value }
+    var value: Value {
+        get { lock.withLock { _value } }
+        set { lock.withLock { _value = newValue } }
+    }
+}

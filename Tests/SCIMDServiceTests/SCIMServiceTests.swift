@@ -1,0 +1,141 @@
+import Foundation
+import SCIMDProtocol
+import SCIMDService
+import SCIMJSON
+import Testing
+
+@Suite struct SCIMServiceTests {
+    @Test func passwordsAreNeverStoredReturnedOrLogged() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        let created = await fixture.scim(
+            "POST", "/Users", token: a.token, body: ["userName": "p@example.com", "password": "Hunter2-secret"])
+        #expect(created.status == 201)
+        #expect(created.body?["password"] == nil)
+        let id = created.body?["id"]?.stringValue ?? ""
+        _ = await fixture.scim(
+            "PATCH", "/Users/\(id)", token: a.token,
+            body: ["schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [["op": "replace", "path": "password", "value": "Other-secret"]]])
+        let fetched = await fixture.scim("GET", "/Users/\(id)", token: a.token)
+        #expect(fetched.body?["password"] == nil)
+        let logged = try await fixture.service.listRequests(.init(connection: "Acme"))
+        var everything = ""
+        for summary in logged.requests {
+            let detail = try await fixture.service.getRequest(summary.id)
+            everything += (detail.requestBody ?? "") + (detail.responseBody ?? "") + "\(detail.requestHeaders)"
+        }
+        #expect(!everything.contains("Hunter2-secret"))
+        #expect(!everything.contains("Other-secret"))
+        #expect(!everything.contains(a.token))
+        #expect(everything.contains("[redacted]"))
+        let raw = try String(contentsOfFile: fixture.store.path, encoding: .isoLatin1)
+        #expect(!raw.contains("Hunter2-secret"))
+    }
+
+    @Test func requestLogPagesNewestFirstAndFiltersByStatus() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        for i in 0..<5 { _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": .string("u\(i)")]) }
+        _ = await fixture.scim("GET", "/Users/missing", token: a.token)
+        let first = try await fixture.service.listRequests(.init(connection: "Acme", limit: 4))
+        #expect(first.requests.count == 4)
+        #expect(first.requests.first?.status == 404)
+        let cursor = try #require(first.nextCursor)
+        let second = try await fixture.service.listRequests(.init(connection: "Acme", limit: 4, cursor: cursor))
+        #expect(second.requests.count == 2)
+        #expect(second.nextCursor == nil)
+        #expect(Set(first.requests.map(\.id)).isDisjoint(with: second.requests.map(\.id)))
+        let errors = try await fixture.service.listRequests(.init(connection: "Acme", status: "4xx"))
+        #expect(errors.requests.map(\.status) == [404])
+        await #expect(throws: RPCError.self) { try await fixture.service.listRequests(.init(connection: "Acme", status: "teapot")) }
+        await #expect(throws: RPCError.self) { try await fixture.service.listRequests(.init(connection: "Acme", limit: 0)) }
+        await #expect(throws: RPCError.self) { try await fixture.service.listRequests(.init(connection: "Acme", cursor: "x")) }
+        await #expect(throws: RPCError.self) { try await fixture.service.getRequest(999_999) }
+    }
+
+    @Test func ifMatchMismatchIsRejectedWith412AndChangesNothing() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        let created = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "e@example.com"])
+        let id = created.body?["id"]?.stringValue ?? ""
+        let etag = try #require(created.result.headers["ETag"])
+        let stale = await fixture.scim(
+            "PUT", "/Users/\(id)", token: a.token, body: ["userName": "e@example.com", "displayName": "X"],
+            headers: ["If-Match": "W/\"999\""])
+        #expect(stale.status == 412)
+        let ok = await fixture.scim(
+            "PUT", "/Users/\(id)", token: a.token, body: ["userName": "e@example.com", "displayName": "Y"], headers: ["If-Match": etag])
+        #expect(ok.status == 200)
+        #expect(ok.body?["displayName"] == "Y")
+        #expect(ok.result.headers["ETag"] != etag)
+        let notModified = await fixture.scim("GET", "/Users/\(id)", token: a.token, headers: ["If-None-Match": ok.result.headers["ETag"]!])
+        #expect(notModified.status == 304)
+    }
+
+    @Test func racingGroupPatchesNeverLoseAMember() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        let group = await fixture.scim("POST", "/Groups", token: a.token, body: ["displayName": "Everyone"])
+        let groupId = group.body?["id"]?.stringValue ?? ""
+        var userIds: [String] = []
+        for i in 0..<20 {
+            let u = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": .string("m\(i)")])
+            userIds.append(u.body?["id"]?.stringValue ?? "")
+        }
+        await withTaskGroup(of: Void.self) { tasks in
+            for id in userIds {
+                tasks.addTask {
+                    _ = await fixture.scim(
+                        "PATCH", "/Groups/\(groupId)", token: a.token,
+                        body: ["schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [["op": "add", "path": "members", "value": [["value": .string(id)]]]]])
+                }
+            }
+        }
+        let final = await fixture.scim("GET", "/Groups/\(groupId)", token: a.token)
+        let members = Set((final.body?["members"]?.arrayValue ?? []).compactMap { $0["value"]?.stringValue })
+        #expect(members == Set(userIds))
+        let user = await fixture.scim("GET", "/Users/\(userIds[0])", token: a.token)
+        #expect(user.body?["groups"]?.arrayValue?.first?["value"]?.stringValue == groupId)
+    }
+
+    @Test func routingErrorsAreSCIMErrors() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        let unknown = await fixture.scim("GET", "/Widgets", token: a.token)
+        #expect(unknown.status == 404)
+        #expect(unknown.body?["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"])
+        let notAllowed = await fixture.scim("DELETE", "/Users", token: a.token)
+        #expect(notAllowed.status == 405)
+        #expect(notAllowed.result.headers["Allow"] == "GET, POST")
+        let invalid = await fixture.service.handleSCIM(
+            .init(method: "POST", path: "/Users", headers: ["Authorization": "Bearer \(a.token)"], body: "{\"userName\": "))
+        #expect(invalid.status == 400)
+        let parsed = try JSONParser().parse(invalid.body ?? "")
+        #expect(parsed["scimType"] == "invalidSyntax")
+        let scalar = await fixture.service.handleSCIM(
+            .init(method: "POST", path: "/Users", headers: ["Authorization": "Bearer \(a.token)"], body: "42"))
+        #expect(scalar.status == 400)
+        let prefixed = await fixture.scim("GET", "/scim/v2/ServiceProviderConfig", token: a.token)
+        #expect(prefixed.status == 200)
+        #expect(prefixed.body?["patch"]?["supported"] == true)
+    }
+
+    @Test func changesDescribeWhatARequestDid() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        let created = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "c@example.com"])
+        #expect(created.result.changes.map(\.change) == ["created"])
+        let id = created.body?["id"]?.stringValue ?? ""
+        let off = await fixture.scim(
+            "PATCH", "/Users/\(id)", token: a.token,
+            body: ["schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [["op": "replace", "value": ["active": false]]]])
+        #expect(off.result.changes.map(\.change) == ["deactivated"])
+        let on = await fixture.scim(
+            "PATCH", "/Users/\(id)", token: a.token,
+            body: ["schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [["op": "replace", "path": "active", "value": true]]])
+        #expect(on.result.changes.map(\.change) == ["reactivated"])
+        let deleted = await fixture.scim("DELETE", "/Users/\(id)", token: a.token)
+        #expect(deleted.status == 204)
+        #expect(deleted.result.changes.map(\.change) == ["deleted"])
+    }
+}

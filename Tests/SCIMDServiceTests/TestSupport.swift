@@ -1,0 +1,53 @@
+import Foundation
+import Logging
+import SCIMDProtocol
+import SCIMDService
+import SCIMDStore
+import SCIMJSON
+
+/// A service over a fresh database in a temporary directory, removed on deinit.
+final class ServiceFixture: Sendable {
+    let directory: URL
+    let store: Store
+    let service: SCIMDService
+
+    init(configuration: ServiceConfiguration = .init(), clock: Clock = .system) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path)
+        service = try SCIMDService(store: store, configuration: configuration, clock: clock, logger: Logger(label: "test"))
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Creates a connection and returns it with its token.
+    func connection(_ name: String = "Acme") async throws -> ConnectionWithToken {
+        try await service.createConnection(.init(name: name))
+    }
+
+    /// One SCIM request with a bearer token; the body JSON-encoded when given as JSON.
+    func scim(_ method: String, _ path: String, token: String?, body: JSONValue? = nil, headers: [String: String] = [:])
+        async -> (status: Int, body: JSONValue?, result: SCIMHandle.Result)
+    {
+        var h = headers
+        if let token { h["Authorization"] = "Bearer \(token)" }
+        let result = await service.handleSCIM(
+            .init(method: method, path: path, headers: h, body: body.map(JSONSerializer.string)))
+        return (result.status, result.body.flatMap { try? JSONParser().parse($0) }, result)
+    }
+}
+
+/// The fixture scenarios shipped with the tests.
+enum Fixtures {
+    static var directory: URL {
+        Bundle.module.resourceURL!.appendingPathComponent("Fixtures/idp")
+    }
+
+    static func scenarioFiles() -> [URL] {
+        ((try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)) ?? [])
+            .filter { $0.pathExtension == "json" }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+    }
+}
