@@ -17,24 +17,76 @@ public struct MappingError: Error, Sendable, Equatable, CustomStringConvertible 
     public var field: String?
     /// The property's 0-based index in ``Mapping/properties``.
     public var index: Int?
+    /// `users` or `groups` when the error comes from compiling a whole ``MappingConfiguration``
+    /// (``CompiledMappingConfiguration``); nil when a single ``Mapping`` was compiled.
+    public var mapping: String?
 
-    public init(property: String?, position: Int? = nil, message: String, field: String? = nil, index: Int? = nil) {
+    public init(
+        property: String?, position: Int? = nil, message: String, field: String? = nil, index: Int? = nil,
+        mapping: String? = nil
+    ) {
         self.property = property
         self.position = position
         self.message = message
         self.field = field
         self.index = index
+        self.mapping = mapping
     }
 
     /// The RPC error kind for every mapping error.
     public var kind: String { "invalid_mapping" }
 
+    /// `[users: ]property "name" field at position N: message`.
     public var description: String {
-        var s = ""
-        if let property { s += "property \"\(property)\"" } else if let index { s += "property #\(index)" }
-        if let field { s += (s.isEmpty ? "" : " ") + field }
-        if let position { s += (s.isEmpty ? "" : " ") + "at position \(position)" }
-        return s.isEmpty ? message : s + ": " + message
+        var parts: [String] = []
+        if let property { parts.append("property \"\(property)\"") } else if let index { parts.append("property #\(index)") }
+        if let field { parts.append(field) }
+        if let position { parts.append("at position \(position)") }
+        let located = parts.isEmpty ? message : parts.joined(separator: " ") + ": " + message
+        return mapping.map { "\($0): " + located } ?? located
+    }
+}
+
+/// A ``MappingConfiguration`` with both mappings compiled.
+public struct CompiledMappingConfiguration: Sendable {
+    /// The configuration as given.
+    public let configuration: MappingConfiguration
+    /// ``MappingConfiguration/users`` compiled for `/Users`.
+    public let users: CompiledMapping
+    /// ``MappingConfiguration/groups`` compiled for `/Groups`.
+    public let groups: CompiledMapping
+
+    /// Validates and compiles both mappings (users first).
+    /// - Throws: ``MappingError`` with ``MappingError/mapping`` set to `users` or `groups`.
+    public init(_ configuration: MappingConfiguration) throws(MappingError) {
+        self.configuration = configuration
+        do {
+            users = try CompiledMapping(configuration.users, resourceType: .user)
+        } catch {
+            var e = error
+            e.mapping = "users"
+            throw e
+        }
+        do {
+            groups = try CompiledMapping(configuration.groups, resourceType: .group)
+        } catch {
+            var e = error
+            e.mapping = "groups"
+            throw e
+        }
+    }
+
+    /// The compiled mapping for `resourceType`.
+    public func mapping(for resourceType: SCIMResourceType) -> CompiledMapping {
+        switch resourceType {
+        case .user: return users
+        case .group: return groups
+        }
+    }
+
+    /// Evaluates `resource` with the mapping for `resourceType`.
+    public func evaluate(_ resource: JSONObject, resourceType: SCIMResourceType) -> MappingResult {
+        mapping(for: resourceType).evaluate(resource)
     }
 }
 

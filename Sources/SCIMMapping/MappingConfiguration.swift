@@ -1,4 +1,5 @@
 import SCIMJSON
+import SCIMModel
 
 /// One application property and where to find it in a raw SCIM resource.
 ///

@@ -86,17 +86,30 @@ public enum MappingSuggester {
                 break
             }
         }
+        var wholeSchemaURN: [String: Bool] = [:]
         for resource in resources {
             for (key, value) in resource {
-                if isURN(key), case .object(let ext) = value {
-                    // An extension schema object: its keys are the extension's attributes.
-                    for (k, v) in ext {
-                        consider(k, path: key + ":" + k)
-                        visitChildren(of: v, prefix: key + ":" + k, separator: ".")
+                if isURN(key) {
+                    let isSchema: Bool
+                    if let known = wholeSchemaURN[key] {
+                        isSchema = known
+                    } else {
+                        isSchema = (try? AttributePath.parse(key))?.isExtensionURN ?? false
+                        wholeSchemaURN[key] = isSchema
+                    }
+                    if isSchema {
+                        // An extension schema object: its keys are the extension's attributes.
+                        if case .object(let ext) = value {
+                            for (k, v) in ext {
+                                consider(k, path: key + ":" + k)
+                                visitChildren(of: v, prefix: key + ":" + k, separator: ".")
+                            }
+                        }
+                        continue
                     }
                 }
-                // A core attribute, or a top-level key that is itself a full URN path (whose
-                // value may be complex). Candidates that do not evaluate are dropped below.
+                // A core attribute, or a top-level key that is itself a full URN path
+                // (`urn:…:User:group`). Candidates that do not evaluate are dropped below.
                 consider(key, path: key)
                 visitChildren(of: value, prefix: key, separator: ".")
             }

@@ -82,7 +82,7 @@ struct ValidationTests {
         ("name..givenName", 5),            // empty sub-attribute
         ("1abc", 0),                       // attribute must start with a letter
         ("emails[type eq \"work\"]value", 22),  // junk after ']'
-        ("name.given name", 10),           // space inside a name
+        ("name.given name", 11),           // a second word after the path
         ("emails[type xx \"work\"].value", 12),  // unknown operator
     ])
     func invalidPathPosition(_ text: String, _ position: Int) throws {
@@ -134,5 +134,26 @@ struct ValidationTests {
         let compiled = try CompiledMapping(mapping, resourceType: .group)
         #expect(compiled.mapping == mapping)
         #expect(compiled.resourceType == .group)
+    }
+}
+
+@Suite("Whole configuration")
+struct ConfigurationCompileTests {
+    @Test func compilesBothAndNamesTheFailingMapping() throws {
+        let compiled = try CompiledMappingConfiguration(.default)
+        #expect(compiled.users.resourceType == .user)
+        #expect(compiled.groups.resourceType == .group)
+        #expect(compiled.evaluate(object(#"{"displayName":"Ops"}"#), resourceType: .group).properties["displayName"] == "Ops")
+
+        var broken = MappingConfiguration.default
+        broken.groups.properties.append(MappingProperty(name: "displayName", path: "displayName"))
+        do {
+            _ = try CompiledMappingConfiguration(broken)
+            Issue.record("duplicate name in groups should fail")
+        } catch {
+            #expect(error.mapping == "groups")
+            #expect(error.index == 2)
+            #expect(error.description.hasPrefix("groups: property \"displayName\" name: duplicate property name"))
+        }
     }
 }
