@@ -21,6 +21,7 @@ public struct MappingError: Error, Sendable, Equatable, CustomStringConvertible 
     /// (``CompiledMappingConfiguration``); nil when a single ``Mapping`` was compiled.
     public var mapping: String?
 
+    /// Creates an error; see the properties for what each part means.
     public init(
         property: String?, position: Int? = nil, message: String, field: String? = nil, index: Int? = nil,
         mapping: String? = nil

@@ -43,6 +43,7 @@ public struct MappingProperty: Sendable, Hashable, Codable {
     /// Free text for operators.
     public var description: String?
 
+    /// Creates a property; by default a string with no fallbacks, no default, no warning.
     public init(
         name: String, type: PropertyType = .string, path: String, fallbackPaths: [String] = [],
         default: JSONValue? = nil, warnIfMissing: Bool = false, description: String? = nil
@@ -63,6 +64,8 @@ public struct MappingProperty: Sendable, Hashable, Codable {
         case name, type, options, of, path, fallbackPaths, `default`, warnIfMissing, description
     }
 
+    /// Decodes the shape described on the type. Throws `DecodingError` for a missing `name`,
+    /// `type` or `path`, an unknown type name, or `enum`/`list` without `options`/`of`.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
@@ -75,6 +78,7 @@ public struct MappingProperty: Sendable, Hashable, Codable {
         description = try c.decodeIfPresent(String.self, forKey: .description)
     }
 
+    /// Encodes the shape described on the type (type members flattened).
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(name, forKey: .name)
@@ -86,6 +90,7 @@ public struct MappingProperty: Sendable, Hashable, Codable {
         try c.encodeIfPresent(description, forKey: .description)
     }
 
+    /// Hashes consistently with `==` (a `default` of `1` and `1.0` hash alike).
     public func hash(into hasher: inout Hasher) {
         hasher.combine(name)
         hasher.combine(type)
@@ -102,6 +107,7 @@ public struct Mapping: Sendable, Hashable, Codable {
     /// In evaluation and output order.
     public var properties: [MappingProperty]
 
+    /// Creates a mapping of `properties`, in order.
     public init(properties: [MappingProperty]) {
         self.properties = properties
     }
@@ -120,6 +126,7 @@ public struct MappingConfiguration: Sendable, Hashable, Codable {
     /// Applied to `/Groups` resources.
     public var groups: Mapping
 
+    /// Creates a configuration from its two mappings.
     public init(users: Mapping, groups: Mapping) {
         self.users = users
         self.groups = groups

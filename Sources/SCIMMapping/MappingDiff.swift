@@ -2,6 +2,7 @@ import SCIMJSON
 
 /// How one property's value differs between two ``MappingResult``s.
 public struct PropertyChange: Sendable, Equatable, Codable {
+    /// Whether the value appeared, disappeared or changed. JSON: `"gained"`, `"lost"`, `"changed"`.
     public enum Kind: String, Sendable, Hashable, Codable {
         /// No value before, a value now.
         case gained
@@ -11,13 +12,16 @@ public struct PropertyChange: Sendable, Equatable, Codable {
         case changed
     }
 
+    /// The property's name.
     public var property: String
+    /// What happened to the value.
     public var kind: Kind
     /// The old value (nil for `gained`).
     public var old: JSONValue?
     /// The new value (nil for `lost`).
     public var new: JSONValue?
 
+    /// Creates a change record.
     public init(property: String, kind: Kind, old: JSONValue?, new: JSONValue?) {
         self.property = property
         self.kind = kind
@@ -40,6 +44,7 @@ public struct MappingDiff: Sendable, Equatable, Codable {
     /// Issues in the old result that the new one does not have.
     public var resolvedIssues: [PropertyIssue]
 
+    /// Creates a diff (normally made by ``diff(old:new:)``).
     public init(changes: [PropertyChange] = [], openedIssues: [PropertyIssue] = [], resolvedIssues: [PropertyIssue] = []) {
         self.changes = changes
         self.openedIssues = openedIssues
@@ -87,14 +92,18 @@ public struct MappingDiffSummary: Sendable, Hashable, Codable {
     public var resources: Int
     /// Resources with any difference.
     public var resourcesChanged: Int
-    /// Property name → number of resources where it gained / lost / changed a value.
+    /// Property name → resources where it gained a value.
     public var gained: [String: Int]
+    /// Property name → resources where it lost its value.
     public var lost: [String: Int]
+    /// Property name → resources where its value changed.
     public var changed: [String: Int]
-    /// Property name → number of issues opened / resolved.
+    /// Property name → issues opened.
     public var issuesOpened: [String: Int]
+    /// Property name → issues resolved.
     public var issuesResolved: [String: Int]
 
+    /// An empty summary.
     public init() {
         resources = 0
         resourcesChanged = 0

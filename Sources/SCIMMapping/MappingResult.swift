@@ -17,6 +17,7 @@ public struct PropertyIssue: Sendable, Hashable, Codable {
 
     /// The property's ``MappingProperty/name``.
     public var property: String
+    /// What went wrong.
     public var kind: Kind
     /// For humans, e.g. `no value at emails[primary eq true].value, emails.value` or
     /// `value "blue-ish" at favoriteColor is not one of the enum options (red, green)`.
@@ -27,6 +28,7 @@ public struct PropertyIssue: Sendable, Hashable, Codable {
     /// For `typeMismatch`, the path whose value could not be coerced; nil for `missing`.
     public var path: String?
 
+    /// Creates an issue (normally made by ``CompiledMapping/evaluate(_:)``).
     public init(property: String, kind: Kind, detail: String? = nil, pathsTried: [String] = [], path: String? = nil) {
         self.property = property
         self.kind = kind
@@ -47,6 +49,7 @@ public struct MappingResult: Sendable, Equatable, Codable {
     /// Issues in mapping order (at most one per property).
     public var issues: [PropertyIssue]
 
+    /// Creates a result (normally made by ``CompiledMapping/evaluate(_:)``).
     public init(properties: JSONObject = JSONObject(), issues: [PropertyIssue] = []) {
         self.properties = properties
         self.issues = issues
@@ -62,6 +65,8 @@ public struct MappingResult: Sendable, Equatable, Codable {
 
     private enum CodingKeys: String, CodingKey { case properties, issues }
 
+    /// Decodes `{"properties": {...}, "issues": [...]}`; `issues` may be absent. Throws
+    /// `DecodingError` when `properties` is not an object.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let value = try c.decode(JSONValue.self, forKey: .properties)
@@ -73,6 +78,7 @@ public struct MappingResult: Sendable, Equatable, Codable {
         issues = try c.decodeIfPresent([PropertyIssue].self, forKey: .issues) ?? []
     }
 
+    /// Encodes `{"properties": {...}, "issues": [...]}`.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(JSONValue.object(properties), forKey: .properties)

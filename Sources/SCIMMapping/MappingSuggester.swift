@@ -14,12 +14,14 @@ public struct PathSuggestion: Sendable, Hashable, Codable {
     /// The first such value, already coerced to the property's type.
     public var exampleValue: JSONValue?
 
+    /// Creates a suggestion (normally made by ``MappingSuggester/suggest(property:resources:resourceType:)``).
     public init(path: String, resourcesFixed: Int, exampleValue: JSONValue? = nil) {
         self.path = path
         self.resourcesFixed = resourcesFixed
         self.exampleValue = exampleValue
     }
 
+    /// Hashes consistently with `==` (`exampleValue` by JSON equality).
     public func hash(into hasher: inout Hasher) {
         hasher.combine(path)
         hasher.combine(resourcesFixed)
