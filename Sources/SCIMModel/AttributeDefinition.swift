@@ -26,21 +26,32 @@ public struct AttributeDefinition: Sendable, Hashable {
         case none, server, global
     }
 
+    /// The attribute name, in its schema spelling (lookups ignore case).
     public var name: String
+    /// The data type (RFC 7643 §2.3).
     public var type: DataType
+    /// Whether the value is an array of values (RFC 7643 §2.4).
     public var multiValued: Bool
+    /// Human-readable description served at `/Schemas`.
     public var description: String
+    /// Whether a resource must have a value for it (scimd enforces this for `userName` and Group `displayName`).
     public var required: Bool
+    /// Whether string comparisons (filters, sorting) respect case.
     public var caseExact: Bool
+    /// Suggested values, e.g. `work`/`home` for `emails.type` (advisory, not enforced).
     public var canonicalValues: [String]
     /// For `reference` attributes: `User`, `Group`, `external`, `uri` (RFC 7643 §7).
     public var referenceTypes: [String]
+    /// Whether and when clients may change it; PATCH refuses `readOnly` paths.
     public var mutability: Mutability
+    /// When it appears in responses; `never` attributes are never output.
     public var returned: Returned
+    /// The uniqueness the service provider enforces (the service checks `userName`).
     public var uniqueness: Uniqueness
     /// Sub-attributes of a `complex` attribute (never complex themselves, RFC 7643 §2.3.8).
     public var subAttributes: [AttributeDefinition]
 
+    /// Creates a definition; the defaults are RFC 7643 §2.2's (`readWrite`, `default`, `none`, not required, not caseExact).
     public init(
         name: String, type: DataType, multiValued: Bool = false, description: String = "",
         required: Bool = false, caseExact: Bool = false, canonicalValues: [String] = [],

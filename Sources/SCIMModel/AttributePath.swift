@@ -38,6 +38,7 @@ public struct AttributePath: Sendable, Hashable, CustomStringConvertible {
     /// The sub-attribute after `.`.
     public var subAttribute: String?
 
+    /// Creates a path from its parts; ``description`` prints it back as text.
     public init(schemaURN: String? = nil, attribute: String, valueFilter: Filter? = nil, subAttribute: String? = nil) {
         self.schemaURN = schemaURN
         self.attribute = attribute
@@ -81,6 +82,7 @@ public struct AttributePath: Sendable, Hashable, CustomStringConvertible {
         AttributePath(schemaURN: schemaURN, attribute: attribute)
     }
 
+    /// Equal when the parts are equal, names compared ignoring case.
     public static func == (lhs: AttributePath, rhs: AttributePath) -> Bool {
         optionalCaseInsensitiveEquals(lhs.schemaURN, rhs.schemaURN)
             && lhs.attribute.caseInsensitiveEquals(rhs.attribute)
@@ -88,6 +90,7 @@ public struct AttributePath: Sendable, Hashable, CustomStringConvertible {
             && optionalCaseInsensitiveEquals(lhs.subAttribute, rhs.subAttribute)
     }
 
+    /// Hashes lower-cased names, consistent with ``==``.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(schemaURN?.lowercased())
         hasher.combine(attribute.lowercased())

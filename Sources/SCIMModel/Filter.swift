@@ -82,6 +82,7 @@ public indirect enum Filter: Sendable, Hashable, CustomStringConvertible {
         return false
     }
 
+    /// Hashes consistently with the synthesized `==` (``JSONValue`` itself is not `Hashable`).
     public func hash(into hasher: inout Hasher) {
         switch self {
         case .compare(let path, let op, let value):

@@ -8,6 +8,7 @@ public enum PatchOperationKind: String, Sendable, Hashable {
 
 /// One element of a PatchOp `Operations` array.
 public struct PatchOperation: Sendable, Equatable {
+    /// `add`, `remove` or `replace`.
     public var op: PatchOperationKind
     /// `nil` for path-less add/replace, whose `value` is an object of attributes (RFC 7644 §3.5.2.1).
     public var path: AttributePath?
@@ -15,6 +16,7 @@ public struct PatchOperation: Sendable, Equatable {
     /// where a value array names the values of a multi-valued attribute to remove.
     public var value: JSONValue?
 
+    /// Creates an operation (``PatchRequest/parse(_:maximumOperations:)`` builds them from a body).
     public init(op: PatchOperationKind, path: AttributePath? = nil, value: JSONValue? = nil) {
         self.op = op
         self.path = path
@@ -24,8 +26,10 @@ public struct PatchOperation: Sendable, Equatable {
 
 /// A parsed RFC 7644 §3.5.2 PatchOp request body.
 public struct PatchRequest: Sendable, Equatable {
+    /// The operations, applied in order.
     public var operations: [PatchOperation]
 
+    /// Creates a request from operations.
     public init(operations: [PatchOperation]) {
         self.operations = operations
     }

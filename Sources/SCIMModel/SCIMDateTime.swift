@@ -11,6 +11,7 @@ public struct SCIMDateTime: Sendable, Hashable, Comparable, CustomStringConverti
     /// Nanoseconds within the second, 0..<1_000_000_000.
     public var nanoseconds: Int
 
+    /// Creates an instant from its parts.
     public init(secondsSinceEpoch: Int, nanoseconds: Int = 0) {
         self.secondsSinceEpoch = secondsSinceEpoch
         self.nanoseconds = nanoseconds
@@ -129,6 +130,7 @@ public struct SCIMDateTime: Sendable, Hashable, Comparable, CustomStringConverti
         return text + "Z"
     }
 
+    /// Chronological order.
     public static func < (lhs: SCIMDateTime, rhs: SCIMDateTime) -> Bool {
         (lhs.secondsSinceEpoch, lhs.nanoseconds) < (rhs.secondsSinceEpoch, rhs.nanoseconds)
     }

@@ -9,8 +9,11 @@ public struct SCIMError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The RFC 7644 §3.12 Table 9 `scimType` keyword. Open (`RawRepresentable`) rather than an
     /// enum so that a keyword some future RFC or provider adds can still be carried.
     public struct SCIMType: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        /// The keyword as it appears in the error body.
         public var rawValue: String
+        /// Wraps a keyword (use the static constants for the RFC's).
         public init(rawValue: String) { self.rawValue = rawValue }
+        /// The keyword.
         public var description: String { rawValue }
 
         /// The filter syntax was invalid or an operator was used on a type it does not apply to.
@@ -42,6 +45,7 @@ public struct SCIMError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A human-readable explanation, shown by identity providers in their logs.
     public var detail: String
 
+    /// Creates an error; prefer the factories (``invalidFilter(_:)`` …), which pair status and type as RFC 7644 §3.12 does.
     public init(status: Int, scimType: SCIMType?, detail: String) {
         self.status = status
         self.scimType = scimType

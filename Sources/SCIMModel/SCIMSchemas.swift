@@ -3,17 +3,29 @@ import SCIMJSON
 /// Schema URNs and definitions (RFC 7643 §4, §8.7) and the discovery documents served at
 /// `/Schemas`, `/ResourceTypes` and `/ServiceProviderConfig` (RFC 7644 §4).
 public enum SCIMSchemas {
+    /// Core User schema (RFC 7643 §4.1).
     public static let userURN = "urn:ietf:params:scim:schemas:core:2.0:User"
+    /// Core Group schema (RFC 7643 §4.2).
     public static let groupURN = "urn:ietf:params:scim:schemas:core:2.0:Group"
+    /// Enterprise User extension (RFC 7643 §4.3).
     public static let enterpriseUserURN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    /// Schema of the `/Schemas` documents (RFC 7643 §7).
     public static let schemaURN = "urn:ietf:params:scim:schemas:core:2.0:Schema"
+    /// Schema of the `/ResourceTypes` documents (RFC 7643 §6).
     public static let resourceTypeURN = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+    /// Schema of the `/ServiceProviderConfig` document (RFC 7643 §5).
     public static let serviceProviderConfigURN = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+    /// PATCH request message (RFC 7644 §3.5.2).
     public static let patchOpURN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+    /// Query response message (RFC 7644 §3.4.2).
     public static let listResponseURN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+    /// Error response message (RFC 7644 §3.12).
     public static let errorURN = "urn:ietf:params:scim:api:messages:2.0:Error"
+    /// POST `/.search` request message (RFC 7644 §3.4.3).
     public static let searchRequestURN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+    /// Bulk request message (RFC 7644 §3.7); scimd does not support bulk.
     public static let bulkRequestURN = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+    /// Bulk response message (RFC 7644 §3.7).
     public static let bulkResponseURN = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 
     /// Schema URNs that name a whole schema even though they do not end in `<version>:<Name>`

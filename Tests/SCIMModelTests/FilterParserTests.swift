@@ -158,3 +158,17 @@ private func path(_ text: String) -> AttributePath { try! AttributePath.parse(te
         #expect(try Filter.parse("NOT(a pr)").description == "not (a pr)")
     }
 }
+
+@Suite struct FilterLimitTests {
+    /// The longest and/or chain the default length limit lets through must still evaluate,
+    /// print, compare and hash without exhausting a (non-main) thread's stack.
+    @Test func longestChainWithinTheLengthLimit() throws {
+        let terms = Array(repeating: "a pr", count: 16_384 / 9)
+        let text = terms.joined(separator: " or ")
+        #expect(text.count <= 16_384)
+        let filter = try Filter.parse(text)
+        #expect(try filter.matches(babs, resourceType: .user) == false)
+        #expect(try Filter.parse(filter.description) == filter)
+        #expect(Set([filter]).count == 1)
+    }
+}
