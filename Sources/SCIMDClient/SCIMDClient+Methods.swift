@@ -51,4 +51,37 @@ extension SCIMDClient {
     public func request(id: Int) async throws -> RequestDetail {
         try await call(RequestsGet.self, .init(id: id))
     }
+
+    /// `mapping.get`.
+    public func mapping(_ connection: String) async throws -> MappingInfo {
+        try await call(MappingGet.self, .init(connection: connection))
+    }
+    /// `mapping.set`.
+    public func setMapping(_ change: MappingChange) async throws -> MappingSet.Result {
+        try await call(MappingSet.self, change)
+    }
+    /// `mapping.preview`.
+    public func previewMapping(_ change: MappingChange) async throws -> RemapSummary {
+        try await call(MappingPreview.self, change)
+    }
+    /// `mapping.history`.
+    public func mappingHistory(_ connection: String) async throws -> [MappingInfo] {
+        try await call(MappingHistory.self, .init(connection: connection)).versions
+    }
+    /// `mapping.rollback`.
+    public func rollbackMapping(_ connection: String, to version: Int) async throws -> MappingSet.Result {
+        try await call(MappingRollback.self, .init(connection: connection, version: version))
+    }
+    /// `mapping.suggest`.
+    public func suggestMapping(_ connection: String, property: String, resourceType: String? = nil) async throws -> MappingSuggest.Result {
+        try await call(MappingSuggest.self, .init(connection: connection, property: property, resourceType: resourceType))
+    }
+    /// `warnings.summary`.
+    public func warningsSummary(_ connection: String? = nil) async throws -> [WarningSummary] {
+        try await call(WarningsSummary.self, .init(connection: connection)).connections
+    }
+    /// `warnings.list`.
+    public func listWarnings(_ params: WarningsList.Params) async throws -> WarningsList.Result {
+        try await call(WarningsList.self, params)
+    }
 }

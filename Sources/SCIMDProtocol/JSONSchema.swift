@@ -78,6 +78,9 @@ extension Dictionary: JSONSchemaDescribing where Key == String, Value: Decodable
 private final class Recorder {
     var properties: [(name: String, schema: JSONValue)] = []
     var required: [String] = []
+    /// Keys the type checked for null first: the standard library's `decodeIfPresent` for
+    /// primitives does that before `decode`, so such keys are optional.
+    var nilChecked: Set<String> = []
     var single: JSONValue?
 
     var schema: JSONValue {
@@ -122,12 +125,15 @@ private struct KeyedRecorder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     var codingPath: [any CodingKey] = []
     var allKeys: [Key] { [] }
     func contains(_ key: Key) -> Bool { true }
-    func decodeNil(forKey key: Key) throws -> Bool { false }
+    func decodeNil(forKey key: Key) throws -> Bool {
+        recorder.nilChecked.insert(key.stringValue)
+        return false
+    }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let (value, schema) = try JSONSchemaGenerator.walk(type)
         recorder.properties.append((key.stringValue, schema))
-        recorder.required.append(key.stringValue)
+        if !recorder.nilChecked.contains(key.stringValue) { recorder.required.append(key.stringValue) }
         return value
     }
 

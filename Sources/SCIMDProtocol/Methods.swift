@@ -252,4 +252,6 @@ public let allMethods: [any RPCMethod.Type] = [
     ConnectionsCreate.self, ConnectionsList.self, ConnectionsGet.self, ConnectionsUpdate.self,
     ConnectionsDelete.self, ConnectionsRotateToken.self,
     SCIMHandle.self, RequestsList.self, RequestsGet.self,
+    MappingGet.self, MappingSet.self, MappingPreview.self, MappingHistory.self, MappingRollback.self, MappingSuggest.self,
+    WarningsSummary.self, WarningsList.self,
 ]

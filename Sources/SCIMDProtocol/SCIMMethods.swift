@@ -60,13 +60,24 @@ public struct ResourceChange: Codable, Sendable, Equatable {
     public var version: String?
     /// For `member_added`/`member_removed`: the member's id.
     public var member: String?
-    public init(resourceType: String, id: String, change: String, connection: String, version: String? = nil, member: String? = nil) {
+    /// The resource's mapped properties after the change (the application's view of it).
+    public var mapped: JSONValue?
+    /// Properties whose warning this change opened / resolved.
+    public var warningsOpened: [String]?
+    public var warningsResolved: [String]?
+    public init(
+        resourceType: String, id: String, change: String, connection: String, version: String? = nil, member: String? = nil,
+        mapped: JSONValue? = nil, warningsOpened: [String]? = nil, warningsResolved: [String]? = nil
+    ) {
         self.resourceType = resourceType
         self.id = id
         self.change = change
         self.connection = connection
         self.version = version
         self.member = member
+        self.mapped = mapped
+        self.warningsOpened = warningsOpened
+        self.warningsResolved = warningsResolved
     }
 }
 

@@ -28,6 +28,14 @@ extension RPCDispatcher {
         d.register(SCIMHandle.self) { await service.handleSCIM($0) }
         d.register(RequestsList.self) { try await service.listRequests($0) }
         d.register(RequestsGet.self) { try await service.getRequest($0.id) }
+        d.register(MappingGet.self) { try await service.getMapping($0.connection) }
+        d.register(MappingSet.self) { try await service.setMapping($0) }
+        d.register(MappingPreview.self) { try await service.previewMapping($0) }
+        d.register(MappingHistory.self) { .init(versions: try await service.mappingHistory($0.connection)) }
+        d.register(MappingRollback.self) { try await service.rollbackMapping($0) }
+        d.register(MappingSuggest.self) { try await service.suggestMapping($0) }
+        d.register(WarningsSummary.self) { .init(connections: try await service.warningsSummary($0.connection)) }
+        d.register(WarningsList.self) { try await service.listWarnings($0) }
         // rpc.discover describes exactly what is registered above.
         let document = OpenRPCDocument.make(methods: d.methods + [RPCDiscover.self], version: service.configuration.version)
         d.register(RPCDiscover.self) { _ in document }

@@ -12,7 +12,7 @@ extension SCIMDService {
         let started = ContinuousClock.now
         scimRequestCount += 1
         let request = SCIMRequest(params, basePath: configuration.scimBasePath)
-        let connection: ConnectionRecord
+        let authenticated: ConnectionRecord
         let authentication: Result<ConnectionRecord, AuthenticationFailure>
         if let named = params.connection {
             guard let record = try? connection(named: named) else {
@@ -25,7 +25,7 @@ extension SCIMDService {
         }
         switch authentication {
         case .success(let record):
-            connection = record
+            authenticated = record
         case .failure(let failure):
             let detail: String
             let status: Int
@@ -41,43 +41,37 @@ extension SCIMDService {
             return .init(status: status, headers: headers, body: JSONSerializer.string(error.body), changes: [])
         }
 
-        let endpoint = SCIMEndpoint(store: store, configuration: configuration, clock: clock, connectionId: connection.id)
+        let draft = RequestLogDraft(request: request, connectionId: authenticated.id, at: clock.now())
+        let endpoint = SCIMEndpoint(
+            store: store, configuration: configuration, clock: clock, connectionId: authenticated.id,
+            mappings: mappingRegistry, log: draft)
         let response = await endpoint.handle(request)
-        let body = response.body.map(JSONSerializer.string)
-        let elapsed = ContinuousClock.now - started
-        let micros = Int(elapsed.components.seconds) * 1_000_000 + Int(elapsed.components.attoseconds / 1_000_000_000_000)
-        await log(request: request, response: response, responseBody: body, connectionId: connection.id, durationMicroseconds: micros)
-        return .init(status: response.status, headers: response.headers, body: body, changes: response.changes)
+        if !response.logged { await log(draft.record(for: response)) }
+        if scimRequestCount % 500 == 0 { await pruneRequestLog(authenticated.id) }
+        return .init(
+            status: response.status, headers: response.headers, body: response.body.map(JSONSerializer.string),
+            changes: response.changes)
     }
 
-    /// Appends the request to the connection's log (redacted) and prunes by retention now and then.
-    /// A log failure is logged, never turned into a SCIM error: the request itself has succeeded.
-    func log(request: SCIMRequest, response: SCIMResponse, responseBody: String?, connectionId: String, durationMicroseconds: Int) async {
-        var headers = JSONObject()
-        for (name, value) in request.headers.sorted(by: { $0.key < $1.key }) {
-            headers[name] = .string(name == "authorization" ? "[redacted]" : value)
-        }
-        let record = RequestLogRecord(
-            connectionId: connectionId, at: clock.now(), method: request.method, path: request.path + queryText(request),
-            status: response.status, durationMicroseconds: durationMicroseconds, resourceType: response.resourceType,
-            resourceId: response.resourceId, error: response.error, requestHeaders: JSONSerializer.string(.object(headers)),
-            requestBody: request.body.map(Redaction.redact), responseBody: responseBody)
-        let prune = scimRequestCount % 500 == 0
-        let keep = configuration.requestLogMaxEntries
-        let oldest = clock.now() - Milliseconds(configuration.requestLogMaxAgeSeconds) * 1000
+    /// Appends a request that changed nothing (a read or a refused request) to the log.
+    /// A log failure is logged, never turned into a SCIM error.
+    func log(_ record: RequestLogRecord) async {
         do {
-            try await store.write { db in
-                try db.logRequest(record)
-                if prune { try db.pruneRequestLog(connectionId: connectionId, keep: keep, olderThan: oldest) }
-            }
+            try await store.write { db in _ = try db.logRequest(record) }
         } catch {
             logger.warning("could not log SCIM request", metadata: ["error": "\(error)"])
         }
     }
 
-    private func queryText(_ request: SCIMRequest) -> String {
-        guard !request.query.isEmpty else { return "" }
-        return "?" + request.query.map { $0.value.isEmpty ? $0.name : "\($0.name)=\($0.value)" }.joined(separator: "&")
+    /// Applies the request log retention of one connection.
+    func pruneRequestLog(_ connectionId: String) async {
+        let keep = configuration.requestLogMaxEntries
+        let oldest = clock.now() - Milliseconds(configuration.requestLogMaxAgeSeconds) * 1000
+        do {
+            try await store.write { db in try db.pruneRequestLog(connectionId: connectionId, keep: keep, olderThan: oldest) }
+        } catch {
+            logger.warning("could not prune the request log", metadata: ["error": "\(error)"])
+        }
     }
 
     /// `requests.list`. Throws `not_found`, `invalid_params`.
@@ -113,8 +107,9 @@ extension SCIMDService {
             before = value
         }
         let id = connection.id
+        let (beforeId, statusRange, sinceMs) = (before, range, since)
         let records = try await store.read { db in
-            try db.requestLog(connectionId: id, beforeId: before, statusRange: range, since: since, limit: limit + 1)
+            try db.requestLog(connectionId: id, beforeId: beforeId, statusRange: statusRange, since: sinceMs, limit: limit + 1)
         }
         let page = records.prefix(limit)
         let next = records.count > limit ? page.last?.id.map(String.init) : nil

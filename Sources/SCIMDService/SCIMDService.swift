@@ -4,6 +4,7 @@ import Logging
 import SCIMDProtocol
 import SCIMDStore
 import SCIMJSON
+import SCIMMapping
 
 /// Tunables of the service layer, with the defaults scimd ships.
 public struct ServiceConfiguration: Sendable {
@@ -67,6 +68,8 @@ public actor SCIMDService {
     var previousTokenIndex: [Data: String] = [:]
     /// `scim.handle` calls since start.
     var scimRequestCount = 0
+    /// Each connection's current mapping, compiled.
+    nonisolated let mappingRegistry = MappingRegistry()
 
     /// Loads the connections from `store`. Throws the store's error if it cannot be read.
     public init(store: Store, configuration: ServiceConfiguration = .init(), clock: Clock = .system, logger: Logger) throws {
@@ -80,6 +83,27 @@ public actor SCIMDService {
             connections[record.id] = record
             tokenIndex[record.tokenHash] = record.id
             if let previous = record.previousTokenHash { previousTokenIndex[previous] = record.id }
+        }
+        // Every connection has a mapping version; one created before mappings existed gets the default.
+        let now = clock.now()
+        let versions = try store.writeNow { db -> [MappingVersionRecord] in
+            var latest = Dictionary(uniqueKeysWithValues: try db.latestMappingVersions().map { ($0.connectionId, $0) })
+            for record in records where latest[record.id] == nil {
+                let initial = try Self.initialMappingVersion(connectionId: record.id, now: now)
+                try initial.insert(db)
+                latest[record.id] = initial
+            }
+            return Array(latest.values)
+        }
+        for version in versions {
+            guard let configuration = try? MappingCodec.decode(version.configuration),
+                let active = try? ActiveMapping(version: version.version, configuration: configuration)
+            else {
+                logger.error("stored mapping does not compile; using the default", metadata: ["connection": "\(version.connectionId)"])
+                mappingRegistry.set(try? ActiveMapping(version: version.version, configuration: .default), for: version.connectionId)
+                continue
+            }
+            mappingRegistry.set(active, for: version.connectionId)
         }
         logger.info("loaded connections", metadata: ["count": "\(records.count)"])
     }
@@ -128,7 +152,12 @@ public actor SCIMDService {
         let record = ConnectionRecord(
             id: UUID().uuidString.lowercased(), name: name, customerId: params.customerId.nonEmpty, idp: params.idp.nonEmpty,
             disabled: false, createdAt: now, updatedAt: now, tokenHash: hash)
-        try await store.write { db in try record.insert(db) }
+        let initial = try Self.initialMappingVersion(connectionId: record.id, now: now)
+        try await store.write { db in
+            try record.insert(db)
+            try initial.insert(db)
+        }
+        mappingRegistry.set(try ActiveMapping(version: 1, configuration: .default), for: record.id)
         connections[record.id] = record
         tokenIndex[hash] = record.id
         logger.info("connection created", metadata: ["connection": "\(record.id)", "name": "\(name)"])
@@ -160,8 +189,8 @@ public actor SCIMDService {
             }
             record.name = trimmed
         }
-        if let customerId = params.customerId { record.customerId = customerId.nonEmpty }
-        if let idp = params.idp { record.idp = idp.nonEmpty }
+        if let customerId = params.customerId { record.customerId = Optional(customerId).nonEmpty }
+        if let idp = params.idp { record.idp = Optional(idp).nonEmpty }
         if let disabled = params.disabled { record.disabled = disabled }
         record.updatedAt = clock.now()
         let updated = record
@@ -175,6 +204,8 @@ public actor SCIMDService {
         let record = try connection(named: reference)
         // Drop it from memory first so no request authenticates against it while it goes.
         connections[record.id] = nil
+        let mapping = mappingRegistry.current(record.id)
+        mappingRegistry.set(nil, for: record.id)
         tokenIndex[record.tokenHash] = nil
         if let previous = record.previousTokenHash { previousTokenIndex[previous] = nil }
         do {
@@ -188,6 +219,7 @@ public actor SCIMDService {
         } catch {
             // Nothing was deleted: put it back.
             connections[record.id] = record
+            mappingRegistry.set(mapping, for: record.id)
             tokenIndex[record.tokenHash] = record.id
             if let previous = record.previousTokenHash { previousTokenIndex[previous] = record.id }
             throw error
@@ -224,18 +256,34 @@ public actor SCIMDService {
         return ConnectionWithToken(connection: try await info(record), token: token)
     }
 
+    /// Version 1 of a new connection's mapping: the default configuration.
+    static func initialMappingVersion(connectionId: String, now: Milliseconds) throws -> MappingVersionRecord {
+        MappingVersionRecord(
+            connectionId: connectionId, version: 1, configuration: try MappingCodec.encode(.default), createdAt: now,
+            comment: "default mapping")
+    }
+
+    /// The current mapping of a connection.
+    func activeMapping(_ connectionId: String) -> ActiveMapping {
+        mappingRegistry.current(connectionId)
+    }
+
     /// The dashboard view of one connection, counters read from the store.
     func info(_ record: ConnectionRecord) async throws -> ConnectionInfo {
         let since = clock.now() - 24 * 3600 * 1000
         let id = record.id
-        let (resources, requests) = try await store.read { db in
-            (try db.resourceCounts(connectionId: id), try db.requestCounts(connectionId: id, since: since))
+        let (resources, requests, warnings) = try await store.read { db in
+            (
+                try db.resourceCounts(connectionId: id), try db.requestCounts(connectionId: id, since: since),
+                try db.warningCounts(connectionId: id)
+            )
         }
         let previousExpiry = record.previousTokenExpiresAt.flatMap { $0 > clock.now() ? Timestamp.string($0) : nil }
         return ConnectionInfo(
             id: record.id, name: record.name, customerId: record.customerId, idp: record.idp, disabled: record.disabled,
             createdAt: Timestamp.string(record.createdAt), updatedAt: Timestamp.string(record.updatedAt),
             users: resources.users, activeUsers: resources.activeUsers, groups: resources.groups,
+            openWarnings: warnings.open, resourcesWithWarnings: warnings.resources,
             requests24h: requests.requests, errors24h: requests.errors,
             lastRequestAt: requests.lastAt.map(Timestamp.string), lastRequestStatus: requests.lastStatus,
             previousTokenExpiresAt: previousExpiry)

@@ -15,6 +15,10 @@ struct SCIMEndpoint: Sendable {
     let configuration: ServiceConfiguration
     let clock: Clock
     let connectionId: String
+    /// Current mappings, read inside each write transaction (see ``MappingRegistry``).
+    let mappings: MappingRegistry
+    /// The request's log entry, completed and written in the same transaction as a change.
+    let log: RequestLogDraft
 
     /// Base URL for `meta.location`: from `X-Forwarded-Proto`/`Host` when sent, else the base path alone.
     func baseURL(_ request: SCIMRequest) -> String {
@@ -174,10 +178,15 @@ struct SCIMEndpoint: Sendable {
                 }
             }
             if let sortBy = query.sortBy {
-                matches.sort { a, b in
-                    let ascending = SCIMResource.compareForSort(a.0, b.0, by: sortBy, resourceType: a.1)
-                    return query.descending ? SCIMResource.compareForSort(b.0, a.0, by: sortBy, resourceType: a.1) : ascending
-                }
+                // Stable: equal keys keep creation order, so pages never overlap or skip.
+                matches = matches.enumerated().sorted { x, y in
+                    let order = SCIMResource.compareForSort(x.element.0, y.element.0, by: sortBy, resourceType: x.element.1)
+                    switch order {
+                    case .orderedSame: return x.offset < y.offset
+                    case .orderedAscending: return !query.descending
+                    case .orderedDescending: return query.descending
+                    }
+                }.map(\.element)
             }
             let start = min(query.startIndex - 1, matches.count)
             let end = min(start + query.count, matches.count)
@@ -224,31 +233,41 @@ struct SCIMEndpoint: Sendable {
         let id = UUID().uuidString.lowercased()
         let connectionId = self.connectionId
         let base = baseURL(request)
-        let (record, groups) = try await store.write { db -> (ResourceRecord, [MemberOf]) in
+        let (mappings, log) = (self.mappings, self.log)
+        return try await store.write { db -> SCIMResponse in
             if let existing = try db.resource(connectionId: connectionId, type: type.rawValue, nameKey: fields.nameKey) {
                 throw SCIMError.uniqueness(
                     "\(type == .user ? "userName" : "displayName") '\(fields.name)' is already used by \(type.rawValue) \(existing.id)")
             }
-            let record = ResourceRecord(
+            var record = ResourceRecord(
                 connectionId: connectionId, resourceType: type.rawValue, id: id, nameKey: fields.nameKey,
                 externalId: fields.externalId, displayName: fields.displayName, active: fields.active, createdAt: now,
                 updatedAt: now, version: 1, raw: JSONSerializer.string(.object(resource)))
+            var response = SCIMResponse(status: 201, body: .object(try render(record, groups: [], baseURL: base)))
+            response.headers["Location"] = "\(base)/\(type == .user ? "Users" : "Groups")/\(id)"
+            response.headers["ETag"] = ETag.string(record.version)
+            response.resourceType = type.rawValue
+            response.resourceId = id
+            let requestId = try log.insert(db, response)
+            let mapping = mappings.current(connectionId)
+            let result = mapping.evaluate(raw: resource, id: id, type: type)
+            let warnings = try MappingWriter.apply(result, version: mapping.version, to: &record, requestId: requestId, now: now, db: db)
             try record.insert(db)
             if type == .group { try db.replaceMembers(connectionId: connectionId, groupId: id, memberIds: memberIds(resource)) }
-            return (record, [])
-        }
-        var response = SCIMResponse(status: 201, body: .object(try render(record, groups: groups, baseURL: base)))
-        response.headers["Location"] = "\(base)/\(type == .user ? "Users" : "Groups")/\(id)"
-        response.headers["ETag"] = ETag.string(record.version)
-        response.resourceType = type.rawValue
-        response.resourceId = id
-        response.changes = [ResourceChange(resourceType: type.rawValue, id: id, change: "created", connection: connectionId, version: ETag.string(1))]
-        if type == .group {
-            for member in memberIds(resource) {
-                response.changes.append(.init(resourceType: "Group", id: id, change: "member_added", connection: connectionId, member: member))
+            response.changes = [
+                ResourceChange(
+                    resourceType: type.rawValue, id: id, change: "created", connection: connectionId,
+                    version: ETag.string(1), mapped: .object(result.properties), warningsOpened: warnings.opened,
+                    warningsResolved: warnings.resolved)
+            ]
+            if type == .group {
+                for member in memberIds(resource) {
+                    response.changes.append(.init(resourceType: "Group", id: id, change: "member_added", connection: connectionId, member: member))
+                }
             }
+            response.logged = true
+            return response
         }
-        return response
     }
 
     private func replace(type: SCIMResourceType, id: String, request: SCIMRequest) async throws -> SCIMResponse {
@@ -266,7 +285,7 @@ struct SCIMEndpoint: Sendable {
     }
 
     /// The shared write path of PUT and PATCH: read, check `If-Match`, transform, check
-    /// uniqueness, write, re-derive membership — one transaction.
+    /// uniqueness, write, re-derive membership, map, log — one transaction.
     private func update(
         type: SCIMResourceType, id: String, request: SCIMRequest,
         transform: @escaping @Sendable (JSONObject) throws -> JSONObject
@@ -275,7 +294,8 @@ struct SCIMEndpoint: Sendable {
         let base = baseURL(request)
         let ifMatch = request.headers["if-match"]
         let now = clock.now()
-        let outcome = try await store.write { db -> (ResourceRecord, [MemberOf], [ResourceChange]) in
+        let (mappings, log) = (self.mappings, self.log)
+        return try await store.write { db -> SCIMResponse in
             guard var record = try db.resource(connectionId: connectionId, type: type.rawValue, id: id) else {
                 throw SCIMError.notFound("\(type.rawValue) \(id) not found")
             }
@@ -292,8 +312,9 @@ struct SCIMEndpoint: Sendable {
                     "\(type == .user ? "userName" : "displayName") '\(fields.name)' is already used by \(type.rawValue) \(other.id)")
             }
             var changes: [ResourceChange] = []
-            if updated != current {
-                let wasActive = record.active
+            let changed = updated != current
+            let wasActive = record.active
+            if changed {
                 record.nameKey = fields.nameKey
                 record.externalId = fields.externalId
                 record.displayName = fields.displayName
@@ -301,57 +322,69 @@ struct SCIMEndpoint: Sendable {
                 record.updatedAt = max(now, record.updatedAt)
                 record.version += 1
                 record.raw = JSONSerializer.string(.object(updated))
-                try record.update(db)
-                let kind: String
-                if type == .user, wasActive != false, fields.active == false {
-                    kind = "deactivated"
-                } else if type == .user, wasActive == false, fields.active != false {
-                    kind = "reactivated"
-                } else {
-                    kind = "updated"
+            }
+            let groups = type == .user ? try memberships(db, connectionId: connectionId, userId: id) : []
+            var response = SCIMResponse(status: 200, body: .object(try render(record, groups: groups, baseURL: base)))
+            response.headers["ETag"] = ETag.string(record.version)
+            response.resourceType = type.rawValue
+            response.resourceId = id
+            let requestId = try log.insert(db, response)
+            guard changed else {
+                response.logged = true
+                return response
+            }
+            let mapping = mappings.current(connectionId)
+            let result = mapping.evaluate(raw: updated, id: id, type: type)
+            let warnings = try MappingWriter.apply(result, version: mapping.version, to: &record, requestId: requestId, now: now, db: db)
+            try record.update(db)
+            let kind: String
+            if type == .user, wasActive != false, fields.active == false {
+                kind = "deactivated"
+            } else if type == .user, wasActive == false, fields.active != false {
+                kind = "reactivated"
+            } else {
+                kind = "updated"
+            }
+            changes.append(
+                .init(
+                    resourceType: type.rawValue, id: id, change: kind, connection: connectionId, version: ETag.string(record.version),
+                    mapped: .object(result.properties), warningsOpened: warnings.opened, warningsResolved: warnings.resolved))
+            if type == .group {
+                let before = Set(memberIds(current)), after = memberIds(updated)
+                try db.replaceMembers(connectionId: connectionId, groupId: id, memberIds: after)
+                for m in after where !before.contains(m) {
+                    changes.append(.init(resourceType: "Group", id: id, change: "member_added", connection: connectionId, member: m))
                 }
-                changes.append(.init(resourceType: type.rawValue, id: id, change: kind, connection: connectionId, version: ETag.string(record.version)))
-                if type == .group {
-                    let before = Set(memberIds(current)), after = memberIds(updated)
-                    try db.replaceMembers(connectionId: connectionId, groupId: id, memberIds: after)
-                    for m in after where !before.contains(m) {
-                        changes.append(.init(resourceType: "Group", id: id, change: "member_added", connection: connectionId, member: m))
-                    }
-                    let afterSet = Set(after)
-                    for m in memberIds(current) where !afterSet.contains(m) {
-                        changes.append(.init(resourceType: "Group", id: id, change: "member_removed", connection: connectionId, member: m))
-                    }
+                let afterSet = Set(after)
+                for m in memberIds(current) where !afterSet.contains(m) {
+                    changes.append(.init(resourceType: "Group", id: id, change: "member_removed", connection: connectionId, member: m))
                 }
             }
-            return (record, type == .user ? try memberships(db, connectionId: connectionId, userId: id) : [], changes)
+            response.changes = changes
+            response.logged = true
+            return response
         }
-        let (record, groups, changes) = outcome
-        var response = SCIMResponse(status: 200, body: .object(try render(record, groups: groups, baseURL: base)))
-        response.headers["ETag"] = ETag.string(record.version)
-        response.resourceType = type.rawValue
-        response.resourceId = id
-        response.changes = changes
-        return response
     }
 
     private func delete(type: SCIMResourceType, id: String, request: SCIMRequest) async throws -> SCIMResponse {
         let connectionId = self.connectionId
         let ifMatch = request.headers["if-match"]
         let now = clock.now()
-        let changes = try await store.write { db -> [ResourceChange] in
+        let log = self.log
+        return try await store.write { db -> SCIMResponse in
             guard let record = try db.resource(connectionId: connectionId, type: type.rawValue, id: id) else {
                 throw SCIMError.notFound("\(type.rawValue) \(id) not found")
             }
             if let ifMatch, !ETag.matches(ifMatch, version: record.version) {
                 throw SCIMError.preconditionFailed("If-Match \(ifMatch) does not match the current version \(ETag.string(record.version))")
             }
-            var changes: [ResourceChange] = []
+            var changes: [ResourceChange] = [.init(resourceType: type.rawValue, id: id, change: "deleted", connection: connectionId)]
             // A deleted resource leaves every group that listed it (RFC 7644 §3.6: no dangling references).
             for groupId in try db.groupIds(connectionId: connectionId, memberId: id) {
                 guard var group = try db.resource(connectionId: connectionId, type: "Group", id: groupId) else { continue }
                 var object = try storedObject(group)
-                if let members = object["members"]?.arrayValue {
-                    object["members"] = .array(members.filter { $0["value"]?.stringValue != id })
+                if let members = object[caseInsensitive: "members"]?.arrayValue {
+                    object[caseInsensitive: "members"] = .array(members.filter { $0[caseInsensitive: "value"]?.stringValue != id })
                 }
                 group.raw = JSONSerializer.string(.object(object))
                 group.version += 1
@@ -361,16 +394,17 @@ struct SCIMEndpoint: Sendable {
                 changes.append(.init(resourceType: "Group", id: groupId, change: "member_removed", connection: connectionId, member: id))
             }
             _ = try record.delete(db)
+            try MappingWriter.deleteWarnings(db, connectionId: connectionId, type: type.rawValue, resourceId: id)
             if type == .group { try db.replaceMembers(connectionId: connectionId, groupId: id, memberIds: []) }
-            changes.insert(.init(resourceType: type.rawValue, id: id, change: "deleted", connection: connectionId), at: 0)
-            return changes
+            var response = SCIMResponse(status: 204, body: nil)
+            response.headers = [:]
+            response.resourceType = type.rawValue
+            response.resourceId = id
+            response.changes = changes
+            _ = try log.insert(db, response)
+            response.logged = true
+            return response
         }
-        var response = SCIMResponse(status: 204, body: nil)
-        response.headers = [:]
-        response.resourceType = type.rawValue
-        response.resourceId = id
-        response.changes = changes
-        return response
     }
 
     // MARK: helpers

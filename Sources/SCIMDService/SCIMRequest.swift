@@ -1,4 +1,6 @@
 import Foundation
+import GRDB
+import SCIMDStore
 import SCIMDProtocol
 import SCIMJSON
 import SCIMModel
@@ -79,6 +81,8 @@ struct SCIMResponse: Sendable {
     var resourceType: String?
     var resourceId: String?
     var error: String?
+    /// True once the request log entry was written with the change it made.
+    var logged = false
 
     init(status: Int, body: JSONValue?) {
         self.status = status
@@ -89,5 +93,53 @@ struct SCIMResponse: Sendable {
         self.status = error.status
         self.body = error.body
         self.error = [error.scimType?.rawValue, error.detail].compactMap { $0 }.joined(separator: ": ")
+    }
+}
+
+/// A request log entry begun when the request arrived; the response completes it.
+struct RequestLogDraft: Sendable {
+    var connectionId: String
+    var at: Milliseconds
+    var started: ContinuousClock.Instant
+    var method: String
+    var path: String
+    var headers: String
+    var requestBody: String?
+
+    init(request: SCIMRequest, connectionId: String, at: Milliseconds) {
+        self.connectionId = connectionId
+        self.at = at
+        self.started = .now
+        self.method = request.method
+        var path = request.path
+        if !request.query.isEmpty {
+            path += "?" + request.query.map { $0.value.isEmpty ? $0.name : "\($0.name)=\($0.value)" }.joined(separator: "&")
+        }
+        self.path = path
+        var headers = JSONObject()
+        for (name, value) in request.headers.sorted(by: { $0.key < $1.key }) {
+            headers[name] = .string(name == "authorization" ? "[redacted]" : value)
+        }
+        self.headers = JSONSerializer.string(.object(headers))
+        self.requestBody = request.body.map(Redaction.redact)
+    }
+
+    /// Microseconds since the request arrived.
+    var elapsedMicroseconds: Int {
+        let elapsed = ContinuousClock.now - started
+        return Int(elapsed.components.seconds) * 1_000_000 + Int(elapsed.components.attoseconds / 1_000_000_000_000)
+    }
+
+    func record(for response: SCIMResponse) -> RequestLogRecord {
+        RequestLogRecord(
+            connectionId: connectionId, at: at, method: method, path: path, status: response.status,
+            durationMicroseconds: elapsedMicroseconds, resourceType: response.resourceType, resourceId: response.resourceId,
+            error: response.error, requestHeaders: headers, requestBody: requestBody,
+            responseBody: response.body.map(JSONSerializer.string))
+    }
+
+    /// Writes the entry for `response` in the caller's transaction; returns its id.
+    func insert(_ db: Database, _ response: SCIMResponse) throws -> Int64 {
+        try db.logRequest(record(for: response))
     }
 }

@@ -129,13 +129,15 @@ extension Database {
         return record.id ?? 0
     }
 
-    /// Deletes a connection's log entries beyond the newest `keep`, and any older than `olderThan`.
+    /// Deletes a connection's log entries beyond the newest `keep`, and any older than `olderThan`,
+    /// except those an open warning cites as its example request.
     public func pruneRequestLog(connectionId: String, keep: Int, olderThan: Milliseconds) throws {
         try execute(
             sql: """
                 DELETE FROM requestLog WHERE connectionId = ? AND (at < ? OR id <= (
                   SELECT id FROM requestLog WHERE connectionId = ? ORDER BY id DESC LIMIT 1 OFFSET ?))
-                """, arguments: [connectionId, olderThan, connectionId, keep])
+                  AND id NOT IN (SELECT requestId FROM warning WHERE connectionId = ? AND requestId IS NOT NULL)
+                """, arguments: [connectionId, olderThan, connectionId, keep, connectionId])
     }
 
     /// A page of a connection's log, newest first, below `beforeId` when given.
@@ -164,5 +166,51 @@ extension Database {
     /// One logged request by id.
     public func loggedRequest(id: Int64) throws -> RequestLogRecord? {
         try RequestLogRecord.fetchOne(self, key: id)
+    }
+
+    // MARK: mapping and warnings
+
+    /// The newest mapping version of every connection.
+    public func latestMappingVersions() throws -> [MappingVersionRecord] {
+        try MappingVersionRecord.fetchAll(
+            self,
+            sql: """
+                SELECT m.* FROM mappingVersion m
+                JOIN (SELECT connectionId, MAX(version) AS v FROM mappingVersion GROUP BY connectionId) latest
+                  ON latest.connectionId = m.connectionId AND latest.v = m.version
+                """)
+    }
+
+    /// A connection's mapping history, newest first.
+    public func mappingVersions(connectionId: String) throws -> [MappingVersionRecord] {
+        try MappingVersionRecord.fetchAll(
+            self, sql: "SELECT * FROM mappingVersion WHERE connectionId = ? ORDER BY version DESC", arguments: [connectionId])
+    }
+
+    /// The open warnings of one resource.
+    public func warnings(connectionId: String, type: String, resourceId: String) throws -> [WarningRecord] {
+        try WarningRecord.fetchAll(
+            self, sql: "SELECT * FROM warning WHERE connectionId = ? AND resourceType = ? AND resourceId = ? ORDER BY property",
+            arguments: [connectionId, type, resourceId])
+    }
+
+    /// Per-connection warning totals: (open warnings, resources with warnings).
+    public func warningCounts(connectionId: String) throws -> (open: Int, resources: Int) {
+        let row = try Row.fetchOne(
+            self,
+            sql: "SELECT COUNT(*), COUNT(DISTINCT resourceType || ':' || resourceId) FROM warning WHERE connectionId = ?",
+            arguments: [connectionId])
+        return (row?[0] ?? 0, row?[1] ?? 0)
+    }
+
+    /// Open warnings per property of a connection, by resource type.
+    public func warningsByProperty(connectionId: String) throws -> [(type: String, property: String, count: Int)] {
+        try Row.fetchAll(
+            self,
+            sql: """
+                SELECT resourceType, property, COUNT(*) FROM warning WHERE connectionId = ?
+                GROUP BY resourceType, property ORDER BY COUNT(*) DESC, property
+                """, arguments: [connectionId]
+        ).map { ($0[0], $0[1], $0[2]) }
     }
 }

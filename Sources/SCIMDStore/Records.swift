@@ -57,11 +57,20 @@ public struct ResourceRecord: Codable, Sendable, Equatable, FetchableRecord, Per
     public var version: Int
     /// The resource JSON (compact).
     public var raw: String
+    /// The mapped properties (compact JSON object), as of `mappingVersion`.
+    public var mapped: String?
+    public var mappingVersion: Int?
+    /// Open warnings of this resource.
+    public var warningCount: Int
 
     public init(
         connectionId: String, resourceType: String, id: String, nameKey: String, externalId: String?,
-        displayName: String?, active: Bool?, createdAt: Milliseconds, updatedAt: Milliseconds, version: Int, raw: String
+        displayName: String?, active: Bool?, createdAt: Milliseconds, updatedAt: Milliseconds, version: Int, raw: String,
+        mapped: String? = nil, mappingVersion: Int? = nil, warningCount: Int = 0
     ) {
+        self.mapped = mapped
+        self.mappingVersion = mappingVersion
+        self.warningCount = warningCount
         self.connectionId = connectionId
         self.resourceType = resourceType
         self.id = id
@@ -130,5 +139,55 @@ public struct RequestLogRecord: Codable, Sendable, Equatable, FetchableRecord, M
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
+    }
+}
+
+/// One saved version of a connection's mapping configuration (append-only history).
+public struct MappingVersionRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "mappingVersion"
+    public var connectionId: String
+    public var version: Int
+    /// The `MappingConfiguration` as JSON.
+    public var configuration: String
+    public var createdAt: Milliseconds
+    public var comment: String?
+    public init(connectionId: String, version: Int, configuration: String, createdAt: Milliseconds, comment: String?) {
+        self.connectionId = connectionId
+        self.version = version
+        self.configuration = configuration
+        self.createdAt = createdAt
+        self.comment = comment
+    }
+}
+
+/// An open warning: a property marked *warn if missing* that a resource lacks (or whose value
+/// does not fit its type). It disappears when a request or a mapping change makes the value appear.
+public struct WarningRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "warning"
+    public var connectionId: String
+    public var resourceType: String
+    public var resourceId: String
+    public var property: String
+    /// `missing` or `typeMismatch`.
+    public var kind: String
+    public var detail: String?
+    public var firstSeenAt: Milliseconds
+    public var lastSeenAt: Milliseconds
+    /// The logged request that produced the resource state lacking the value (nil when the
+    /// state came from a mapping change rather than a request).
+    public var requestId: Int64?
+    public init(
+        connectionId: String, resourceType: String, resourceId: String, property: String, kind: String, detail: String?,
+        firstSeenAt: Milliseconds, lastSeenAt: Milliseconds, requestId: Int64?
+    ) {
+        self.connectionId = connectionId
+        self.resourceType = resourceType
+        self.resourceId = resourceId
+        self.property = property
+        self.kind = kind
+        self.detail = detail
+        self.firstSeenAt = firstSeenAt
+        self.lastSeenAt = lastSeenAt
+        self.requestId = requestId
     }
 }

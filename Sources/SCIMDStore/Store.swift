@@ -42,6 +42,11 @@ public final class Store: Sendable {
         try await pool.write(body)
     }
 
+    /// Synchronous write, for startup.
+    public func writeNow<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.write(body)
+    }
+
     /// Synchronous read, for startup.
     public func readNow<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.read(body)
@@ -114,6 +119,37 @@ public final class Store: Sendable {
                     );
                     CREATE INDEX requestLog_connection ON requestLog(connectionId, id);
                     CREATE INDEX requestLog_resource ON requestLog(connectionId, resourceId, id);
+                    """)
+        }
+        migrator.registerMigration("v2: mapping versions, mapped properties, warnings") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE mappingVersion (
+                        connectionId TEXT NOT NULL REFERENCES connection(id) ON DELETE CASCADE,
+                        version INTEGER NOT NULL,
+                        configuration TEXT NOT NULL,
+                        createdAt INTEGER NOT NULL,
+                        comment TEXT,
+                        PRIMARY KEY (connectionId, version)
+                    ) WITHOUT ROWID;
+                    ALTER TABLE resource ADD COLUMN mapped TEXT;
+                    ALTER TABLE resource ADD COLUMN mappingVersion INTEGER;
+                    ALTER TABLE resource ADD COLUMN warningCount INTEGER NOT NULL DEFAULT 0;
+                    CREATE INDEX resource_warnings ON resource(connectionId, resourceType, warningCount) WHERE warningCount > 0;
+                    CREATE TABLE warning (
+                        connectionId TEXT NOT NULL REFERENCES connection(id) ON DELETE CASCADE,
+                        resourceType TEXT NOT NULL,
+                        resourceId TEXT NOT NULL,
+                        property TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        detail TEXT,
+                        firstSeenAt INTEGER NOT NULL,
+                        lastSeenAt INTEGER NOT NULL,
+                        requestId INTEGER,
+                        PRIMARY KEY (connectionId, resourceType, resourceId, property)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX warning_property ON warning(connectionId, property);
+                    CREATE INDEX warning_request ON warning(requestId) WHERE requestId IS NOT NULL;
                     """)
         }
         return migrator

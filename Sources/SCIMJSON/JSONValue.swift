@@ -184,6 +184,8 @@ extension String {
         if self == other { return true }
         let a = self.utf8, b = other.utf8
         guard a.count == b.count else {
+            // ASCII case folding never changes length, so only non-ASCII text can still be equal.
+            if a.allSatisfy({ $0 < 0x80 }) && b.allSatisfy({ $0 < 0x80 }) { return false }
             return self.lowercased() == other.lowercased()
         }
         var ascii = true

@@ -11,7 +11,10 @@ struct SCIMCtl: AsyncParsableCommand {
         commandName: "scimctl",
         abstract: "Operate a running scimd over its Unix socket.",
         version: "0.1.0",
-        subcommands: [Health.self, Stats.self, Discover.self, Connections.self, Requests.self, Replay.self])
+        subcommands: [
+            Health.self, Stats.self, Discover.self, Connections.self, Requests.self, Replay.self, MappingCommand.self,
+            WarningsCommand.self,
+        ])
 }
 
 /// Options every command takes.

@@ -9,7 +9,8 @@ final class Daemon: @unchecked Sendable {
     let socket: String
     let database: String
     var process: Process?
-    let stderrPipe = Pipe()
+    /// The daemon's log (stderr goes to a file: an unread pipe would fill and block it).
+    var logFile: String { directory.appendingPathComponent("scimd.log").path }
 
     /// The directory holding the built executables (next to the test bundle).
     static var binaries: URL {
@@ -38,7 +39,8 @@ final class Daemon: @unchecked Sendable {
         let p = Process()
         p.executableURL = Self.binaries.appendingPathComponent("scimd")
         p.arguments = ["--socket", socket, "--database", database, "--log-level", "warning"] + extra
-        p.standardError = stderrPipe
+        FileManager.default.createFile(atPath: logFile, contents: nil)
+        p.standardError = FileHandle(forWritingAtPath: logFile)
         try p.run()
         process = p
         try waitUntilAnswering()

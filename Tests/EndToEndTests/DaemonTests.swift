@@ -11,12 +11,12 @@ import Testing
         try daemon.start()
         let created = try await daemon.client { try await $0.createConnection(name: "Acme", idp: "Okta") }
         #expect(created.connection.name == "Acme")
-        let status = await daemon.client { client in
-            try? await client.handleSCIM(
+        let status = try await daemon.client { client in
+            try await client.handleSCIM(
                 method: "POST", path: "/scim/v2/Users", headers: ["Authorization": "Bearer \(created.token)"],
                 body: #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"e2e@example.com"}"#)
         }
-        #expect(status?.status == 201)
+        #expect(status.status == 201)
         #expect(daemon.stop() == 0)
         #expect(!FileManager.default.fileExists(atPath: daemon.socket))
         try daemon.start()
@@ -120,8 +120,8 @@ import Testing
             "-l", daemon.socket, "--fdname=rpc", Daemon.binaries.appendingPathComponent("scimd").path, "--database",
             daemon.database, "--log-level", "warning",
         ]
-        let err = Pipe()
-        p.standardError = err
+        FileManager.default.createFile(atPath: daemon.logFile, contents: nil)
+        p.standardError = FileHandle(forWritingAtPath: daemon.logFile)
         try p.run()
         daemon.process = p
         try daemon.waitUntilAnswering()

@@ -1,0 +1,138 @@
+import Foundation
+import Synchronization
+import GRDB
+import SCIMDStore
+import SCIMJSON
+import SCIMMapping
+import SCIMModel
+
+/// A connection's mapping configuration at one version, compiled once and shared by every request.
+struct ActiveMapping: Sendable {
+    var version: Int
+    var configuration: MappingConfiguration
+    var users: CompiledMapping
+    var groups: CompiledMapping
+
+    /// Compiles `configuration`. Throws `MappingError` when it is invalid.
+    init(version: Int, configuration: MappingConfiguration) throws(MappingError) {
+        self.version = version
+        self.configuration = configuration
+        self.users = try CompiledMapping(configuration.users, resourceType: .user)
+        self.groups = try CompiledMapping(configuration.groups, resourceType: .group)
+    }
+
+    func compiled(for type: SCIMResourceType) -> CompiledMapping {
+        type == .user ? users : groups
+    }
+
+    /// Maps a stored resource. The mapping sees the resource as the IdP sent it plus its `id`
+    /// (not `meta` or derived `groups`: re-mapping a connection must not need a query per resource).
+    func evaluate(raw: JSONObject, id: String, type: SCIMResourceType) -> MappingResult {
+        var input = raw
+        input["id"] = .string(id)
+        return compiled(for: type).evaluate(input)
+    }
+}
+
+/// What mapping one resource changed in its warnings.
+struct WarningChanges: Sendable {
+    var opened: [String] = []
+    var resolved: [String] = []
+}
+
+/// Writes a mapping result into a resource row and its warning rows; nothing else.
+enum MappingWriter {
+    /// Sets `record.mapped`, `mappingVersion` and `warningCount` (the caller saves the record) and
+    /// brings the resource's warning rows in line with `result.issues`: new issues open with
+    /// `requestId` as their example; issues still present get `lastSeenAt` (and, when a request
+    /// caused this state, that request as the example); vanished ones are deleted (resolved).
+    static func apply(
+        _ result: MappingResult, version: Int, to record: inout ResourceRecord, requestId: Int64?, now: Milliseconds,
+        db: Database
+    ) throws -> WarningChanges {
+        record.mapped = JSONSerializer.string(.object(result.properties))
+        record.mappingVersion = version
+        let hadWarnings = record.warningCount > 0
+        record.warningCount = result.issues.count
+        var changes = WarningChanges()
+        if !hadWarnings && result.issues.isEmpty { return changes }
+        let existing = try db.warnings(connectionId: record.connectionId, type: record.resourceType, resourceId: record.id)
+        var byProperty: [String: WarningRecord] = [:]
+        for w in existing { byProperty[w.property] = w }
+        for issue in result.issues {
+            if var warning = byProperty.removeValue(forKey: issue.property) {
+                warning.kind = issue.kind.rawValue
+                warning.detail = issue.detail
+                warning.lastSeenAt = now
+                if let requestId { warning.requestId = requestId }
+                try warning.update(db)
+            } else {
+                try WarningRecord(
+                    connectionId: record.connectionId, resourceType: record.resourceType, resourceId: record.id,
+                    property: issue.property, kind: issue.kind.rawValue, detail: issue.detail, firstSeenAt: now,
+                    lastSeenAt: now, requestId: requestId
+                ).insert(db)
+                changes.opened.append(issue.property)
+            }
+        }
+        for (_, gone) in byProperty {
+            _ = try gone.delete(db)
+            changes.resolved.append(gone.property)
+        }
+        return changes
+    }
+
+    /// Removes every warning of a deleted resource.
+    static func deleteWarnings(_ db: Database, connectionId: String, type: String, resourceId: String) throws {
+        try db.execute(
+            sql: "DELETE FROM warning WHERE connectionId = ? AND resourceType = ? AND resourceId = ?",
+            arguments: [connectionId, type, resourceId])
+    }
+}
+
+/// Mapping configurations as stored and sent over RPC: `{"users": {"properties": [...]}, "groups": {...}}`.
+enum MappingCodec {
+    static func encode(_ configuration: MappingConfiguration) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(configuration), as: UTF8.self)
+    }
+
+    static func decode(_ text: String) throws -> MappingConfiguration {
+        try JSONDecoder().decode(MappingConfiguration.self, from: Data(text.utf8))
+    }
+
+    /// The configuration as a JSON value (member order as the encoder wrote it is not significant).
+    static func json(_ configuration: MappingConfiguration) throws -> JSONValue {
+        try JSONParser().parse(try encode(configuration))
+    }
+
+    static func json(_ mapping: Mapping) throws -> JSONValue {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return try JSONParser().parse(bytes: Array(try encoder.encode(mapping)))
+    }
+}
+
+/// Each connection's current compiled mapping, readable from inside database transactions.
+///
+/// Why not an actor property: an ingest transaction must map with the mapping that is current
+/// *when it writes*, not when the request arrived, or a `mapping.set` racing with ingest could
+/// leave a row mapped by the old version after the re-map passed it. Reads and writes go through
+/// a `Mutex`; only ``SCIMDService`` changes it.
+final class MappingRegistry: Sendable {
+    private let state = Mutex<[String: ActiveMapping]>([:])
+
+    /// The connection's mapping; the default (version 0) for a connection without one.
+    func current(_ connectionId: String) -> ActiveMapping {
+        if let active = state.withLock({ $0[connectionId] }) { return active }
+        return Self.fallback
+    }
+
+    func set(_ mapping: ActiveMapping?, for connectionId: String) {
+        state.withLock { $0[connectionId] = mapping }
+    }
+
+    /// The default configuration compiles by construction (it is tested); version 0 marks it as unsaved.
+    private static let fallback: ActiveMapping = try! ActiveMapping(version: 0, configuration: .default)
+}

@@ -1,0 +1,331 @@
+import Foundation
+import GRDB
+import SCIMDProtocol
+import SCIMDStore
+import SCIMJSON
+import SCIMMapping
+import SCIMModel
+
+extension SCIMDService {
+    // MARK: mapping.get / history
+
+    /// `mapping.get`. Throws `not_found`.
+    public func getMapping(_ reference: String) async throws -> MappingInfo {
+        let connection = try connection(named: reference)
+        let id = connection.id
+        guard let record = try await store.read({ db in try db.mappingVersions(connectionId: id).first }) else {
+            throw RPCError.notFound("connection '\(reference)' has no mapping")
+        }
+        return try Self.info(record)
+    }
+
+    /// `mapping.history`, newest first. Throws `not_found`.
+    public func mappingHistory(_ reference: String) async throws -> [MappingInfo] {
+        let id = try connection(named: reference).id
+        return try await store.read { db in try db.mappingVersions(connectionId: id) }.map(Self.info)
+    }
+
+    static func info(_ record: MappingVersionRecord) throws -> MappingInfo {
+        let configuration = try MappingCodec.decode(record.configuration)
+        return MappingInfo(
+            connection: record.connectionId, version: record.version, users: try MappingCodec.json(configuration.users),
+            groups: try MappingCodec.json(configuration.groups), createdAt: Timestamp.string(record.createdAt),
+            comment: record.comment)
+    }
+
+    // MARK: mapping.set / preview / rollback
+
+    /// Decodes and compiles the mapping a `mapping.set`/`mapping.preview` asks for; nothing changes
+    /// unless all of it is valid. Throws `invalid_mapping` naming the property and path position,
+    /// `conflict` for a stale `expectedVersion`.
+    func proposedMapping(_ params: MappingChange) throws -> (ConnectionRecord, ActiveMapping, ActiveMapping) {
+        let connection = try connection(named: params.connection)
+        let current = activeMapping(connection.id)
+        if let expected = params.expectedVersion, expected != current.version {
+            throw RPCError.conflict("the mapping is at version \(current.version), not \(expected); reload it and try again")
+        }
+        var configuration = current.configuration
+        if let users = params.users { configuration.users = try Self.decodeMapping(users, field: "users") }
+        if let groups = params.groups { configuration.groups = try Self.decodeMapping(groups, field: "groups") }
+        do {
+            return (connection, current, try ActiveMapping(version: current.version + 1, configuration: configuration))
+        } catch {
+            var details = JSONObject()
+            if let property = error.property { details["property"] = .string(property) }
+            if let position = error.position { details["position"] = .int(position) }
+            if let field = error.field { details["path"] = .string(field) }
+            if let index = error.index { details["index"] = .int(index) }
+            throw RPCError.invalidMapping(error.description, field: error.property, details: .object(details))
+        }
+    }
+
+    static func decodeMapping(_ json: JSONValue, field: String) throws -> Mapping {
+        var value = json
+        // A bare list of properties is accepted as well as {"properties": [...]}.
+        if case .array = json { value = ["properties": json] }
+        do {
+            return try JSONDecoder().decode(Mapping.self, from: Data(JSONSerializer.bytes(value)))
+        } catch let error as DecodingError {
+            let path: String
+            switch error {
+            case .keyNotFound(let key, let c): path = (c.codingPath + [key]).map(\.stringValue).joined(separator: ".")
+            case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
+                path = c.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+            @unknown default: path = ""
+            }
+            throw RPCError.invalidMapping("invalid \(field) mapping at '\(path)': \(Self.describe(error))", field: "\(field).\(path)")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, _): return "missing '\(key.stringValue)'"
+        case .typeMismatch(let type, _): return "expected \(type)"
+        case .valueNotFound(let type, _): return "expected \(type), found null"
+        case .dataCorrupted(let c): return c.debugDescription
+        @unknown default: return "invalid"
+        }
+    }
+
+    /// `mapping.set`: saves the new version, makes it current (so ingest uses it at once), then
+    /// re-maps every stored resource in batches. Throws `not_found`, `invalid_mapping`, `conflict`.
+    public func setMapping(_ params: MappingChange) async throws -> MappingSet.Result {
+        let (connection, _, proposed) = try proposedMapping(params)
+        return try await install(proposed, connection: connection, comment: params.comment)
+    }
+
+    /// `mapping.rollback`: the configuration of `version` becomes a new version. Throws `not_found`.
+    public func rollbackMapping(_ params: MappingRollback.Params) async throws -> MappingSet.Result {
+        let connection = try connection(named: params.connection)
+        let id = connection.id
+        guard
+            let old = try await store.read({ db in
+                try MappingVersionRecord.fetchOne(db, key: ["connectionId": id, "version": params.version])
+            })
+        else {
+            throw RPCError.notFound("connection '\(connection.name)' has no mapping version \(params.version)")
+        }
+        let current = activeMapping(id)
+        let configuration = try MappingCodec.decode(old.configuration)
+        let proposed = try ActiveMapping(version: current.version + 1, configuration: configuration)
+        return try await install(proposed, connection: connection, comment: "rollback to version \(params.version)")
+    }
+
+    private func install(_ mapping: ActiveMapping, connection: ConnectionRecord, comment: String?) async throws -> MappingSet.Result {
+        let record = MappingVersionRecord(
+            connectionId: connection.id, version: mapping.version, configuration: try MappingCodec.encode(mapping.configuration),
+            createdAt: clock.now(), comment: comment)
+        try await store.write { db in try record.insert(db) }
+        mappingRegistry.set(mapping, for: connection.id)
+        logger.info("mapping changed", metadata: ["connection": "\(connection.id)", "version": "\(mapping.version)"])
+        let summary = try await remap(connectionId: connection.id, with: mapping, write: true)
+        return .init(mapping: try Self.info(record), remap: summary)
+    }
+
+    /// `mapping.preview`: the re-mapping `mapping.set` would do, without writing.
+    public func previewMapping(_ params: MappingChange) async throws -> RemapSummary {
+        let (connection, _, proposed) = try proposedMapping(params)
+        return try await remap(connectionId: connection.id, with: proposed, write: false)
+    }
+
+    /// Re-evaluates every stored resource of a connection under `mapping`, in batches of one
+    /// transaction each so that other traffic interleaves; with `write`, stores mapped properties
+    /// and warnings. A row already mapped by a newer version is left alone (a later `mapping.set`
+    /// owns it).
+    func remap(connectionId: String, with mapping: ActiveMapping, write: Bool) async throws -> RemapSummary {
+        let started = ContinuousClock.now
+        var summary = MappingDiffSummary()
+        var examples: [RemapExample] = []
+        let batchSize = 2_000
+        let now = clock.now()
+        for type in SCIMResourceType.allCases {
+            var after: (Milliseconds, String)? = nil
+            while true {
+                let cursor = after
+                let body: @Sendable (Database) throws -> ([(MappingDiff, RemapExample?)], (Milliseconds, String)?) = { db in
+                    let batch = try db.resourceBatch(connectionId: connectionId, type: type.rawValue, after: cursor, limit: batchSize)
+                    var diffs: [(MappingDiff, RemapExample?)] = []
+                    for var record in batch {
+                        if let version = record.mappingVersion, version > mapping.version { continue }
+                        let raw = try JSONParser().parse(record.raw).objectValue ?? JSONObject()
+                        let old = try Self.storedResult(db, record)
+                        let new = mapping.evaluate(raw: raw, id: record.id, type: type)
+                        let diff = MappingDiff.diff(old: old, new: new)
+                        if write && (!diff.isEmpty || record.mappingVersion != mapping.version) {
+                            _ = try MappingWriter.apply(new, version: mapping.version, to: &record, requestId: nil, now: now, db: db)
+                            try record.update(db)
+                        }
+                        var example: RemapExample? = nil
+                        if !diff.isEmpty {
+                            var changes = JSONObject()
+                            for c in diff.changes { changes[c.property] = ["old": c.old ?? .null, "new": c.new ?? .null] }
+                            example = RemapExample(
+                                resourceType: type.rawValue, id: record.id,
+                                name: type == .user ? raw[caseInsensitive: "userName"]?.stringValue : raw[caseInsensitive: "displayName"]?.stringValue,
+                                changes: .object(changes), warningsOpened: diff.openedIssues.map(\.property),
+                                warningsResolved: diff.resolvedIssues.map(\.property))
+                        }
+                        diffs.append((diff, example))
+                    }
+                    return (diffs, batch.last.map { ($0.createdAt, $0.id) })
+                }
+                let (diffs, last) = write ? try await store.write(body) : try await store.read(body)
+                for (diff, example) in diffs {
+                    summary.add(diff)
+                    if let example, examples.count < 5 { examples.append(example) }
+                }
+                guard let last else { break }
+                after = last
+            }
+        }
+        let elapsed = ContinuousClock.now - started
+        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        if write {
+            logger.info(
+                "re-mapped connection",
+                metadata: ["connection": "\(connectionId)", "resources": "\(summary.resources)", "ms": "\(Int(ms))"])
+        }
+        return RemapSummary(
+            resources: summary.resources, resourcesChanged: summary.resourcesChanged, gained: summary.gained,
+            lost: summary.lost, changed: summary.changed, warningsOpened: summary.issuesOpened,
+            warningsResolved: summary.issuesResolved, examples: examples, elapsedMilliseconds: ms)
+    }
+
+    /// The mapping result a row holds now: its mapped properties and its warnings as issues.
+    static func storedResult(_ db: Database, _ record: ResourceRecord) throws -> MappingResult {
+        let properties = record.mapped.flatMap { try? JSONParser().parse($0).objectValue } ?? JSONObject()
+        guard record.warningCount > 0 else { return MappingResult(properties: properties, issues: []) }
+        let issues = try db.warnings(connectionId: record.connectionId, type: record.resourceType, resourceId: record.id).map {
+            PropertyIssue(property: $0.property, kind: PropertyIssue.Kind(rawValue: $0.kind) ?? .missing, detail: $0.detail)
+        }
+        return MappingResult(properties: properties, issues: issues)
+    }
+
+    // MARK: mapping.suggest
+
+    /// `mapping.suggest`. Throws `not_found` for an unknown connection or property.
+    public func suggestMapping(_ params: MappingSuggest.Params) async throws -> MappingSuggest.Result {
+        let connection = try connection(named: params.connection)
+        let type: SCIMResourceType = params.resourceType.map { $0.caseInsensitiveEquals("Group") } == true ? .group : .user
+        let mapping = activeMapping(connection.id)
+        guard let property = mapping.configuration.mapping(for: type).property(named: params.property) else {
+            throw RPCError.notFound("the \(type.rawValue) mapping has no property '\(params.property)'")
+        }
+        let id = connection.id
+        let raws = try await store.read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT r.raw FROM warning w JOIN resource r
+                      ON r.connectionId = w.connectionId AND r.resourceType = w.resourceType AND r.id = w.resourceId
+                    WHERE w.connectionId = ? AND w.resourceType = ? AND w.property = ? LIMIT 1000
+                    """, arguments: [id, type.rawValue, property.name])
+        }
+        let resources = raws.compactMap { try? JSONParser().parse($0).objectValue }
+        let suggestions = MappingSuggester.suggest(property: property, resources: resources, resourceType: type)
+        return .init(
+            warnedResources: resources.count,
+            suggestions: suggestions.map { PathSuggestionInfo(path: $0.path, resourcesFixed: $0.resourcesFixed, exampleValue: $0.exampleValue) })
+    }
+
+    // MARK: warnings
+
+    /// `warnings.summary`. Throws `not_found` for an unknown connection.
+    public func warningsSummary(_ reference: String?) async throws -> [WarningSummary] {
+        let selected = try reference.map { [try connection(named: $0)] } ?? connections.values.sorted { $0.name < $1.name }
+        var result: [WarningSummary] = []
+        for connection in selected {
+            let id = connection.id
+            let (counts, byProperty) = try await store.read { db in
+                (try db.warningCounts(connectionId: id), try db.warningsByProperty(connectionId: id))
+            }
+            result.append(
+                WarningSummary(
+                    connection: id, connectionName: connection.name, openWarnings: counts.open, resourcesWithWarnings: counts.resources,
+                    byProperty: byProperty.map { PropertyWarningCount(resourceType: $0.type, property: $0.property, count: $0.count) }))
+        }
+        return result
+    }
+
+    /// `warnings.list`. Throws `not_found`, `invalid_params`.
+    public func listWarnings(_ params: WarningsList.Params) async throws -> WarningsList.Result {
+        let connection = try connection(named: params.connection)
+        let limit = params.limit ?? 50
+        guard (1...500).contains(limit) else { throw RPCError.invalidParams("limit must be 1…500", field: "limit") }
+        var after: (String, String)? = nil
+        if let cursor = params.cursor {
+            let parts = cursor.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2, ["User", "Group"].contains(parts[0]) else {
+                throw RPCError.invalidParams("invalid cursor", field: "cursor")
+            }
+            after = (parts[0], parts[1])
+        }
+        let id = connection.id
+        let property = params.property
+        let cursorAfter = after
+        let (resources, more) = try await store.read { db -> ([ResourceWarnings], Bool) in
+            var sql = "SELECT * FROM resource r WHERE r.connectionId = ? AND r.warningCount > 0"
+            var arguments: StatementArguments = [id]
+            if let property {
+                sql += " AND EXISTS (SELECT 1 FROM warning w WHERE w.connectionId = r.connectionId AND w.resourceType = r.resourceType AND w.resourceId = r.id AND w.property = ?)"
+                arguments += [property]
+            }
+            if let (type, rid) = cursorAfter {
+                sql += " AND (r.resourceType, r.id) > (?, ?)"
+                arguments += [type == "User" ? "User" : "Group", rid]
+            }
+            // 'Group' < 'User': order by type descending would put users first; keep plain order for a simple cursor.
+            sql += " ORDER BY r.resourceType, r.id LIMIT ?"
+            arguments += [limit + 1]
+            let records = try ResourceRecord.fetchAll(db, sql: sql, arguments: arguments)
+            var out: [ResourceWarnings] = []
+            for record in records.prefix(limit) {
+                let warnings = try db.warnings(connectionId: id, type: record.resourceType, resourceId: record.id)
+                out.append(
+                    ResourceWarnings(
+                        resourceType: record.resourceType, id: record.id, name: Self.displayName(record),
+                        warnings: try warnings.map { try Self.warningInfo(db, $0) }))
+            }
+            return (out, records.count > limit)
+        }
+        let next = more ? resources.last.map { "\($0.resourceType):\($0.id)" } : nil
+        return .init(resources: resources, nextCursor: next)
+    }
+
+    static func displayName(_ record: ResourceRecord) -> String {
+        if let raw = try? JSONParser().parse(record.raw),
+            let name = raw[record.resourceType == "User" ? "userName" : "displayName"]?.stringValue
+        {
+            return name
+        }
+        return record.displayName ?? record.id
+    }
+
+    static func warningInfo(_ db: Database, _ w: WarningRecord) throws -> WarningInfo {
+        var example: ExampleRequest? = nil
+        if let requestId = w.requestId, let r = try db.loggedRequest(id: requestId) {
+            example = ExampleRequest(
+                id: Int(requestId), method: r.method, path: r.path, at: Timestamp.string(r.at), status: r.status, body: r.requestBody)
+        }
+        return WarningInfo(
+            property: w.property, kind: w.kind, detail: w.detail, firstSeenAt: Timestamp.string(w.firstSeenAt),
+            lastSeenAt: Timestamp.string(w.lastSeenAt), exampleRequest: example)
+    }
+}
+
+extension Database {
+    /// The next batch of resources after `(createdAt, id)` in stable order.
+    func resourceBatch(connectionId: String, type: String, after: (Milliseconds, String)?, limit: Int) throws -> [ResourceRecord] {
+        if let (createdAt, id) = after {
+            return try ResourceRecord.fetchAll(
+                self,
+                sql: """
+                    SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND (createdAt, id) > (?, ?)
+                    ORDER BY createdAt, id LIMIT ?
+                    """, arguments: [connectionId, type, createdAt, id, limit])
+        }
+        return try ResourceRecord.fetchAll(
+            self, sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? ORDER BY createdAt, id LIMIT ?",
+            arguments: [connectionId, type, limit])
+    }
+}
