@@ -157,6 +157,24 @@ enum PathSyntax {
         return isVersion(components[components.count - 2])
     }
 
+    /// Whether the top-level member `key` holding `value` is an extension object (RFC 7643 §3.3)
+    /// rather than a value under a literal `URN:attribute` key. An object under a URN is an
+    /// extension unless the key reads as `URN:attribute` for a URN this resource already uses
+    /// (core, known extension, listed in `schemas`, or present as an object): a provider-defined
+    /// URN such as `urn:okta:onprem_app:1.0:user:custom` is kept whole.
+    static func isExtensionMember(
+        _ key: String, _ value: JSONValue, schemas: [String], resource: JSONObject, resourceType: SCIMResourceType
+    ) -> Bool {
+        guard hasURNPrefix(key), value.objectValue != nil else { return false }
+        if isWholeSchemaURN(key) || schemas.contains(where: { $0.caseInsensitiveEquals(key) }) { return true }
+        guard let path = try? AttributePath.parse(key), let urn = path.schemaURN else { return true }
+        let used = urn.caseInsensitiveEquals(resourceType.coreSchemaURN)
+            || SCIMSchemas.extensionURNs(resourceType).contains { $0.caseInsensitiveEquals(urn) }
+            || schemas.contains { $0.caseInsensitiveEquals(urn) }
+            || resource[caseInsensitive: urn]?.objectValue != nil
+        return !used
+    }
+
     /// Splits the name part of a path (no brackets) into URN, attribute and sub-attribute.
     /// `allowSubAttribute` is false for the part before `[` when the caller handles `.sub` itself.
     static func splitName(_ text: String) throws(PathParseError) -> (schemaURN: String?, attribute: String, subAttribute: String?) {

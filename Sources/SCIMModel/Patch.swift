@@ -179,10 +179,9 @@ struct PatchApplier {
 
     var schemaList: [String] { SCIMResource.schemaList(resource) }
 
-    func isExtensionKey(_ key: String) -> Bool {
-        PathSyntax.hasURNPrefix(key)
-            && (PathSyntax.isWholeSchemaURN(key) || schemaList.contains { $0.caseInsensitiveEquals(key) }
-                || resource[caseInsensitive: key]?.objectValue != nil)
+    func isExtensionKey(_ key: String, _ value: JSONValue) -> Bool {
+        if resource[caseInsensitive: key]?.objectValue != nil, value.objectValue != nil { return true }
+        return PathSyntax.isExtensionMember(key, value, schemas: schemaList, resource: resource, resourceType: resourceType)
     }
 
     mutating func applyPathless(_ kind: PatchOperationKind, key: String, value: JSONValue) throws(SCIMError) {
@@ -193,7 +192,7 @@ struct PatchApplier {
             resource[caseInsensitive: "schemas"] = .array(list.map { .string($0) })
             return
         }
-        if case .object(let members) = value, isExtensionKey(key) {
+        if case .object(let members) = value, isExtensionKey(key, value) {
             try applyToExtension(kind, urn: key, members: members)
             return
         }

@@ -198,7 +198,7 @@ struct Normalizer {
             }
             if PathSyntax.hasURNPrefix(key) {
                 if case .object(let ext) = value,
-                    PathSyntax.isWholeSchemaURN(key) || (schemas ?? []).contains(where: { $0.caseInsensitiveEquals(key) })
+                    PathSyntax.isExtensionMember(key, value, schemas: schemas ?? [], resource: resource, resourceType: resourceType)
                 {
                     let canonical = canonicalExtensionKey(key)
                     if let normalized = try normalizeExtension(ext, urn: canonical) {

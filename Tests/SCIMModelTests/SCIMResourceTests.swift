@@ -141,6 +141,17 @@ private func prepareError(_ text: String, _ type: SCIMResourceType = .user) -> S
         #expect(stored["schemas"]?.arrayValue?.count == 3)
     }
 
+    @Test func providerDefinedExtensionURNsAreKeptWhole() throws {
+        // Not the `…:<version>:<Name>` shape, and not listed in schemas: still an extension object.
+        let stored = try #require(prepare(#"{"userName":"a","urn:okta:onprem_app:1.0:user:custom":{"badge":"B-7"}}"#))
+        #expect(stored["urn:okta:onprem_app:1.0:user:custom"] == json(#"{"badge":"B-7"}"#))
+        #expect(stored["urn:okta:onprem_app:1.0:user"] == nil)
+        #expect(stored["schemas"]?.arrayValue?.last == "urn:okta:onprem_app:1.0:user:custom")
+        #expect(stored.values(at: try .parse("urn:okta:onprem_app:1.0:user:custom:badge"), resourceType: .user) == ["B-7"])
+        let patched = try applyPatch(stored, #"[{"op":"add","value":{"urn:okta:onprem_app:1.0:user:custom":{"floor":"3"}}},{"op":"replace","path":"urn:okta:onprem_app:1.0:user:custom:badge","value":"B-8"}]"#)
+        #expect(patched["urn:okta:onprem_app:1.0:user:custom"] == json(#"{"badge":"B-8","floor":"3"}"#))
+    }
+
     @Test func canonicalizesKnownAttributeNames() throws {
         let stored = try #require(prepare(#"{"USERNAME":"a","Name":{"GivenName":"B"},"EMAILS":[{"Value":"x","TYPE":"work"}],"urn:ietf:params:scim:schemas:extension:enterprise:2.0:user":{"Department":"D"}}"#))
         #expect(stored["userName"] == "a")
