@@ -1,0 +1,204 @@
+import Foundation
+import GRDB
+import SCIMDProtocol
+import SCIMDService
+import SCIMJSON
+import Testing
+
+@Suite struct MappingServiceTests {
+    static let enterpriseGroup = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:group"
+
+    /// The current user mapping's properties plus `extra`.
+    func usersWith(_ fixture: ServiceFixture, _ extra: [JSONValue], connection: String = "Acme") async throws -> JSONValue {
+        let current = try await fixture.service.getMapping(connection)
+        let properties = (current.users["properties"]?.arrayValue ?? []) + extra
+        return ["properties": .array(properties)]
+    }
+
+    @Test func seedScenarioGroupFallbackResolvesTheWarning() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        let groupProperty: JSONValue = ["name": "group", "type": "string", "path": .string(Self.enterpriseGroup), "warnIfMissing": true]
+        let set = try await fixture.service.setMapping(.init(connection: "Acme", users: try await usersWith(fixture, [groupProperty])))
+        #expect(set.mapping.version == 2)
+
+        let created = await fixture.scim(
+            "POST", "/Users", token: a.token,
+            body: ["schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "mgr@example.com", "group": "Managers",
+                   "emails": [["value": "mgr@example.com", "primary": true]]])
+        #expect(created.status == 201)
+        #expect(created.result.changes.first?.warningsOpened == ["group"])
+        let id = created.body?["id"]?.stringValue ?? ""
+
+        let info = try await fixture.service.getConnection("Acme")
+        #expect(info.openWarnings == 1)
+        #expect(info.resourcesWithWarnings == 1)
+        let listed = try await fixture.service.listWarnings(.init(connection: "Acme"))
+        #expect(listed.resources.map(\.id) == [id])
+        let warning = try #require(listed.resources.first?.warnings.first)
+        #expect(warning.property == "group")
+        #expect(warning.kind == "missing")
+        #expect(warning.exampleRequest?.method == "POST")
+        #expect(warning.exampleRequest?.path == "/Users")
+        #expect(warning.exampleRequest?.body?.contains("Managers") == true)
+
+        let suggestion = try await fixture.service.suggestMapping(.init(connection: "Acme", property: "group"))
+        #expect(suggestion.suggestions.first?.path == "group")
+        #expect(suggestion.suggestions.first?.resourcesFixed == 1)
+
+        let withFallback: JSONValue = [
+            "name": "group", "type": "string", "path": .string(Self.enterpriseGroup), "fallbackPaths": ["group"], "warnIfMissing": true,
+        ]
+        let preview = try await fixture.service.previewMapping(.init(connection: "Acme", users: try await usersWithout(fixture, "group", adding: withFallback)))
+        #expect(preview.warningsResolved["group"] == 1)
+        #expect(try await fixture.service.getConnection("Acme").openWarnings == 1, "preview changes nothing")
+
+        let fixed = try await fixture.service.setMapping(
+            .init(connection: "Acme", users: try await usersWithout(fixture, "group", adding: withFallback), expectedVersion: 2))
+        #expect(fixed.remap.warningsResolved["group"] == 1)
+        #expect(try await fixture.service.getConnection("Acme").openWarnings == 0)
+        let mapped = try await fixture.store.read { db in try String.fetchOne(db, sql: "SELECT mapped FROM resource WHERE id = ?", arguments: [id]) }
+        #expect(try JSONParser().parse(mapped ?? "{}")["group"] == "Managers")
+    }
+
+    func usersWithout(_ fixture: ServiceFixture, _ name: String, adding: JSONValue) async throws -> JSONValue {
+        let current = try await fixture.service.getMapping("Acme")
+        var properties = (current.users["properties"]?.arrayValue ?? []).filter { $0["name"]?.stringValue != name }
+        properties.append(adding)
+        return ["properties": .array(properties)]
+    }
+
+    @Test(arguments: [
+        ("favorite_color", JSONValue.object(["favorite_color": "teal"]), "favorite_color"),
+        ("preferences", JSONValue.object(["preferences": ["favoriteColor": "teal"]]), "preferences.favoriteColor"),
+    ])
+    func favoriteColorIsFoundWhereverTheIdPPutIt(_ label: String, _ extra: JSONValue, _ expectedPath: String) async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        let property: JSONValue = ["name": "favoriteColor", "type": "string", "path": "favoriteColor", "warnIfMissing": true]
+        _ = try await fixture.service.setMapping(.init(connection: "Acme", users: try await usersWith(fixture, [property])))
+        var body = extra.objectValue ?? [:]
+        body["userName"] = "c@example.com"
+        body["emails"] = [["value": "c@example.com", "primary": true]]
+        #expect(await fixture.scim("POST", "/Users", token: a.token, body: .object(body)).status == 201)
+        #expect(try await fixture.service.getConnection("Acme").openWarnings == 1)
+        let suggestion = try await fixture.service.suggestMapping(.init(connection: "Acme", property: "favoriteColor"))
+        let path = try #require(suggestion.suggestions.first?.path)
+        #expect(path == expectedPath)
+        let fixedProperty: JSONValue = ["name": "favoriteColor", "type": "string", "path": "favoriteColor", "fallbackPaths": [.string(path)], "warnIfMissing": true]
+        let result = try await fixture.service.setMapping(.init(connection: "Acme", users: try await usersWithout(fixture, "favoriteColor", adding: fixedProperty)))
+        #expect(result.remap.warningsResolved["favoriteColor"] == 1)
+        #expect(result.remap.gained["favoriteColor"] == 1)
+        #expect(try await fixture.service.getConnection("Acme").openWarnings == 0)
+    }
+
+    @Test func aLaterRequestResolvesAWarningByItself() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        let created = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "noemail"])
+        #expect(created.result.changes.first?.warningsOpened == ["email"])
+        let id = created.body?["id"]?.stringValue ?? ""
+        let patched = await fixture.scim(
+            "PATCH", "/Users/\(id)", token: a.token,
+            body: ["schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [["op": "add", "path": "emails", "value": [["value": "n@example.com", "type": "work"]]]]])
+        #expect(patched.status == 200)
+        #expect(patched.result.changes.first?.warningsResolved == ["email"])
+        #expect(patched.result.changes.first?.mapped?["email"] == "n@example.com")
+        #expect(try await fixture.service.getConnection("Acme").openWarnings == 0)
+    }
+
+    @Test func deletingAResourceDropsItsWarnings() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        let created = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "gone"])
+        #expect(try await fixture.service.getConnection("Acme").openWarnings == 1)
+        _ = await fixture.scim("DELETE", "/Users/\(created.body?["id"]?.stringValue ?? "")", token: a.token)
+        #expect(try await fixture.service.getConnection("Acme").openWarnings == 0)
+    }
+
+    @Test func invalidMappingsAreRejectedWholeNamingPropertyAndPosition() async throws {
+        let fixture = try ServiceFixture()
+        _ = try await fixture.connection()
+        let bad: JSONValue = ["name": "dept", "type": "string", "path": "name..givenName", "warnIfMissing": true]
+        do {
+            _ = try await fixture.service.setMapping(.init(connection: "Acme", users: try await usersWith(fixture, [bad])))
+            Issue.record("invalid path accepted")
+        } catch let error as RPCError {
+            #expect(error.kind == "invalid_mapping")
+            #expect(error.data?.details?["property"] == "dept")
+            #expect(error.data?.details?["position"]?.intValue != nil)
+        }
+        let duplicate: JSONValue = ["name": "email", "type": "string", "path": "userName"]
+        await #expect(throws: RPCError.self) {
+            try await fixture.service.setMapping(.init(connection: "Acme", users: try await usersWith(fixture, [duplicate])))
+        }
+        let wrongShape: JSONValue = ["properties": [["name": "x"]]]
+        do {
+            _ = try await fixture.service.setMapping(.init(connection: "Acme", users: wrongShape))
+            Issue.record("property without path accepted")
+        } catch let error as RPCError {
+            #expect(error.kind == "invalid_mapping")
+        }
+        #expect(try await fixture.service.getMapping("Acme").version == 1, "nothing changed")
+    }
+
+    @Test func staleExpectedVersionIsAConflict() async throws {
+        let fixture = try ServiceFixture()
+        _ = try await fixture.connection()
+        let users = try await usersWith(fixture, [])
+        _ = try await fixture.service.setMapping(.init(connection: "Acme", users: users, expectedVersion: 1))
+        do {
+            _ = try await fixture.service.setMapping(.init(connection: "Acme", users: users, expectedVersion: 1))
+            Issue.record("stale version accepted")
+        } catch let error as RPCError {
+            #expect(error.kind == "conflict")
+        }
+    }
+
+    @Test func historyAndRollback() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "h@example.com"])
+        #expect(try await fixture.service.getConnection("Acme").openWarnings == 1)  // email missing
+        let quiet = try await usersWithout(fixture, "email", adding: ["name": "email", "type": "string", "path": "emails.value"])
+        let v2 = try await fixture.service.setMapping(.init(connection: "Acme", users: quiet, comment: "no email warning"))
+        #expect(v2.remap.warningsResolved["email"] == 1)
+        let history = try await fixture.service.mappingHistory("Acme")
+        #expect(history.map(\.version) == [2, 1])
+        #expect(history.first?.comment == "no email warning")
+        let back = try await fixture.service.rollbackMapping(.init(connection: "Acme", version: 1))
+        #expect(back.mapping.version == 3)
+        #expect(back.remap.warningsOpened["email"] == 1)
+        #expect(try await fixture.service.getConnection("Acme").openWarnings == 1)
+        await #expect(throws: RPCError.self) { try await fixture.service.rollbackMapping(.init(connection: "Acme", version: 42)) }
+    }
+
+    @Test func mappingSurvivesARestart() async throws {
+        let fixture = try ServiceFixture()
+        _ = try await fixture.connection()
+        _ = try await fixture.service.setMapping(
+            .init(connection: "Acme", users: try await usersWith(fixture, [["name": "dept", "type": "string", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"]])))
+        let reopened = try SCIMDService(store: fixture.store, logger: .init(label: "t"))
+        let mapping = try await reopened.getMapping("Acme")
+        #expect(mapping.version == 2)
+        #expect(mapping.users["properties"]?.arrayValue?.contains { $0["name"] == "dept" } == true)
+    }
+
+    @Test func warningsListPagesAndFiltersByProperty() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        for i in 0..<5 { _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": .string("w\(i)")]) }
+        let first = try await fixture.service.listWarnings(.init(connection: "Acme", limit: 3))
+        #expect(first.resources.count == 3)
+        let second = try await fixture.service.listWarnings(.init(connection: "Acme", limit: 3, cursor: try #require(first.nextCursor)))
+        #expect(second.resources.count == 2)
+        #expect(second.nextCursor == nil)
+        #expect(Set(first.resources.map(\.id)).isDisjoint(with: second.resources.map(\.id)))
+        #expect(try await fixture.service.listWarnings(.init(connection: "Acme", property: "nothing")).resources.isEmpty)
+        let summary = try await fixture.service.warningsSummary("Acme")
+        #expect(summary.first?.byProperty.first?.property == "email")
+        #expect(summary.first?.byProperty.first?.count == 5)
+        await #expect(throws: RPCError.self) { try await fixture.service.listWarnings(.init(connection: "Acme", cursor: "bogus")) }
+    }
+}
