@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+
+/// The shipped units must pass `systemd-analyze verify` (with ExecStart pointed at the built binary,
+/// since /usr/local/bin/scimd does not exist on a build machine).
+@Suite struct SystemdUnitTests {
+    static var unitDirectory: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("systemd")
+    }
+
+    @Test func unitsPassSystemdAnalyzeVerify() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else {
+            Issue.record("systemd-analyze is not installed (Debian package systemd)")
+            return
+        }
+        let work = URL(fileURLWithPath: "/tmp/scimd-units-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let service = try String(contentsOf: Self.unitDirectory.appendingPathComponent("scimd.service"), encoding: .utf8)
+        #expect(service.contains("Type=notify"))
+        #expect(service.contains("StateDirectory=scimd"))
+        #expect(service.contains("WatchdogSec="))
+        #expect(service.contains("NoNewPrivileges=yes"))
+        let socket = try String(contentsOf: Self.unitDirectory.appendingPathComponent("scimd.socket"), encoding: .utf8)
+        #expect(socket.contains("ListenStream=/run/scimd/"))
+        #expect(socket.contains("SocketMode=0660"))
+        try service.replacingOccurrences(of: "/usr/local/bin/scimd", with: Daemon.binaries.appendingPathComponent("scimd").path)
+            .write(to: work.appendingPathComponent("scimd.service"), atomically: true, encoding: .utf8)
+        try socket.write(to: work.appendingPathComponent("scimd.socket"), atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
+        p.arguments = ["verify", work.appendingPathComponent("scimd.socket").path, work.appendingPathComponent("scimd.service").path]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = err
+        try p.run()
+        let output = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(output)")
+        #expect(output.isEmpty, "\(output)")
+    }
+}
