@@ -82,10 +82,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(name: "SCIMDConsole", dependencies: ["SCIMDProtocol", "SCIMJSON"]),
         .executableTarget(
             name: "scimctl",
             dependencies: [
-                "SCIMDClient", "SCIMDProtocol", "SCIMJSON",
+                "SCIMDClient", "SCIMDProtocol", "SCIMJSON", "SCIMDConsole",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -98,6 +99,7 @@ let package = Package(
         ),
         .testTarget(name: "SCIMMappingTests", dependencies: ["SCIMJSON", "SCIMModel", "SCIMMapping"]),
         .testTarget(name: "SCIMDProtocolTests", dependencies: ["SCIMJSON", "SCIMDProtocol"]),
+        .testTarget(name: "SCIMDConsoleTests", dependencies: ["SCIMJSON", "SCIMDProtocol", "SCIMDConsole"]),
         .testTarget(
             name: "SCIMDServiceTests",
             dependencies: ["SCIMJSON", "SCIMModel", "SCIMDProtocol", "SCIMDStore", "SCIMDService", "SCIMDClient",

@@ -84,4 +84,21 @@ extension SCIMDClient {
     public func listWarnings(_ params: WarningsList.Params) async throws -> WarningsList.Result {
         try await call(WarningsList.self, params)
     }
+
+    /// `users.list`.
+    public func listUsers(_ params: UsersList.Params) async throws -> UsersList.Result {
+        try await call(UsersList.self, params)
+    }
+    /// `users.get` by id or userName.
+    public func user(_ connection: String, _ id: String) async throws -> ResourceDetail {
+        try await call(UsersGet.self, .init(connection: connection, id: id))
+    }
+    /// `groups.list`.
+    public func listGroups(_ params: GroupsList.Params) async throws -> GroupsList.Result {
+        try await call(GroupsList.self, params)
+    }
+    /// `groups.get` by id or displayName.
+    public func group(_ params: GroupsGet.Params) async throws -> ResourceDetail {
+        try await call(GroupsGet.self, params)
+    }
 }

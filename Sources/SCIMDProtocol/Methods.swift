@@ -254,4 +254,5 @@ public let allMethods: [any RPCMethod.Type] = [
     SCIMHandle.self, RequestsList.self, RequestsGet.self,
     MappingGet.self, MappingSet.self, MappingPreview.self, MappingHistory.self, MappingRollback.self, MappingSuggest.self,
     WarningsSummary.self, WarningsList.self,
+    UsersList.self, UsersGet.self, GroupsList.self, GroupsGet.self,
 ]

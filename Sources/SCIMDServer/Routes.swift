@@ -36,6 +36,10 @@ extension RPCDispatcher {
         d.register(MappingSuggest.self) { try await service.suggestMapping($0) }
         d.register(WarningsSummary.self) { .init(connections: try await service.warningsSummary($0.connection)) }
         d.register(WarningsList.self) { try await service.listWarnings($0) }
+        d.register(UsersList.self) { try await service.listUsers($0) }
+        d.register(UsersGet.self) { try await service.getUser($0) }
+        d.register(GroupsList.self) { try await service.listGroups($0) }
+        d.register(GroupsGet.self) { try await service.getGroup($0) }
         // rpc.discover describes exactly what is registered above.
         let document = OpenRPCDocument.make(methods: d.methods + [RPCDiscover.self], version: service.configuration.version)
         d.register(RPCDiscover.self) { _ in document }

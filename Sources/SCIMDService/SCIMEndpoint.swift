@@ -424,42 +424,10 @@ struct SCIMEndpoint: Sendable {
         }
     }
 
-    /// The stored JSON of a record.
-    func storedObject(_ record: ResourceRecord) throws -> JSONObject {
-        guard case .object(let object) = try JSONParser().parse(record.raw) else {
-            throw SCIMError(status: 500, scimType: nil, detail: "stored resource is not an object")
-        }
-        return object
-    }
+    func storedObject(_ record: ResourceRecord) throws -> JSONObject { try SCIMDService.storedObject(record) }
 
-    /// The resource as SCIM returns it: `schemas`, `id`, the stored attributes, `groups` (Users)
-    /// and `meta` maintained by scimd.
     func render(_ record: ResourceRecord, groups: [MemberOf], baseURL: String) throws -> JSONObject {
-        let stored = try storedObject(record)
-        let type: SCIMResourceType = record.resourceType == "Group" ? .group : .user
-        var out = JSONObject()
-        out["schemas"] = stored["schemas"] ?? .array([.string(type == .user ? SCIMSchemas.userURN : SCIMSchemas.groupURN)])
-        out["id"] = .string(record.id)
-        for (key, value) in stored where key != "schemas" {
-            out[key] = value
-        }
-        if type == .user, !groups.isEmpty {
-            out["groups"] = .array(
-                groups.map { g in
-                    var o: JSONObject = ["value": .string(g.id), "$ref": .string("\(baseURL)/Groups/\(g.id)")]
-                    if let name = g.displayName { o["display"] = .string(name) }
-                    o["type"] = "direct"
-                    return .object(o)
-                })
-        }
-        out["meta"] = [
-            "resourceType": .string(type.rawValue),
-            "created": .string(Timestamp.string(record.createdAt)),
-            "lastModified": .string(Timestamp.string(record.updatedAt)),
-            "location": .string("\(baseURL)/\(type == .user ? "Users" : "Groups")/\(record.id)"),
-            "version": .string(ETag.string(record.version)),
-        ]
-        return out
+        try SCIMDService.render(record, groups: groups, baseURL: baseURL)
     }
 
     func groups(_ db: Database, _ record: ResourceRecord, _ type: SCIMResourceType) throws -> [MemberOf] {
@@ -541,4 +509,45 @@ enum ETag {
         }
         return false
     }
+}
+
+extension SCIMDService {
+    /// The stored JSON of a record.
+    static func storedObject(_ record: ResourceRecord) throws -> JSONObject {
+        guard case .object(let object) = try JSONParser().parse(record.raw) else {
+            throw SCIMError(status: 500, scimType: nil, detail: "stored resource is not an object")
+        }
+        return object
+    }
+
+    /// The resource as SCIM returns it: `schemas`, `id`, the stored attributes, `groups` (Users)
+    /// and `meta` maintained by scimd.
+    static func render(_ record: ResourceRecord, groups: [MemberOf], baseURL: String) throws -> JSONObject {
+        let stored = try Self.storedObject(record)
+        let type: SCIMResourceType = record.resourceType == "Group" ? .group : .user
+        var out = JSONObject()
+        out["schemas"] = stored["schemas"] ?? .array([.string(type == .user ? SCIMSchemas.userURN : SCIMSchemas.groupURN)])
+        out["id"] = .string(record.id)
+        for (key, value) in stored where key != "schemas" {
+            out[key] = value
+        }
+        if type == .user, !groups.isEmpty {
+            out["groups"] = .array(
+                groups.map { g in
+                    var o: JSONObject = ["value": .string(g.id), "$ref": .string("\(baseURL)/Groups/\(g.id)")]
+                    if let name = g.displayName { o["display"] = .string(name) }
+                    o["type"] = "direct"
+                    return .object(o)
+                })
+        }
+        out["meta"] = [
+            "resourceType": .string(type.rawValue),
+            "created": .string(Timestamp.string(record.createdAt)),
+            "lastModified": .string(Timestamp.string(record.updatedAt)),
+            "location": .string("\(baseURL)/\(type == .user ? "Users" : "Groups")/\(record.id)"),
+            "version": .string(ETag.string(record.version)),
+        ]
+        return out
+    }
+
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SCIMDClient
 import SCIMDProtocol
+import SCIMDConsole
 import SCIMJSON
 
 struct MappingCommand: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SCIMDClient
 import SCIMDProtocol
+import SCIMDConsole
 import SCIMJSON
 
 /// scimctl: a thin CLI over SCIMDClient. Human tables by default, `--json` prints the RPC result.
@@ -12,8 +13,8 @@ struct SCIMCtl: AsyncParsableCommand {
         abstract: "Operate a running scimd over its Unix socket.",
         version: "0.1.0",
         subcommands: [
-            Health.self, Stats.self, Discover.self, Connections.self, Requests.self, Replay.self, MappingCommand.self,
-            WarningsCommand.self,
+            Dashboard.self, Health.self, Stats.self, Discover.self, Connections.self, Users.self, Groups.self,
+            MappingCommand.self, WarningsCommand.self, Requests.self, Replay.self,
         ])
 }
 
@@ -101,29 +102,13 @@ struct Connections: AsyncParsableCommand {
         defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List connections with their counters.")
+        static let configuration = CommandConfiguration(abstract: "List connections with their counters (same as `scimctl dashboard`).")
         @OptionGroup var options: GlobalOptions
         @Flag(help: "Show absolute UTC times instead of relative ones.") var utc = false
         func run() async throws {
             let list = try await options.withClient { try await $0.listConnections() }
             if options.json { return try options.printJSON(ConnectionsList.Result(connections: list)) }
-            if list.isEmpty {
-                print("No connections yet. Create one with: scimctl connections create --name NAME")
-                return
-            }
-            let now = Date()
-            let rows = list.map { c in
-                [
-                    c.name + (c.disabled ? " (disabled)" : ""), c.customerId ?? "", c.idp ?? "", "\(c.activeUsers)/\(c.users)",
-                    "\(c.groups)", "\(c.openWarnings)", "\(c.errors24h)",
-                    c.lastRequestAt.map { Format.time($0, now: now, utc: utc) + (c.lastRequestStatus.map { " (\($0))" } ?? "") } ?? "never",
-                    c.id,
-                ]
-            }
-            print(
-                Table.render(
-                    headers: ["NAME", "CUSTOMER", "IDP", "USERS", "GROUPS", "WARNINGS", "ERRORS 24H", "LAST REQUEST", "ID"],
-                    rows: rows, rightAligned: [3, 4, 5, 6]))
+            print(Views.dashboard(list, ConsoleContext(utc: utc)))
         }
     }
 

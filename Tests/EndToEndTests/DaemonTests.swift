@@ -168,3 +168,82 @@ import Testing
         #expect(requests.stdout.contains("/Users"))
     }
 }
+
+/// The dashboard commands against a daemon that replayed real IdP traffic.
+@Suite(.serialized) struct DashboardEndToEndTests {
+    @Test func replayThenDashboardUsersAndShow() throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let env = ["SCIMD_SOCKET": daemon.socket, "COLUMNS": "200"]
+        _ = try runTool("scimctl", ["connections", "create", "--name", "Entra", "--idp", "Entra ID"], environment: env)
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("SCIMDServiceTests/Fixtures/idp/entra-user-lifecycle.json")
+        let replay = try runTool("scimctl", ["replay", fixture.path, "--connection", "Entra"], environment: env)
+        #expect(replay.status == 0, "\(replay.stdout)\(replay.stderr)")
+        // A user with no email at all, so the default mapping warns.
+        _ = try runTool("scimctl", ["stats"], environment: env)
+        let noEmail = try RawSocket(path: daemon.socket).json(
+            #"{"jsonrpc":"2.0","id":1,"method":"scim.handle","params":{"method":"POST","path":"/Users","connection":"Entra","body":"{\"userName\":\"no.mail@example.com\"}"}}"#)
+        #expect(noEmail["result"]?["status"] == 201)
+
+        let dashboard = try runTool("scimctl", ["dashboard"], environment: env)
+        #expect(dashboard.status == 0)
+        #expect(dashboard.stdout.contains("Entra"))
+        #expect(dashboard.stdout.contains("Entra ID"))
+        #expect(dashboard.stdout.contains("1/2") || dashboard.stdout.contains("2/2"))
+        #expect(!dashboard.stdout.contains("\u{1B}"), "no colour when stdout is not a TTY")
+
+        let warned = try runTool("scimctl", ["users", "list", "Entra", "--with-warnings"], environment: env)
+        #expect(warned.status == 0)
+        #expect(warned.stdout.contains("no.mail@example.com"))
+        #expect(!warned.stdout.contains("Test_User_5e81c0d4"))
+
+        let show = try runTool("scimctl", ["users", "show", "Entra", "no.mail@example.com"], environment: env)
+        #expect(show.status == 0)
+        #expect(show.stdout.contains("Open warnings (1)"))
+        #expect(show.stdout.contains("email: missing"))
+        #expect(show.stdout.contains("example request"))
+        #expect(show.stdout.contains("Raw SCIM data"))
+
+        let json = try runTool("scimctl", ["users", "list", "Entra", "--json"], environment: env)
+        #expect(try JSONParser().parse(json.stdout)["users"]?.arrayValue?.count == 2)
+
+        let unknown = try runTool("scimctl", ["users", "show", "Entra", "nobody"], environment: env)
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("not_found"))
+    }
+
+    @Test func mappingAddFallbackThroughScimctlResolvesTheWarning() throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let env = ["SCIMD_SOCKET": daemon.socket, "COLUMNS": "200"]
+        _ = try runTool("scimctl", ["connections", "create", "--name", "Acme"], environment: env)
+        let mappingFile = daemon.directory.appendingPathComponent("mapping.json").path
+        let shown = try runTool("scimctl", ["mapping", "show", "Acme", "--json"], environment: env)
+        var mapping = try JSONParser().parse(shown.stdout)
+        var users = mapping["users"]?["properties"]?.arrayValue ?? []
+        users.append([
+            "name": "group", "type": "string", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:group",
+            "warnIfMissing": true,
+        ])
+        mapping = ["users": ["properties": .array(users)]]
+        try JSONSerializer.string(mapping).write(toFile: mappingFile, atomically: true, encoding: .utf8)
+        let set = try runTool("scimctl", ["mapping", "set", "Acme", mappingFile], environment: env)
+        #expect(set.status == 0, "\(set.stderr)")
+        _ = try RawSocket(path: daemon.socket).json(
+            #"{"jsonrpc":"2.0","id":1,"method":"scim.handle","params":{"method":"POST","path":"/Users","connection":"Acme","body":"{\"userName\":\"m@example.com\",\"group\":\"Managers\",\"emails\":[{\"value\":\"m@example.com\",\"primary\":true}]}"}}"#)
+        let warnings = try runTool("scimctl", ["warnings", "Acme"], environment: env)
+        #expect(warnings.stdout.contains("group"))
+        let suggest = try runTool("scimctl", ["mapping", "suggest", "Acme", "group"], environment: env)
+        #expect(suggest.stdout.contains("add-fallback Acme group 'group'"), "\(suggest.stdout)")
+        let add = try runTool("scimctl", ["mapping", "add-fallback", "Acme", "group", "group"], environment: env)
+        #expect(add.status == 0, "\(add.stderr)")
+        #expect(add.stdout.contains("Warnings resolved: 1 (group 1)"), "\(add.stdout)")
+        let show = try runTool("scimctl", ["users", "show", "Acme", "m@example.com"], environment: env)
+        #expect(show.stdout.contains("Open warnings (0)"))
+        #expect(show.stdout.contains("Managers"))
+        let bad = try runTool("scimctl", ["mapping", "add-fallback", "Acme", "group", "name..x"], environment: env)
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("invalid_mapping"))
+    }
+}

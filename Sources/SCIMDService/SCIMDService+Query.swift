@@ -1,0 +1,169 @@
+import Foundation
+import GRDB
+import SCIMDProtocol
+import SCIMDStore
+import SCIMJSON
+import SCIMModel
+
+/// The dashboard queries: users and groups of a connection, one resource's whole story.
+extension SCIMDService {
+    /// `users.list`. Throws `not_found`, `invalid_params`.
+    public func listUsers(_ params: UsersList.Params) async throws -> UsersList.Result {
+        let connection = try connection(named: params.connection)
+        let page = try await listResources(
+            connectionId: connection.id, type: .user, filter: params.filter, withWarnings: params.withWarnings,
+            active: params.active, limit: params.limit, cursor: params.cursor)
+        return .init(
+            users: page.records.map { record in
+                UserRow(
+                    id: record.id, userName: Self.displayName(record), externalId: record.externalId, active: record.active ?? true,
+                    displayName: record.displayName, warningCount: record.warningCount, updatedAt: Timestamp.string(record.updatedAt))
+            }, nextCursor: page.next)
+    }
+
+    /// `groups.list`. Throws `not_found`, `invalid_params`.
+    public func listGroups(_ params: GroupsList.Params) async throws -> GroupsList.Result {
+        let connection = try connection(named: params.connection)
+        let page = try await listResources(
+            connectionId: connection.id, type: .group, filter: params.filter, withWarnings: params.withWarnings, active: nil,
+            limit: params.limit, cursor: params.cursor)
+        let id = connection.id
+        let counts = try await store.read { db in
+            try page.records.map { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM groupMember WHERE connectionId = ? AND groupId = ?", arguments: [id, $0.id]) ?? 0 }
+        }
+        return .init(
+            groups: zip(page.records, counts).map { record, count in
+                GroupRow(
+                    id: record.id, displayName: Self.displayName(record), externalId: record.externalId, memberCount: count,
+                    warningCount: record.warningCount, updatedAt: Timestamp.string(record.updatedAt))
+            }, nextCursor: page.next)
+    }
+
+    /// A page of resources in creation order after `cursor`, filtered by columns and, when given,
+    /// by a SCIM filter evaluated on each resource as SCIM serves it.
+    func listResources(
+        connectionId: String, type: SCIMResourceType, filter: String?, withWarnings: Bool?, active: Bool?, limit: Int?,
+        cursor: String?
+    ) async throws -> (records: [ResourceRecord], next: String?) {
+        let limit = limit ?? 50
+        guard (1...1000).contains(limit) else { throw RPCError.invalidParams("limit must be 1…1000", field: "limit") }
+        var parsed: Filter? = nil
+        if let filter, !filter.trimmingCharacters(in: .whitespaces).isEmpty {
+            do {
+                parsed = try Filter.parse(filter, maximumDepth: configuration.maxFilterDepth, maximumLength: configuration.maxFilterLength)
+                try parsed?.validate(resourceType: type)
+            } catch {
+                throw RPCError.invalidParams("invalid filter: \(error.detail)", field: "filter")
+            }
+        }
+        var after: (Milliseconds, String)? = nil
+        if let cursor {
+            guard let colon = cursor.firstIndex(of: ":"), let ms = Milliseconds(cursor[..<colon]) else {
+                throw RPCError.invalidParams("invalid cursor", field: "cursor")
+            }
+            after = (ms, String(cursor[cursor.index(after: colon)...]))
+        }
+        let base = configuration.scimBasePath
+        let filterNeedsGroups = parsed.map(mentionsGroups) ?? false
+        let start = after
+        let filterValue = parsed
+        let records = try await store.read { db -> [ResourceRecord] in
+            var out: [ResourceRecord] = []
+            var position = start
+            scan: while true {
+                let batch = try db.resourceBatch(connectionId: connectionId, type: type.rawValue, after: position, limit: 500)
+                for record in batch {
+                    if withWarnings == true && record.warningCount == 0 { continue }
+                    if withWarnings == false && record.warningCount > 0 { continue }
+                    if let active, (record.active ?? true) != active { continue }
+                    if let filterValue {
+                        let groups = filterNeedsGroups ? try memberships(db, connectionId: connectionId, userId: record.id) : []
+                        let resource = try Self.render(record, groups: groups, baseURL: base)
+                        guard (try? filterValue.matches(resource, resourceType: type)) == true else { continue }
+                    }
+                    out.append(record)
+                    if out.count > limit { break scan }
+                }
+                guard let last = batch.last, batch.count == 500 else { break }
+                position = (last.createdAt, last.id)
+            }
+            return out
+        }
+        let page = Array(records.prefix(limit))
+        let next = records.count > limit ? page.last.map { "\($0.createdAt):\($0.id)" } : nil
+        return (page, next)
+    }
+
+    /// `users.get` by id or userName. Throws `not_found`.
+    public func getUser(_ params: UsersGet.Params) async throws -> ResourceDetail {
+        try await detail(connection: params.connection, type: .user, reference: params.id, membersLimit: 0, membersCursor: nil)
+    }
+
+    /// `groups.get` by id or displayName. Throws `not_found`, `invalid_params`.
+    public func getGroup(_ params: GroupsGet.Params) async throws -> ResourceDetail {
+        let limit = params.membersLimit ?? 100
+        guard (1...1000).contains(limit) else { throw RPCError.invalidParams("membersLimit must be 1…1000", field: "membersLimit") }
+        return try await detail(connection: params.connection, type: .group, reference: params.id, membersLimit: limit, membersCursor: params.membersCursor)
+    }
+
+    private func detail(
+        connection reference: String, type: SCIMResourceType, reference id: String, membersLimit: Int, membersCursor: String?
+    ) async throws -> ResourceDetail {
+        let connection = try connection(named: reference)
+        let connectionId = connection.id
+        let base = configuration.scimBasePath
+        let result = try await store.read { db -> ResourceDetail? in
+            guard
+                let record = try db.resource(connectionId: connectionId, type: type.rawValue, id: id)
+                    ?? db.resource(connectionId: connectionId, type: type.rawValue, nameKey: foldedKey(id))
+            else { return nil }
+            var related: [ResourceRef] = []
+            var relatedCount = 0
+            var next: String? = nil
+            var groups: [MemberOf] = []
+            if type == .user {
+                groups = try memberships(db, connectionId: connectionId, userId: record.id)
+                related = groups.map { ResourceRef(id: $0.id, resourceType: "Group", name: $0.displayName, active: nil) }
+                relatedCount = related.count
+            } else {
+                relatedCount = try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM groupMember WHERE connectionId = ? AND groupId = ?", arguments: [connectionId, record.id]) ?? 0
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT m.memberId, r.resourceType, r.raw, r.active FROM groupMember m
+                        LEFT JOIN resource r ON r.connectionId = m.connectionId AND r.id = m.memberId
+                        WHERE m.connectionId = ? AND m.groupId = ? AND m.memberId > ? ORDER BY m.memberId LIMIT ?
+                        """, arguments: [connectionId, record.id, membersCursor ?? "", membersLimit + 1])
+                for row in rows.prefix(membersLimit) {
+                    let memberType: String? = row[1]
+                    let raw: String? = row[2]
+                    let name = raw.flatMap { try? JSONParser().parse($0) }.flatMap {
+                        $0[memberType == "Group" ? "displayName" : "userName"]?.stringValue
+                    }
+                    let active: Bool? = memberType == "User" ? ((row[3] as Bool?) ?? true) : nil
+                    related.append(ResourceRef(id: row[0], resourceType: memberType, name: name, active: active))
+                }
+                if rows.count > membersLimit { next = related.last?.id }
+            }
+            let warnings = try db.warnings(connectionId: connectionId, type: type.rawValue, resourceId: record.id).map {
+                try Self.warningInfo(db, $0)
+            }
+            let recent = try RequestLogRecord.fetchAll(
+                db, sql: "SELECT * FROM requestLog WHERE connectionId = ? AND resourceId = ? ORDER BY id DESC LIMIT 10",
+                arguments: [connectionId, record.id])
+            return ResourceDetail(
+                resourceType: type.rawValue, id: record.id, name: Self.displayName(record), raw: record.raw,
+                scim: .object(try Self.render(record, groups: groups, baseURL: base)),
+                mapped: record.mapped.flatMap { try? JSONParser().parse($0) } ?? .object([:]), mappingVersion: record.mappingVersion,
+                related: related, relatedCount: relatedCount, nextRelatedCursor: next, warnings: warnings,
+                recentRequests: recent.map(self.summary), createdAt: Timestamp.string(record.createdAt),
+                updatedAt: Timestamp.string(record.updatedAt))
+        }
+        guard let result else {
+            throw RPCError.notFound(
+                "no \(type == .user ? "user" : "group") '\(id)' in connection '\(connection.name)' (list them with `scimctl \(type == .user ? "users" : "groups") list \(connection.name)`)")
+        }
+        return result
+    }
+}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import SCIMDClient
+import SCIMDConsole
+import SCIMDProtocol
+import SCIMJSON
+
+/// Output options of the dashboard views.
+struct ViewOptions: ParsableArguments {
+    @Flag(help: "Absolute UTC times instead of relative ones.") var utc = false
+    var context: ConsoleContext { ConsoleContext(utc: utc) }
+}
+
+struct Dashboard: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "All connections at a glance: users, groups, warnings, errors in 24 h, last request.")
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var view: ViewOptions
+    func run() async throws {
+        let list = try await options.withClient { try await $0.listConnections() }
+        if options.json { return try options.printJSON(ConnectionsList.Result(connections: list)) }
+        print(Views.dashboard(list, view.context))
+    }
+}
+
+struct Users: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A connection's provisioned users.", subcommands: [List.self, Show.self], defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users (paged).")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var view: ViewOptions
+        @Argument(help: "Connection id or name.") var connection: String
+        @Flag(help: "Only users with open warnings.") var withWarnings = false
+        @Flag(help: "Only inactive (deprovisioned) users.") var inactive = false
+        @Flag(help: "Only active users.") var active = false
+        @Option(help: "SCIM filter, e.g. 'userName sw \"a\"'.") var filter: String?
+        @Option(help: "Page size.") var limit: Int = 50
+        @Option(help: "Cursor from the previous page.") var cursor: String?
+        func validate() throws {
+            if active && inactive { throw ValidationError("--active and --inactive exclude each other") }
+        }
+        func run() async throws {
+            let params = UsersList.Params(
+                connection: connection, filter: filter, withWarnings: withWarnings ? true : nil,
+                active: inactive ? false : (active ? true : nil), limit: limit, cursor: cursor)
+            let page = try await options.withClient { try await $0.listUsers(params) }
+            if options.json { return try options.printJSON(page) }
+            var command = "scimctl users list \(connection)"
+            if withWarnings { command += " --with-warnings" }
+            if inactive { command += " --inactive" }
+            if active { command += " --active" }
+            if let filter { command += " --filter '\(filter)'" }
+            print(Views.users(page, nextCommand: command, view.context))
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One user's mapped properties, warnings, groups, requests and raw SCIM data.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var view: ViewOptions
+        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "User id or userName.") var user: String
+        func run() async throws {
+            let detail = try await options.withClient { try await $0.user(connection, user) }
+            if options.json { return try options.printJSON(detail) }
+            print(Views.resource(detail, view.context))
+        }
+    }
+}
+
+struct Groups: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A connection's provisioned groups.", subcommands: [List.self, Show.self], defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List groups (paged).")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var view: ViewOptions
+        @Argument(help: "Connection id or name.") var connection: String
+        @Flag(help: "Only groups with open warnings.") var withWarnings = false
+        @Option(help: "SCIM filter, e.g. 'displayName sw \"Eng\"'.") var filter: String?
+        @Option(help: "Page size.") var limit: Int = 50
+        @Option(help: "Cursor from the previous page.") var cursor: String?
+        func run() async throws {
+            let params = GroupsList.Params(
+                connection: connection, filter: filter, withWarnings: withWarnings ? true : nil, limit: limit, cursor: cursor)
+            let page = try await options.withClient { try await $0.listGroups(params) }
+            if options.json { return try options.printJSON(page) }
+            print(Views.groups(page, nextCommand: "scimctl groups list \(connection)", view.context))
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One group with its members (paged), warnings and raw SCIM data.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var view: ViewOptions
+        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Group id or displayName.") var group: String
+        @Option(help: "Members per page.") var membersLimit: Int = 100
+        @Option(help: "Cursor for the next page of members.") var membersCursor: String?
+        func run() async throws {
+            let params = GroupsGet.Params(connection: connection, id: group, membersLimit: membersLimit, membersCursor: membersCursor)
+            let detail = try await options.withClient { try await $0.group(params) }
+            if options.json { return try options.printJSON(detail) }
+            print(Views.resource(detail, view.context))
+        }
+    }
+}
