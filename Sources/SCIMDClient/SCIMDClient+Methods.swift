@@ -101,4 +101,9 @@ extension SCIMDClient {
     public func group(_ params: GroupsGet.Params) async throws -> ResourceDetail {
         try await call(GroupsGet.self, params)
     }
+
+    /// `events.list`.
+    public func listEvents(_ params: EventsList.Params) async throws -> EventsList.Result {
+        try await call(EventsList.self, params)
+    }
 }

@@ -14,6 +14,8 @@ public enum SCIMDClientError: Error, CustomStringConvertible, Sendable {
     case connectionClosed
     /// The daemon sent something that is not a JSON-RPC 2.0 response.
     case invalidResponse(String)
+    /// An event subscription fell too far behind and was dropped; resume with `events.list` after this sequence.
+    case subscriptionDropped(resumeAfter: Int)
 
     public var description: String {
         switch self {
@@ -22,6 +24,8 @@ public enum SCIMDClientError: Error, CustomStringConvertible, Sendable {
                 + "or point --socket / SCIMD_SOCKET at its socket."
         case .connectionClosed: return "scimd closed the connection before answering"
         case .invalidResponse(let detail): return "scimd sent an invalid response: \(detail)"
+        case .subscriptionDropped(let after):
+            return "scimd dropped the event subscription (too far behind); resume with events.list after \(after)"
         }
     }
 }
@@ -46,6 +50,10 @@ public final class SCIMDClient: Sendable {
     private struct State {
         var nextID = 1
         var pending: [Int: EventLoopPromise<JSONValue>] = [:]
+        /// Event streams waiting for their `events.subscribe` response, by request id.
+        var subscribing: [Int: AsyncThrowingStream<EventInfo, any Error>.Continuation] = [:]
+        /// Live event streams by subscription id.
+        var subscriptions: [String: AsyncThrowingStream<EventInfo, any Error>.Continuation] = [:]
         var closed = false
     }
 
@@ -96,8 +104,22 @@ public final class SCIMDClient: Sendable {
     private func deliver(_ message: JSONValue) {
         let responses = message.arrayValue ?? [message]
         for response in responses {
-            guard let id = response["id"]?.intValue else { continue }
-            let promise = state.withLock { $0.pending.removeValue(forKey: id) }
+            guard let id = response["id"]?.intValue else {
+                deliverNotification(response)
+                continue
+            }
+            let promise = state.withLock { state -> EventLoopPromise<JSONValue>? in
+                // A subscription's stream is routed before its caller resumes, so that the
+                // notifications right behind the response are never missed.
+                if let stream = state.subscribing.removeValue(forKey: id) {
+                    if let subscription = response["result"]?["subscription"]?.stringValue {
+                        state.subscriptions[subscription] = stream
+                    } else {
+                        stream.finish()
+                    }
+                }
+                return state.pending.removeValue(forKey: id)
+            }
             guard let promise else { continue }
             if let error = response["error"] {
                 promise.fail(RPCError(json: error) ?? SCIMDClientError.invalidResponse("malformed error object"))
@@ -109,13 +131,48 @@ public final class SCIMDClient: Sendable {
         }
     }
 
+    private func deliverNotification(_ notification: JSONValue) {
+        guard let method = notification["method"]?.stringValue, let params = notification["params"],
+            let subscription = params["subscription"]?.stringValue
+        else { return }
+        let stream = state.withLock { state -> AsyncThrowingStream<EventInfo, any Error>.Continuation? in
+            method == EventsSubscribe.droppedNotification
+                ? state.subscriptions.removeValue(forKey: subscription) : state.subscriptions[subscription]
+        }
+        guard let stream else { return }
+        if method == EventsSubscribe.eventNotification {
+            if let event = params["event"], let info = try? RPCCodec.decode(EventInfo.self, from: event) {
+                stream.yield(info)
+            }
+        } else if method == EventsSubscribe.droppedNotification {
+            stream.finish(throwing: SCIMDClientError.subscriptionDropped(resumeAfter: params["resumeAfter"]?.intValue ?? 0))
+        }
+    }
+
     private func failAll(_ error: any Error) {
-        let pending = state.withLock { state -> [EventLoopPromise<JSONValue>] in
+        let (pending, streams) = state.withLock { state in
             state.closed = true
-            defer { state.pending.removeAll() }
-            return Array(state.pending.values)
+            defer {
+                state.pending.removeAll()
+                state.subscriptions.removeAll()
+                state.subscribing.removeAll()
+            }
+            return (Array(state.pending.values), Array(state.subscriptions.values) + Array(state.subscribing.values))
         }
         for promise in pending { promise.fail(error) }
+        for stream in streams { stream.finish(throwing: error) }
+    }
+
+    /// `events.subscribe`: the change feed after `selection.after`, backlog first, then live, for as
+    /// long as the connection lasts. The stream ends with ``SCIMDClientError/subscriptionDropped(resumeAfter:)``
+    /// when the daemon drops a subscriber that fell too far behind (resume with `events.list`).
+    public func subscribeEvents(_ selection: EventSelection) async throws -> AsyncThrowingStream<EventInfo, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<EventInfo, any Error>.makeStream(bufferingPolicy: .unbounded)
+        let params = try JSONParser().parse(bytes: try RPCCodec.encode(selection))
+        _ = try await callRaw(EventsSubscribe.name, params: params, beforeSending: { id in
+            state.withLock { $0.subscribing[id] = continuation }
+        })
+        return stream
     }
 
     /// Calls `method` with typed params and returns its typed result.
@@ -127,6 +184,10 @@ public final class SCIMDClient: Sendable {
 
     /// Calls any method by name with JSON params; returns the JSON result.
     public func callRaw(_ method: String, params: JSONValue) async throws -> JSONValue {
+        try await callRaw(method, params: params, beforeSending: { _ in })
+    }
+
+    private func callRaw(_ method: String, params: JSONValue, beforeSending: (Int) -> Void) async throws -> JSONValue {
         let promise = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: JSONValue.self)
         // Registered before the request is written, so the response can never arrive unclaimed.
         let id: Int? = state.withLock { state in
@@ -137,6 +198,7 @@ public final class SCIMDClient: Sendable {
             return id
         }
         guard let id else { throw SCIMDClientError.connectionClosed }
+        beforeSending(id)
         let request: JSONValue = ["jsonrpc": "2.0", "id": .int(id), "method": .string(method), "params": params]
         var bytes = JSONSerializer.bytes(request)
         bytes.append(UInt8(ascii: "\n"))

@@ -255,4 +255,5 @@ public let allMethods: [any RPCMethod.Type] = [
     MappingGet.self, MappingSet.self, MappingPreview.self, MappingHistory.self, MappingRollback.self, MappingSuggest.self,
     WarningsSummary.self, WarningsList.self,
     UsersList.self, UsersGet.self, GroupsList.self, GroupsGet.self,
+    EventsList.self, EventsSubscribe.self,
 ]

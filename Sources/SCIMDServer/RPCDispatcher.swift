@@ -3,6 +3,16 @@ import NIOCore
 import SCIMDProtocol
 import SCIMJSON
 
+/// Notifications a method asks the transport to push on the caller's socket connection after its
+/// response: `run` sends each through `send(method, params)` until it ends or is cancelled (when
+/// the client disconnects).
+public struct NotificationStream: Sendable {
+    public let run: @Sendable (_ send: @escaping @Sendable (String, JSONValue) async throws -> Void) async throws -> Void
+    public init(run: @escaping @Sendable (_ send: @escaping @Sendable (String, JSONValue) async throws -> Void) async throws -> Void) {
+        self.run = run
+    }
+}
+
 /// Routes JSON-RPC 2.0 messages to typed handlers, one per ``RPCMethod``.
 ///
 /// It turns every failure into a JSON-RPC error object in one place: parse errors (-32700),
@@ -10,7 +20,7 @@ import SCIMJSON
 /// naming the field), ``RPCError``s thrown by handlers as they are, and any other error as
 /// -32603 without leaking its text to the client (it is logged instead).
 public struct RPCDispatcher: Sendable {
-    typealias Handler = @Sendable (JSONValue?) async -> Result<[UInt8], RPCError>
+    typealias Handler = @Sendable (JSONValue?) async -> Result<([UInt8], NotificationStream?), RPCError>
 
     private var handlers: [String: Handler] = [:]
     /// The registered methods in registration order (what `rpc.discover` lists).
@@ -35,7 +45,29 @@ public struct RPCDispatcher: Sendable {
             do {
                 let decoded = try RPCCodec.decode(M.Params.self, from: params)
                 let result = try await body(decoded)
-                return .success(try RPCCodec.encode(result))
+                return .success((try RPCCodec.encode(result), nil))
+            } catch let error as RPCError {
+                return .failure(error)
+            } catch {
+                logger.error("internal error", metadata: ["method": "\(M.name)", "error": "\(error)"])
+                return .failure(.internalError("internal error while handling \(M.name); see the daemon's log"))
+            }
+        }
+    }
+
+    /// Registers a method whose successful result also starts a stream of notifications on the
+    /// caller's socket connection (`events.subscribe`).
+    public mutating func registerStreaming<M: RPCMethod>(
+        _ method: M.Type, _ body: @escaping @Sendable (M.Params) async throws -> (M.Result, NotificationStream)
+    ) {
+        precondition(handlers[M.name] == nil, "\(M.name) registered twice")
+        methods.append(method)
+        let logger = self.logger
+        handlers[M.name] = { params in
+            do {
+                let decoded = try RPCCodec.decode(M.Params.self, from: params)
+                let (result, stream) = try await body(decoded)
+                return .success((try RPCCodec.encode(result), stream))
             } catch let error as RPCError {
                 return .failure(error)
             } catch {
@@ -48,36 +80,52 @@ public struct RPCDispatcher: Sendable {
     /// Handles one framed line: a request, a notification or a batch. Returns the response line
     /// (without the newline), or nil when nothing is to be sent (notifications only).
     public func handle(line: some Collection<UInt8>) async -> [UInt8]? {
+        await dispatch(line: line).response
+    }
+
+    /// What answering a line produced: the response line, and any notification streams the
+    /// transport must now run on that socket connection.
+    public struct Outcome: Sendable {
+        public var response: [UInt8]?
+        public var streams: [NotificationStream]
+    }
+
+    /// Handles one framed line (see ``handle(line:)``), returning streams to start as well.
+    public func dispatch(line: some Collection<UInt8>) async -> Outcome {
         let message: JSONValue
         do {
             message = try JSONParser(maximumDepth: maximumDepth).parse(bytes: line)
         } catch {
-            return Self.response(id: nil, error: .parseError("parse error: \(error)"))
+            return Outcome(response: Self.response(id: nil, error: .parseError("parse error: \(error)")), streams: [])
         }
         switch message {
         case .array(let elements):
-            if elements.isEmpty { return Self.response(id: nil, error: .invalidRequest("empty batch")) }
+            if elements.isEmpty { return Outcome(response: Self.response(id: nil, error: .invalidRequest("empty batch")), streams: []) }
             var parts: [[UInt8]] = []
+            var streams: [NotificationStream] = []
             for element in elements {
-                if let part = await handle(message: element) { parts.append(part) }
+                let (part, stream) = await handle(message: element)
+                if let part { parts.append(part) }
+                if let stream { streams.append(stream) }
             }
-            if parts.isEmpty { return nil }
+            if parts.isEmpty { return Outcome(response: nil, streams: streams) }
             var out: [UInt8] = [UInt8(ascii: "[")]
             for (i, part) in parts.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 out.append(contentsOf: part)
             }
             out.append(UInt8(ascii: "]"))
-            return out
+            return Outcome(response: out, streams: streams)
         default:
-            return await handle(message: message)
+            let (response, stream) = await handle(message: message)
+            return Outcome(response: response, streams: stream.map { [$0] } ?? [])
         }
     }
 
-    /// Handles one request object; nil for a notification.
-    func handle(message: JSONValue) async -> [UInt8]? {
+    /// Handles one request object: the response (nil for a notification) and any stream it starts.
+    func handle(message: JSONValue) async -> ([UInt8]?, NotificationStream?) {
         guard case .object(let object) = message else {
-            return Self.response(id: nil, error: .invalidRequest("a request must be a JSON object"))
+            return (Self.response(id: nil, error: .invalidRequest("a request must be a JSON object")), nil)
         }
         // The id, when it is usable, is echoed even on invalid requests (JSON-RPC 2.0 §5).
         var id: JSONValue? = nil
@@ -88,28 +136,32 @@ public struct RPCDispatcher: Sendable {
                 id = rawID
                 isNotification = false
             default:
-                return Self.response(id: nil, error: .invalidRequest("id must be a string, an integer or null"))
+                return (Self.response(id: nil, error: .invalidRequest("id must be a string, an integer or null")), nil)
             }
         }
         guard object["jsonrpc"] == .string("2.0") else {
-            return Self.response(id: id, error: .invalidRequest("\"jsonrpc\" must be \"2.0\""))
+            return (Self.response(id: id, error: .invalidRequest("\"jsonrpc\" must be \"2.0\"")), nil)
         }
         guard let method = object["method"]?.stringValue else {
-            return Self.response(id: id, error: .invalidRequest("\"method\" must be a string"))
+            return (Self.response(id: id, error: .invalidRequest("\"method\" must be a string")), nil)
         }
         let params = object["params"]
         if let params, params.objectValue == nil, params.arrayValue == nil {
-            return Self.response(id: id, error: .invalidParams("params must be an object"))
+            return (Self.response(id: id, error: .invalidParams("params must be an object")), nil)
         }
         guard let handler = handlers[method] else {
-            return isNotification ? nil : Self.response(id: id, error: .methodNotFound(method))
+            return (isNotification ? nil : Self.response(id: id, error: .methodNotFound(method)), nil)
         }
         let result = await handler(params)
-        if isNotification { return nil }
         switch result {
-        case .success(let bytes): return Self.response(id: id, result: bytes)
-        case .failure(let error): return Self.response(id: id, error: error)
+        case .success(let (bytes, stream)): return (isNotification ? nil : Self.response(id: id, result: bytes), stream)
+        case .failure(let error): return (isNotification ? nil : Self.response(id: id, error: error), nil)
         }
+    }
+
+    /// `{"jsonrpc":"2.0","method":…,"params":…}`: a notification the daemon pushes.
+    public static func notification(method: String, params: JSONValue) -> [UInt8] {
+        JSONSerializer.bytes(["jsonrpc": "2.0", "method": .string(method), "params": params])
     }
 
     /// `{"jsonrpc":"2.0","id":…,"result":…}` from already-encoded result bytes.

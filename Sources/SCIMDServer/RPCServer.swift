@@ -156,21 +156,34 @@ public final class RPCServer: Service, Sendable {
         }
         do {
             try await connection.executeThenClose { inbound, outbound in
-                for try await frame in inbound {
-                    switch frame {
-                    case .tooLong:
-                        var out = RPCDispatcher.response(id: nil, error: .lineTooLong(limit: maximumLineLength))
-                        out.append(UInt8(ascii: "\n"))
-                        try await outbound.write(ByteBuffer(bytes: out))
-                        logger.notice("closing connection: line over the limit", metadata: ["limit": "\(maximumLineLength)"])
-                        return
-                    case .line(let line):
-                        if line.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                        let response = await dispatcher.handle(line: line.readableBytesView)
-                        counters.served.add(1, ordering: .relaxed)
-                        if var response {
-                            response.append(UInt8(ascii: "\n"))
-                            try await outbound.write(ByteBuffer(bytes: response))
+                // Notification streams (events.subscribe) run beside the request loop and end with it.
+                try await withThrowingTaskGroup(of: Void.self) { streams in
+                    defer { streams.cancelAll() }
+                    for try await frame in inbound {
+                        switch frame {
+                        case .tooLong:
+                            var out = RPCDispatcher.response(id: nil, error: .lineTooLong(limit: maximumLineLength))
+                            out.append(UInt8(ascii: "\n"))
+                            try await outbound.write(ByteBuffer(bytes: out))
+                            logger.notice("closing connection: line over the limit", metadata: ["limit": "\(maximumLineLength)"])
+                            return
+                        case .line(let line):
+                            if line.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                            let outcome = await dispatcher.dispatch(line: line.readableBytesView)
+                            counters.served.add(1, ordering: .relaxed)
+                            if var response = outcome.response {
+                                response.append(UInt8(ascii: "\n"))
+                                try await outbound.write(ByteBuffer(bytes: response))
+                            }
+                            for stream in outcome.streams {
+                                streams.addTask {
+                                    try await stream.run { method, params in
+                                        var bytes = RPCDispatcher.notification(method: method, params: params)
+                                        bytes.append(UInt8(ascii: "\n"))
+                                        try await outbound.write(ByteBuffer(bytes: bytes))
+                                    }
+                                }
+                            }
                         }
                     }
                 }

@@ -1,6 +1,7 @@
 import SCIMDProtocol
 import SCIMDService
 import SCIMJSON
+import Foundation
 import Logging
 
 extension RPCDispatcher {
@@ -40,6 +41,30 @@ extension RPCDispatcher {
         d.register(UsersGet.self) { try await service.getUser($0) }
         d.register(GroupsList.self) { try await service.listGroups($0) }
         d.register(GroupsGet.self) { try await service.getGroup($0) }
+        d.register(EventsList.self) { try await service.listEvents($0) }
+        d.registerStreaming(EventsSubscribe.self) { selection in
+            let (connectionId, after) = try await service.prepareSubscription(selection)
+            let subscription = UUID().uuidString.lowercased()
+            let types = selection.types
+            let stream = NotificationStream { send in
+                try await service.streamEvents(
+                    connectionId: connectionId, types: types, after: after,
+                    send: { event in
+                        try await send(
+                            EventsSubscribe.eventNotification,
+                            ["subscription": .string(subscription), "event": try JSONParser().parse(bytes: try RPCCodec.encode(event))])
+                    },
+                    dropped: { resumeAfter in
+                        try await send(
+                            EventsSubscribe.droppedNotification,
+                            [
+                                "subscription": .string(subscription), "reason": "subscriber fell too far behind the change feed",
+                                "resumeAfter": .int(Int(resumeAfter)),
+                            ])
+                    })
+            }
+            return (.init(subscription: subscription, after: Int(after)), stream)
+        }
         // rpc.discover describes exactly what is registered above.
         let document = OpenRPCDocument.make(methods: d.methods + [RPCDiscover.self], version: service.configuration.version)
         d.register(RPCDiscover.self) { _ in document }

@@ -115,10 +115,16 @@ extension SCIMDService {
         let record = MappingVersionRecord(
             connectionId: connection.id, version: mapping.version, configuration: try MappingCodec.encode(mapping.configuration),
             createdAt: clock.now(), comment: comment)
-        try await store.write { db in try record.insert(db) }
+        try await store.write { db in
+            try record.insert(db)
+            try EventLog.append(
+                db, at: record.createdAt, connectionId: connection.id, type: "mapping.changed", resourceType: nil, resourceId: nil,
+                data: ["version": .int(mapping.version), "comment": comment.map(JSONValue.string) ?? .null])
+        }
         mappingRegistry.set(mapping, for: connection.id)
         logger.info("mapping changed", metadata: ["connection": "\(connection.id)", "version": "\(mapping.version)"])
         let summary = try await remap(connectionId: connection.id, with: mapping, write: true)
+        eventNotifier.notify()
         return .init(mapping: try Self.info(record), remap: summary)
     }
 
@@ -152,8 +158,23 @@ extension SCIMDService {
                         let new = mapping.evaluate(raw: raw, id: record.id, type: type)
                         let diff = MappingDiff.diff(old: old, new: new)
                         if write && (!diff.isEmpty || record.mappingVersion != mapping.version) {
-                            _ = try MappingWriter.apply(new, version: mapping.version, to: &record, requestId: nil, now: now, db: db)
+                            let warnings = try MappingWriter.apply(new, version: mapping.version, to: &record, requestId: nil, now: now, db: db)
                             try record.update(db)
+                            // A re-map changes the application's view, not the SCIM data: an `…updated` event
+                            // only when mapped values changed, and the warning events.
+                            if !diff.changes.isEmpty {
+                                try EventLog.append(
+                                    db, at: now, connectionId: connectionId, type: "\(type.rawValue.lowercased()).updated",
+                                    resourceType: type.rawValue, resourceId: record.id,
+                                    data: ["mapped": .object(new.properties), "mappingVersion": .int(mapping.version)])
+                            }
+                            for (kind, properties) in [("warning.opened", warnings.opened), ("warning.resolved", warnings.resolved)] {
+                                for property in properties {
+                                    try EventLog.append(
+                                        db, at: now, connectionId: connectionId, type: kind, resourceType: type.rawValue,
+                                        resourceId: record.id, data: ["property": .string(property)])
+                                }
+                            }
                         }
                         var example: RemapExample? = nil
                         if !diff.isEmpty {

@@ -44,9 +44,10 @@ extension SCIMDService {
         let draft = RequestLogDraft(request: request, connectionId: authenticated.id, at: clock.now())
         let endpoint = SCIMEndpoint(
             store: store, configuration: configuration, clock: clock, connectionId: authenticated.id,
-            mappings: mappingRegistry, log: draft)
+            mappings: mappingRegistry, log: draft, logger: logger)
         let response = await endpoint.handle(request)
         if !response.logged { await log(draft.record(for: response)) }
+        if !response.changes.isEmpty { eventNotifier.notify() }
         if scimRequestCount % 500 == 0 { await pruneRequestLog(authenticated.id) }
         return .init(
             status: response.status, headers: response.headers, body: response.body.map(JSONSerializer.string),

@@ -70,6 +70,8 @@ public actor SCIMDService {
     var scimRequestCount = 0
     /// Each connection's current mapping, compiled.
     nonisolated let mappingRegistry = MappingRegistry()
+    /// Wakes change-feed subscribers after events commit.
+    nonisolated let eventNotifier = EventNotifier()
 
     /// Loads the connections from `store`. Throws the store's error if it cannot be read.
     public init(store: Store, configuration: ServiceConfiguration = .init(), clock: Clock = .system, logger: Logger) throws {
@@ -156,7 +158,11 @@ public actor SCIMDService {
         try await store.write { db in
             try record.insert(db)
             try initial.insert(db)
+            try EventLog.append(
+                db, at: now, connectionId: record.id, type: "connection.created", resourceType: nil, resourceId: nil,
+                data: Self.eventData(record))
         }
+        eventNotifier.notify()
         mappingRegistry.set(try ActiveMapping(version: 1, configuration: .default), for: record.id)
         connections[record.id] = record
         tokenIndex[hash] = record.id
@@ -194,7 +200,13 @@ public actor SCIMDService {
         if let disabled = params.disabled { record.disabled = disabled }
         record.updatedAt = clock.now()
         let updated = record
-        try await store.write { db in try updated.update(db) }
+        try await store.write { db in
+            try updated.update(db)
+            try EventLog.append(
+                db, at: updated.updatedAt, connectionId: updated.id, type: "connection.updated", resourceType: nil, resourceId: nil,
+                data: Self.eventData(updated))
+        }
+        eventNotifier.notify()
         connections[record.id] = record
         return try await info(record)
     }
@@ -209,11 +221,16 @@ public actor SCIMDService {
         tokenIndex[record.tokenHash] = nil
         if let previous = record.previousTokenHash { previousTokenIndex[previous] = nil }
         do {
+            let now = clock.now()
             let counts = try await store.write { db in
                 let counts = try db.resourceCounts(connectionId: record.id)
                 _ = try record.delete(db)
+                try EventLog.append(
+                    db, at: now, connectionId: record.id, type: "connection.deleted", resourceType: nil, resourceId: nil,
+                    data: Self.eventData(record))
                 return counts
             }
+            eventNotifier.notify()
             logger.info("connection deleted", metadata: ["connection": "\(record.id)"])
             return .init(deleted: true, users: counts.users, groups: counts.groups)
         } catch {
@@ -246,7 +263,13 @@ public actor SCIMDService {
         }
         record.updatedAt = now
         let updated = record
-        try await store.write { db in try updated.update(db) }
+        try await store.write { db in
+            try updated.update(db)
+            try EventLog.append(
+                db, at: now, connectionId: updated.id, type: "connection.token_rotated", resourceType: nil, resourceId: nil,
+                data: ["overlapSeconds": .int(overlap)])
+        }
+        eventNotifier.notify()
         tokenIndex[old.tokenHash] = nil
         if let previous = old.previousTokenHash { previousTokenIndex[previous] = nil }
         tokenIndex[hash] = record.id
@@ -254,6 +277,14 @@ public actor SCIMDService {
         connections[record.id] = record
         logger.info("token rotated", metadata: ["connection": "\(record.id)", "overlapSeconds": "\(overlap)"])
         return ConnectionWithToken(connection: try await info(record), token: token)
+    }
+
+    /// What connection events carry (never the token or its hash).
+    static func eventData(_ record: ConnectionRecord) -> JSONObject {
+        var data: JSONObject = ["name": .string(record.name), "disabled": .bool(record.disabled)]
+        if let customerId = record.customerId { data["customerId"] = .string(customerId) }
+        if let idp = record.idp { data["idp"] = .string(idp) }
+        return data
     }
 
     /// Version 1 of a new connection's mapping: the default configuration.

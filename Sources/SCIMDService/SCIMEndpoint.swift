@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 import SCIMDProtocol
 import SCIMDStore
 import SCIMJSON
@@ -19,6 +20,7 @@ struct SCIMEndpoint: Sendable {
     let mappings: MappingRegistry
     /// The request's log entry, completed and written in the same transaction as a change.
     let log: RequestLogDraft
+    let logger: Logger
 
     /// Base URL for `meta.location`: from `X-Forwarded-Proto`/`Host` when sent, else the base path alone.
     func baseURL(_ request: SCIMRequest) -> String {
@@ -35,9 +37,11 @@ struct SCIMEndpoint: Sendable {
         } catch let error as SCIMError {
             return SCIMResponse(error: error)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-            // The unique index caught a race the in-transaction check could not see.
+            // Defence in depth: the unique index backs the in-transaction uniqueness check.
+            logger.warning("uniqueness enforced by the index", metadata: ["error": "\(error)"])
             return SCIMResponse(error: .uniqueness("a resource with that name already exists"))
         } catch {
+            logger.error("SCIM request failed", metadata: ["method": "\(request.method)", "path": "\(request.path)", "error": "\(error)"])
             return SCIMResponse(error: SCIMError(status: 500, scimType: nil, detail: "internal error; see the daemon's log"))
         }
     }
@@ -146,6 +150,8 @@ struct SCIMEndpoint: Sendable {
     }
 
     private func list(types: [SCIMResourceType], query: ListQuery, request: SCIMRequest) async throws -> SCIMResponse {
+        // Schema errors (`active gt true`) are refused even when there is nothing to scan.
+        for type in types { try query.filter?.validate(resourceType: type) }
         let connectionId = self.connectionId
         let base = baseURL(request)
         let (total, page) = try await store.read { db -> (Int, [JSONObject]) in
@@ -265,6 +271,7 @@ struct SCIMEndpoint: Sendable {
                     response.changes.append(.init(resourceType: "Group", id: id, change: "member_added", connection: connectionId, member: member))
                 }
             }
+            try EventLog.append(db, at: now, changes: response.changes, names: [id: fields.name])
             response.logged = true
             return response
         }
@@ -361,6 +368,7 @@ struct SCIMEndpoint: Sendable {
                 }
             }
             response.changes = changes
+            try EventLog.append(db, at: now, changes: changes, names: [id: fields.name])
             response.logged = true
             return response
         }
@@ -402,6 +410,11 @@ struct SCIMEndpoint: Sendable {
             response.resourceId = id
             response.changes = changes
             _ = try log.insert(db, response)
+            try TombstoneRecord(
+                connectionId: connectionId, resourceType: type.rawValue, id: id, nameKey: record.nameKey, externalId: record.externalId,
+                appUserId: record.appUserId, deletedAt: now
+            ).insert(db, onConflict: .replace)
+            try EventLog.append(db, at: now, changes: changes, names: [id: SCIMDService.displayName(record)])
             response.logged = true
             return response
         }

@@ -19,6 +19,8 @@ public struct ConnectionRecord: Codable, Sendable, Equatable, FetchableRecord, P
     /// SHA-256 of the previous token while a rotation overlap lasts.
     public var previousTokenHash: Data?
     public var previousTokenExpiresAt: Milliseconds?
+    /// Connection settings as JSON (SSO matching strategy, confirm mode, …); `{}` for defaults.
+    public var settings: String = "{}"
 
     public init(
         id: String, name: String, customerId: String?, idp: String?, disabled: Bool, createdAt: Milliseconds,
@@ -62,6 +64,8 @@ public struct ResourceRecord: Codable, Sendable, Equatable, FetchableRecord, Per
     public var mappingVersion: Int?
     /// Open warnings of this resource.
     public var warningCount: Int
+    /// The application's own id for this user (`users.link`), returned by `sso.resolve`.
+    public var appUserId: String? = nil
 
     public init(
         connectionId: String, resourceType: String, id: String, nameKey: String, externalId: String?,
@@ -189,5 +193,77 @@ public struct WarningRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
         self.firstSeenAt = firstSeenAt
         self.lastSeenAt = lastSeenAt
         self.requestId = requestId
+    }
+}
+
+/// One entry of the change feed. `sequence` increases monotonically and is the resume cursor.
+public struct EventRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "event"
+    public var sequence: Int64?
+    public var at: Milliseconds
+    public var connectionId: String
+    /// e.g. `user.created`, `group.member_added`, `warning.opened`, `mapping.changed`.
+    public var type: String
+    public var resourceType: String?
+    public var resourceId: String?
+    /// JSON object: the resource's mapped view and the change's details (never secrets).
+    public var data: String
+
+    public init(at: Milliseconds, connectionId: String, type: String, resourceType: String?, resourceId: String?, data: String) {
+        self.at = at
+        self.connectionId = connectionId
+        self.type = type
+        self.resourceType = resourceType
+        self.resourceId = resourceId
+        self.data = data
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        sequence = inserted.rowID
+    }
+}
+
+/// What remains of a deleted resource, so SSO can tell "deprovisioned" from "never provisioned".
+public struct TombstoneRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "tombstone"
+    public var connectionId: String
+    public var resourceType: String
+    public var id: String
+    public var nameKey: String
+    public var externalId: String?
+    public var appUserId: String?
+    public var deletedAt: Milliseconds
+    public init(connectionId: String, resourceType: String, id: String, nameKey: String, externalId: String?, appUserId: String?, deletedAt: Milliseconds) {
+        self.connectionId = connectionId
+        self.resourceType = resourceType
+        self.id = id
+        self.nameKey = nameKey
+        self.externalId = externalId
+        self.appUserId = appUserId
+        self.deletedAt = deletedAt
+    }
+}
+
+/// A SCIM request held until the application confirms (`scim.commit`) or refuses (`scim.reject`) it.
+public struct PendingCommitRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "pendingCommit"
+    public var id: String
+    public var connectionId: String
+    /// `link`, `disable`, `enable` or `delete`.
+    public var action: String
+    /// The `scim.handle` params as JSON (Authorization removed).
+    public var request: String
+    /// The user as it would be after the change (JSON).
+    public var userPreview: String
+    public var createdAt: Milliseconds
+    public var expiresAt: Milliseconds
+    public init(id: String, connectionId: String, action: String, request: String, userPreview: String, createdAt: Milliseconds, expiresAt: Milliseconds) {
+        self.id = id
+        self.connectionId = connectionId
+        self.action = action
+        self.request = request
+        self.userPreview = userPreview
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
     }
 }

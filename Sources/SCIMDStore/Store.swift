@@ -152,6 +152,45 @@ public final class Store: Sendable {
                     CREATE INDEX warning_request ON warning(requestId) WHERE requestId IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v3: change feed, SSO links, tombstones, connection settings, pending commits") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE event (
+                        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at INTEGER NOT NULL,
+                        connectionId TEXT NOT NULL,
+                        type TEXT NOT NULL,
+                        resourceType TEXT,
+                        resourceId TEXT,
+                        data TEXT NOT NULL
+                    );
+                    CREATE INDEX event_connection ON event(connectionId, sequence);
+                    ALTER TABLE resource ADD COLUMN appUserId TEXT;
+                    CREATE INDEX resource_appUserId ON resource(connectionId, appUserId) WHERE appUserId IS NOT NULL;
+                    ALTER TABLE connection ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+                    CREATE TABLE tombstone (
+                        connectionId TEXT NOT NULL REFERENCES connection(id) ON DELETE CASCADE,
+                        resourceType TEXT NOT NULL,
+                        id TEXT NOT NULL,
+                        nameKey TEXT NOT NULL,
+                        externalId TEXT,
+                        appUserId TEXT,
+                        deletedAt INTEGER NOT NULL,
+                        PRIMARY KEY (connectionId, resourceType, id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX tombstone_nameKey ON tombstone(connectionId, resourceType, nameKey);
+                    CREATE INDEX tombstone_externalId ON tombstone(connectionId, resourceType, externalId);
+                    CREATE TABLE pendingCommit (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        connectionId TEXT NOT NULL REFERENCES connection(id) ON DELETE CASCADE,
+                        action TEXT NOT NULL,
+                        request TEXT NOT NULL,
+                        userPreview TEXT NOT NULL,
+                        createdAt INTEGER NOT NULL,
+                        expiresAt INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

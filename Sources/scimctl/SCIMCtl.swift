@@ -14,7 +14,7 @@ struct SCIMCtl: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Dashboard.self, Health.self, Stats.self, Discover.self, Connections.self, Users.self, Groups.self,
-            MappingCommand.self, WarningsCommand.self, Requests.self, Replay.self,
+            MappingCommand.self, WarningsCommand.self, EventsCommand.self, Requests.self, Replay.self,
         ])
 }
 

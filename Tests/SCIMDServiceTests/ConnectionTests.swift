@@ -94,14 +94,14 @@ import Testing
     }
 
     @Test func rotationOverlapKeepsTheOldTokenUntilItExpires() async throws {
-        let now = Mutex2(Milliseconds(1_000_000))
+        let now = Box(Milliseconds(1_000_000))
         let fixture = try ServiceFixture(clock: Clock { now.value })
         let a = try await fixture.connection("A")
         let rotated = try await fixture.service.rotateToken(.init(id: a.connection.id, overlapSeconds: 60))
         #expect(rotated.connection.previousTokenExpiresAt != nil)
         #expect(await fixture.scim("GET", "/Users", token: a.token).status == 200)
         #expect(await fixture.scim("GET", "/Users", token: rotated.token).status == 200)
-        now.value += 61_000
+        now.mutate { $0 += 61_000 }
         #expect(await fixture.scim("GET", "/Users", token: a.token).status == 401)
         #expect(await fixture.scim("GET", "/Users", token: rotated.token).status == 200)
         await #expect(throws: RPCError.self) { try await fixture.service.rotateToken(.init(id: "A", overlapSeconds: -1)) }
@@ -146,14 +146,3 @@ import Testing
     }
 }
 
-/// A tiny lock-protected box for test clocks.
-final class Mutex2<Value: Sendable>: @unchecked Sendable {
-    // @unchecked: every access goes through `lock`.
-    private let lock = NSLock()
-    private var _value: Value
-    init(_ value: Value) { _value = value }
-    var value: Value {
-        get { lock.withLock { _value } }
-        set { lock.withLock { _value = newValue } }
-    }
-}

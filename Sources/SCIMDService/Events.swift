@@ -1,0 +1,171 @@
+import Foundation
+import GRDB
+import SCIMDProtocol
+import SCIMDStore
+import SCIMJSON
+import Synchronization
+
+/// Appends change-feed events inside the transaction of the change they describe, so the feed
+/// and the data can never disagree.
+enum EventLog {
+    static func append(
+        _ db: Database, at: Milliseconds, connectionId: String, type: String, resourceType: String?, resourceId: String?,
+        data: JSONObject
+    ) throws {
+        var record = EventRecord(
+            at: at, connectionId: connectionId, type: type, resourceType: resourceType, resourceId: resourceId,
+            data: JSONSerializer.string(.object(data)))
+        try record.insert(db)
+    }
+
+    /// The events of a SCIM request's changes: one per change, plus `warning.opened|resolved`.
+    static func append(_ db: Database, at: Milliseconds, changes: [ResourceChange], names: [String: String]) throws {
+        for change in changes {
+            var data: JSONObject = [:]
+            if let name = names[change.id] { data[change.resourceType == "User" ? "userName" : "displayName"] = .string(name) }
+            if let version = change.version { data["version"] = .string(version) }
+            if let member = change.member { data["member"] = .string(member) }
+            if let mapped = change.mapped { data["mapped"] = mapped }
+            try append(
+                db, at: at, connectionId: change.connection, type: "\(change.resourceType.lowercased()).\(change.change)",
+                resourceType: change.resourceType, resourceId: change.id, data: data)
+            for property in change.warningsOpened ?? [] {
+                try append(
+                    db, at: at, connectionId: change.connection, type: "warning.opened", resourceType: change.resourceType,
+                    resourceId: change.id, data: ["property": .string(property)])
+            }
+            for property in change.warningsResolved ?? [] {
+                try append(
+                    db, at: at, connectionId: change.connection, type: "warning.resolved", resourceType: change.resourceType,
+                    resourceId: change.id, data: ["property": .string(property)])
+            }
+        }
+    }
+
+    static func info(_ r: EventRecord) -> EventInfo {
+        EventInfo(
+            sequence: Int(r.sequence ?? 0), at: Timestamp.string(r.at), type: r.type, connection: r.connectionId,
+            resourceType: r.resourceType, resourceId: r.resourceId, data: (try? JSONParser().parse(r.data)) ?? .object([:]))
+    }
+
+    /// Whether `type` is selected by `types` (exact names, or `family.*`).
+    static func matches(_ type: String, _ types: [String]?) -> Bool {
+        guard let types, !types.isEmpty else { return true }
+        for t in types {
+            if t == type { return true }
+            if t.hasSuffix(".*"), type.hasPrefix(String(t.dropLast(1))) { return true }
+        }
+        return false
+    }
+}
+
+/// Wakes change-feed subscribers when new events commit. Each waiter holds at most one pending
+/// wake-up (`bufferingNewest(1)`), so a subscriber that does not read costs nothing and never
+/// slows the writers; subscribers read the events themselves from the store.
+final class EventNotifier: Sendable {
+    private let waiters = Mutex<[UUID: AsyncStream<Void>.Continuation]>([:])
+
+    func subscribe() -> (UUID, AsyncStream<Void>) {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let id = UUID()
+        waiters.withLock { $0[id] = continuation }
+        return (id, stream)
+    }
+
+    func unsubscribe(_ id: UUID) {
+        let continuation = waiters.withLock { $0.removeValue(forKey: id) }
+        continuation?.finish()
+    }
+
+    func notify() {
+        for continuation in waiters.withLock({ Array($0.values) }) { continuation.yield() }
+    }
+}
+
+extension Database {
+    /// Events after `after`, oldest first, optionally of one connection.
+    func events(after: Int64, connectionId: String?, limit: Int) throws -> [EventRecord] {
+        if let connectionId {
+            return try EventRecord.fetchAll(
+                self, sql: "SELECT * FROM event WHERE connectionId = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+                arguments: [connectionId, after, limit])
+        }
+        return try EventRecord.fetchAll(self, sql: "SELECT * FROM event WHERE sequence > ? ORDER BY sequence LIMIT ?", arguments: [after, limit])
+    }
+
+    func latestEventSequence() throws -> Int64 {
+        try Int64.fetchOne(self, sql: "SELECT COALESCE(MAX(sequence), 0) FROM event") ?? 0
+    }
+}
+
+extension SCIMDService {
+    /// `events.list`. Throws `not_found`, `invalid_params`.
+    public func listEvents(_ params: EventsList.Params) async throws -> EventsList.Result {
+        let limit = params.limit ?? 100
+        guard (1...1000).contains(limit) else { throw RPCError.invalidParams("limit must be 1…1000", field: "limit") }
+        let after = Int64(params.after ?? 0)
+        guard after >= 0 else { throw RPCError.invalidParams("after must not be negative", field: "after") }
+        let connectionId = try params.connection.map { try connection(named: $0).id }
+        let types = params.types
+        let (events, latest) = try await readEvents(after: after, connectionId: connectionId, types: types, limit: limit)
+        return .init(events: events, nextAfter: events.last?.sequence ?? Int(after), latestSequence: Int(latest))
+    }
+
+    /// Up to `limit` matching events after `after`, scanning past non-matching ones.
+    nonisolated func readEvents(after: Int64, connectionId: String?, types: [String]?, limit: Int) async throws -> ([EventInfo], Int64) {
+        try await store.read { db in
+            var out: [EventInfo] = []
+            var cursor = after
+            while out.count < limit {
+                let batch = try db.events(after: cursor, connectionId: connectionId, limit: 500)
+                for r in batch where EventLog.matches(r.type, types) {
+                    out.append(EventLog.info(r))
+                    if out.count == limit { break }
+                }
+                guard batch.count == 500, let last = batch.last?.sequence else { break }
+                if out.count == limit { break }
+                cursor = last
+            }
+            return (out, try db.latestEventSequence())
+        }
+    }
+
+    /// Validates a subscription's selection. Throws `not_found`, `invalid_params`.
+    public func prepareSubscription(_ selection: EventSelection) throws -> (connectionId: String?, after: Int64) {
+        let after = Int64(selection.after ?? 0)
+        guard after >= 0 else { throw RPCError.invalidParams("after must not be negative", field: "after") }
+        return (try selection.connection.map { try connection(named: $0).id }, after)
+    }
+
+    /// Streams events to `send` until cancelled: the backlog after `after`, then live ones as they
+    /// commit. A subscriber more than `maximumLag` events behind the feed is told so through
+    /// `dropped(resumeAfter)` and the stream ends.
+    public nonisolated func streamEvents(
+        connectionId: String?, types: [String]?, after: Int64, maximumLag: Int64 = 100_000,
+        send: @Sendable (EventInfo) async throws -> Void, dropped: @Sendable (_ resumeAfter: Int64) async throws -> Void
+    ) async throws {
+        let (waiter, wakeUps) = eventNotifier.subscribe()
+        defer { eventNotifier.unsubscribe(waiter) }
+        var cursor = after
+        var iterator = wakeUps.makeAsyncIterator()
+        // The backlog that existed when the subscription began may be long; only falling behind
+        // what was written *since* counts as being too slow.
+        let backlogEnd = try await store.read { db in try db.latestEventSequence() }
+        while !Task.isCancelled {
+            let (events, latest) = try await readEvents(after: cursor, connectionId: connectionId, types: types, limit: 500)
+            if latest - max(cursor, backlogEnd) > maximumLag {
+                try await dropped(cursor)
+                return
+            }
+            for event in events {
+                try await send(event)
+                cursor = Int64(event.sequence)
+            }
+            if events.count < 500 {
+                // Caught up: the read scanned everything up to `latest`, matching or not.
+                cursor = max(cursor, latest)
+                guard await iterator.next() != nil else { return }
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import SCIMDClient
+import SCIMDProtocol
+import SCIMJSON
+import Testing
+
+@Suite(.serialized) struct EventFeedEndToEndTests {
+    @Test func aSubscriberSeesChangesMadeOnAnotherSocketConnection() async throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let subscriber = try RawSocket(path: daemon.socket)
+        let ack = try subscriber.json(#"{"jsonrpc":"2.0","id":1,"method":"events.subscribe","params":{"types":["user.*","connection.created"]}}"#)
+        let subscription = try #require(ack["result"]?["subscription"]?.stringValue)
+        let writer = try RawSocket(path: daemon.socket)
+        _ = try writer.json(#"{"jsonrpc":"2.0","id":1,"method":"connections.create","params":{"name":"Feed"}}"#)
+        _ = try writer.json(
+            #"{"jsonrpc":"2.0","id":2,"method":"scim.handle","params":{"method":"POST","path":"/Users","connection":"Feed","body":"{\"userName\":\"feed@example.com\"}"}}"#)
+        var types: [String] = []
+        while types.count < 2, let line = subscriber.readLine() {
+            let message = try JSONParser().parse(line)
+            #expect(message["method"] == "events.event")
+            #expect(message["id"] == nil, "pushed messages are notifications")
+            #expect(message["params"]?["subscription"] == .string(subscription))
+            types.append(message["params"]?["event"]?["type"]?.stringValue ?? "")
+        }
+        #expect(types == ["connection.created", "user.created"])
+        // The subscriber's socket still answers requests.
+        #expect(try subscriber.json(#"{"jsonrpc":"2.0","id":9,"method":"system.health"}"#)["id"] == 9)
+    }
+
+    @Test func theSwiftClientStreamsEventsAndResumesFromACursor() async throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let created = try await daemon.client { try await $0.createConnection(name: "Stream") }
+        let events = try await daemon.client { client -> [EventInfo] in
+            let stream = try await client.subscribeEvents(EventSelection(after: 0, types: ["user.created"]))
+            try await SCIMDClient.withConnection(socketPath: daemon.socket) { other in
+                for i in 0..<3 {
+                    _ = try await other.handleSCIM(
+                        method: "POST", path: "/Users", headers: ["Authorization": "Bearer \(created.token)"],
+                        body: #"{"userName":"u\#(i)@example.com"}"#)
+                }
+            }
+            var got: [EventInfo] = []
+            for try await event in stream {
+                got.append(event)
+                if got.count == 3 { break }
+            }
+            return got
+        }
+        #expect(events.map { $0.data["userName"]?.stringValue ?? "" } == ["u0@example.com", "u1@example.com", "u2@example.com"])
+        let resumed = try await daemon.client { try await $0.listEvents(.init(after: events[0].sequence, types: ["user.created"])) }
+        #expect(resumed.events.map(\.sequence) == Array(events.dropFirst().map(\.sequence)))
+    }
+
+    @Test func aStalledSubscriberDoesNotHoldUpIngest() async throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let created = try await daemon.client { try await $0.createConnection(name: "Busy") }
+        // Subscribes and never reads: its socket buffers fill, its stream blocks, nothing else may.
+        let stalled = try RawSocket(path: daemon.socket)
+        stalled.send(#"{"jsonrpc":"2.0","id":1,"method":"events.subscribe","params":{}}"# + "\n")
+        let body = String(repeating: "x", count: 2_000)
+        let statuses = try await daemon.client { client -> [Int] in
+            var statuses: [Int] = []
+            for i in 0..<600 {
+                let r = try await client.handleSCIM(
+                    method: "POST", path: "/Users", headers: ["Authorization": "Bearer \(created.token)"],
+                    body: #"{"userName":"bulk\#(i)@example.com","title":"\#(body)"}"#)
+                statuses.append(r.status)
+            }
+            return statuses
+        }
+        #expect(statuses.allSatisfy { $0 == 201 })
+        let info = try await daemon.client { try await $0.connection("Busy") }
+        #expect(info.users == 600)
+        withExtendedLifetime(stalled) {}
+    }
+
+    @Test func scimctlEventsListAndTail() throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let env = ["SCIMD_SOCKET": daemon.socket]
+        _ = try runTool("scimctl", ["connections", "create", "--name", "Tail"], environment: env)
+        let list = try runTool("scimctl", ["events", "list"], environment: env)
+        #expect(list.status == 0)
+        #expect(list.stdout.contains("connection.created"))
+        // tail --after 0 prints the backlog and keeps following; stop it after the first line.
+        let p = Process()
+        p.executableURL = Daemon.binaries.appendingPathComponent("scimctl")
+        p.arguments = ["events", "tail", "--after", "0", "--json"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["SCIMD_SOCKET"] = daemon.socket
+        p.environment = environment
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let handle = out.fileHandleForReading
+        var text = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !text.contains("\n") && Date() < deadline {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        p.terminate()
+        p.waitUntilExit()
+        let first = try JSONParser().parse(String(text.split(separator: "\n").first ?? ""))
+        #expect(first["type"] == "connection.created")
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import SCIMDProtocol
+import SCIMDService
+import SCIMDStore
+import SCIMJSON
+import Testing
+
+@Suite struct EventFeedTests {
+    @Test func everyChangeIsAnOrderedEvent() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        let u = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "e@example.com"])
+        let uid = u.body?["id"]?.stringValue ?? ""
+        let g = await fixture.scim("POST", "/Groups", token: a.token, body: ["displayName": "G", "members": [["value": .string(uid)]]])
+        let gid = g.body?["id"]?.stringValue ?? ""
+        _ = await fixture.scim(
+            "PATCH", "/Users/\(uid)", token: a.token,
+            body: ["schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [["op": "replace", "value": ["active": false]]]])
+        _ = await fixture.scim("DELETE", "/Users/\(uid)", token: a.token)
+        let feed = try await fixture.service.listEvents(.init(limit: 100))
+        let types = feed.events.map(\.type)
+        #expect(types == [
+            "connection.created", "user.created", "warning.opened", "group.created", "group.member_added", "user.deactivated",
+            "user.deleted", "group.member_removed", "warning.resolved",
+        ].filter { types.contains($0) } , "\(types)")
+        #expect(types.first == "connection.created")
+        #expect(types.contains("user.created") && types.contains("warning.opened") && types.contains("group.member_added"))
+        #expect(types.contains("user.deactivated") && types.contains("user.deleted") && types.contains("group.member_removed"))
+        let sequences = feed.events.map(\.sequence)
+        #expect(sequences == sequences.sorted())
+        #expect(Set(sequences).count == sequences.count)
+        let created = try #require(feed.events.first { $0.type == "user.created" })
+        #expect(created.resourceId == uid)
+        #expect(created.data["userName"] == "e@example.com")
+        #expect(created.data["mapped"]?["userName"] == "e@example.com")
+        let added = try #require(feed.events.first { $0.type == "group.member_added" })
+        #expect(added.resourceId == gid)
+        #expect(added.data["member"] == .string(uid))
+        #expect(!feed.events.contains { $0.data.description.contains(a.token) })
+    }
+
+    @Test func listResumesFromACursorAndFilters() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection("A")
+        let b = try await fixture.connection("B")
+        for i in 0..<4 { _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": .string("a\(i)"), "emails": [["value": "x@example.com"]]]) }
+        _ = await fixture.scim("POST", "/Users", token: b.token, body: ["userName": "b0", "emails": [["value": "x@example.com"]]])
+        let first = try await fixture.service.listEvents(.init(types: ["user.*"], limit: 2))
+        #expect(first.events.count == 2)
+        let rest = try await fixture.service.listEvents(.init(after: first.nextAfter, types: ["user.*"]))
+        #expect(rest.events.count == 3)
+        #expect(Set(first.events.map(\.sequence)).isDisjoint(with: rest.events.map(\.sequence)))
+        let onlyB = try await fixture.service.listEvents(.init(connection: "B", types: ["user.created"]))
+        #expect(onlyB.events.count == 1)
+        #expect(onlyB.events.first?.data["userName"] == "b0")
+        await #expect(throws: RPCError.self) { try await fixture.service.listEvents(.init(limit: 0)) }
+        await #expect(throws: RPCError.self) { try await fixture.service.listEvents(.init(after: -1)) }
+        await #expect(throws: RPCError.self) { try await fixture.service.listEvents(.init(connection: "nope")) }
+    }
+
+    @Test func theFeedSurvivesARestart() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "r@example.com"])
+        let before = try await fixture.service.listEvents(.init())
+        let reopened = try SCIMDService(store: try Store(path: fixture.store.path), logger: .init(label: "t"))
+        let after = try await reopened.listEvents(.init())
+        #expect(after.events == before.events)
+        let resumed = try await reopened.listEvents(.init(after: before.events[1].sequence))
+        #expect(resumed.events.map(\.sequence) == before.events.dropFirst(2).map(\.sequence))
+    }
+
+    @Test func mappingChangesAreEvents() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "m@example.com"])
+        let current = try await fixture.service.getMapping("Acme")
+        var properties = current.users["properties"]?.arrayValue ?? []
+        properties = properties.map { p in
+            guard p["name"] == "email", var o = p.objectValue else { return p }
+            o["warnIfMissing"] = false
+            return .object(o)
+        }
+        _ = try await fixture.service.setMapping(.init(connection: "Acme", users: ["properties": .array(properties)]))
+        let types = try await fixture.service.listEvents(.init()).events.map(\.type)
+        #expect(types.suffix(2) == ["mapping.changed", "warning.resolved"])
+    }
+
+    @Test func aStreamGetsBacklogThenLiveEvents() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "s0", "emails": [["value": "x@example.com"]]])
+        let received = Box([EventInfo]())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await fixture.service.streamEvents(
+                    connectionId: nil, types: ["user.created"], after: 0,
+                    send: { event in received.mutate { $0.append(event) } }, dropped: { _ in })
+            }
+            for i in 1...3 {
+                _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": .string("s\(i)"), "emails": [["value": "x@example.com"]]])
+            }
+            for _ in 0..<200 where received.value.count < 4 { try await Task.sleep(for: .milliseconds(10)) }
+            group.cancelAll()
+        }
+        #expect(received.value.map { $0.data["userName"]?.stringValue ?? "" } == ["s0", "s1", "s2", "s3"])
+    }
+
+    @Test func aSubscriberFarBehindIsDropped() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        let dropped = Box<Int64?>(nil)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await fixture.service.streamEvents(
+                    connectionId: nil, types: nil, after: 0, maximumLag: 5,
+                    send: { _ in try await Task.sleep(for: .milliseconds(50)) },  // a slow consumer
+                    dropped: { resumeAfter in dropped.mutate { $0 = resumeAfter } })
+            }
+            for i in 0..<20 { _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": .string("d\(i)")]) }
+            try await group.next()
+        }
+        #expect(dropped.value != nil)
+    }
+}
+
+/// A lock-protected value shared with concurrent test code.
+final class Box<Value: Sendable>: @unchecked Sendable {
+    // @unchecked: every access goes through `lock`.
+    private let lock = NSLock()
+    private var _value: Value
+    init(_ value: Value) { _value = value }
+    var value: Value { lock.withLock { _value } }
+    func mutate(_ body: (inout Value) -> Void) { lock.withLock { body(&_value) } }
+}
