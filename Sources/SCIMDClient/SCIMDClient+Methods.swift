@@ -106,4 +106,25 @@ extension SCIMDClient {
     public func listEvents(_ params: EventsList.Params) async throws -> EventsList.Result {
         try await call(EventsList.self, params)
     }
+
+    /// `sso.resolve`.
+    public func resolveSSO(_ params: SSOResolve.Params) async throws -> SSOResolve.Result {
+        try await call(SSOResolve.self, params)
+    }
+    /// `users.link`.
+    public func linkUser(_ connection: String, user: String, appUserId: String) async throws -> LinkResult {
+        try await call(UsersLink.self, .init(connection: connection, user: user, appUserId: appUserId))
+    }
+    /// `users.unlink`.
+    public func unlinkUser(_ connection: String, user: String) async throws -> LinkResult {
+        try await call(UsersUnlink.self, .init(connection: connection, user: user))
+    }
+    /// `scim.commit`.
+    public func commitSCIM(_ commitId: String, appUserId: String? = nil) async throws -> SCIMHandle.Result {
+        try await call(SCIMCommit.self, .init(commitId: commitId, appUserId: appUserId))
+    }
+    /// `scim.reject`.
+    public func rejectSCIM(_ commitId: String, reason: String) async throws -> SCIMHandle.Result {
+        try await call(SCIMReject.self, .init(commitId: commitId, reason: reason))
+    }
 }

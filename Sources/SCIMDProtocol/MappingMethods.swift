@@ -14,9 +14,13 @@ public struct MappingInfo: Codable, Sendable, Equatable {
     public var users: JSONValue
     /// `{"properties": [...]}` for Groups.
     public var groups: JSONValue
+    /// Group → role rules: `{"rules": [{"group", "by": "displayName"|"externalId", "role"}], "defaultRole"?, "mode": "first"|"all"}`;
+    /// absent when the connection has none.
+    public var roles: JSONValue?
     public var createdAt: String
     public var comment: String?
-    public init(connection: String, version: Int, users: JSONValue, groups: JSONValue, createdAt: String, comment: String?) {
+    public init(connection: String, version: Int, users: JSONValue, groups: JSONValue, roles: JSONValue? = nil, createdAt: String, comment: String?) {
+        self.roles = roles
         self.connection = connection
         self.version = version
         self.users = users
@@ -99,11 +103,18 @@ public struct MappingChange: Codable, Sendable, Equatable {
     public var users: JSONValue?
     /// New Groups mapping; absent keeps the current one.
     public var groups: JSONValue?
+    /// New group → role rules (see ``MappingInfo/roles``); absent keeps the current ones,
+    /// `{"rules": []}` removes them.
+    public var roles: JSONValue?
     /// Optimistic concurrency: fail with `conflict` unless the current version is this one.
     public var expectedVersion: Int?
     /// Free text kept in the history.
     public var comment: String?
-    public init(connection: String, users: JSONValue? = nil, groups: JSONValue? = nil, expectedVersion: Int? = nil, comment: String? = nil) {
+    public init(
+        connection: String, users: JSONValue? = nil, groups: JSONValue? = nil, roles: JSONValue? = nil, expectedVersion: Int? = nil,
+        comment: String? = nil
+    ) {
+        self.roles = roles
         self.connection = connection
         self.users = users
         self.groups = groups

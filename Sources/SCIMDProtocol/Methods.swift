@@ -108,13 +108,24 @@ public struct ConnectionInfo: Codable, Sendable, Equatable {
     public var lastRequestStatus: Int?
     /// When the previous token stops working after a rotation with overlap.
     public var previousTokenExpiresAt: String?
+    /// How `sso.resolve` matches logins to users.
+    public var sso: SSOStrategy
+    /// When true, creating, deactivating, reactivating or deleting a user waits for the
+    /// application's `scim.commit` (see `ActionRequired`).
+    public var confirmMode: Bool
+    /// Seconds a held change waits for `scim.commit` before it is dropped.
+    public var commitTimeoutSeconds: Int
 
     public init(
         id: String, name: String, customerId: String?, idp: String?, disabled: Bool, createdAt: String,
         updatedAt: String, users: Int = 0, activeUsers: Int = 0, groups: Int = 0, openWarnings: Int = 0,
         resourcesWithWarnings: Int = 0, requests24h: Int = 0, errors24h: Int = 0, lastRequestAt: String? = nil,
-        lastRequestStatus: Int? = nil, previousTokenExpiresAt: String? = nil
+        lastRequestStatus: Int? = nil, previousTokenExpiresAt: String? = nil, sso: SSOStrategy = .default,
+        confirmMode: Bool = false, commitTimeoutSeconds: Int = 300
     ) {
+        self.sso = sso
+        self.confirmMode = confirmMode
+        self.commitTimeoutSeconds = commitTimeoutSeconds
         self.id = id
         self.name = name
         self.customerId = customerId
@@ -201,7 +212,19 @@ public enum ConnectionsUpdate: RPCMethod {
         public var customerId: String?
         public var idp: String?
         public var disabled: Bool?
-        public init(id: String, name: String? = nil, customerId: String? = nil, idp: String? = nil, disabled: Bool? = nil) {
+        /// SSO matching strategy for `sso.resolve`.
+        public var sso: SSOStrategy?
+        /// Hold user lifecycle changes for `scim.commit`.
+        public var confirmMode: Bool?
+        /// 10…86,400.
+        public var commitTimeoutSeconds: Int?
+        public init(
+            id: String, name: String? = nil, customerId: String? = nil, idp: String? = nil, disabled: Bool? = nil,
+            sso: SSOStrategy? = nil, confirmMode: Bool? = nil, commitTimeoutSeconds: Int? = nil
+        ) {
+            self.sso = sso
+            self.confirmMode = confirmMode
+            self.commitTimeoutSeconds = commitTimeoutSeconds
             self.id = id
             self.name = name
             self.customerId = customerId
@@ -256,4 +279,5 @@ public let allMethods: [any RPCMethod.Type] = [
     WarningsSummary.self, WarningsList.self,
     UsersList.self, UsersGet.self, GroupsList.self, GroupsGet.self,
     EventsList.self, EventsSubscribe.self,
+    SSOResolve.self, UsersLink.self, UsersUnlink.self, SCIMCommit.self, SCIMReject.self,
 ]

@@ -10,7 +10,13 @@ public struct UserRow: Codable, Sendable, Equatable {
     /// Open mapping warnings.
     public var warningCount: Int
     public var updatedAt: String
-    public init(id: String, userName: String, externalId: String?, active: Bool, displayName: String?, warningCount: Int, updatedAt: String) {
+    /// The linked application user id (`users.link`).
+    public var appUserId: String?
+    public init(
+        id: String, userName: String, externalId: String?, active: Bool, displayName: String?, warningCount: Int, updatedAt: String,
+        appUserId: String? = nil
+    ) {
+        self.appUserId = appUserId
         self.id = id
         self.userName = userName
         self.externalId = externalId
@@ -80,11 +86,14 @@ public struct ResourceDetail: Codable, Sendable, Equatable {
     public var recentRequests: [RequestSummary]
     public var createdAt: String
     public var updatedAt: String
+    /// Users: the linked application user id.
+    public var appUserId: String?
     public init(
         resourceType: String, id: String, name: String, raw: String, scim: JSONValue, mapped: JSONValue, mappingVersion: Int?,
         related: [ResourceRef], relatedCount: Int, nextRelatedCursor: String?, warnings: [WarningInfo],
-        recentRequests: [RequestSummary], createdAt: String, updatedAt: String
+        recentRequests: [RequestSummary], createdAt: String, updatedAt: String, appUserId: String? = nil
     ) {
+        self.appUserId = appUserId
         self.resourceType = resourceType
         self.id = id
         self.name = name

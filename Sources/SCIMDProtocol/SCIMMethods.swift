@@ -38,11 +38,17 @@ public enum SCIMHandle: RPCMethod {
         public var body: String?
         /// What the request changed, in order, for the application to act on.
         public var changes: [ResourceChange]
-        public init(status: Int, headers: [String: String], body: String?, changes: [ResourceChange]) {
+        /// Present (with status 202 and no body) when the connection is in confirm mode and the
+        /// request would create, deactivate, reactivate or delete a user: nothing was applied; the
+        /// application applies the change on its side, then calls `scim.commit` (or `scim.reject`)
+        /// and sends the IdP the response that call returns.
+        public var actionRequired: ActionRequired?
+        public init(status: Int, headers: [String: String], body: String?, changes: [ResourceChange], actionRequired: ActionRequired? = nil) {
             self.status = status
             self.headers = headers
             self.body = body
             self.changes = changes
+            self.actionRequired = actionRequired
         }
     }
 }

@@ -42,6 +42,11 @@ extension RPCDispatcher {
         d.register(GroupsList.self) { try await service.listGroups($0) }
         d.register(GroupsGet.self) { try await service.getGroup($0) }
         d.register(EventsList.self) { try await service.listEvents($0) }
+        d.register(SSOResolve.self) { try await service.resolveSSO($0) }
+        d.register(UsersLink.self) { try await service.linkUser($0) }
+        d.register(UsersUnlink.self) { try await service.unlinkUser($0) }
+        d.register(SCIMCommit.self) { try await service.commitSCIM($0) }
+        d.register(SCIMReject.self) { try await service.rejectSCIM($0) }
         d.registerStreaming(EventsSubscribe.self) { selection in
             let (connectionId, after) = try await service.prepareSubscription(selection)
             let subscription = UUID().uuidString.lowercased()

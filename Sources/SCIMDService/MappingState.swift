@@ -10,13 +10,20 @@ import SCIMModel
 struct ActiveMapping: Sendable {
     var version: Int
     var configuration: MappingConfiguration
+    /// Group → role rules; nil when the connection has none (then users have no `roles` property).
+    var roles: RoleRules?
     var users: CompiledMapping
     var groups: CompiledMapping
 
-    /// Compiles `configuration`. Throws `MappingError` when it is invalid.
-    init(version: Int, configuration: MappingConfiguration) throws(MappingError) {
+    /// Compiles `configuration`. Throws `MappingError` when it (or the role rules) is invalid.
+    init(version: Int, configuration: MappingConfiguration, roles: RoleRules? = nil) throws(MappingError) {
         self.version = version
         self.configuration = configuration
+        try roles?.validate()
+        if let roles, configuration.users.property(named: "roles") != nil, !roles.rules.isEmpty || roles.defaultRole != nil {
+            throw MappingError(property: "roles", message: "the user mapping already has a property named roles; rename it to use role rules")
+        }
+        self.roles = roles.flatMap { $0.rules.isEmpty && $0.defaultRole == nil ? nil : $0 }
         self.users = try CompiledMapping(configuration.users, resourceType: .user)
         self.groups = try CompiledMapping(configuration.groups, resourceType: .group)
     }
@@ -27,11 +34,20 @@ struct ActiveMapping: Sendable {
 
     /// Maps a stored resource. The mapping sees the resource as the IdP sent it plus its `id`
     /// (not `meta` or derived `groups`: re-mapping a connection must not need a query per resource).
-    func evaluate(raw: JSONObject, id: String, type: SCIMResourceType) -> MappingResult {
+    /// A user's `roles` come from the groups they are in (see ``RoleRules``).
+    func evaluate(raw: JSONObject, id: String, type: SCIMResourceType, groups: [MemberOf]) -> MappingResult {
         var input = raw
         input["id"] = .string(id)
-        return compiled(for: type).evaluate(input)
+        var result = compiled(for: type).evaluate(input)
+        if type == .user, let roles {
+            let names = roles.roles(for: groups.map { (displayName: $0.displayName, externalId: $0.externalId) })
+            result.properties["roles"] = .array(names.map(JSONValue.string))
+        }
+        return result
     }
+
+    /// Whether users' mapped properties depend on their groups.
+    var dependsOnGroups: Bool { roles != nil }
 }
 
 /// What mapping one resource changed in its warnings.
@@ -92,14 +108,30 @@ enum MappingWriter {
 
 /// Mapping configurations as stored and sent over RPC: `{"users": {"properties": [...]}, "groups": {...}}`.
 enum MappingCodec {
-    static func encode(_ configuration: MappingConfiguration) throws -> String {
+    /// The stored form: `{"users", "groups", "roles"?}`.
+    private struct Stored: Codable {
+        var users: Mapping
+        var groups: Mapping
+        var roles: RoleRules?
+    }
+
+    static func encode(_ configuration: MappingConfiguration, roles: RoleRules? = nil) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(configuration), as: UTF8.self)
+        return String(decoding: try encoder.encode(Stored(users: configuration.users, groups: configuration.groups, roles: roles)), as: UTF8.self)
     }
 
     static func decode(_ text: String) throws -> MappingConfiguration {
-        try JSONDecoder().decode(MappingConfiguration.self, from: Data(text.utf8))
+        try decodeWithRoles(text).0
+    }
+
+    static func decodeWithRoles(_ text: String) throws -> (MappingConfiguration, RoleRules?) {
+        let stored = try JSONDecoder().decode(Stored.self, from: Data(text.utf8))
+        return (MappingConfiguration(users: stored.users, groups: stored.groups), stored.roles)
+    }
+
+    static func json(_ roles: RoleRules) throws -> JSONValue {
+        try JSONParser().parse(bytes: Array(try JSONEncoder().encode(roles)))
     }
 
     /// The configuration as a JSON value (member order as the encoder wrote it is not significant).

@@ -26,11 +26,11 @@ extension SCIMDService {
     }
 
     static func info(_ record: MappingVersionRecord) throws -> MappingInfo {
-        let configuration = try MappingCodec.decode(record.configuration)
+        let (configuration, roles) = try MappingCodec.decodeWithRoles(record.configuration)
         return MappingInfo(
             connection: record.connectionId, version: record.version, users: try MappingCodec.json(configuration.users),
-            groups: try MappingCodec.json(configuration.groups), createdAt: Timestamp.string(record.createdAt),
-            comment: record.comment)
+            groups: try MappingCodec.json(configuration.groups), roles: try roles.map(MappingCodec.json),
+            createdAt: Timestamp.string(record.createdAt), comment: record.comment)
     }
 
     // MARK: mapping.set / preview / rollback
@@ -47,8 +47,16 @@ extension SCIMDService {
         var configuration = current.configuration
         if let users = params.users { configuration.users = try Self.decodeMapping(users, field: "users") }
         if let groups = params.groups { configuration.groups = try Self.decodeMapping(groups, field: "groups") }
+        var roles = current.roles
+        if let json = params.roles {
+            do {
+                roles = try JSONDecoder().decode(RoleRules.self, from: Data(JSONSerializer.bytes(json)))
+            } catch {
+                throw RPCError.invalidMapping("invalid role rules: \(error)", field: "roles")
+            }
+        }
         do {
-            return (connection, current, try ActiveMapping(version: current.version + 1, configuration: configuration))
+            return (connection, current, try ActiveMapping(version: current.version + 1, configuration: configuration, roles: roles))
         } catch {
             var details = JSONObject()
             if let property = error.property { details["property"] = .string(property) }
@@ -106,14 +114,15 @@ extension SCIMDService {
             throw RPCError.notFound("connection '\(connection.name)' has no mapping version \(params.version)")
         }
         let current = activeMapping(id)
-        let configuration = try MappingCodec.decode(old.configuration)
-        let proposed = try ActiveMapping(version: current.version + 1, configuration: configuration)
+        let (configuration, roles) = try MappingCodec.decodeWithRoles(old.configuration)
+        let proposed = try ActiveMapping(version: current.version + 1, configuration: configuration, roles: roles)
         return try await install(proposed, connection: connection, comment: "rollback to version \(params.version)")
     }
 
     private func install(_ mapping: ActiveMapping, connection: ConnectionRecord, comment: String?) async throws -> MappingSet.Result {
         let record = MappingVersionRecord(
-            connectionId: connection.id, version: mapping.version, configuration: try MappingCodec.encode(mapping.configuration),
+            connectionId: connection.id, version: mapping.version,
+            configuration: try MappingCodec.encode(mapping.configuration, roles: mapping.roles),
             createdAt: clock.now(), comment: comment)
         try await store.write { db in
             try record.insert(db)
@@ -150,12 +159,15 @@ extension SCIMDService {
                 let cursor = after
                 let body: @Sendable (Database) throws -> ([(MappingDiff, RemapExample?)], (Milliseconds, String)?) = { db in
                     let batch = try db.resourceBatch(connectionId: connectionId, type: type.rawValue, after: cursor, limit: batchSize)
+                    // Roles need each user's groups: one query for the whole batch, not one per user.
+                    let groupsByUser = type == .user && mapping.dependsOnGroups
+                        ? try memberships(db, connectionId: connectionId, userIds: batch.map(\.id)) : [:]
                     var diffs: [(MappingDiff, RemapExample?)] = []
                     for var record in batch {
                         if let version = record.mappingVersion, version > mapping.version { continue }
                         let raw = try JSONParser().parse(record.raw).objectValue ?? JSONObject()
                         let old = try Self.storedResult(db, record)
-                        let new = mapping.evaluate(raw: raw, id: record.id, type: type)
+                        let new = mapping.evaluate(raw: raw, id: record.id, type: type, groups: groupsByUser[record.id] ?? [])
                         let diff = MappingDiff.diff(old: old, new: new)
                         if write && (!diff.isEmpty || record.mappingVersion != mapping.version) {
                             let warnings = try MappingWriter.apply(new, version: mapping.version, to: &record, requestId: nil, now: now, db: db)

@@ -17,7 +17,8 @@ extension SCIMDService {
             users: page.records.map { record in
                 UserRow(
                     id: record.id, userName: Self.displayName(record), externalId: record.externalId, active: record.active ?? true,
-                    displayName: record.displayName, warningCount: record.warningCount, updatedAt: Timestamp.string(record.updatedAt))
+                    displayName: record.displayName, warningCount: record.warningCount, updatedAt: Timestamp.string(record.updatedAt),
+                    appUserId: record.appUserId)
             }, nextCursor: page.next)
     }
 
@@ -158,7 +159,7 @@ extension SCIMDService {
                 mapped: record.mapped.flatMap { try? JSONParser().parse($0) } ?? .object([:]), mappingVersion: record.mappingVersion,
                 related: related, relatedCount: relatedCount, nextRelatedCursor: next, warnings: warnings,
                 recentRequests: recent.map(self.summary), createdAt: Timestamp.string(record.createdAt),
-                updatedAt: Timestamp.string(record.updatedAt))
+                updatedAt: Timestamp.string(record.updatedAt), appUserId: record.appUserId)
         }
         guard let result else {
             throw RPCError.notFound(

@@ -41,17 +41,120 @@ extension SCIMDService {
             return .init(status: status, headers: headers, body: JSONSerializer.string(error.body), changes: [])
         }
 
-        let draft = RequestLogDraft(request: request, connectionId: authenticated.id, at: clock.now())
-        let endpoint = SCIMEndpoint(
-            store: store, configuration: configuration, clock: clock, connectionId: authenticated.id,
-            mappings: mappingRegistry, log: draft, logger: logger)
-        let response = await endpoint.handle(request)
-        if !response.logged { await log(draft.record(for: response)) }
-        if !response.changes.isEmpty { eventNotifier.notify() }
-        if scimRequestCount % 500 == 0 { await pruneRequestLog(authenticated.id) }
+        let settings = ConnectionSettings(authenticated)
+        let response = await execute(request, connectionId: authenticated.id, confirm: settings.confirmMode == true)
+        if scimRequestCount % 500 == 0 {
+            await pruneRequestLog(authenticated.id)
+            await purgeExpiredCommits()
+        }
+        if let held = response.held {
+            do {
+                return try await hold(held, params: params, connectionId: authenticated.id, timeoutSeconds: settings.commitTimeout)
+            } catch {
+                logger.error("could not hold a change for confirmation", metadata: ["error": "\(error)"])
+                let failure = SCIMError(status: 500, scimType: nil, detail: "internal error; see the daemon's log")
+                return .init(status: 500, headers: ["Content-Type": "application/scim+json"], body: JSONSerializer.string(failure.body), changes: [])
+            }
+        }
         return .init(
             status: response.status, headers: response.headers, body: response.body.map(JSONSerializer.string),
             changes: response.changes)
+    }
+
+    /// Serves one authenticated request and logs it (with the change, or on its own).
+    func execute(
+        _ request: SCIMRequest, connectionId: String, confirm: Bool, assignedId: String? = nil, linkAppUserId: String? = nil
+    ) async -> SCIMResponse {
+        let draft = RequestLogDraft(request: request, connectionId: connectionId, at: clock.now())
+        var endpoint = SCIMEndpoint(
+            store: store, configuration: configuration, clock: clock, connectionId: connectionId, mappings: mappingRegistry,
+            log: draft, logger: logger)
+        endpoint.confirm = confirm
+        endpoint.assignedId = assignedId
+        endpoint.linkAppUserId = linkAppUserId
+        let response = await endpoint.handle(request)
+        if !response.logged { await log(draft.record(for: response)) }
+        if !response.changes.isEmpty { eventNotifier.notify() }
+        return response
+    }
+
+    /// Saves a held change and tells the caller what the application must confirm.
+    private func hold(
+        _ held: SCIMEndpoint.Held, params: SCIMHandle.Params, connectionId: String, timeoutSeconds: Int
+    ) async throws -> SCIMHandle.Result {
+        var stored = params
+        stored.headers = (params.headers ?? [:]).filter { $0.key.lowercased() != "authorization" }
+        stored.connection = nil
+        var request = try JSONParser().parse(bytes: try RPCCodec.encode(stored)).objectValue ?? [:]
+        request["assignedId"] = .string(held.id)
+        let now = clock.now()
+        let record = PendingCommitRecord(
+            id: UUID().uuidString.lowercased(), connectionId: connectionId, action: held.action,
+            request: JSONSerializer.string(.object(request)), userPreview: JSONSerializer.string(.object(held.user)), createdAt: now,
+            expiresAt: now + Milliseconds(timeoutSeconds) * 1000)
+        try await store.write { db in try record.insert(db) }
+        logger.info("change held for confirmation", metadata: ["commitId": "\(record.id)", "action": "\(held.action)"])
+        return .init(
+            status: 202, headers: [:], body: nil, changes: [],
+            actionRequired: ActionRequired(
+                commitId: record.id, action: held.action, user: .object(held.user), mapped: .object(held.mapped),
+                expiresAt: Timestamp.string(record.expiresAt)))
+    }
+
+    /// Takes a pending commit out of the store; nil when unknown or expired (an expired one is dropped).
+    private func takePendingCommit(_ commitId: String) async throws -> PendingCommitRecord? {
+        let now = clock.now()
+        return try await store.write { db -> PendingCommitRecord? in
+            guard let record = try PendingCommitRecord.fetchOne(db, key: commitId) else { return nil }
+            _ = try record.delete(db)
+            return record.expiresAt > now ? record : nil
+        }
+    }
+
+    /// Drops held changes nobody confirmed in time: nothing of them is applied.
+    func purgeExpiredCommits() async {
+        let now = clock.now()
+        do {
+            try await store.write { db in try db.execute(sql: "DELETE FROM pendingCommit WHERE expiresAt <= ?", arguments: [now]) }
+        } catch {
+            logger.warning("could not purge expired commits", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// `scim.commit`: applies the held request now and returns the SCIM response for the IdP.
+    /// Throws `not_found` for an unknown or expired commit id.
+    public func commitSCIM(_ params: SCIMCommit.Params) async throws -> SCIMHandle.Result {
+        guard let pending = try await takePendingCommit(params.commitId) else {
+            throw RPCError.notFound("no pending change \(params.commitId) (unknown, already decided, or expired)")
+        }
+        guard connections[pending.connectionId] != nil else {
+            throw RPCError.notFound("the connection of change \(params.commitId) no longer exists")
+        }
+        let stored = try JSONParser().parse(pending.request)
+        let handle = try RPCCodec.decode(SCIMHandle.Params.self, from: stored)
+        let request = SCIMRequest(handle, basePath: configuration.scimBasePath)
+        let response = await execute(
+            request, connectionId: pending.connectionId, confirm: false, assignedId: stored["assignedId"]?.stringValue,
+            linkAppUserId: pending.action == "link" ? params.appUserId.nonEmpty : nil)
+        if pending.action != "link", let appUserId = params.appUserId.nonEmpty, response.status < 300, let id = response.resourceId {
+            _ = try? await linkUser(.init(connection: pending.connectionId, user: id, appUserId: appUserId))
+        }
+        return .init(
+            status: response.status, headers: response.headers, body: response.body.map(JSONSerializer.string),
+            changes: response.changes)
+    }
+
+    /// `scim.reject`: drops the held request; the IdP gets a SCIM 400 carrying the reason.
+    /// Throws `not_found` (unknown or expired), `invalid_params` (empty reason).
+    public func rejectSCIM(_ params: SCIMReject.Params) async throws -> SCIMHandle.Result {
+        let reason = params.reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty else { throw RPCError.invalidParams("reason must not be empty", field: "reason") }
+        guard let pending = try await takePendingCommit(params.commitId) else {
+            throw RPCError.notFound("no pending change \(params.commitId) (unknown, already decided, or expired)")
+        }
+        let error = SCIMError(status: 400, scimType: nil, detail: "the application refused this change: \(reason)")
+        logger.info("held change rejected", metadata: ["commitId": "\(pending.id)", "action": "\(pending.action)"])
+        return .init(status: 400, headers: ["Content-Type": "application/scim+json"], body: JSONSerializer.string(error.body), changes: [])
     }
 
     /// Appends a request that changed nothing (a read or a refused request) to the log.

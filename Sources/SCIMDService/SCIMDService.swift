@@ -98,8 +98,8 @@ public actor SCIMDService {
             return Array(latest.values)
         }
         for version in versions {
-            guard let configuration = try? MappingCodec.decode(version.configuration),
-                let active = try? ActiveMapping(version: version.version, configuration: configuration)
+            guard let (configuration, roles) = try? MappingCodec.decodeWithRoles(version.configuration),
+                let active = try? ActiveMapping(version: version.version, configuration: configuration, roles: roles)
             else {
                 logger.error("stored mapping does not compile; using the default", metadata: ["connection": "\(version.connectionId)"])
                 mappingRegistry.set(try? ActiveMapping(version: version.version, configuration: .default), for: version.connectionId)
@@ -198,6 +198,32 @@ public actor SCIMDService {
         if let customerId = params.customerId { record.customerId = Optional(customerId).nonEmpty }
         if let idp = params.idp { record.idp = Optional(idp).nonEmpty }
         if let disabled = params.disabled { record.disabled = disabled }
+        var settings = ConnectionSettings(record)
+        if let sso = params.sso {
+            guard SSOStrategy.kinds.contains(sso.kind) else {
+                throw RPCError.invalidParams("sso.kind must be one of \(SSOStrategy.kinds.joined(separator: ", "))", field: "sso.kind")
+            }
+            if sso.kind == "claim_property" {
+                guard let claim = sso.claim, !claim.isEmpty else {
+                    throw RPCError.invalidParams("claim_property needs sso.claim", field: "sso.claim")
+                }
+                guard let property = sso.property, !property.isEmpty else {
+                    throw RPCError.invalidParams("claim_property needs sso.property (a mapped property)", field: "sso.property")
+                }
+                guard activeMapping(record.id).configuration.users.property(named: property) != nil || property == "roles" else {
+                    throw RPCError.invalidParams("the user mapping has no property '\(property)'", field: "sso.property")
+                }
+            }
+            settings.sso = sso
+        }
+        if let confirmMode = params.confirmMode { settings.confirmMode = confirmMode }
+        if let timeout = params.commitTimeoutSeconds {
+            guard (10...86_400).contains(timeout) else {
+                throw RPCError.invalidParams("commitTimeoutSeconds must be 10…86400", field: "commitTimeoutSeconds")
+            }
+            settings.commitTimeoutSeconds = timeout
+        }
+        record.settings = settings.json
         record.updatedAt = clock.now()
         let updated = record
         try await store.write { db in
@@ -310,6 +336,7 @@ public actor SCIMDService {
             )
         }
         let previousExpiry = record.previousTokenExpiresAt.flatMap { $0 > clock.now() ? Timestamp.string($0) : nil }
+        let settings = ConnectionSettings(record)
         return ConnectionInfo(
             id: record.id, name: record.name, customerId: record.customerId, idp: record.idp, disabled: record.disabled,
             createdAt: Timestamp.string(record.createdAt), updatedAt: Timestamp.string(record.updatedAt),
@@ -317,7 +344,8 @@ public actor SCIMDService {
             openWarnings: warnings.open, resourcesWithWarnings: warnings.resources,
             requests24h: requests.requests, errors24h: requests.errors,
             lastRequestAt: requests.lastAt.map(Timestamp.string), lastRequestStatus: requests.lastStatus,
-            previousTokenExpiresAt: previousExpiry)
+            previousTokenExpiresAt: previousExpiry, sso: settings.ssoStrategy, confirmMode: settings.confirmMode ?? false,
+            commitTimeoutSeconds: settings.commitTimeout)
     }
 
     // MARK: authentication
@@ -350,5 +378,30 @@ extension Optional where Wrapped == String {
     var nonEmpty: String? {
         guard let s = self?.trimmingCharacters(in: .whitespacesAndNewlines), !s.isEmpty else { return nil }
         return s
+    }
+}
+
+/// A connection's settings, stored as JSON in `connection.settings` (absent members: defaults).
+struct ConnectionSettings: Codable, Sendable {
+    var sso: SSOStrategy?
+    var confirmMode: Bool?
+    var commitTimeoutSeconds: Int?
+
+    init(_ record: ConnectionRecord) {
+        self = (try? JSONDecoder().decode(ConnectionSettings.self, from: Data(record.settings.utf8)))
+            ?? ConnectionSettings(sso: nil, confirmMode: nil, commitTimeoutSeconds: nil)
+    }
+
+    init(sso: SSOStrategy?, confirmMode: Bool?, commitTimeoutSeconds: Int?) {
+        self.sso = sso
+        self.confirmMode = confirmMode
+        self.commitTimeoutSeconds = commitTimeoutSeconds
+    }
+
+    var ssoStrategy: SSOStrategy { sso ?? .default }
+    var commitTimeout: Int { commitTimeoutSeconds ?? 300 }
+
+    var json: String {
+        (try? String(decoding: JSONEncoder().encode(self), as: UTF8.self)) ?? "{}"
     }
 }

@@ -4,6 +4,7 @@ import Logging
 import SCIMDProtocol
 import SCIMDStore
 import SCIMJSON
+import SCIMMapping
 import SCIMModel
 
 /// Serves SCIM 2.0 (RFC 7644) for one authenticated connection over the store.
@@ -21,6 +22,19 @@ struct SCIMEndpoint: Sendable {
     /// The request's log entry, completed and written in the same transaction as a change.
     let log: RequestLogDraft
     let logger: Logger
+    /// Confirm mode: user lifecycle changes are worked out, rolled back and held (see ``Held``).
+    var confirm = false
+    /// For a committed `link`: the id the held preview announced, and the application's id to link.
+    var assignedId: String? = nil
+    var linkAppUserId: String? = nil
+
+    /// Thrown inside a write transaction to roll it back and hold the change for `scim.commit`.
+    struct Held: Error {
+        var action: String
+        var id: String
+        var user: JSONObject
+        var mapped: JSONObject
+    }
 
     /// Base URL for `meta.location`: from `X-Forwarded-Proto`/`Host` when sent, else the base path alone.
     func baseURL(_ request: SCIMRequest) -> String {
@@ -36,6 +50,13 @@ struct SCIMEndpoint: Sendable {
             return try await route(request)
         } catch let error as SCIMError {
             return SCIMResponse(error: error)
+        } catch let held as Held {
+            var response = SCIMResponse(status: 202, body: nil)
+            response.headers = [:]
+            response.held = held
+            response.resourceType = "User"
+            response.resourceId = held.id
+            return response
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             // Defence in depth: the unique index backs the in-transaction uniqueness check.
             logger.warning("uniqueness enforced by the index", metadata: ["error": "\(error)"])
@@ -236,10 +257,11 @@ struct SCIMEndpoint: Sendable {
         let resource = try SCIMResource.prepareForStorage(body, resourceType: type)
         let fields = try IndexedFields(resource, type: type)
         let now = clock.now()
-        let id = UUID().uuidString.lowercased()
+        let id = assignedId ?? UUID().uuidString.lowercased()
         let connectionId = self.connectionId
         let base = baseURL(request)
         let (mappings, log) = (self.mappings, self.log)
+        let (confirm, linkAppUserId) = (self.confirm, self.linkAppUserId)
         return try await store.write { db -> SCIMResponse in
             if let existing = try db.resource(connectionId: connectionId, type: type.rawValue, nameKey: fields.nameKey) {
                 throw SCIMError.uniqueness(
@@ -256,10 +278,24 @@ struct SCIMEndpoint: Sendable {
             response.resourceId = id
             let requestId = try log.insert(db, response)
             let mapping = mappings.current(connectionId)
-            let result = mapping.evaluate(raw: resource, id: id, type: type)
+            let result = mapping.evaluate(raw: resource, id: id, type: type, groups: [])
+            if confirm && type == .user {
+                throw Held(action: "link", id: id, user: try render(record, groups: [], baseURL: base), mapped: result.properties)
+            }
             let warnings = try MappingWriter.apply(result, version: mapping.version, to: &record, requestId: requestId, now: now, db: db)
+            if type == .user, let linkAppUserId {
+                if let other = try String.fetchOne(
+                    db, sql: "SELECT id FROM resource WHERE connectionId = ? AND appUserId = ?", arguments: [connectionId, linkAppUserId])
+                {
+                    throw SCIMError.uniqueness("application user \(linkAppUserId) is already linked to user \(other)")
+                }
+                record.appUserId = linkAppUserId
+            }
             try record.insert(db)
             if type == .group { try db.replaceMembers(connectionId: connectionId, groupId: id, memberIds: memberIds(resource)) }
+            let roleChanges =
+                type == .group
+                ? try remapMembers(db, userIds: Set(memberIds(resource)), mapping: mapping, now: now) : []
             response.changes = [
                 ResourceChange(
                     resourceType: type.rawValue, id: id, change: "created", connection: connectionId,
@@ -270,6 +306,7 @@ struct SCIMEndpoint: Sendable {
                 for member in memberIds(resource) {
                     response.changes.append(.init(resourceType: "Group", id: id, change: "member_added", connection: connectionId, member: member))
                 }
+                response.changes += roleChanges
             }
             try EventLog.append(db, at: now, changes: response.changes, names: [id: fields.name])
             response.logged = true
@@ -302,6 +339,7 @@ struct SCIMEndpoint: Sendable {
         let ifMatch = request.headers["if-match"]
         let now = clock.now()
         let (mappings, log) = (self.mappings, self.log)
+        let confirm = self.confirm
         return try await store.write { db -> SCIMResponse in
             guard var record = try db.resource(connectionId: connectionId, type: type.rawValue, id: id) else {
                 throw SCIMError.notFound("\(type.rawValue) \(id) not found")
@@ -341,7 +379,7 @@ struct SCIMEndpoint: Sendable {
                 return response
             }
             let mapping = mappings.current(connectionId)
-            let result = mapping.evaluate(raw: updated, id: id, type: type)
+            let result = mapping.evaluate(raw: updated, id: id, type: type, groups: groups)
             let warnings = try MappingWriter.apply(result, version: mapping.version, to: &record, requestId: requestId, now: now, db: db)
             try record.update(db)
             let kind: String
@@ -351,6 +389,11 @@ struct SCIMEndpoint: Sendable {
                 kind = "reactivated"
             } else {
                 kind = "updated"
+            }
+            if confirm && (kind == "deactivated" || kind == "reactivated") {
+                throw Held(
+                    action: kind == "deactivated" ? "disable" : "enable", id: id,
+                    user: try render(record, groups: groups, baseURL: base), mapped: result.properties)
             }
             changes.append(
                 .init(
@@ -366,6 +409,10 @@ struct SCIMEndpoint: Sendable {
                 for m in memberIds(current) where !afterSet.contains(m) {
                     changes.append(.init(resourceType: "Group", id: id, change: "member_removed", connection: connectionId, member: m))
                 }
+                // Roles follow membership and the group's name: re-map the users it may have changed.
+                let renamed = record.displayName != IndexedFields.displayName(current) || fields.externalId != current[caseInsensitive: "externalId"]?.stringValue
+                let affected = renamed ? before.union(afterSet) : before.symmetricDifference(afterSet)
+                changes += try remapMembers(db, userIds: affected, mapping: mapping, now: now)
             }
             response.changes = changes
             try EventLog.append(db, at: now, changes: changes, names: [id: fields.name])
@@ -379,12 +426,19 @@ struct SCIMEndpoint: Sendable {
         let ifMatch = request.headers["if-match"]
         let now = clock.now()
         let log = self.log
+        let confirm = self.confirm
+        let base = baseURL(request)
         return try await store.write { db -> SCIMResponse in
             guard let record = try db.resource(connectionId: connectionId, type: type.rawValue, id: id) else {
                 throw SCIMError.notFound("\(type.rawValue) \(id) not found")
             }
             if let ifMatch, !ETag.matches(ifMatch, version: record.version) {
                 throw SCIMError.preconditionFailed("If-Match \(ifMatch) does not match the current version \(ETag.string(record.version))")
+            }
+            if confirm && type == .user {
+                let groups = try memberships(db, connectionId: connectionId, userId: id)
+                let mapped = record.mapped.flatMap { try? JSONParser().parse($0).objectValue } ?? [:]
+                throw Held(action: "delete", id: id, user: try render(record, groups: groups, baseURL: base), mapped: mapped)
             }
             var changes: [ResourceChange] = [.init(resourceType: type.rawValue, id: id, change: "deleted", connection: connectionId)]
             // A deleted resource leaves every group that listed it (RFC 7644 §3.6: no dangling references).
@@ -403,7 +457,10 @@ struct SCIMEndpoint: Sendable {
             }
             _ = try record.delete(db)
             try MappingWriter.deleteWarnings(db, connectionId: connectionId, type: type.rawValue, resourceId: id)
-            if type == .group { try db.replaceMembers(connectionId: connectionId, groupId: id, memberIds: []) }
+            if type == .group {
+                try db.replaceMembers(connectionId: connectionId, groupId: id, memberIds: [])
+                changes += try remapMembers(db, userIds: Set(memberIds(try storedObject(record))), mapping: mappings.current(connectionId), now: now)
+            }
             var response = SCIMResponse(status: 204, body: nil)
             response.headers = [:]
             response.resourceType = type.rawValue
@@ -421,6 +478,28 @@ struct SCIMEndpoint: Sendable {
     }
 
     // MARK: helpers
+
+    /// Re-maps users whose `roles` may have changed because a group they are (or were) in changed.
+    /// Their SCIM data is untouched (no new `meta.version`); what changes is the application's view.
+    func remapMembers(_ db: Database, userIds: Set<String>, mapping: ActiveMapping, now: Milliseconds) throws -> [ResourceChange] {
+        guard mapping.dependsOnGroups, !userIds.isEmpty else { return [] }
+        let ids = userIds.sorted()
+        let groups = try memberships(db, connectionId: connectionId, userIds: ids)
+        var changes: [ResourceChange] = []
+        for record in try db.resources(connectionId: connectionId, type: "User", ids: ids) {
+            var record = record
+            let old = try SCIMDService.storedResult(db, record)
+            let new = mapping.evaluate(raw: try storedObject(record), id: record.id, type: .user, groups: groups[record.id] ?? [])
+            guard !MappingDiff.diff(old: old, new: new).isEmpty else { continue }
+            let warnings = try MappingWriter.apply(new, version: mapping.version, to: &record, requestId: nil, now: now, db: db)
+            try record.update(db)
+            changes.append(
+                ResourceChange(
+                    resourceType: "User", id: record.id, change: "updated", connection: connectionId, version: ETag.string(record.version),
+                    mapped: .object(new.properties), warningsOpened: warnings.opened, warningsResolved: warnings.resolved))
+        }
+        return changes
+    }
 
     /// Parses the request body as JSON. Throws 400 invalidSyntax (absent/invalid), 413 (too large).
     func parseBody(_ request: SCIMRequest) throws(SCIMError) -> JSONValue {
@@ -452,17 +531,37 @@ struct SCIMEndpoint: Sendable {
 struct MemberOf: Sendable {
     var id: String
     var displayName: String?
+    var externalId: String?
 }
 
 func memberships(_ db: Database, connectionId: String, userId: String) throws -> [MemberOf] {
     try Row.fetchAll(
         db,
         sql: """
-            SELECT m.groupId, r.displayName FROM groupMember m
+            SELECT m.groupId, r.displayName, r.externalId FROM groupMember m
             LEFT JOIN resource r ON r.connectionId = m.connectionId AND r.resourceType = 'Group' AND r.id = m.groupId
             WHERE m.connectionId = ? AND m.memberId = ? ORDER BY r.displayName, m.groupId
             """, arguments: [connectionId, userId]
-    ).map { MemberOf(id: $0[0], displayName: $0[1]) }
+    ).map { MemberOf(id: $0[0], displayName: $0[1], externalId: $0[2]) }
+}
+
+/// The groups of several users at once, by user id.
+func memberships(_ db: Database, connectionId: String, userIds: [String]) throws -> [String: [MemberOf]] {
+    guard !userIds.isEmpty else { return [:] }
+    var result: [String: [MemberOf]] = [:]
+    var arguments: StatementArguments = [connectionId]
+    arguments += StatementArguments(userIds)
+    let rows = try Row.fetchAll(
+        db,
+        sql: """
+            SELECT m.memberId, m.groupId, r.displayName, r.externalId FROM groupMember m
+            LEFT JOIN resource r ON r.connectionId = m.connectionId AND r.resourceType = 'Group' AND r.id = m.groupId
+            WHERE m.connectionId = ? AND m.memberId IN (\(databaseQuestionMarks(count: userIds.count))) ORDER BY r.displayName, m.groupId
+            """, arguments: arguments)
+    for row in rows {
+        result[row[0], default: []].append(MemberOf(id: row[1], displayName: row[2], externalId: row[3]))
+    }
+    return result
 }
 
 /// The `value`s of a Group's `members`.
@@ -486,6 +585,10 @@ func mentionsGroups(_ filter: Filter) -> Bool {
 
 /// The columns a stored resource is indexed by, read from its JSON.
 struct IndexedFields {
+    static func displayName(_ resource: JSONObject) -> String? {
+        resource[caseInsensitive: "displayName"]?.stringValue
+    }
+
     var name: String
     var nameKey: String
     var externalId: String?
@@ -502,7 +605,7 @@ struct IndexedFields {
         self.name = name
         self.nameKey = foldedKey(name)
         self.externalId = resource[caseInsensitive: "externalId"]?.stringValue
-        self.displayName = resource[caseInsensitive: "displayName"]?.stringValue
+        self.displayName = Self.displayName(resource)
         self.active = type == .user ? (resource[caseInsensitive: "active"]?.boolValue ?? true) : nil
     }
 }

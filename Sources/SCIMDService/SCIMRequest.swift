@@ -83,6 +83,8 @@ struct SCIMResponse: Sendable {
     var error: String?
     /// True once the request log entry was written with the change it made.
     var logged = false
+    /// Set when the change was worked out but held for the application's confirmation.
+    var held: SCIMEndpoint.Held?
 
     init(status: Int, body: JSONValue?) {
         self.status = status

@@ -25,7 +25,33 @@ struct Dashboard: AsyncParsableCommand {
 
 struct Users: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "A connection's provisioned users.", subcommands: [List.self, Show.self], defaultSubcommand: List.self)
+        abstract: "A connection's provisioned users.", subcommands: [List.self, Show.self, Link.self, Unlink.self],
+        defaultSubcommand: List.self)
+
+    struct Link: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Link a SCIM user to your application's user id.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "User id or userName.") var user: String
+        @Argument(help: "Your application's id for this user.") var appUserId: String
+        func run() async throws {
+            let result = try await options.withClient { try await $0.linkUser(connection, user: user, appUserId: appUserId) }
+            if options.json { return try options.printJSON(result) }
+            print("Linked \(result.userName) (\(result.id)) to application user \(appUserId).")
+        }
+    }
+
+    struct Unlink: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a user's link to your application's user id.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "User id or userName.") var user: String
+        func run() async throws {
+            let result = try await options.withClient { try await $0.unlinkUser(connection, user: user) }
+            if options.json { return try options.printJSON(result) }
+            print("Unlinked \(result.userName) (\(result.id)).")
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List users (paged).")

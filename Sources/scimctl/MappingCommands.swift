@@ -38,12 +38,20 @@ struct MappingCommand: AsyncParsableCommand {
                 }
                 print(Table.render(headers: ["NAME", "TYPE", "PATH", "FALLBACKS", "DEFAULT", "WARN"], rows: rows))
             }
+            if let roles = info.roles {
+                let mode = roles["mode"]?.stringValue ?? "first"
+                print("\nRoles (\(mode == "all" ? "every matching rule" : "first matching rule")" + (roles["defaultRole"]?.stringValue.map { ", default \($0)" } ?? "") + "):")
+                let rows = (roles["rules"]?.arrayValue ?? []).enumerated().map { i, r in
+                    ["\(i + 1)", r["group"]?.stringValue ?? "", r["by"]?.stringValue ?? "displayName", r["role"]?.stringValue ?? ""]
+                }
+                print(Table.render(headers: ["#", "GROUP", "BY", "ROLE"], rows: rows, rightAligned: [0]))
+            }
         }
     }
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Replace the mapping from a JSON file ({\"users\": {\"properties\": [...]}, \"groups\": {...}}, as `mapping show --json` prints).")
+            abstract: "Replace the mapping from a JSON file ({\"users\": {\"properties\": [...]}, \"groups\": {...}, \"roles\": {...}}, as `mapping show --json` prints).")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Connection id or name.") var connection: String
         @Argument(help: "JSON file.") var file: String
@@ -52,7 +60,8 @@ struct MappingCommand: AsyncParsableCommand {
         func run() async throws {
             let json = try readJSONFile(file)
             let change = MappingChange(
-                connection: connection, users: json["users"], groups: json["groups"], expectedVersion: expectedVersion, comment: comment)
+                connection: connection, users: json["users"], groups: json["groups"], roles: json["roles"],
+                expectedVersion: expectedVersion, comment: comment)
             let result = try await options.withClient { try await $0.setMapping(change) }
             if options.json { return try options.printJSON(result) }
             print("Mapping is now version \(result.mapping.version).")
@@ -114,7 +123,7 @@ struct MappingCommand: AsyncParsableCommand {
         @Argument(help: "JSON file, as for `mapping set`.") var file: String
         func run() async throws {
             let json = try readJSONFile(file)
-            let change = MappingChange(connection: connection, users: json["users"], groups: json["groups"])
+            let change = MappingChange(connection: connection, users: json["users"], groups: json["groups"], roles: json["roles"])
             let summary = try await options.withClient { try await $0.previewMapping(change) }
             if options.json { return try options.printJSON(summary) }
             print("Preview (nothing changed):")

@@ -14,7 +14,7 @@ struct SCIMCtl: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Dashboard.self, Health.self, Stats.self, Discover.self, Connections.self, Users.self, Groups.self,
-            MappingCommand.self, WarningsCommand.self, EventsCommand.self, Requests.self, Replay.self,
+            MappingCommand.self, WarningsCommand.self, SSOCommand.self, EventsCommand.self, Requests.self, Replay.self,
         ])
 }
 
@@ -149,6 +149,8 @@ struct Connections: AsyncParsableCommand {
                         ["last request", c.lastRequestAt.map { Format.time($0, now: now, utc: utc) } ?? "never"],
                         ["created", Format.time(c.createdAt, now: now, utc: utc)],
                         ["previous token valid until", c.previousTokenExpiresAt ?? "-"],
+                        ["SSO matching", c.sso.kind + (c.sso.claim.map { " (claim \($0) → \(c.sso.property ?? "?"))" } ?? "")],
+                        ["confirm mode", c.confirmMode ? "on (held changes expire after \(c.commitTimeoutSeconds) s)" : "off"],
                     ]))
         }
     }
@@ -162,8 +164,17 @@ struct Connections: AsyncParsableCommand {
         @Option var idp: String?
         @Flag(inversion: .prefixedEnableDisable, help: "Disable (refuse its token) or enable the connection.")
         var disabled: Bool?
+        @Option(help: "SSO matching: \(SSOStrategy.kinds.joined(separator: ", ")).") var sso: String?
+        @Option(help: "For --sso claim_property: the claim to read.") var ssoClaim: String?
+        @Option(help: "For --sso claim_property: the mapped property to compare with.") var ssoProperty: String?
+        @Flag(inversion: .prefixedNo, help: "Hold user lifecycle changes until the application calls scim.commit.")
+        var confirmMode: Bool?
+        @Option(help: "Seconds a held change waits for scim.commit.") var commitTimeout: Int?
         func run() async throws {
-            let params = ConnectionsUpdate.Params(id: connection, name: name, customerId: customerId, idp: idp, disabled: disabled)
+            let strategy = sso.map { SSOStrategy(kind: $0, claim: ssoClaim, property: ssoProperty) }
+            let params = ConnectionsUpdate.Params(
+                id: connection, name: name, customerId: customerId, idp: idp, disabled: disabled, sso: strategy,
+                confirmMode: confirmMode, commitTimeoutSeconds: commitTimeout)
             let c = try await options.withClient { try await $0.updateConnection(params) }
             if options.json { return try options.printJSON(c) }
             print("Updated \(c.name) (\(c.id))\(c.disabled ? ": disabled" : "").")

@@ -1,0 +1,142 @@
+import Foundation
+import GRDB
+import SCIMDProtocol
+import SCIMDStore
+import SCIMJSON
+
+/// SSO and SCIM together: which provisioned user a login is, and the link to the application's users.
+extension SCIMDService {
+    /// `sso.resolve`. Throws `not_found`, `invalid_params`, `conflict`.
+    public func resolveSSO(_ params: SSOResolve.Params) async throws -> SSOResolve.Result {
+        let connection: ConnectionRecord
+        if let reference = params.connection {
+            connection = try self.connection(named: reference)
+        } else if let customerId = params.customerId {
+            let matches = connections.values.filter { $0.customerId == customerId }
+            guard let first = matches.first else { throw RPCError.notFound("no connection has customerId '\(customerId)'") }
+            guard matches.count == 1 else {
+                throw RPCError.conflict("\(matches.count) connections have customerId '\(customerId)'; name the connection instead")
+            }
+            connection = first
+        } else {
+            throw RPCError.invalidParams("give connection or customerId", field: "connection")
+        }
+        let strategy = ConnectionSettings(connection).ssoStrategy
+        let claimName: String
+        switch strategy.kind {
+        case "sub_userName", "sub_externalId": claimName = "sub"
+        case "email_userName", "email_localpart_userName": claimName = "email"
+        case "preferred_username_userName": claimName = "preferred_username"
+        default: claimName = strategy.claim ?? ""
+        }
+        guard let claim = params.claims[claimName], let value = claim.stringValue ?? claim.intValue.map(String.init),
+            !value.isEmpty
+        else {
+            throw RPCError.invalidParams(
+                "the connection matches logins by \(strategy.kind); the claims need a non-empty '\(claimName)'", field: "claims.\(claimName)")
+        }
+        var lookedUp = value
+        if strategy.kind == "email_localpart_userName" {
+            guard let at = value.lastIndex(of: "@"), at != value.startIndex else {
+                throw RPCError.invalidParams("the email claim '\(value)' has no local part", field: "claims.email")
+            }
+            lookedUp = String(value[..<at])
+        }
+        let connectionId = connection.id
+        let key = lookedUp
+        let (live, deleted) = try await store.read { db -> ([ResourceRecord], Bool) in
+            switch strategy.kind {
+            case "sub_externalId":
+                let live = try db.resources(connectionId: connectionId, type: "User", externalId: key)
+                let gone = try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM tombstone WHERE connectionId = ? AND resourceType = 'User' AND externalId = ?",
+                    arguments: [connectionId, key]) ?? 0
+                return (live, gone > 0)
+            case "claim_property":
+                let path = "$.\"" + (strategy.property ?? "").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+                let live = try ResourceRecord.fetchAll(
+                    db,
+                    sql: """
+                        SELECT * FROM resource WHERE connectionId = ? AND resourceType = 'User'
+                          AND json_extract(mapped, ?) = ? COLLATE NOCASE ORDER BY createdAt, id
+                        """, arguments: [connectionId, path, key])
+                return (live, false)
+            default:
+                let folded = foldedKey(key)
+                let live = try db.resource(connectionId: connectionId, type: "User", nameKey: folded).map { [$0] } ?? []
+                let gone = try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM tombstone WHERE connectionId = ? AND resourceType = 'User' AND nameKey = ?",
+                    arguments: [connectionId, folded]) ?? 0
+                return (live, gone > 0)
+            }
+        }
+        if live.count > 1 {
+            return .init(
+                verdict: "ambiguous", connection: connectionId, strategy: strategy, lookedUp: lookedUp, user: nil,
+                candidates: live.map(\.id))
+        }
+        guard let record = live.first else {
+            return .init(
+                verdict: deleted ? "deny_deprovisioned" : "deny_not_provisioned", connection: connectionId, strategy: strategy,
+                lookedUp: lookedUp, user: nil, candidates: nil)
+        }
+        let user = try await ssoUser(record)
+        return .init(
+            verdict: user.active ? "allow" : "deny_deprovisioned", connection: connectionId, strategy: strategy, lookedUp: lookedUp,
+            user: user, candidates: nil)
+    }
+
+    private func ssoUser(_ record: ResourceRecord) async throws -> SSOUser {
+        let groups = try await store.read { db in try memberships(db, connectionId: record.connectionId, userId: record.id) }
+        let mapped = record.mapped.flatMap { try? JSONParser().parse($0) } ?? .object([:])
+        return SSOUser(
+            id: record.id, userName: Self.displayName(record), active: record.active ?? true, mapped: mapped,
+            groups: groups.map { ResourceRef(id: $0.id, resourceType: "Group", name: $0.displayName, active: nil) },
+            roles: mapped["roles"]?.arrayValue?.compactMap(\.stringValue) ?? [], appUserId: record.appUserId)
+    }
+
+    /// `users.link`. Throws `not_found`, `conflict`, `invalid_params`.
+    public func linkUser(_ params: UsersLink.Params) async throws -> LinkResult {
+        let appUserId = params.appUserId.trimmingCharacters(in: .whitespaces)
+        guard !appUserId.isEmpty else { throw RPCError.invalidParams("appUserId must not be empty", field: "appUserId") }
+        return try await setLink(connection: params.connection, user: params.user, appUserId: appUserId)
+    }
+
+    /// `users.unlink`. Throws `not_found`.
+    public func unlinkUser(_ params: UsersUnlink.Params) async throws -> LinkResult {
+        try await setLink(connection: params.connection, user: params.user, appUserId: nil)
+    }
+
+    private func setLink(connection reference: String, user: String, appUserId: String?) async throws -> LinkResult {
+        let connection = try connection(named: reference)
+        let connectionId = connection.id
+        let now = clock.now()
+        let result = try await store.write { db -> LinkResult? in
+            guard
+                var record = try db.resource(connectionId: connectionId, type: "User", id: user)
+                    ?? db.resource(connectionId: connectionId, type: "User", nameKey: foldedKey(user))
+            else { return nil }
+            if let appUserId,
+                let other = try String.fetchOne(
+                    db, sql: "SELECT id FROM resource WHERE connectionId = ? AND appUserId = ? AND id != ?",
+                    arguments: [connectionId, appUserId, record.id])
+            {
+                throw RPCError.conflict("application user \(appUserId) is already linked to SCIM user \(other)")
+            }
+            guard record.appUserId != appUserId else {
+                return LinkResult(id: record.id, userName: Self.displayName(record), appUserId: appUserId)
+            }
+            record.appUserId = appUserId
+            try record.update(db)
+            try EventLog.append(
+                db, at: now, connectionId: connectionId, type: "user.updated", resourceType: "User", resourceId: record.id,
+                data: ["userName": .string(Self.displayName(record)), "appUserId": appUserId.map(JSONValue.string) ?? .null])
+            return LinkResult(id: record.id, userName: Self.displayName(record), appUserId: appUserId)
+        }
+        guard let result else {
+            throw RPCError.notFound("no user '\(user)' in connection '\(connection.name)'")
+        }
+        eventNotifier.notify()
+        return result
+    }
+}
