@@ -43,7 +43,7 @@ extension SCIMDService {
 
         let settings = ConnectionSettings(authenticated)
         let response = await execute(request, connectionId: authenticated.id, confirm: settings.confirmMode == true)
-        if scimRequestCount % 500 == 0 {
+        if scimRequestCount % configuration.maintenanceInterval == 0 {
             await pruneRequestLog(authenticated.id)
             await purgeExpiredCommits()
         }
@@ -167,12 +167,16 @@ extension SCIMDService {
         }
     }
 
-    /// Applies the request log retention of one connection.
+    /// Applies the retention of one connection's request log, and of the change feed.
     func pruneRequestLog(_ connectionId: String) async {
         let keep = configuration.requestLogMaxEntries
         let oldest = clock.now() - Milliseconds(configuration.requestLogMaxAgeSeconds) * 1000
+        let oldestEvent = clock.now() - Milliseconds(configuration.eventMaxAgeSeconds) * 1000
         do {
-            try await store.write { db in try db.pruneRequestLog(connectionId: connectionId, keep: keep, olderThan: oldest) }
+            try await store.write { db in
+                try db.pruneRequestLog(connectionId: connectionId, keep: keep, olderThan: oldest)
+                try db.execute(sql: "DELETE FROM event WHERE at < ?", arguments: [oldestEvent])
+            }
         } catch {
             logger.warning("could not prune the request log", metadata: ["error": "\(error)"])
         }

@@ -27,13 +27,19 @@ public struct ServiceConfiguration: Sendable {
     /// Longest filter accepted, in characters, and deepest nesting.
     public var maxFilterLength: Int
     public var maxFilterDepth: Int
+    /// Change-feed events older than this many seconds are pruned.
+    public var eventMaxAgeSeconds: Int
+    /// Retention (request log, events, expired held changes) is applied every this many SCIM requests.
+    public var maintenanceInterval: Int
 
     public init(
         version: String = "0.1.0", scimBasePath: String = "/scim/v2", requestLogMaxEntries: Int = 10_000,
         requestLogMaxAgeSeconds: Int = 30 * 24 * 3600, maxResults: Int = 1_000, defaultPageSize: Int = 100,
         maxPatchOperations: Int = 1_000, maxBodyBytes: Int = 4 * 1024 * 1024, maxFilterLength: Int = 16_384,
-        maxFilterDepth: Int = 64
+        maxFilterDepth: Int = 64, eventMaxAgeSeconds: Int = 30 * 24 * 3600, maintenanceInterval: Int = 500
     ) {
+        self.maintenanceInterval = max(1, maintenanceInterval)
+        self.eventMaxAgeSeconds = eventMaxAgeSeconds
         self.version = version
         self.scimBasePath = scimBasePath
         self.requestLogMaxEntries = requestLogMaxEntries

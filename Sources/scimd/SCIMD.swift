@@ -37,13 +37,16 @@ struct SCIMD: AsyncParsableCommand {
     @Option(help: "Days a logged request is kept.")
     var requestLogMaxAgeDays: Int = 30
 
+    @Option(help: "Days a change-feed event is kept (consumers must resume within this).")
+    var eventRetentionDays: Int = 30
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
     func validate() throws {
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
-        guard requestLogMaxEntries >= 0, requestLogMaxAgeDays >= 0 else {
+        guard requestLogMaxEntries >= 0, requestLogMaxAgeDays >= 0, eventRetentionDays >= 0 else {
             throw ValidationError("request log retention must not be negative")
         }
     }
@@ -73,7 +76,7 @@ struct SCIMD: AsyncParsableCommand {
                 store: store,
                 configuration: ServiceConfiguration(
                     version: Self.version, scimBasePath: scimBasePath, requestLogMaxEntries: requestLogMaxEntries,
-                    requestLogMaxAgeSeconds: requestLogMaxAgeDays * 86_400),
+                    requestLogMaxAgeSeconds: requestLogMaxAgeDays * 86_400, eventMaxAgeSeconds: eventRetentionDays * 86_400),
                 logger: logger)
             let counters = TransportCounters()
             let dispatcher = RPCDispatcher.scimd(service: service, counters: counters, logger: logger)

@@ -109,3 +109,38 @@ import Testing
         #expect(first["type"] == "connection.created")
     }
 }
+
+@Suite(.serialized) struct SSOEndToEndTests {
+    @Test func scimctlResolvesLinksAndConfirms() async throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let env = ["SCIMD_SOCKET": daemon.socket]
+        let created = try await daemon.client { try await $0.createConnection(name: "SSO") }
+        _ = try await daemon.client {
+            try await $0.handleSCIM(
+                method: "POST", path: "/Users", headers: ["Authorization": "Bearer \(created.token)"],
+                body: #"{"userName":"sso@example.com"}"#)
+        }
+        let allow = try runTool("scimctl", ["sso", "resolve", "SSO", "--claim", "email=SSO@example.com"], environment: env)
+        #expect(allow.status == 0, "\(allow.stderr)")
+        #expect(allow.stdout.contains("allow"))
+        let deny = try runTool("scimctl", ["sso", "resolve", "SSO", "--claim", "email=nobody@example.com"], environment: env)
+        #expect(deny.status != 0)
+        #expect(deny.stdout.contains("deny_not_provisioned"))
+        let link = try runTool("scimctl", ["users", "link", "SSO", "sso@example.com", "app-42"], environment: env)
+        #expect(link.status == 0, "\(link.stderr)")
+        let json = try runTool("scimctl", ["sso", "resolve", "SSO", "--claim", "email=sso@example.com", "--json"], environment: env)
+        #expect(try JSONParser().parse(json.stdout)["user"]?["appUserId"] == "app-42")
+        // Confirm mode through the real socket: held, then committed.
+        let update = try runTool("scimctl", ["connections", "update", "SSO", "--confirm-mode"], environment: env)
+        #expect(update.status == 0, "\(update.stderr)")
+        let held = try await daemon.client {
+            try await $0.handleSCIM(
+                method: "POST", path: "/Users", headers: ["Authorization": "Bearer \(created.token)"], body: #"{"userName":"held@example.com"}"#)
+        }
+        #expect(held.status == 202)
+        let commitId = try #require(held.actionRequired?.commitId)
+        let committed = try await daemon.client { try await $0.commitSCIM(commitId) }
+        #expect(committed.status == 201)
+    }
+}

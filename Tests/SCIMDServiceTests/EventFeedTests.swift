@@ -133,3 +133,23 @@ final class Box<Value: Sendable>: @unchecked Sendable {
     var value: Value { lock.withLock { _value } }
     func mutate(_ body: (inout Value) -> Void) { lock.withLock { body(&_value) } }
 }
+
+@Suite struct RetentionTests {
+    @Test func oldEventsAndRequestsArePrunedButWarningExamplesStay() async throws {
+        let now = Box(Milliseconds(10_000_000))
+        let configuration = ServiceConfiguration(
+            requestLogMaxEntries: 2, requestLogMaxAgeSeconds: 3600, eventMaxAgeSeconds: 60, maintenanceInterval: 1)
+        let fixture = try ServiceFixture(configuration: configuration, clock: Clock { now.value })
+        let a = try await fixture.connection()
+        _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "keep-example"])  // warns: no email
+        now.mutate { $0 += 120_000 }
+        for _ in 0..<4 { _ = await fixture.scim("GET", "/Users", token: a.token) }
+        let events = try await fixture.service.listEvents(.init())
+        #expect(events.events.isEmpty, "events older than 60 s are gone: \(events.events.map(\.type))")
+        let requests = try await fixture.service.listRequests(.init(connection: "Acme", limit: 100))
+        #expect(requests.requests.count == 3, "2 newest kept + the warning's example request")
+        #expect(requests.requests.contains { $0.method == "POST" })
+        let warning = try await fixture.service.listWarnings(.init(connection: "Acme")).resources.first?.warnings.first
+        #expect(warning?.exampleRequest?.method == "POST")
+    }
+}
