@@ -111,7 +111,17 @@ public final class RPCServer: Service, Sendable {
     }
 
     /// Refuses to take over a socket another live daemon answers on; removes a stale one.
+    /// Refuses a directory anyone may write to without the sticky bit: there, any local user
+    /// could replace the socket with their own and receive scimd's clients and their tokens.
     static func prepare(path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        var dirInfo = stat()
+        if stat(directory.isEmpty ? "." : directory, &dirInfo) == 0,
+            dirInfo.st_mode & S_IWOTH != 0, dirInfo.st_mode & S_ISVTX == 0
+        {
+            throw ListenError(
+                description: "refusing to create the socket in \(directory.isEmpty ? "." : directory): the directory is world-writable without the sticky bit")
+        }
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         guard (info.st_mode & S_IFMT) == S_IFSOCK else {

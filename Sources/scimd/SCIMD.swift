@@ -40,12 +40,30 @@ struct SCIMD: AsyncParsableCommand {
     @Option(help: "Days a change-feed event is kept (consumers must resume within this).")
     var eventRetentionDays: Int = 30
 
+    @Option(help: "Largest SCIM request body accepted, in bytes (more: 413).")
+    var maxBodyBytes: Int = 4 * 1024 * 1024
+
+    @Option(help: "Most operations in one SCIM PATCH (more: 400 tooMany).")
+    var maxPatchOperations: Int = 1_000
+
+    @Option(help: "Most resources in one SCIM list page (a larger count is capped).")
+    var maxResults: Int = 1_000
+
+    @Option(help: "Longest SCIM filter, in characters (more: 400 invalidFilter).")
+    var maxFilterLength: Int = 16_384
+
+    @Option(help: "Deepest nesting of a SCIM filter (parentheses, not, value paths).")
+    var maxFilterDepth: Int = 64
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
     func validate() throws {
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+        guard maxBodyBytes >= 1024, maxPatchOperations >= 1, maxResults >= 1, maxFilterLength >= 64, maxFilterDepth >= 2 else {
+            throw ValidationError("limits are too small: see --help for their meaning")
+        }
         guard requestLogMaxEntries >= 0, requestLogMaxAgeDays >= 0, eventRetentionDays >= 0 else {
             throw ValidationError("request log retention must not be negative")
         }
@@ -76,7 +94,9 @@ struct SCIMD: AsyncParsableCommand {
                 store: store,
                 configuration: ServiceConfiguration(
                     version: Self.version, scimBasePath: scimBasePath, requestLogMaxEntries: requestLogMaxEntries,
-                    requestLogMaxAgeSeconds: requestLogMaxAgeDays * 86_400, eventMaxAgeSeconds: eventRetentionDays * 86_400),
+                    requestLogMaxAgeSeconds: requestLogMaxAgeDays * 86_400, maxResults: maxResults,
+                    maxPatchOperations: maxPatchOperations, maxBodyBytes: maxBodyBytes, maxFilterLength: maxFilterLength,
+                    maxFilterDepth: maxFilterDepth, eventMaxAgeSeconds: eventRetentionDays * 86_400),
                 logger: logger)
             let counters = TransportCounters()
             let dispatcher = RPCDispatcher.scimd(service: service, counters: counters, logger: logger)

@@ -247,3 +247,58 @@ import Testing
         #expect(bad.stderr.contains("invalid_mapping"))
     }
 }
+
+@Suite(.serialized) struct SecurityEndToEndTests {
+    @Test func secretsNeverReachTheDatabaseOrTheLog() async throws {
+        let daemon = try Daemon()
+        try daemon.start(extra: ["--log-level", "trace"])
+        let created = try await daemon.client { try await $0.createConnection(name: "Secrets") }
+        let password = "Pa55-\(UUID().uuidString)"
+        _ = try await daemon.client { client in
+            let made = try await client.handleSCIM(
+                method: "POST", path: "/Users", headers: ["Authorization": "Bearer \(created.token)"],
+                body: #"{"userName":"s@example.com","password":"\#(password)"}"#)
+            let id = try JSONParser().parse(made.body ?? "{}")["id"]?.stringValue ?? ""
+            _ = try await client.handleSCIM(
+                method: "PATCH", path: "/Users/\(id)", headers: ["Authorization": "Bearer \(created.token)"],
+                body: #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"password","value":"\#(password)"}]}"#)
+            _ = try await client.handleSCIM(
+                method: "PUT", path: "/Users/\(id)", headers: ["Authorization": "Bearer \(created.token)"],
+                body: #"{"userName":"s@example.com","password":"\#(password)"}"#)
+            _ = try await client.handleSCIM(method: "GET", path: "/Users", headers: ["Authorization": "Bearer \(created.token)x"])
+        }
+        #expect(daemon.stop() == 0)
+        for file in [daemon.database, daemon.database + "-wal", daemon.logFile] {
+            guard let data = FileManager.default.contents(atPath: file) else { continue }
+            let text = String(decoding: data, as: UTF8.self)
+            #expect(!text.contains(password), "\(file) contains the password")
+            #expect(!text.contains(created.token), "\(file) contains the token")
+        }
+        #expect(FileManager.default.contents(atPath: daemon.logFile)?.isEmpty == false, "the log was written")
+    }
+
+    @Test func refusesASocketInAWorldWritableDirectoryWithoutStickyBit() throws {
+        let daemon = try Daemon()
+        let open = daemon.directory.appendingPathComponent("open")
+        try FileManager.default.createDirectory(at: open, withIntermediateDirectories: true)
+        chmod(open.path, 0o777)
+        let result = try runTool("scimd", ["--socket", open.appendingPathComponent("s.sock").path, "--database", daemon.database])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("world-writable"))
+        chmod(open.path, 0o1777)  // with the sticky bit it is fine (like /tmp)
+        let p = Process()
+        p.executableURL = Daemon.binaries.appendingPathComponent("scimd")
+        p.arguments = ["--socket", open.appendingPathComponent("s.sock").path, "--database", daemon.database]
+        try p.run()
+        defer {
+            p.terminate()
+            p.waitUntilExit()
+        }
+        var answered = false
+        for _ in 0..<200 where !answered {
+            answered = (try? RawSocket(path: open.appendingPathComponent("s.sock").path)) != nil
+            if !answered { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        #expect(answered)
+    }
+}

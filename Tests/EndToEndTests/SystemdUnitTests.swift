@@ -40,4 +40,29 @@ import Testing
         #expect(p.terminationStatus == 0, "\(output)")
         #expect(output.isEmpty, "\(output)")
     }
+
+    @Test func hardeningScoreStaysLow() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else {
+            Issue.record("systemd-analyze is not installed (Debian package systemd)")
+            return
+        }
+        let work = URL(fileURLWithPath: "/tmp/scimd-sec-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let service = try String(contentsOf: Self.unitDirectory.appendingPathComponent("scimd.service"), encoding: .utf8)
+        try service.write(to: work.appendingPathComponent("scimd.service"), atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
+        p.arguments = ["security", "--offline=yes", work.appendingPathComponent("scimd.service").path]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        // "→ Overall exposure level for scimd.service: 1.1 OK"
+        let line = try #require(text.split(separator: "\n").first { $0.contains("Overall exposure level") })
+        let score = try #require(line.split(separator: " ").compactMap { Double($0) }.first)
+        #expect(score <= 2.0, "\(line)")
+    }
 }
