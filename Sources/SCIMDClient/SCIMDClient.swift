@@ -197,7 +197,11 @@ public final class SCIMDClient: Sendable {
             state.pending[id] = promise
             return id
         }
-        guard let id else { throw SCIMDClientError.connectionClosed }
+        guard let id else {
+            // Every promise must be completed, even one that never went out.
+            promise.fail(SCIMDClientError.connectionClosed)
+            throw SCIMDClientError.connectionClosed
+        }
         beforeSending(id)
         let request: JSONValue = ["jsonrpc": "2.0", "id": .int(id), "method": .string(method), "params": params]
         var bytes = JSONSerializer.bytes(request)
