@@ -76,6 +76,15 @@ public final class SCIMDClient: Sendable {
                         return try NIOAsyncChannel<InboundFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
                 }
+        } catch let error as IOError {
+            let reason: String
+            switch error.errnoCode {
+            case ENOENT: reason = "no socket at that path"
+            case ECONNREFUSED: reason = "nothing is listening there"
+            case EACCES: reason = "permission denied: add your user to the socket's group"
+            default: reason = String(cString: strerror(error.errnoCode))
+            }
+            throw SCIMDClientError.daemonUnavailable(socket: socketPath, reason: reason)
         } catch {
             throw SCIMDClientError.daemonUnavailable(socket: socketPath, reason: "\(error)")
         }

@@ -40,7 +40,7 @@ public enum Views {
             ]
         }
         return Table.render(
-            headers: ["CONNECTION", "CUSTOMER", "IDP", "USERS", "GROUPS", "WARNINGS", "ERRORS 24H", "LAST REQUEST"], rows: rows,
+            headers: ["CONNECTION", "CUSTOMER", "IDP", "USERS ACTIVE/ALL", "GROUPS", "WARNINGS", "ERRORS 24H", "LAST REQUEST"], rows: rows,
             rightAligned: [3, 4, 5, 6], width: c.width)
     }
 

@@ -18,8 +18,9 @@ public enum SCIMHandle: RPCMethod {
         /// The request body exactly as received, or nil for none.
         public var body: String?
         /// For operator tools on the trusted socket (`scimctl replay`): serve the request for this
-        /// connection (id or name) without a bearer token. Web tiers forwarding IdP traffic leave it
-        /// unset, so the token alone picks the connection.
+        /// connection (id or name) without a bearer token. If an `Authorization` header is sent too,
+        /// its token must be valid and belong to this connection (else 401). Web tiers forwarding IdP
+        /// traffic leave it unset, so the token alone picks the connection.
         public var connection: String?
         public init(method: String, path: String, headers: [String: String]? = nil, body: String? = nil, connection: String? = nil) {
             self.method = method

@@ -110,6 +110,12 @@ public final class RPCServer: Service, Sendable {
         }
     }
 
+    /// Checks a socket path before anything else starts (so a refused start leaves no files):
+    /// throws ``ListenError`` when another daemon answers there or the directory is unsafe.
+    public static func checkSocketPath(_ path: String) throws {
+        try prepare(path: path)
+    }
+
     /// Refuses to take over a socket another live daemon answers on; removes a stale one.
     /// Refuses a directory anyone may write to without the sticky bit: there, any local user
     /// could replace the socket with their own and receive scimd's clients and their tokens.

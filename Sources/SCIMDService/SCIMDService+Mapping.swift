@@ -114,6 +114,9 @@ extension SCIMDService {
             throw RPCError.notFound("connection '\(connection.name)' has no mapping version \(params.version)")
         }
         let current = activeMapping(id)
+        guard params.version != current.version else {
+            throw RPCError.conflict("version \(params.version) is already the current mapping of '\(connection.name)'")
+        }
         let (configuration, roles) = try MappingCodec.decodeWithRoles(old.configuration)
         let proposed = try ActiveMapping(version: current.version + 1, configuration: configuration, roles: roles)
         return try await install(proposed, connection: connection, comment: "rollback to version \(params.version)")

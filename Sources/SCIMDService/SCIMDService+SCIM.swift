@@ -9,7 +9,6 @@ extension SCIMDService {
     /// `scim.handle`: authenticates by bearer token, serves the request for that connection and
     /// logs it. Never throws: every SCIM failure is a SCIM response (RFC 7644 §3.12).
     public func handleSCIM(_ params: SCIMHandle.Params) async -> SCIMHandle.Result {
-        let started = ContinuousClock.now
         scimRequestCount += 1
         let request = SCIMRequest(params, basePath: configuration.scimBasePath)
         let authenticated: ConnectionRecord
@@ -19,7 +18,17 @@ extension SCIMDService {
                 let error = SCIMError.notFound("no connection with id or name '\(named)'")
                 return .init(status: 404, headers: ["Content-Type": "application/scim+json"], body: JSONSerializer.string(error.body), changes: [])
             }
-            authentication = record.disabled ? .failure(.disabled) : .success(record)
+            if request.headers["authorization"] != nil {
+                // A token, when sent, must be valid and be that connection's: `connection` never
+                // overrides a credential, it only stands in for a missing one.
+                switch authenticate(token: request.bearerToken) {
+                case .success(let owner) where owner.id == record.id: authentication = .success(record)
+                case .success: authentication = .failure(.unknown)
+                case .failure(let failure): authentication = .failure(failure)
+                }
+            } else {
+                authentication = record.disabled ? .failure(.disabled) : .success(record)
+            }
         } else {
             authentication = authenticate(token: request.bearerToken)
         }

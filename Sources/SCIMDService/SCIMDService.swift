@@ -141,10 +141,13 @@ public actor SCIMDService {
 
     // MARK: connections
 
-    /// Finds a connection by id, or else by exact name. Throws `not_found`.
+    /// Finds a connection by id, else by exact name, else by a name that differs only in case
+    /// when exactly one does. Throws `not_found`.
     func connection(named reference: String) throws(RPCError) -> ConnectionRecord {
         if let record = connections[reference] { return record }
         if let record = connections.values.first(where: { $0.name == reference }) { return record }
+        let folded = connections.values.filter { $0.name.caseInsensitiveCompare(reference) == .orderedSame }
+        if folded.count == 1, let record = folded.first { return record }
         throw RPCError.notFound("no connection with id or name '\(reference)' (list them with `scimctl connections list`)")
     }
 
@@ -179,7 +182,12 @@ public actor SCIMDService {
     /// `connections.list`, ordered by name.
     public func listConnections() async throws -> [ConnectionInfo] {
         var result: [ConnectionInfo] = []
-        for record in connections.values.sorted(by: { ($0.name, $0.id) < ($1.name, $1.id) }) {
+        // Natural order, as people read names: "F2" before "F10".
+        let ordered = connections.values.sorted {
+            let order = $0.name.localizedStandardCompare($1.name)
+            return order == .orderedSame ? $0.id < $1.id : order == .orderedAscending
+        }
+        for record in ordered {
             result.append(try await info(record))
         }
         return result

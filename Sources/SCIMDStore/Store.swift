@@ -12,9 +12,22 @@ public final class Store: Sendable {
     /// The file the store lives in.
     public let path: String
 
+    /// Holds an exclusive `flock(2)` on the database file while the store is open (released by the
+    /// kernel when the process exits, even on SIGKILL).
+    private let lockDescriptor: Int32
+
     /// Opens (creating if needed) and migrates the database at `path`.
-    /// Throws GRDB's `DatabaseError` when the file cannot be opened or is not a database.
+    /// Throws ``StoreError/inUse(_:)`` when another process has it open as a store (two daemons on
+    /// one database would each keep a different picture of it in memory), and GRDB's
+    /// `DatabaseError` when the file cannot be opened or is not a database.
     public init(path: String) throws {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw StoreError.cannotOpen(path, String(cString: strerror(errno))) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw StoreError.inUse(path)
+        }
+        lockDescriptor = descriptor
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(5)
@@ -23,8 +36,17 @@ public final class Store: Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         self.path = path
-        self.pool = try DatabasePool(path: path, configuration: config)
-        try Self.migrator.migrate(pool)
+        do {
+            self.pool = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(pool)
+        } catch {
+            close(descriptor)
+            throw error
+        }
+    }
+
+    deinit {
+        close(lockDescriptor)
     }
 
     /// The SQLite library version the daemon runs on (e.g. "3.40.1").
@@ -192,5 +214,19 @@ public final class Store: Sendable {
                     """)
         }
         return migrator
+    }
+}
+
+/// Why the store cannot be opened.
+public enum StoreError: Error, CustomStringConvertible {
+    /// Another scimd (or another open `Store`) uses this database.
+    case inUse(String)
+    case cannotOpen(String, String)
+
+    public var description: String {
+        switch self {
+        case .inUse(let path): return "the database \(path) is in use by another scimd; stop it first or choose another --database"
+        case .cannotOpen(let path, let reason): return "cannot open the database \(path): \(reason)"
+        }
     }
 }

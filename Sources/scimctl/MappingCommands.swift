@@ -234,7 +234,7 @@ struct WarningsCommand: AsyncParsableCommand {
 /// Reads a JSON file or exits with a clear message.
 func readJSONFile(_ path: String) throws -> JSONValue {
     guard let data = FileManager.default.contents(atPath: path) else {
-        FileHandle.standardError.write(Data("error: cannot read \(path)\n".utf8))
+        FileHandle.standardError.write(Data("error: cannot read \(path): \(String(cString: strerror(errno)))\n".utf8))
         throw ExitCode(1)
     }
     do {

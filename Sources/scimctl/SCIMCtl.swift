@@ -81,7 +81,8 @@ struct Stats: AsyncParsableCommand {
 }
 
 struct Discover: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the OpenRPC document (rpc.discover).")
+    static let configuration = CommandConfiguration(
+        abstract: "List every RPC method (rpc.discover); with --json, print the whole OpenRPC document.")
     @OptionGroup var options: GlobalOptions
     func run() async throws {
         let document = try await options.withClient { try await $0.discover() }
@@ -89,7 +90,7 @@ struct Discover: AsyncParsableCommand {
         let rows = (document["methods"]?.arrayValue ?? []).map {
             [$0["name"]?.stringValue ?? "", $0["summary"]?.stringValue ?? ""]
         }
-        print(Table.render(headers: ["method", "summary"], rows: rows))
+        print(Table.render(headers: ["METHOD", "SUMMARY"], rows: rows))
     }
 }
 
@@ -162,16 +163,20 @@ struct Connections: AsyncParsableCommand {
         @Option var name: String?
         @Option var customerId: String?
         @Option var idp: String?
-        @Flag(inversion: .prefixedEnableDisable, help: "Disable (refuse its token) or enable the connection.")
-        var disabled: Bool?
+        @Flag(help: "Disable the connection: its token is refused (SCIM 403) until --enable.") var disable = false
+        @Flag(help: "Enable a disabled connection.") var enable = false
         @Option(help: "SSO matching: \(SSOStrategy.kinds.joined(separator: ", ")).") var sso: String?
         @Option(help: "For --sso claim_property: the claim to read.") var ssoClaim: String?
         @Option(help: "For --sso claim_property: the mapped property to compare with.") var ssoProperty: String?
         @Flag(inversion: .prefixedNo, help: "Hold user lifecycle changes until the application calls scim.commit.")
         var confirmMode: Bool?
         @Option(help: "Seconds a held change waits for scim.commit.") var commitTimeout: Int?
+        func validate() throws {
+            if disable && enable { throw ValidationError("--disable and --enable exclude each other") }
+        }
         func run() async throws {
             let strategy = sso.map { SSOStrategy(kind: $0, claim: ssoClaim, property: ssoProperty) }
+            let disabled: Bool? = disable ? true : (enable ? false : nil)
             let params = ConnectionsUpdate.Params(
                 id: connection, name: name, customerId: customerId, idp: idp, disabled: disabled, sso: strategy,
                 confirmMode: confirmMode, commitTimeoutSeconds: commitTimeout)
@@ -278,7 +283,7 @@ struct Replay: AsyncParsableCommand {
 
     func run() async throws {
         guard let data = FileManager.default.contents(atPath: file) else {
-            FileHandle.standardError.write(Data("error: cannot read \(file)\n".utf8))
+            FileHandle.standardError.write(Data("error: cannot read \(file): \(String(cString: strerror(errno)))\n".utf8))
             throw ExitCode(1)
         }
         let scenario: Scenario
@@ -290,7 +295,9 @@ struct Replay: AsyncParsableCommand {
         }
         let connection = self.connection
         let results = try await options.withClient { client in
-            try await ScenarioRunner.run(scenario) { request in
+            // An unknown connection is one clear error, not a failure on every step.
+            _ = try await client.connection(connection)
+            return try await ScenarioRunner.run(scenario) { request in
                 var headers = request.headers
                 var named: String? = connection
                 switch request.auth {

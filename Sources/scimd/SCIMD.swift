@@ -89,6 +89,7 @@ struct SCIMD: AsyncParsableCommand {
         let databasePath = database ?? environment["STATE_DIRECTORY"].map { $0 + "/scimd.sqlite" } ?? "scimd.sqlite"
 
         do {
+            if case .path(let path) = listen { try RPCServer.checkSocketPath(path) }
             let store = try Store(path: databasePath)
             let service = try SCIMDService(
                 store: store,
@@ -119,6 +120,9 @@ struct SCIMD: AsyncParsableCommand {
             service.checkpoint()
             logger.info("stopped cleanly")
         } catch let error as ListenError {
+            FileHandle.standardError.write(Data("scimd: \(error.description)\n".utf8))
+            throw ExitCode(2)
+        } catch let error as StoreError {
             FileHandle.standardError.write(Data("scimd: \(error.description)\n".utf8))
             throw ExitCode(2)
         } catch {

@@ -302,3 +302,36 @@ import Testing
         #expect(answered)
     }
 }
+
+@Suite(.serialized) struct DatabaseLockEndToEndTests {
+    @Test func aSecondDaemonOnTheSameDatabaseRefusesAndLeavesNoFiles() throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let other = daemon.directory.appendingPathComponent("other.sock").path
+        let second = try runTool("scimd", ["--socket", other, "--database", daemon.database])
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("in use by another scimd"))
+        #expect(!FileManager.default.fileExists(atPath: other))
+        // Refused for its socket: no database files appear.
+        let otherDB = daemon.directory.appendingPathComponent("other.sqlite").path
+        let third = try runTool("scimd", ["--socket", daemon.socket, "--database", otherDB])
+        #expect(third.status != 0)
+        #expect(!FileManager.default.fileExists(atPath: otherDB))
+    }
+
+    @Test func connectionParamNeverOverridesAToken() async throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let a = try await daemon.client { try await $0.createConnection(name: "A") }
+        let b = try await daemon.client { try await $0.createConnection(name: "B") }
+        let statuses = try await daemon.client { client -> [Int] in
+            [
+                try await client.handleSCIM(method: "GET", path: "/Users", headers: ["Authorization": "Bearer nope"], connection: "A").status,
+                try await client.handleSCIM(method: "GET", path: "/Users", headers: ["Authorization": "Bearer \(b.token)"], connection: "A").status,
+                try await client.handleSCIM(method: "GET", path: "/Users", headers: ["Authorization": "Bearer \(a.token)"], connection: "A").status,
+                try await client.handleSCIM(method: "GET", path: "/Users", connection: "A").status,
+            ]
+        }
+        #expect(statuses == [401, 401, 200, 200])
+    }
+}

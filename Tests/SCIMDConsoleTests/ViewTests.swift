@@ -7,7 +7,7 @@ import Testing
 /// Golden output of the dashboard views: fixed clock, fixed width, no colour.
 @Suite struct ViewTests {
     static let now = Date(timeIntervalSince1970: 1_790_000_000)  // 2026-09-21T14:13:20Z
-    static let plain = ConsoleContext(now: now, width: 100, utc: false, style: Style(enabled: false))
+    static let plain = ConsoleContext(now: now, width: 120, utc: false, style: Style(enabled: false))
 
     static func ago(_ seconds: Double) -> String {
         now.addingTimeInterval(-seconds).formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
@@ -24,9 +24,9 @@ import Testing
 
     @Test func dashboardGolden() {
         let expected = """
-            CONNECTION         CUSTOMER  IDP       USERS  GROUPS  WARNINGS  ERRORS 24H  LAST REQUEST
-            Acme               cus_1     Okta      10/12       3         2           1  3 min ago (409)
-            Globex (disabled)            Entra ID    0/0       0         0           0  never
+            CONNECTION         CUSTOMER  IDP       USERS ACTIVE/ALL  GROUPS  WARNINGS  ERRORS 24H  LAST REQUEST
+            Acme               cus_1     Okta                 10/12       3         2           1  3 min ago (409)
+            Globex (disabled)            Entra ID               0/0       0         0           0  never
             """
         #expect(Views.dashboard(Self.connections, Self.plain) == expected)
     }

@@ -124,7 +124,7 @@ import Testing
     @Test func connectionsSurviveARestart() async throws {
         let fixture = try ServiceFixture()
         let a = try await fixture.connection("Persisted")
-        let reopened = try SCIMDService(store: try Store(path: fixture.store.path), logger: .init(label: "t"))
+        let reopened = try SCIMDService(store: fixture.store, logger: .init(label: "t"))
         let list = try await reopened.listConnections()
         #expect(list.map(\.name) == ["Persisted"])
         let result = await reopened.handleSCIM(.init(method: "GET", path: "/Users", headers: ["authorization": "Bearer \(a.token)"]))
@@ -146,3 +146,10 @@ import Testing
     }
 }
 
+
+@Suite struct StoreLockTests {
+    @Test func aSecondStoreOnTheSameDatabaseIsRefused() throws {
+        let fixture = try ServiceFixture()
+        #expect(throws: StoreError.self) { try Store(path: fixture.store.path) }
+    }
+}

@@ -63,7 +63,7 @@ import Testing
         let a = try await fixture.connection()
         _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "r@example.com"])
         let before = try await fixture.service.listEvents(.init())
-        let reopened = try SCIMDService(store: try Store(path: fixture.store.path), logger: .init(label: "t"))
+        let reopened = try SCIMDService(store: fixture.store, logger: .init(label: "t"))
         let after = try await reopened.listEvents(.init())
         #expect(after.events == before.events)
         let resumed = try await reopened.listEvents(.init(after: before.events[1].sequence))
