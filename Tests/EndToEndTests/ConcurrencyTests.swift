@@ -1,0 +1,124 @@
+import Foundation
+import SCIMDClient
+import SCIMDProtocol
+import SCIMJSON
+import Testing
+
+/// Many clients on many socket connections at once, against the real daemon.
+@Suite(.serialized) struct ConcurrencyTests {
+    static let patch = #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":"#
+
+    @Test func fiftyConcurrentMemberAddsAllLand() async throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let token = try await daemon.client { try await $0.createConnection(name: "Race") }.token
+        let auth = ["Authorization": "Bearer \(token)"]
+        let (groupId, userIds) = try await daemon.client { client -> (String, [String]) in
+            let g = try await client.handleSCIM(method: "POST", path: "/Groups", headers: auth, body: #"{"displayName":"All"}"#)
+            var ids: [String] = []
+            for i in 0..<50 {
+                let u = try await client.handleSCIM(method: "POST", path: "/Users", headers: auth, body: #"{"userName":"r\#(i)@example.com"}"#)
+                ids.append(try JSONParser().parse(u.body ?? "{}")["id"]?.stringValue ?? "")
+            }
+            return (try JSONParser().parse(g.body ?? "{}")["id"]?.stringValue ?? "", ids)
+        }
+        let socket = daemon.socket
+        let statuses = try await withThrowingTaskGroup(of: Int.self, returning: [Int].self) { group in
+            for id in userIds {
+                group.addTask {
+                    try await SCIMDClient.withConnection(socketPath: socket) { client in
+                        try await client.handleSCIM(
+                            method: "PATCH", path: "/Groups/\(groupId)", headers: auth,
+                            body: Self.patch + #"[{"op":"add","path":"members","value":[{"value":"\#(id)"}]}]}"#).status
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses.allSatisfy { $0 == 200 })
+        let group = try await daemon.client { try await $0.handleSCIM(method: "GET", path: "/Groups/\(groupId)", headers: auth) }
+        let members = Set((try JSONParser().parse(group.body ?? "{}")["members"]?.arrayValue ?? []).compactMap { $0["value"]?.stringValue })
+        #expect(members == Set(userIds))
+    }
+
+    @Test func concurrentIfMatchWritesHaveExactlyOneWinner() async throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let token = try await daemon.client { try await $0.createConnection(name: "ETag") }.token
+        let auth = ["Authorization": "Bearer \(token)"]
+        let created = try await daemon.client {
+            try await $0.handleSCIM(method: "POST", path: "/Users", headers: auth, body: #"{"userName":"contended@example.com"}"#)
+        }
+        let id = try JSONParser().parse(created.body ?? "{}")["id"]?.stringValue ?? ""
+        let etag = try #require(created.headers["ETag"])
+        let socket = daemon.socket
+        let statuses = try await withThrowingTaskGroup(of: Int.self, returning: [Int].self) { group in
+            for i in 0..<20 {
+                group.addTask {
+                    try await SCIMDClient.withConnection(socketPath: socket) { client in
+                        var headers = auth
+                        headers["If-Match"] = etag
+                        if i % 2 == 0 {
+                            return try await client.handleSCIM(
+                                method: "PUT", path: "/Users/\(id)", headers: headers,
+                                body: #"{"userName":"contended@example.com","title":"put\#(i)"}"#).status
+                        }
+                        return try await client.handleSCIM(
+                            method: "PATCH", path: "/Users/\(id)", headers: headers,
+                            body: Self.patch + #"[{"op":"replace","path":"title","value":"patch\#(i)"}]}"#).status
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses.filter { $0 == 200 }.count == 1, "\(statuses)")
+        #expect(statuses.filter { $0 == 412 }.count == 19, "\(statuses)")
+    }
+
+    @Test func aMappingEditDuringHeavyIngestLeavesEveryResourceOnTheNewVersion() async throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let token = try await daemon.client { try await $0.createConnection(name: "Remap") }.token
+        let auth = ["Authorization": "Bearer \(token)"]
+        let socket = daemon.socket
+        let newVersion = try await withThrowingTaskGroup(of: Int?.self, returning: Int.self) { group in
+            for writer in 0..<4 {
+                group.addTask {
+                    try await SCIMDClient.withConnection(socketPath: socket) { client in
+                        for i in 0..<150 {
+                            _ = try await client.handleSCIM(
+                                method: "POST", path: "/Users", headers: auth, body: #"{"userName":"w\#(writer)-\#(i)@example.com","nickName":"n\#(i)"}"#)
+                        }
+                        return nil
+                    }
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(300))
+                return try await SCIMDClient.withConnection(socketPath: socket) { client in
+                    let info = try await client.mapping("Remap")
+                    var properties = info.users["properties"]?.arrayValue ?? []
+                    properties.append(["name": "nick", "type": "string", "path": "nickName"])
+                    return try await client.setMapping(.init(connection: "Remap", users: ["properties": .array(properties)])).mapping.version
+                }
+            }
+            var version = 0
+            for try await result in group { if let v = result { version = v } }
+            return version
+        }
+        #expect(newVersion == 2)
+        let rows = try await daemon.client { client -> [ResourceDetail] in
+            var out: [ResourceDetail] = []
+            var cursor: String? = nil
+            repeat {
+                let page = try await client.listUsers(.init(connection: "Remap", limit: 1000, cursor: cursor))
+                for row in page.users { out.append(try await client.user("Remap", row.id)) }
+                cursor = page.nextCursor
+            } while cursor != nil
+            return out
+        }
+        #expect(rows.count == 600)
+        #expect(rows.allSatisfy { $0.mappingVersion == 2 }, "\(rows.filter { $0.mappingVersion != 2 }.count) rows on an old version")
+        #expect(rows.allSatisfy { $0.mapped["nick"] != nil })
+    }
+}
