@@ -185,7 +185,11 @@ struct SCIMEndpoint: Sendable {
                     ? [] : try db.resources(connectionId: connectionId, type: type.rawValue, offset: query.startIndex - 1, limit: query.count)
                 return (total, try records.map { try render($0, groups: try groups(db, $0, type), baseURL: base) })
             }
+            // Without sortBy the page is known while scanning: keep only its resources and count the
+            // rest, so a broad filter over a large connection never holds every match in memory.
             var matches: [(JSONObject, SCIMResourceType, ResourceRecord)] = []
+            var matched = 0
+            let pageRange = (query.startIndex - 1)..<(query.startIndex - 1 + query.count)
             let filterNeedsGroups = query.filter.map(mentionsGroups) ?? false
             for type in types {
                 let includeGroups = type == .user && filterNeedsGroups
@@ -196,7 +200,8 @@ struct SCIMEndpoint: Sendable {
                     if let filter = query.filter {
                         guard try filter.matches(resource, resourceType: type) else { return }
                     }
-                    matches.append((resource, type, record))
+                    if query.sortBy != nil || pageRange.contains(matched) { matches.append((resource, type, record)) }
+                    matched += 1
                 }
                 if let filter = query.filter, let ids = IndexPlan.candidates(filter, type: type) {
                     for record in try ids.fetch(db, connectionId: connectionId, type: type) { try consider(record) }
@@ -204,9 +209,10 @@ struct SCIMEndpoint: Sendable {
                     try db.forEachResource(connectionId: connectionId, type: type.rawValue, consider)
                 }
             }
+            var pageMatches = matches[...]
             if let sortBy = query.sortBy {
                 // Stable: equal keys keep creation order, so pages never overlap or skip.
-                matches = matches.enumerated().sorted { x, y in
+                let sorted = matches.enumerated().sorted { x, y in
                     let order = SCIMResource.compareForSort(x.element.0, y.element.0, by: sortBy, resourceType: x.element.1)
                     switch order {
                     case .orderedSame: return x.offset < y.offset
@@ -214,11 +220,11 @@ struct SCIMEndpoint: Sendable {
                     case .orderedDescending: return query.descending
                     }
                 }.map(\.element)
+                let start = min(pageRange.lowerBound, sorted.count)
+                pageMatches = sorted[start..<min(pageRange.upperBound, sorted.count)]
             }
-            let start = min(query.startIndex - 1, matches.count)
-            let end = min(start + query.count, matches.count)
             var page: [JSONObject] = []
-            for (resource, type, record) in matches[start..<end] {
+            for (resource, type, record) in pageMatches {
                 // Users were filtered without their groups unless the filter needed them: add them now.
                 if type == .user, !filterNeedsGroups {
                     page.append(try render(record, groups: try memberships(db, connectionId: connectionId, userId: record.id), baseURL: base))
@@ -226,7 +232,7 @@ struct SCIMEndpoint: Sendable {
                     page.append(resource)
                 }
             }
-            return (matches.count, page)
+            return (matched, page)
         }
         let projected = page.map { resource -> JSONValue in
             if query.attributes.isEmpty && query.excludedAttributes.isEmpty { return .object(resource) }

@@ -138,4 +138,21 @@ import Testing
         #expect(deleted.status == 204)
         #expect(deleted.result.changes.map(\.change) == ["deleted"])
     }
+
+    @Test func unindexedFilterPagesAndSorts() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        for name in ["p3", "p1", "q9", "p5", "p2", "p4"] {
+            _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": .string("\(name)@example.com"), "title": .string(name)])
+        }
+        let page = await fixture.scim("GET", "/Users?filter=title%20sw%20%22p%22&startIndex=2&count=2", token: a.token)
+        #expect(page.body?["totalResults"] == 5)
+        #expect(page.body?["itemsPerPage"] == 2)
+        #expect(page.body?["Resources"]?.arrayValue?.compactMap { $0["title"]?.stringValue } == ["p1", "p5"])
+        let sorted = await fixture.scim("GET", "/Users?filter=title%20sw%20%22p%22&sortBy=title&sortOrder=descending&startIndex=2&count=2", token: a.token)
+        #expect(sorted.body?["Resources"]?.arrayValue?.compactMap { $0["title"]?.stringValue } == ["p4", "p3"])
+        let beyond = await fixture.scim("GET", "/Users?filter=title%20sw%20%22p%22&startIndex=9", token: a.token)
+        #expect(beyond.body?["totalResults"] == 5)
+        #expect(beyond.body?["Resources"]?.arrayValue?.isEmpty == true)
+    }
 }
