@@ -90,6 +90,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "scimd-bench",
+            dependencies: [
+                "SCIMDClient", "SCIMDProtocol", "SCIMJSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "SCIMModelTests",
             dependencies: [

@@ -47,11 +47,14 @@ public final class RPCServer: Service, Sendable {
     let onReady: @Sendable () -> Void
     /// Children still open, so shutdown can close their input.
     private let children = Mutex<[ObjectIdentifier: any Channel]>([:])
+    /// How long graceful shutdown waits for a connection to finish before closing it.
+    let shutdownGracePeriod: TimeAmount
 
     public init(
         socket: ListenSocket, dispatcher: RPCDispatcher, maximumLineLength: Int, counters: TransportCounters,
-        logger: Logger, onReady: @escaping @Sendable () -> Void = {}
+        logger: Logger, shutdownGracePeriod: TimeAmount = .seconds(5), onReady: @escaping @Sendable () -> Void = {}
     ) {
+        self.shutdownGracePeriod = shutdownGracePeriod
         self.socket = socket
         self.dispatcher = dispatcher
         self.maximumLineLength = maximumLineLength
@@ -74,9 +77,13 @@ public final class RPCServer: Service, Sendable {
         } onGracefulShutdown: {
             self.logger.info("graceful shutdown: no longer accepting connections")
             serverChannel.channel.close(promise: nil)
-            // Closing input ends each connection's request stream after what it already read.
+            // Closing input ends each connection's request stream after what it already read. A
+            // client that stops reading (a stalled event subscriber) could hold its connection open
+            // forever, so whatever is still open after the grace period is closed outright.
+            let grace = self.shutdownGracePeriod
             for child in self.children.withLock({ Array($0.values) }) {
                 child.close(mode: .input, promise: nil)
+                child.eventLoop.scheduleTask(in: grace) { child.close(promise: nil) }
             }
         }
         if case .path(let path) = socket { unlink(path) }

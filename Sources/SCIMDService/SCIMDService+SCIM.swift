@@ -166,11 +166,12 @@ extension SCIMDService {
         return .init(status: 400, headers: ["Content-Type": "application/scim+json"], body: JSONSerializer.string(error.body), changes: [])
     }
 
-    /// Appends a request that changed nothing (a read or a refused request) to the log.
-    /// A log failure is logged, never turned into a SCIM error.
+    /// Appends a request that changed nothing (a read or a refused request) to the log, without
+    /// waiting for the disk (see ``Store/writeRelaxed(_:)``): durability is owed to changes, and a
+    /// GET must not cost an fsync. A log failure is logged, never turned into a SCIM error.
     func log(_ record: RequestLogRecord) async {
         do {
-            try await store.write { db in _ = try db.logRequest(record) }
+            try await store.writeRelaxed { db in _ = try db.logRequest(record) }
         } catch {
             logger.warning("could not log SCIM request", metadata: ["error": "\(error)"])
         }

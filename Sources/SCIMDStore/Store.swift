@@ -64,6 +64,23 @@ public final class Store: Sendable {
         try await pool.write(body)
     }
 
+    /// Runs `body` in a write transaction committed without waiting for the disk (`synchronous =
+    /// NORMAL` for this transaction only): it survives a crash of scimd but may be lost on power
+    /// failure. For records whose loss costs nothing but history — the log entry of a request that
+    /// changed nothing — so that reads do not pay an fsync each.
+    public func writeRelaxed<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+            var result: T?
+            try db.inTransaction {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
+    }
+
     /// Synchronous write, for startup.
     public func writeNow<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.write(body)

@@ -114,6 +114,9 @@ struct SCIMD: AsyncParsableCommand {
             }
             var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
             groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
+            // Backstop: whatever still runs this long after SIGTERM is cancelled.
+            groupConfiguration.maximumGracefulShutdownDuration = .seconds(20)
+            groupConfiguration.maximumCancellationDuration = .seconds(5)
             let group = ServiceGroup(configuration: groupConfiguration)
             try await group.run()
             Systemd.notify("STOPPING=1\nSTATUS=checkpointing the database")

@@ -40,6 +40,8 @@ final class Daemon: @unchecked Sendable {
         p.executableURL = Self.binaries.appendingPathComponent("scimd")
         p.arguments = ["--socket", socket, "--database", database, "--log-level", "warning"] + extra
         FileManager.default.createFile(atPath: logFile, contents: nil)
+        // Never the test's own stdout: a daemon outliving a crashed test would hold it open.
+        p.standardOutput = FileHandle(forWritingAtPath: logFile)
         p.standardError = FileHandle(forWritingAtPath: logFile)
         try p.run()
         process = p

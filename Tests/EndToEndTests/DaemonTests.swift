@@ -121,6 +121,7 @@ import Testing
             daemon.database, "--log-level", "warning",
         ]
         FileManager.default.createFile(atPath: daemon.logFile, contents: nil)
+        p.standardOutput = FileHandle(forWritingAtPath: daemon.logFile)
         p.standardError = FileHandle(forWritingAtPath: daemon.logFile)
         try p.run()
         daemon.process = p

@@ -74,6 +74,12 @@ import Testing
         #expect(statuses.allSatisfy { $0 == 201 })
         let info = try await daemon.client { try await $0.connection("Busy") }
         #expect(info.users == 600)
+        // Shutdown does not wait forever for a client that never reads.
+        let started = Date()
+        daemon.process?.terminate()
+        while daemon.process?.isRunning == true && Date().timeIntervalSince(started) < 60 { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(daemon.process?.isRunning == false, "scimd still running 60 s after SIGTERM with a stalled subscriber")
+        #expect(daemon.process?.terminationStatus == 0)
         withExtendedLifetime(stalled) {}
     }
 

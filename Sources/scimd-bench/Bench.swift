@@ -1,0 +1,306 @@
+import ArgumentParser
+import Foundation
+import SCIMDClient
+import SCIMDProtocol
+import SCIMJSON
+
+/// Benchmarks the real daemon over its real socket: starts `scimd` (release build) on a temporary
+/// socket and database, drives it through SCIMDClient, prints a table. Numbers, not pass/fail.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scimd-bench",
+        abstract: "Measure scimd: RPC round trip, ingest, lookups, list filters, group PATCH, re-mapping, cold start.")
+
+    @Option(help: "The scimd binary to measure (a release build).") var scimd: String = ".build/release/scimd"
+    @Flag(help: "Larger data sets (100k users; slow).") var full = false
+    @Option(help: "Seed of the data generator.") var seed: UInt64 = 1
+    @Flag(help: "Smoke mode for CI: tiny sizes, proves the harness works; numbers mean nothing.") var smoke = false
+
+    func run() async throws {
+        let users = smoke ? 300 : (full ? 100_000 : 10_000)
+        let directory = "/tmp/scimd-bench-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var daemon = try Daemon(binary: scimd, directory: directory)
+        try daemon.start()
+        var rows: [[String]] = []
+        func row(_ name: String, _ value: String, _ target: String = "") {
+            rows.append([name, value, target])
+            print("  \(name): \(value)")
+        }
+        let socket = daemon.socket
+
+        // 1. RPC round trip.
+        let health = try await SCIMDClient.withConnection(socketPath: socket) { client in
+            try await Measure.sequential(smoke ? 200 : 5_000) { _ in _ = try await client.health() }
+        }
+        row("system.health sequential p50 / p99", "\(health.p50) / \(health.p99) µs", "p50 ≤ 50 µs")
+        for connections in [1, 8] {
+            let total = smoke ? 400 : 40_000
+            let rate = try await Measure.throughput(total: total, connections: connections, inFlight: 32, socket: socket) { client, _ in
+                _ = try await client.health()
+            }
+            row("system.health pipelined, \(connections) conn.", "\(Int(rate)) req/s")
+        }
+
+        // 2. Ingest.
+        let created = try await SCIMDClient.withConnection(socketPath: socket) { try await $0.createConnection(name: "bench") }
+        let auth = ["Authorization": "Bearer \(created.token)"]
+        var generator = UserGenerator(seed: seed)
+        let sequentialCount = smoke ? 100 : 1_000
+        let bodies = (0..<users).map { _ in generator.next() }
+        let sequential = try await SCIMDClient.withConnection(socketPath: socket) { client in
+            try await Measure.sequential(sequentialCount) { i in
+                let r = try await client.handleSCIM(method: "POST", path: "/scim/v2/Users", headers: auth, body: bodies[i])
+                guard r.status == 201 else { throw BenchError("create failed: \(r.status) \(r.body ?? "")") }
+            }
+        }
+        row("POST /Users sequential p50 / p99", "\(sequential.p50) / \(sequential.p99) µs (\(Int(1e6 / Double(max(sequential.p50, 1)))) req/s)")
+        let remaining = Array(bodies[sequentialCount...])
+        let ingest = try await Measure.throughput(total: remaining.count, connections: 8, inFlight: 8, socket: socket) { client, i in
+            let r = try await client.handleSCIM(method: "POST", path: "/scim/v2/Users", headers: auth, body: remaining[i])
+            guard r.status == 201 else { throw BenchError("create failed: \(r.status) \(r.body ?? "")") }
+        }
+        row("POST /Users, 8 conn. × 8 in flight", "\(Int(ingest)) creates/s (durable)", "≥ 10,000/s")
+
+        // 3. Indexed lookups.
+        let names = bodies.compactMap { try? JSONParser().parse($0)["userName"]?.stringValue }
+        let lookups = try await SCIMDClient.withConnection(socketPath: socket) { client in
+            try await Measure.sequential(smoke ? 100 : 2_000) { i in
+                let name = names[(i * 7_919) % names.count]
+                let r = try await client.handleSCIM(
+                    method: "GET", path: "/scim/v2/Users?filter=userName%20eq%20%22\(name)%22", headers: auth)
+                guard r.status == 200 else { throw BenchError("lookup failed") }
+            }
+        }
+        row("userName eq lookup, \(users) users, p50 / p99", "\(lookups.p50) / \(lookups.p99) µs", "p50 ≤ 100 µs")
+
+        // 4. A filter no index serves.
+        let scan = try await SCIMDClient.withConnection(socketPath: socket) { client in
+            try await Measure.sequential(smoke ? 3 : 10) { _ in
+                _ = try await client.handleSCIM(
+                    method: "GET",
+                    path: "/scim/v2/Users?filter=emails%5Btype%20eq%20%22work%22%20and%20value%20ew%20%22%40example.com%22%5D&count=100",
+                    headers: auth)
+            }
+        }
+        row("non-indexed filter, \(users) users, one page", "\(scan.p50 / 1000) ms")
+
+        // 5. Group PATCH against group size.
+        for size in smoke ? [100] : [100, 1_000, 5_000] {
+            let ids = try await SCIMDClient.withConnection(socketPath: socket) { client -> [String] in
+                let page = try await client.listUsers(.init(connection: "bench", limit: 1000))
+                return page.users.map(\.id)
+            }
+            let members = (0..<size).map { #"{"value":"\#(ids[$0 % ids.count])-\#($0)"}"# }.joined(separator: ",")
+            let patch = try await SCIMDClient.withConnection(socketPath: socket) { client in
+                let g = try await client.handleSCIM(
+                    method: "POST", path: "/scim/v2/Groups", headers: auth, body: #"{"displayName":"g\#(size)","members":[\#(members)]}"#)
+                let gid = try JSONParser().parse(g.body ?? "{}")["id"]?.stringValue ?? ""
+                return try await Measure.sequential(smoke ? 10 : 100) { i in
+                    let op = i % 2 == 0 ? "add" : "remove"
+                    let value = i % 2 == 0 ? #"[{"value":"\#(ids[0])"}]"# : #"[{"value":"\#(ids[0])"}]"#
+                    _ = try await client.handleSCIM(
+                        method: "PATCH", path: "/scim/v2/Groups/\(gid)", headers: auth,
+                        body: #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"\#(op)","path":"members","value":\#(value)}]}"#)
+                }
+            }
+            row("group PATCH ±1 member, group of \(size), p50", "\(patch.p50) µs", "flat in size")
+        }
+
+        // 6. Re-mapping.
+        let remap = try await SCIMDClient.withConnection(socketPath: socket) { client in
+            let info = try await client.mapping("bench")
+            var properties = info.users["properties"]?.arrayValue ?? []
+            properties.append(["name": "department", "type": "string", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "warnIfMissing": true])
+            return try await client.setMapping(.init(connection: "bench", users: ["properties": .array(properties)])).remap
+        }
+        row(
+            "mapping.set re-map, \(remap.resources) resources",
+            "\(Int(Double(remap.resources) / max(remap.elapsedMilliseconds, 0.001) * 1000)) resources/s", "≥ 200,000/s")
+
+        // 7. Cold start and memory.
+        let rssAfterIngest = daemon.residentMegabytes()
+        daemon.stop()
+        let coldStart = try daemon.start()
+        row("cold start to first answer, \(users) users", "\(Int(coldStart * 1000)) ms", "≤ 200 ms")
+        row("RSS after ingest / after restart", "\(rssAfterIngest) / \(daemon.residentMegabytes()) MB", "≤ 200 MB")
+        daemon.stop()
+
+        let machine = "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB"
+        print("\nscimd-bench (\(smoke ? "smoke" : full ? "full" : "quick"), seed \(seed), \(machine))")
+        print(Self.table(rows))
+    }
+
+    static func table(_ rows: [[String]]) -> String {
+        let headers = ["measurement", "result", "target"]
+        var widths = headers.map(\.count)
+        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+        func line(_ cells: [String]) -> String {
+            "| " + cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: " | ") + " |"
+        }
+        return ([line(headers), "|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|"] + rows.map(line))
+            .joined(separator: "\n")
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// Latency percentiles (µs) and throughput.
+enum Measure {
+    struct Latencies {
+        var p50: Int
+        var p99: Int
+    }
+
+    static func sequential(_ count: Int, _ body: (Int) async throws -> Void) async throws -> Latencies {
+        var samples: [Int] = []
+        samples.reserveCapacity(count)
+        let clock = ContinuousClock()
+        for i in 0..<count {
+            let start = clock.now
+            try await body(i)
+            let d = clock.now - start
+            samples.append(Int(d.components.seconds) * 1_000_000 + Int(d.components.attoseconds / 1_000_000_000_000))
+        }
+        samples.sort()
+        return Latencies(p50: samples[samples.count / 2], p99: samples[min(samples.count - 1, samples.count * 99 / 100)])
+    }
+
+    /// Requests per second for `total` calls spread over `connections`, each with `inFlight` at once.
+    static func throughput(
+        total: Int, connections: Int, inFlight: Int, socket: String, _ body: @escaping @Sendable (SCIMDClient, Int) async throws -> Void
+    ) async throws -> Double {
+        let clock = ContinuousClock()
+        let start = clock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for c in 0..<connections {
+                group.addTask {
+                    try await SCIMDClient.withConnection(socketPath: socket) { client in
+                        try await withThrowingTaskGroup(of: Void.self) { lanes in
+                            for lane in 0..<inFlight {
+                                lanes.addTask {
+                                    var i = c * inFlight + lane
+                                    while i < total {
+                                        try await body(client, i)
+                                        i += connections * inFlight
+                                    }
+                                }
+                            }
+                            try await lanes.waitForAll()
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let d = clock.now - start
+        return Double(total) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+    }
+}
+
+/// Realistic IdP users (Okta/Entra shapes), deterministic from a seed.
+struct UserGenerator {
+    var state: UInt64
+    var serial = 0
+    init(seed: UInt64) { state = seed }
+
+    mutating func random(_ n: Int) -> Int {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Int((z ^ (z >> 31)) % UInt64(n))
+    }
+
+    static let given = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim", "Margaret", "Linus"]
+    static let family = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Perlman", "Berners-Lee"]
+    static let departments = ["Engineering", "Sales", "Support", "Finance", "People"]
+
+    mutating func next() -> String {
+        serial += 1
+        let g = Self.given[random(Self.given.count)], f = Self.family[random(Self.family.count)]
+        let userName = "\(g.lowercased()).\(f.lowercased()).\(serial)@example.com"
+        let department = Self.departments[random(Self.departments.count)]
+        return """
+            {"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],\
+            "userName":"\(userName)","externalId":"00u\(serial)x\(random(1_000_000))","active":true,\
+            "name":{"givenName":"\(g)","familyName":"\(f)","formatted":"\(g) \(f)"},"displayName":"\(g) \(f)",\
+            "emails":[{"value":"\(userName)","type":"work","primary":true}],"title":"Member of staff",\
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"\(department)","employeeNumber":"\(serial)"}}
+            """
+    }
+}
+
+/// The daemon under measurement.
+struct Daemon {
+    let binary: String
+    let socket: String
+    let database: String
+    var process: Process?
+
+    init(binary: String, directory: String) throws {
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw BenchError("no scimd at \(binary): build it with `swift build -c release --product scimd`")
+        }
+        self.binary = binary
+        socket = directory + "/s.sock"
+        database = directory + "/db.sqlite"
+    }
+
+    /// Starts scimd; returns seconds from spawn to the first answered health check.
+    @discardableResult
+    mutating func start() throws -> Double {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["--socket", socket, "--database", database, "--log-level", "error"]
+        let started = Date()
+        try p.run()
+        process = p
+        while Date().timeIntervalSince(started) < 30 {
+            if Self.answers(socket) { return Date().timeIntervalSince(started) }
+            usleep(1_000)
+        }
+        throw BenchError("scimd did not start")
+    }
+
+    func stop() {
+        guard let p = process, p.isRunning else { return }
+        p.terminate()
+        p.waitUntilExit()
+    }
+
+    func residentMegabytes() -> Int {
+        guard let pid = process?.processIdentifier,
+            let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return -1 }
+        return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
+    }
+
+    /// One raw health request over the socket.
+    static func answers(_ path: String) -> Bool {
+        let fd = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let b = Array(path.utf8)
+            raw.copyBytes(from: b)
+            raw[b.count] = 0
+        }
+        let ok = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard ok == 0 else { return false }
+        let request = Array(#"{"jsonrpc":"2.0","id":1,"method":"system.health"}"#.utf8) + [0x0A]
+        guard send(fd, request, request.count, 0) == request.count else { return false }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        return recv(fd, &buffer, buffer.count, 0) > 0
+    }
+}
