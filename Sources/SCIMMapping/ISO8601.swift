@@ -1,3 +1,4 @@
+import SCIMModel
 /// A minimal, allocation-free ISO 8601 / RFC 3339 date and date-time reader (Foundation's
 /// formatters are slow, locale-laden and not needed for this grammar).
 ///
@@ -112,40 +113,11 @@ struct ISO8601Parser {
         return p
     }
 
-    static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
-
-    static func daysInMonth(year: Int, month: Int) -> Int {
-        switch month {
-        case 2: return isLeap(year) ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
-    /// Days since 1970-01-01 (proleptic Gregorian), after H. Hinnant's `days_from_civil`.
-    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (m + 9) % 12
-        let doy = (153 * mp + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146097 + doe - 719468
-    }
-
-    /// Inverse of ``daysFromCivil(_:_:_:)``.
-    static func civilFromDays(_ z0: Int) -> (year: Int, month: Int, day: Int) {
-        let z = z0 + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let y = yoe + era * 400
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (m <= 2 ? y + 1 : y, m, d)
-    }
+    // Calendar arithmetic is SCIMModel's (one implementation for filters and mappings).
+    static func isLeap(_ y: Int) -> Bool { SCIMDateTime.isLeap(y) }
+    static func daysInMonth(year: Int, month: Int) -> Int { SCIMDateTime.daysIn(month: month, year: year) }
+    static func daysFromCivil(_ y: Int, _ m: Int, _ d: Int) -> Int { SCIMDateTime.daysFromCivil(year: y, month: m, day: d) }
+    static func civilFromDays(_ z: Int) -> (year: Int, month: Int, day: Int) { SCIMDateTime.civilFromDays(z) }
 
     /// `YYYY-MM-DDThh:mm:ss[.f]Z` in UTC, or nil when the UTC year leaves 1–9999.
     func utcString() -> String? {
