@@ -407,7 +407,8 @@ struct SCIMEndpoint: Sendable {
                     mapped: .object(result.properties), warningsOpened: warnings.opened, warningsResolved: warnings.resolved))
             if type == .group {
                 let before = Set(memberIds(current)), after = memberIds(updated)
-                try db.replaceMembers(connectionId: connectionId, groupId: id, memberIds: after)
+                try db.updateMembers(
+                    connectionId: connectionId, groupId: id, added: Set(after).subtracting(before), removed: before.subtracting(after))
                 for m in after where !before.contains(m) {
                     changes.append(.init(resourceType: "Group", id: id, change: "member_added", connection: connectionId, member: m))
                 }

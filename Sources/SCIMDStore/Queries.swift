@@ -112,6 +112,19 @@ extension Database {
         }
     }
 
+    /// Applies a membership change as a difference: only the edges that came or went are written,
+    /// so adding one member to a large group costs one insert, not a rewrite of every edge.
+    public func updateMembers(connectionId: String, groupId: String, added: Set<String>, removed: Set<String>) throws {
+        for memberId in removed {
+            try execute(
+                sql: "DELETE FROM groupMember WHERE connectionId = ? AND groupId = ? AND memberId = ?",
+                arguments: [connectionId, groupId, memberId])
+        }
+        for memberId in added {
+            try GroupMemberRecord(connectionId: connectionId, groupId: groupId, memberId: memberId).insert(self, onConflict: .ignore)
+        }
+    }
+
     /// Ids of the groups a member directly belongs to.
     public func groupIds(connectionId: String, memberId: String) throws -> [String] {
         try String.fetchAll(
