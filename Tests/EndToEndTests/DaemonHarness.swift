@@ -48,6 +48,30 @@ final class Daemon: @unchecked Sendable {
         try waitUntilAnswering()
     }
 
+    /// Launches scimd with the SCIM HTTP listener on a free loopback port (`--http 127.0.0.1:0`)
+    /// and returns that port, read from the line scimd logs once it listens.
+    func startHTTP(extra: [String] = []) throws -> Int {
+        try start(extra: ["--http", "127.0.0.1:0", "--log-level", "info"] + extra)
+        return try waitForHTTPPort()
+    }
+
+    /// The port of `url=http://127.0.0.1:PORT/…` in the daemon's log.
+    func waitForHTTPPort(timeout: TimeInterval = 20) throws -> Int {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let log = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+            if let range = log.range(of: "url=http://127.0.0.1:") {
+                let digits = log[range.upperBound...].prefix { $0.isNumber }
+                if let port = Int(digits) { return port }
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw HarnessError("scimd logged no SCIM HTTP listener within \(timeout)s")
+    }
+
+    /// The log so far (for failure messages).
+    var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+
     func waitUntilAnswering(timeout: TimeInterval = 20) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
