@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import NIOPosix
 
 /// One request for ``HTTPTestClient``.
 public struct HTTPTestRequest: Sendable {
@@ -44,13 +45,19 @@ public struct HTTPTestClientError: Error, CustomStringConvertible {
 /// can also send raw, partial, pipelined or malformed bytes) and parses responses with NIO's own
 /// `HTTPRequestEncoder` and `HTTPResponseDecoder`, run in an `EmbeddedChannel`. No HTTP is parsed by hand.
 ///
-/// `@unchecked Sendable`: a test owns its client and calls it strictly one call at a time
-/// (directly, or handed to ``offloaded(_:)`` and awaited), so its state is never touched concurrently.
+/// Every call runs on the client's own single event-loop thread (an `EmbeddedChannel` may only
+/// be used from one thread, and an async test resumes on whichever thread it likes).
+///
+/// `@unchecked Sendable`: all mutable state (`codec`, `pending`, the socket) is touched only
+/// inside ``onLoop(_:)``, i.e. on that one thread, one call at a time.
 public final class HTTPTestClient: @unchecked Sendable {
     let fd: Int32
+    /// The thread every call runs on; blocking there blocks nobody else.
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     /// NIO's client codec: requests go out through its encoder, received bytes through its decoder.
-    let codec = EmbeddedChannel()
-    /// Where NIO's decoder resumes after the last complete response.
+    /// Created on the loop thread, used only there.
+    var codec: EmbeddedChannel!
+    /// Parts of the response being read.
     var pending: [HTTPClientResponsePart] = []
     public let host: String
 
@@ -98,20 +105,36 @@ public final class HTTPTestClient: @unchecked Sendable {
     private func setUp(receiveTimeout: Int) throws {
         var tv = timeval(tv_sec: receiveTimeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        // NIO's client handlers, with informational responses (100 Continue) passed on, not dropped.
-        try codec.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
-        try codec.pipeline.syncOperations.addHandler(
-            ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .forward)))
+        try onLoop {
+            let codec = EmbeddedChannel()
+            // NIO's client handlers, with informational responses (100 Continue) passed on, not dropped.
+            try codec.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
+            try codec.pipeline.syncOperations.addHandler(
+                ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .forward)))
+            self.codec = codec
+        }
     }
 
     deinit {
         close(fd)
-        _ = try? codec.finish(acceptAlreadyClosed: true)
+        // Not syncShutdownGracefully: the last reference may be dropped on the loop's own thread.
+        group.shutdownGracefully { _ in }
+    }
+
+    /// Runs `body` on the client's thread and waits for it.
+    func onLoop<T>(_ body: @escaping () throws -> T) throws -> T {
+        let loop = group.next()
+        let box = UncheckedBox(body)
+        return try loop.submit { UncheckedBox(try box.value()) }.wait().value
     }
 
     /// The bytes NIO's encoder makes of `request` (with `Host` and `Content-Length` added when
     /// missing). The decoder now expects a response to it.
     public func encode(_ request: HTTPTestRequest) throws -> [UInt8] {
+        try onLoop { try self.encodeOnLoop(request) }
+    }
+
+    private func encodeOnLoop(_ request: HTTPTestRequest) throws -> [UInt8] {
         var headers = HTTPHeaders(request.headers)
         if !headers.contains(name: "host") { headers.add(name: "Host", value: host) }
         let body = request.body.map { ByteBuffer(string: $0) }
@@ -138,6 +161,10 @@ public final class HTTPTestClient: @unchecked Sendable {
 
     /// Writes all of `bytes`, or as much as the peer takes before closing.
     public func send(_ bytes: [UInt8]) {
+        try? onLoop { self.sendOnLoop(bytes) }
+    }
+
+    private func sendOnLoop(_ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -159,6 +186,10 @@ public final class HTTPTestClient: @unchecked Sendable {
     /// The next complete response (an informational 1xx counts as one), or nil when the
     /// connection closed (or the receive timed out) first.
     public func readResponse() throws -> HTTPTestResponse? {
+        try onLoop { try self.readResponseOnLoop() }
+    }
+
+    private func readResponseOnLoop() throws -> HTTPTestResponse? {
         while true {
             while let part = try codec.readInbound(as: HTTPClientResponsePart.self) {
                 // NIO's decoder delivers an informational response (100 Continue) as a head alone.
@@ -190,6 +221,10 @@ public final class HTTPTestClient: @unchecked Sendable {
     /// True when the peer closed the connection (EOF or reset) within the receive timeout; any
     /// bytes that arrive first are dropped.
     public func isClosedByPeer() -> Bool {
+        (try? onLoop { self.isClosedByPeerOnLoop() }) ?? false
+    }
+
+    private func isClosedByPeerOnLoop() -> Bool {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = recv(fd, &chunk, chunk.count, 0)
@@ -200,6 +235,13 @@ public final class HTTPTestClient: @unchecked Sendable {
 
     /// Closes our sending side (the server sees end of input), keeping the receiving side open.
     public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+}
+
+/// Carries a value across the hop to the client's thread and back; ``HTTPTestClient/onLoop(_:)``
+/// waits for the hop to finish, so the value is never used from two threads at once.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (for listeners a test cannot ask for port 0,
