@@ -17,6 +17,8 @@ public struct ListenerPlan: Equatable, Sendable {
     /// The name of the systemd socket (`FileDescriptorName=`) that carries SCIM over HTTP.
     public static let httpDescriptorName = "http"
 
+    /// The plan for `--socket` (`socketOption`), `--http` (`httpOption`), the descriptors systemd
+    /// passed with their names, and `$RUNTIME_DIRECTORY` (where the default socket goes).
     public static func resolve(
         socketOption: String?, httpOption: HTTPListenAddress?, inherited: [(descriptor: Int32, name: String)],
         runtimeDirectory: String?

@@ -315,9 +315,13 @@ import Testing
             "scimd", ["--socket", daemon.directory.path + "/second.sock", "--database", daemon.database + "-2", "--http", "127.0.0.1:\(port)"])
         #expect(second.status == 2)
         #expect(second.stderr.contains("cannot listen for SCIM over HTTP on 127.0.0.1:\(port)"), "\(second.stderr)")
-        let invalid = try runTool("scimd", ["--database", daemon.database + "-3", "--http", "8080"])
-        #expect(invalid.status != 0)
-        #expect(invalid.stderr.contains("--http"))
+        for bad in [["--http", "8080"], ["--http", "127.0.0.1:99999"], ["--http", "unix:"],
+            ["--http", "127.0.0.1:0", "--http-idle-timeout", "0"], ["--http", "127.0.0.1:0", "--http-max-body-bytes", "10"]]
+        {
+            let invalid = try runTool("scimd", ["--database", daemon.database + "-3"] + bad)
+            #expect(invalid.status == 64, "\(bad)")
+            #expect(invalid.stderr.contains("--http"), "\(bad): \(invalid.stderr)")
+        }
     }
 
     @Test func sigtermClosesIdleHTTPConnectionsAndExitsCleanly() async throws {

@@ -22,6 +22,7 @@ import Synchronization
 public final class SCIMHTTPServer: Service, Sendable {
     /// The listener's settings (`--http`, `--http-max-body-bytes`, …).
     public struct Configuration: Sendable {
+        /// Where to listen (`--http`, or the systemd socket named `http`).
         public var address: HTTPListenAddress
         /// SCIM base path: requests outside it get a SCIM 404.
         public var basePath: String
@@ -87,6 +88,7 @@ public final class SCIMHTTPServer: Service, Sendable {
         }
     }
 
+    /// Listens and serves until graceful shutdown; throws a ``ListenError`` when it cannot listen.
     public func run() async throws {
         let serverChannel = try await bind()
         let url = baseURL(serverChannel.channel.localAddress)

@@ -19,6 +19,7 @@ public struct SCIMHTTPTranslator: Sendable {
     /// reverse proxy that sets them. Otherwise they are removed before the engine sees them.
     public var trustForwarded: Bool
 
+    /// A translator for the base path and forwarding-header policy of one listener.
     public init(basePath: String, trustForwarded: Bool) {
         self.basePath = basePath
         self.trustForwarded = trustForwarded
