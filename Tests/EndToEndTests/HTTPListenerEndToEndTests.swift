@@ -324,6 +324,35 @@ import Testing
         }
     }
 
+    /// Under systemd scimd runs as its own user with no capabilities; anything the listener does
+    /// per connection must work unprivileged. (Run as root, as CI does, this drops to nobody;
+    /// run unprivileged, every test here already is.)
+    @Test func anUnprivilegedScimdServesHTTPAndSurvivesResetConnections() async throws {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return }
+        let daemon = try Daemon()
+        #expect(chown(daemon.directory.path, 65534, 65534) == 0)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        p.arguments = [
+            "--reuid=65534", "--regid=65534", "--clear-groups", Daemon.binaries.appendingPathComponent("scimd").path, "--socket",
+            daemon.socket, "--database", daemon.database, "--http", "127.0.0.1:0", "--log-level", "info",
+        ]
+        FileManager.default.createFile(atPath: daemon.logFile, contents: nil)
+        p.standardError = FileHandle(forWritingAtPath: daemon.logFile)
+        try p.run()
+        daemon.process = p
+        try daemon.waitUntilAnswering()
+        let port = try daemon.waitForHTTPPort()
+        let token = try await token(daemon)
+        let auth = [("Authorization", "Bearer \(token)")]
+        let client = try HTTPTestClient(port: port)
+        #expect(try client.exchange(HTTPTestRequest(.POST, "/scim/v2/Users", headers: auth, body: createUser("nobody@example.com"))).status == 201, "\(daemon.log)")
+        // Clients that vanish at once (reset) cost nothing but themselves.
+        for _ in 0..<20 { try HTTPTestClient(port: port).reset() }
+        #expect(try HTTPTestClient(port: port).exchange(HTTPTestRequest(.GET, "/scim/v2/Users", headers: auth)).status == 200)
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func sigtermClosesIdleHTTPConnectionsAndExitsCleanly() async throws {
         let daemon = try Daemon()
         let port = try daemon.startHTTP()

@@ -51,7 +51,8 @@ public struct HTTPTestClientError: Error, CustomStringConvertible {
 /// `@unchecked Sendable`: all mutable state (`codec`, `pending`, the socket) is touched only
 /// inside ``onLoop(_:)``, i.e. on that one thread, one call at a time.
 public final class HTTPTestClient: @unchecked Sendable {
-    let fd: Int32
+    /// The socket; -1 after ``reset()``.
+    var fd: Int32
     /// The thread every call runs on; blocking there blocks nobody else.
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     /// NIO's client codec: requests go out through its encoder, received bytes through its decoder.
@@ -116,7 +117,7 @@ public final class HTTPTestClient: @unchecked Sendable {
     }
 
     deinit {
-        close(fd)
+        if fd >= 0 { close(fd) }
         // Not syncShutdownGracefully: the last reference may be dropped on the loop's own thread.
         group.shutdownGracefully { _ in }
     }
@@ -231,6 +232,16 @@ public final class HTTPTestClient: @unchecked Sendable {
             if n == 0 { return true }
             if n < 0 { return errno == ECONNRESET }
         }
+    }
+
+    /// Aborts the connection: the server sees a reset (RST), not an orderly close. Nothing may be
+    /// sent after it.
+    public func reset() {
+        var linger = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+        // Closing with a zero linger time sends RST.
+        close(fd)
+        fd = -1
     }
 
     /// Closes our sending side (the server sees end of input), keeping the receiving side open.

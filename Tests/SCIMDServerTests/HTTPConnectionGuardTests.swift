@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -131,5 +132,15 @@ import Testing
         channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         #expect(events.events == ["inputClosed"])
         #expect(recorder.modes.isEmpty)
+    }
+}
+
+/// A failed accept is logged, not passed on to end the listener's stream of connections.
+@Suite struct AcceptErrorLoggerTests {
+    @Test func anAcceptErrorStopsHere() throws {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(AcceptErrorLogger(logger: Logger(label: "test")))
+        channel.pipeline.fireErrorCaught(IOError(errnoCode: ECONNABORTED, reason: "accept"))
+        #expect(throws: Never.self) { try channel.throwIfErrorCaught() }
     }
 }

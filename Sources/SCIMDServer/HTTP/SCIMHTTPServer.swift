@@ -131,17 +131,18 @@ public final class SCIMHTTPServer: Service, Sendable {
         let timeout = TimeAmount.nanoseconds(
             Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000
                 + configuration.idleTimeout.components.attoseconds / 1_000_000_000)
-        let isTCP: Bool
-        if case .unix = configuration.address { isTCP = false } else { isTCP = true }
-        var bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let logger = self.logger
+        // NIO sets TCP_NODELAY on the listening socket (accepted sockets inherit it; on Unix
+        // sockets it is skipped), so no per-connection socket option is needed: one that needs a
+        // privilege scimd lacks under systemd would fail every connection.
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptErrorLogger(logger: logger)) }
+            }
             // A client that half-closes after its request still gets the answer.
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-        if isTCP {
-            bootstrap = bootstrap.childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-        }
-        let logger = self.logger
         let initializer: @Sendable (any Channel) -> EventLoopFuture<Connection> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 let sync = channel.pipeline.syncOperations
@@ -245,5 +246,23 @@ public final class SCIMHTTPServer: Service, Sendable {
         }
         parts.append(.end(nil))
         try await outbound.write(contentsOf: parts)
+    }
+}
+
+/// Keeps one failed accept (a connection reset before it was set up, no descriptors left) from
+/// ending the listener: NIO reports it on the server channel, where it would end the stream of
+/// accepted connections and with it the service and the daemon. It is logged and dropped; NIO
+/// already closed the failed connection (and backs off accepting when descriptors run out).
+final class AcceptErrorLogger: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = any Channel
+    typealias InboundOut = any Channel
+    let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.warning("SCIM HTTP listener could not accept a connection", metadata: ["error": "\(error)"])
     }
 }
