@@ -85,6 +85,30 @@ import Testing
         }
     }
 
+    @Test func aConnectionStillBusyAfterTheGracePeriodIsClosedOutright() async throws {
+        let engine = GatedEngine()
+        let (ready, readyContinuation) = AsyncStream<String>.makeStream()
+        let server = SCIMHTTPServer(
+            configuration: .init(address: .tcp(host: "127.0.0.1", port: 0), shutdownGracePeriod: .milliseconds(100)),
+            engine: { await engine.handle($0) }, logger: Logger(label: "test"), onReady: { readyContinuation.yield($0) })
+        let group = ServiceGroup(configuration: .init(services: [server], logger: Logger(label: "test")))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var urls = ready.makeAsyncIterator()
+            let url = try #require(await urls.next())
+            let port = try #require(Int(url.split(separator: ":").last?.split(separator: "/").first ?? ""))
+            let stuck = try HTTPTestClient(port: port)
+            try stuck.send(HTTPTestRequest(.GET, "/scim/v2/slow"))
+            var arrivals = engine.arrived.makeAsyncIterator()
+            _ = await arrivals.next()
+            await group.triggerGracefulShutdown()
+            // The engine has not answered, and will not until the connection is gone.
+            #expect(try await offloaded { stuck.isClosedByPeer() })
+            engine.open()
+            try await tasks.next()
+        }
+    }
+
     @Test func aConnectionInConfirmModeGets501AndNothingStaysHeld() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-http-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

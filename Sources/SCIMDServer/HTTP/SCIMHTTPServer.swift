@@ -33,16 +33,20 @@ public final class SCIMHTTPServer: Service, Sendable {
         /// A client that sends nothing for this long while scimd is not working on its request
         /// (idle keep-alive, or a stalled request), or does not read its response for this long, is disconnected.
         public var idleTimeout: Duration
+        /// On graceful shutdown, connections still open this long after it began are closed
+        /// outright (a client that does not read its answer must not hold shutdown).
+        public var shutdownGracePeriod: Duration
 
         public init(
             address: HTTPListenAddress, basePath: String = "/scim/v2", maxBodyBytes: Int = 4 * 1024 * 1024,
-            trustForwarded: Bool = false, idleTimeout: Duration = .seconds(60)
+            trustForwarded: Bool = false, idleTimeout: Duration = .seconds(60), shutdownGracePeriod: Duration = .seconds(5)
         ) {
             self.address = address
             self.basePath = basePath
             self.maxBodyBytes = maxBodyBytes
             self.trustForwarded = trustForwarded
             self.idleTimeout = idleTimeout
+            self.shutdownGracePeriod = shutdownGracePeriod
         }
     }
 
@@ -105,13 +109,23 @@ public final class SCIMHTTPServer: Service, Sendable {
         } onGracefulShutdown: {
             self.logger.info("graceful shutdown: SCIM HTTP listener no longer accepting connections")
             serverChannel.channel.close(promise: nil)
-            // NIO's pipeline handler closes idle connections now, and busy ones after their response.
             for child in self.children.withLock({ children in defer { children = nil }; return Array((children ?? [:]).values) }) {
-                child.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+                self.quiesce(child)
             }
         }
         if case .unix(let path) = configuration.address { unlink(path) }
         logger.info("SCIM HTTP listener stopped")
+    }
+
+    /// NIO's pipeline handler closes the connection now if it is idle, or after the response it is
+    /// working on (sent with `Connection: close`); whatever is still open after the grace period is closed outright.
+    private func quiesce(_ channel: any Channel) {
+        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        channel.eventLoop.scheduleTask(in: Self.timeAmount(configuration.shutdownGracePeriod)) { channel.close(promise: nil) }
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
     /// `http://host:port/scim/v2` for a TCP listener; `unix:/path` plus the base path for a Unix socket.
@@ -128,9 +142,7 @@ public final class SCIMHTTPServer: Service, Sendable {
     private typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
     private func bind() async throws -> NIOAsyncChannel<Connection, Never> {
-        let timeout = TimeAmount.nanoseconds(
-            Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000
-                + configuration.idleTimeout.components.attoseconds / 1_000_000_000)
+        let timeout = Self.timeAmount(configuration.idleTimeout)
         let logger = self.logger
         // NIO sets TCP_NODELAY on the listening socket (accepted sockets inherit it; on Unix
         // sockets it is skipped), so no per-connection socket option is needed: one that needs a
@@ -181,8 +193,8 @@ public final class SCIMHTTPServer: Service, Sendable {
             return true
         }
         if !registered {
-            // Accepted just as shutdown began: let NIO close it as it closes the others.
-            connection.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            // Accepted just as shutdown began: close it as the others.
+            quiesce(connection.channel)
         }
         defer { children.withLock { _ = $0?.removeValue(forKey: key) } }
         do {
