@@ -106,7 +106,8 @@ struct HarnessError: Error, CustomStringConvertible {
 
 /// A blocking Unix-socket client that speaks raw bytes, for tests of the framing itself.
 final class RawSocket {
-    let fd: Int32
+    /// The socket; -1 once closed.
+    var fd: Int32
     var buffer: [UInt8] = []
 
     init(path: String, receiveTimeout: Int = 10) throws {
@@ -122,14 +123,17 @@ final class RawSocket {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard ok == 0 else {
+            // deinit runs for an initializer that throws once every property is set: without
+            // the -1 it would close this number again, by then maybe another test's socket.
             close(fd)
+            fd = -1
             throw HarnessError("connect failed: \(errno)")
         }
         var tv = timeval(tv_sec: receiveTimeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     func send(_ text: String) {
         send(Array(text.utf8))

@@ -75,7 +75,10 @@ public final class HTTPTestClient: @unchecked Sendable {
         }
         guard ok == 0 else {
             let code = errno
+            // deinit runs for an initializer that throws once every property is set: mark the
+            // descriptor closed, or deinit would close its number again, by then maybe another socket's.
             close(fd)
+            fd = -1
             throw HTTPTestClientError("connect to \(host):\(port) failed: errno \(code)")
         }
         try setUp(receiveTimeout: receiveTimeout)
@@ -97,7 +100,10 @@ public final class HTTPTestClient: @unchecked Sendable {
         }
         guard ok == 0 else {
             let code = errno
+            // deinit runs for an initializer that throws once every property is set: mark the
+            // descriptor closed, or deinit would close its number again, by then maybe another socket's.
             close(fd)
+            fd = -1
             throw HTTPTestClientError("connect to \(path) failed: errno \(code)")
         }
         try setUp(receiveTimeout: receiveTimeout)
