@@ -8,7 +8,7 @@ import PackageDescription
 //   SCIMDProtocol  JSON-RPC 2.0 messages + every RPC method's typed params/results (shared by daemon and client)
 //   SCIMDStore     SQLite persistence (GRDB)
 //   SCIMDService   the daemon's state and behaviour, no transport
-//   SCIMDServer    JSON-RPC over a Unix socket, systemd integration
+//   SCIMDServer    JSON-RPC over a Unix socket, the optional SCIM HTTP listener, systemd integration
 //   SCIMDClient    async Swift client over the same socket
 //   scimd, scimctl thin executables
 let package = Package(
@@ -58,9 +58,10 @@ let package = Package(
         .target(
             name: "SCIMDServer",
             dependencies: [
-                "SCIMJSON", "SCIMDProtocol", "SCIMDService", "SCIMDFraming", "CSystemd",
+                "SCIMJSON", "SCIMModel", "SCIMDProtocol", "SCIMDService", "SCIMDFraming", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -115,15 +116,32 @@ let package = Package(
         ),
         .testTarget(
             name: "SCIMDServerTests",
-            dependencies: ["SCIMJSON", "SCIMDProtocol", "SCIMDServer", "SCIMDService", "SCIMDStore", "SCIMDFraming",
+            dependencies: ["SCIMJSON", "SCIMModel", "SCIMDProtocol", "SCIMDServer", "SCIMDService", "SCIMDStore", "SCIMDFraming",
                 .product(name: "Logging", package: "swift-log"),
+                "HTTPTestClient", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio")]
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
+        // A small blocking HTTP/1.1 client for tests: raw socket writes, NIO's encoder and decoder.
+        .target(
+            name: "HTTPTestClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            path: "Tests/HTTPTestClient"
         ),
         .testTarget(
             name: "EndToEndTests",
             // The executables are dependencies so that `swift test` builds them before running.
-            dependencies: ["SCIMJSON", "SCIMDProtocol", "SCIMDClient", "scimd", "scimctl"]
+            dependencies: [
+                "SCIMJSON", "SCIMDProtocol", "SCIMDClient", "scimd", "scimctl", "HTTPTestClient",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -16,6 +16,9 @@ struct SCIMD: AsyncParsableCommand {
         discussion: """
             Under systemd, scimd adopts the socket passed by scimd.socket (socket activation) and keeps
             its database in $STATE_DIRECTORY. Standalone, it binds --socket itself.
+
+            The SCIM HTTP/1.1 listener is off unless --http is given or systemd passes a socket named \
+            "http" (scimd-http.socket); it serves the same engine as scim.handle under --scim-base-path.
             """,
         version: version)
 
@@ -58,6 +61,21 @@ struct SCIMD: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(
+        help: ArgumentHelp(
+            "Serve SCIM over HTTP/1.1 on HOST:PORT (127.0.0.1:8080, [::1]:8080; port 0 picks one and logs it) or unix:PATH. Off by default.",
+            valueName: "address"))
+    var http: String?
+
+    @Option(help: "Largest request body the HTTP listener reads, in bytes (more gets 413 at once). Default: --max-body-bytes.")
+    var httpMaxBodyBytes: Int?
+
+    @Flag(help: "Believe X-Forwarded-For/-Proto/-Host on HTTP requests: only behind a reverse proxy that sets them.")
+    var httpTrustForwarded = false
+
+    @Option(help: "Seconds an HTTP client may stay silent (idle keep-alive, stalled request) or stop reading its response before it is disconnected.")
+    var httpIdleTimeout: Int = 60
+
     func validate() throws {
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
@@ -67,6 +85,11 @@ struct SCIMD: AsyncParsableCommand {
         guard requestLogMaxEntries >= 0, requestLogMaxAgeDays >= 0, eventRetentionDays >= 0 else {
             throw ValidationError("request log retention must not be negative")
         }
+        if let http {
+            do { _ = try HTTPListenAddress(parsing: http) } catch { throw ValidationError("--http: \(error.message)") }
+        }
+        guard (httpMaxBodyBytes ?? maxBodyBytes) >= 1024 else { throw ValidationError("--http-max-body-bytes must be at least 1024") }
+        guard httpIdleTimeout >= 1 else { throw ValidationError("--http-idle-timeout must be at least 1 second") }
     }
 
     func run() async throws {
@@ -79,17 +102,14 @@ struct SCIMD: AsyncParsableCommand {
         let logger = Logger(label: "scimd")
         let environment = ProcessInfo.processInfo.environment
 
-        let listen: ListenSocket
-        let inherited = Systemd.listenDescriptors()
-        if let first = inherited.first(where: { $0.name != "http" }) ?? inherited.first {
-            listen = .inherited(descriptor: first.descriptor)
-        } else {
-            listen = .path(socket ?? environment["RUNTIME_DIRECTORY"].map { $0 + "/scimd.sock" } ?? "scimd.sock")
-        }
+        let plan = ListenerPlan.resolve(
+            socketOption: socket, httpOption: try http.map { try HTTPListenAddress(parsing: $0) },
+            inherited: Systemd.listenDescriptors(), runtimeDirectory: environment["RUNTIME_DIRECTORY"])
+        for note in plan.notes { logger.notice("\(note)") }
         let databasePath = database ?? environment["STATE_DIRECTORY"].map { $0 + "/scimd.sqlite" } ?? "scimd.sqlite"
 
         do {
-            if case .path(let path) = listen { try RPCServer.checkSocketPath(path) }
+            if case .path(let path) = plan.rpc { try RPCServer.checkSocketPath(path) }
             let store = try Store(path: databasePath)
             let service = try SCIMDService(
                 store: store,
@@ -101,14 +121,25 @@ struct SCIMD: AsyncParsableCommand {
                 logger: logger)
             let counters = TransportCounters()
             let dispatcher = RPCDispatcher.scimd(service: service, counters: counters, logger: logger)
+            let status = plan.http.isEmpty ? "serving JSON-RPC" : "serving JSON-RPC and SCIM over HTTP"
+            let readiness = ReadinessBarrier(count: 1 + plan.http.count) {
+                logger.info("ready", metadata: ["database": "\(databasePath)"])
+                Systemd.notify("READY=1\nSTATUS=\(status)")
+            }
             let server = RPCServer(
-                socket: listen, dispatcher: dispatcher, maximumLineLength: maxLineBytes, counters: counters,
-                logger: logger,
-                onReady: {
-                    logger.info("ready", metadata: ["database": "\(databasePath)"])
-                    Systemd.notify("READY=1\nSTATUS=serving JSON-RPC")
-                })
+                socket: plan.rpc, dispatcher: dispatcher, maximumLineLength: maxLineBytes, counters: counters,
+                logger: logger, onReady: { readiness.arrive() })
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+            // After the RPC server: the group shuts services down in reverse order, so HTTP stops first.
+            for address in plan.http {
+                let configuration = SCIMHTTPServer.Configuration(
+                    address: address, basePath: scimBasePath, maxBodyBytes: httpMaxBodyBytes ?? maxBodyBytes,
+                    trustForwarded: httpTrustForwarded, idleTimeout: .seconds(httpIdleTimeout))
+                let listener = SCIMHTTPServer(
+                    configuration: configuration, engine: SCIMHTTPServer.engine(service, logger: logger), logger: logger,
+                    onReady: { _ in readiness.arrive() })
+                services.append(.init(service: listener))
+            }
             if let interval = Systemd.watchdogInterval() {
                 services.append(.init(service: WatchdogService(interval: interval, logger: logger)))
             }

@@ -48,6 +48,30 @@ final class Daemon: @unchecked Sendable {
         try waitUntilAnswering()
     }
 
+    /// Launches scimd with the SCIM HTTP listener on a free loopback port (`--http 127.0.0.1:0`)
+    /// and returns that port, read from the line scimd logs once it listens.
+    func startHTTP(extra: [String] = []) throws -> Int {
+        try start(extra: ["--http", "127.0.0.1:0", "--log-level", "info"] + extra)
+        return try waitForHTTPPort()
+    }
+
+    /// The port of `url=http://127.0.0.1:PORT/…` in the daemon's log.
+    func waitForHTTPPort(timeout: TimeInterval = 20) throws -> Int {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let log = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+            if let range = log.range(of: "url=http://127.0.0.1:") {
+                let digits = log[range.upperBound...].prefix { $0.isNumber }
+                if let port = Int(digits) { return port }
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw HarnessError("scimd logged no SCIM HTTP listener within \(timeout)s")
+    }
+
+    /// The log so far (for failure messages).
+    var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+
     func waitUntilAnswering(timeout: TimeInterval = 20) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
@@ -82,7 +106,8 @@ struct HarnessError: Error, CustomStringConvertible {
 
 /// A blocking Unix-socket client that speaks raw bytes, for tests of the framing itself.
 final class RawSocket {
-    let fd: Int32
+    /// The socket; -1 once closed.
+    var fd: Int32
     var buffer: [UInt8] = []
 
     init(path: String, receiveTimeout: Int = 10) throws {
@@ -98,14 +123,17 @@ final class RawSocket {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard ok == 0 else {
+            // deinit runs for an initializer that throws once every property is set: without
+            // the -1 it would close this number again, by then maybe another test's socket.
             close(fd)
+            fd = -1
             throw HarnessError("connect failed: \(errno)")
         }
         var tv = timeval(tv_sec: receiveTimeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     func send(_ text: String) {
         send(Array(text.utf8))

@@ -25,12 +25,17 @@ import Testing
         let socket = try String(contentsOf: Self.unitDirectory.appendingPathComponent("scimd.socket"), encoding: .utf8)
         #expect(socket.contains("ListenStream=/run/scimd/"))
         #expect(socket.contains("SocketMode=0660"))
+        let http = try String(contentsOf: Self.unitDirectory.appendingPathComponent("scimd-http.socket"), encoding: .utf8)
+        #expect(http.contains("FileDescriptorName=http"))
+        #expect(http.contains("Service=scimd.service"))
+        #expect(http.contains("ListenStream=127.0.0.1:"))
         try service.replacingOccurrences(of: "/usr/local/bin/scimd", with: Daemon.binaries.appendingPathComponent("scimd").path)
             .write(to: work.appendingPathComponent("scimd.service"), atomically: true, encoding: .utf8)
         try socket.write(to: work.appendingPathComponent("scimd.socket"), atomically: true, encoding: .utf8)
+        try http.write(to: work.appendingPathComponent("scimd-http.socket"), atomically: true, encoding: .utf8)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        p.arguments = ["verify", work.appendingPathComponent("scimd.socket").path, work.appendingPathComponent("scimd.service").path]
+        p.arguments = ["verify"] + ["scimd.socket", "scimd-http.socket", "scimd.service"].map { work.appendingPathComponent($0).path }
         let err = Pipe()
         p.standardError = err
         p.standardOutput = err

@@ -1,0 +1,280 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import SCIMDProtocol
+import SCIMDService
+import SCIMModel
+import ServiceLifecycle
+import Synchronization
+
+/// The optional SCIM HTTP/1.1 listener, as a ServiceLifecycle `Service`: a second door to the
+/// same engine that `scim.handle` serves (``SCIMHTTPServer/engine(_:logger:)``).
+///
+/// HTTP itself is NIO's: `NIOHTTP1`'s decoder and encoder, `HTTPServerPipelineHandler` for
+/// keep-alive and pipelining (one request at a time, answers in order) and for graceful
+/// quiescing, `HTTPServerProtocolErrorHandler` for malformed requests (400, then close), and
+/// `IdleStateHandler` for slow clients (see ``HTTPConnectionGuard``). Connections are served each
+/// in a child task of a discarding task group, like the JSON-RPC listener; errors are caught per
+/// connection. On graceful shutdown it stops accepting, lets every connection finish the request
+/// it is working on (answered with `Connection: close`), and closes idle ones at once.
+public final class SCIMHTTPServer: Service, Sendable {
+    /// The listener's settings (`--http`, `--http-max-body-bytes`, …).
+    public struct Configuration: Sendable {
+        /// Where to listen (`--http`, or the systemd socket named `http`).
+        public var address: HTTPListenAddress
+        /// SCIM base path: requests outside it get a SCIM 404.
+        public var basePath: String
+        /// Largest request body accepted; more gets a SCIM 413 and the connection is closed.
+        public var maxBodyBytes: Int
+        /// Believe `X-Forwarded-*` headers (behind a reverse proxy that sets them).
+        public var trustForwarded: Bool
+        /// A client that sends nothing for this long while scimd is not working on its request
+        /// (idle keep-alive, or a stalled request), or does not read its response for this long, is disconnected.
+        public var idleTimeout: Duration
+        /// On graceful shutdown, connections still open this long after it began are closed
+        /// outright (a client that does not read its answer must not hold shutdown).
+        public var shutdownGracePeriod: Duration
+
+        public init(
+            address: HTTPListenAddress, basePath: String = "/scim/v2", maxBodyBytes: Int = 4 * 1024 * 1024,
+            trustForwarded: Bool = false, idleTimeout: Duration = .seconds(60), shutdownGracePeriod: Duration = .seconds(5)
+        ) {
+            self.address = address
+            self.basePath = basePath
+            self.maxBodyBytes = maxBodyBytes
+            self.trustForwarded = trustForwarded
+            self.idleTimeout = idleTimeout
+            self.shutdownGracePeriod = shutdownGracePeriod
+        }
+    }
+
+    /// Serves one SCIM request; never throws (SCIM failures are SCIM responses).
+    public typealias Engine = @Sendable (SCIMHandle.Params) async -> SCIMHandle.Result
+
+    let configuration: Configuration
+    let translator: SCIMHTTPTranslator
+    let engine: Engine
+    let logger: Logger
+    /// Called once the socket listens, with the base URL clients use (`http://127.0.0.1:8080/scim/v2`).
+    let onReady: @Sendable (String) -> Void
+    /// Open connections, so graceful shutdown can quiesce them; `nil` once shutdown began.
+    private let children = Mutex<[ObjectIdentifier: any Channel]?>([:])
+
+    public init(
+        configuration: Configuration, engine: @escaping Engine, logger: Logger, onReady: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.configuration = configuration
+        self.translator = SCIMHTTPTranslator(basePath: configuration.basePath, trustForwarded: configuration.trustForwarded)
+        self.engine = engine
+        self.logger = logger
+        self.onReady = onReady
+    }
+
+    /// The engine behind `scim.handle`, for HTTP. A connection in confirm mode cannot be served
+    /// here: confirm mode needs the application to answer `scim.commit`/`scim.reject` before the IdP
+    /// gets its response, and over this door there is no application in between. Such a change is
+    /// dropped at once (nothing was applied) and the IdP gets a 501 naming the reason.
+    public static func engine(_ service: SCIMDService, logger: Logger) -> Engine {
+        { params in
+            let result = await service.handleSCIM(params)
+            guard let action = result.actionRequired else { return result }
+            let reason = "confirm mode needs the application to confirm each change through scim.handle; the HTTP listener cannot hold it"
+            _ = try? await service.rejectSCIM(.init(commitId: action.commitId, reason: reason))
+            logger.warning(
+                "SCIM HTTP request for a connection in confirm mode refused",
+                metadata: ["action": "\(action.action)", "commitId": "\(action.commitId)"])
+            return SCIMHTTPTranslator.errorResult(
+                .notImplemented(
+                    "this SCIM connection is in confirm mode, which scimd's HTTP listener does not serve; "
+                        + "send SCIM through the application (scim.handle) or turn confirm mode off"))
+        }
+    }
+
+    /// Listens and serves until graceful shutdown; throws a ``ListenError`` when it cannot listen.
+    public func run() async throws {
+        let serverChannel = try await bind()
+        let url = baseURL(serverChannel.channel.localAddress)
+        logger.info("SCIM HTTP listener ready", metadata: ["url": "\(url)"])
+        onReady(url)
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await serverChannel.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { await self.serve(connection) }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            self.logger.info("graceful shutdown: SCIM HTTP listener no longer accepting connections")
+            serverChannel.channel.close(promise: nil)
+            for child in self.children.withLock({ children in defer { children = nil }; return Array((children ?? [:]).values) }) {
+                self.quiesce(child)
+            }
+        }
+        if case .unix(let path) = configuration.address { unlink(path) }
+        logger.info("SCIM HTTP listener stopped")
+    }
+
+    /// NIO's pipeline handler closes the connection now if it is idle, or after the response it is
+    /// working on (sent with `Connection: close`); whatever is still open after the grace period is closed outright.
+    private func quiesce(_ channel: any Channel) {
+        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        channel.eventLoop.scheduleTask(in: Self.timeAmount(configuration.shutdownGracePeriod)) { channel.close(promise: nil) }
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    /// `http://host:port/scim/v2` for a TCP listener; `unix:/path` plus the base path for a Unix socket.
+    func baseURL(_ address: SocketAddress?) -> String {
+        let path = translator.normalizedBasePath
+        switch address {
+        case .v4(let a)?: return "http://\(a.host):\(address?.port ?? 0)\(path)"
+        case .v6(let a)?: return "http://[\(a.host)]:\(address?.port ?? 0)\(path)"
+        case .unixDomainSocket?: return "\(configuration.address)\(path)"
+        case nil: return "\(configuration.address)\(path)"
+        }
+    }
+
+    private typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+
+    private func bind() async throws -> NIOAsyncChannel<Connection, Never> {
+        let timeout = Self.timeAmount(configuration.idleTimeout)
+        let logger = self.logger
+        // NIO sets TCP_NODELAY on the listening socket (accepted sockets inherit it; on Unix
+        // sockets it is skipped), so no per-connection socket option is needed: one that needs a
+        // privilege scimd lacks under systemd would fail every connection.
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptErrorLogger(logger: logger)) }
+            }
+            // A client that half-closes after its request still gets the answer.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<Connection> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let sync = channel.pipeline.syncOperations
+                try sync.addHandler(IdleStateHandler(readTimeout: timeout, writeTimeout: timeout))
+                try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                try sync.addHandler(HTTPConnectionGuard(logger: logger))
+                return try Connection(wrappingChannelSynchronously: channel)
+            }
+        }
+        do {
+            switch configuration.address {
+            case .inherited(let descriptor):
+                logger.info("adopting the http socket passed by systemd", metadata: ["fd": "\(descriptor)"])
+                return try await bootstrap.bind(descriptor, childChannelInitializer: initializer)
+            case .tcp(let host, let port):
+                return try await bootstrap.bind(host: host, port: port, childChannelInitializer: initializer)
+            case .unix(let path):
+                try RPCServer.prepare(path: path)
+                let channel = try await bootstrap.bind(unixDomainSocketPath: path, childChannelInitializer: initializer)
+                chmod(path, 0o660)
+                return channel
+            }
+        } catch let error as ListenError {
+            throw error
+        } catch {
+            throw ListenError(description: "cannot listen for SCIM over HTTP on \(configuration.address): \(error)")
+        }
+    }
+
+    /// Serves one client until it disconnects. Never throws: a failing client only ends itself.
+    private func serve(_ connection: Connection) async {
+        let key = ObjectIdentifier(connection.channel)
+        let registered = children.withLock { children -> Bool in
+            guard children != nil else { return false }
+            children![key] = connection.channel
+            return true
+        }
+        if !registered {
+            // Accepted just as shutdown began: close it as the others.
+            quiesce(connection.channel)
+        }
+        defer { children.withLock { _ = $0?.removeValue(forKey: key) } }
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var assembler = HTTPRequestAssembler(maxBodyBytes: configuration.maxBodyBytes)
+                for try await part in inbound {
+                    switch assembler.receive(part) {
+                    case .none:
+                        continue
+                    case .sendContinue(let version):
+                        try await outbound.write(.head(HTTPResponseHead(version: version, status: .continue)))
+                    case .serve(let head, let body):
+                        let started = ContinuousClock.now
+                        let result = await respond(to: head, body: body)
+                        let (responseHead, responseBody) = translator.response(result, version: head.version, closing: !head.isKeepAlive)
+                        try await write(responseHead, responseBody, to: outbound)
+                        logger.debug(
+                            "SCIM HTTP request",
+                            metadata: [
+                                "method": "\(head.method.rawValue)", "uri": "\(head.uri)", "status": "\(result.status)",
+                                "duration": "\(ContinuousClock.now - started)",
+                            ])
+                        // After `Connection: close` the guard closes the channel once the answer is
+                        // written, which ends this loop.
+                    case .refuseTooLarge(let head):
+                        let error = SCIMError.payloadTooLarge("the request body exceeds \(configuration.maxBodyBytes) bytes")
+                        let (responseHead, responseBody) = translator.response(
+                            SCIMHTTPTranslator.errorResult(error), version: head.version, closing: true)
+                        try await write(responseHead, responseBody, to: outbound)
+                        logger.notice(
+                            "SCIM HTTP request refused: body too large",
+                            metadata: ["method": "\(head.method.rawValue)", "uri": "\(head.uri)", "limit": "\(configuration.maxBodyBytes)"])
+                    case .close:
+                        return
+                    }
+                }
+            }
+        } catch {
+            logger.debug("HTTP connection ended with an error", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The engine's answer, or the listener's own SCIM error for a request it cannot hand over.
+    private func respond(to head: HTTPRequestHead, body: ByteBuffer?) async -> SCIMHandle.Result {
+        switch translator.params(for: head, body: body) {
+        case .success(let params): return await engine(params)
+        case .failure(let error): return SCIMHTTPTranslator.errorResult(error)
+        }
+    }
+
+    /// Writes a response in one flush; a large body goes in 64 KiB parts so that a client reading
+    /// slowly but steadily keeps completing writes (the write timeout is for clients that stop).
+    private func write(
+        _ head: HTTPResponseHead, _ body: ByteBuffer?, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    ) async throws {
+        var parts: [HTTPServerResponsePart] = [.head(head)]
+        if var body {
+            while body.readableBytes > 0, let slice = body.readSlice(length: min(body.readableBytes, 65_536)) {
+                parts.append(.body(.byteBuffer(slice)))
+            }
+        }
+        parts.append(.end(nil))
+        try await outbound.write(contentsOf: parts)
+    }
+}
+
+/// Keeps one failed accept (a connection reset before it was set up, no descriptors left) from
+/// ending the listener: NIO reports it on the server channel, where it would end the stream of
+/// accepted connections and with it the service and the daemon. It is logged and dropped; NIO
+/// already closed the failed connection (and backs off accepting when descriptors run out).
+final class AcceptErrorLogger: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = any Channel
+    typealias InboundOut = any Channel
+    let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.warning("SCIM HTTP listener could not accept a connection", metadata: ["error": "\(error)"])
+    }
+}

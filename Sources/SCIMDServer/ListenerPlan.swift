@@ -1,0 +1,61 @@
+import Synchronization
+
+/// Which sockets scimd serves, worked out from its options and the descriptors systemd passed
+/// (`sd_listen_fds_with_names`): pure, so the choice is tested without systemd.
+///
+/// Descriptors named `http` (`FileDescriptorName=http`, `systemd/scimd-http.socket`) are SCIM HTTP
+/// listeners; the first other one is the JSON-RPC socket. Without an `http` descriptor and without
+/// `--http` there is no HTTP listener at all.
+public struct ListenerPlan: Equatable, Sendable {
+    /// The JSON-RPC socket.
+    public var rpc: ListenSocket
+    /// SCIM HTTP listeners; empty when the listener is off.
+    public var http: [HTTPListenAddress]
+    /// Things worth a log line (an option overridden by systemd).
+    public var notes: [String]
+
+    /// The name of the systemd socket (`FileDescriptorName=`) that carries SCIM over HTTP.
+    public static let httpDescriptorName = "http"
+
+    /// The plan for `--socket` (`socketOption`), `--http` (`httpOption`), the descriptors systemd
+    /// passed with their names, and `$RUNTIME_DIRECTORY` (where the default socket goes).
+    public static func resolve(
+        socketOption: String?, httpOption: HTTPListenAddress?, inherited: [(descriptor: Int32, name: String)],
+        runtimeDirectory: String?
+    ) -> ListenerPlan {
+        var notes: [String] = []
+        let rpc: ListenSocket
+        if let first = inherited.first(where: { $0.name != httpDescriptorName }) {
+            rpc = .inherited(descriptor: first.descriptor)
+        } else {
+            rpc = .path(socketOption ?? runtimeDirectory.map { $0 + "/scimd.sock" } ?? "scimd.sock")
+        }
+        var http = inherited.filter { $0.name == httpDescriptorName }.map { HTTPListenAddress.inherited(descriptor: $0.descriptor) }
+        if http.isEmpty, let httpOption {
+            http = [httpOption]
+        } else if !http.isEmpty, let httpOption {
+            notes.append("--http \(httpOption) ignored: systemd passed the http socket")
+        }
+        return ListenerPlan(rpc: rpc, http: http, notes: notes)
+    }
+}
+
+/// Runs `action` once, when every listener has reported that it listens (systemd `READY=1`).
+public final class ReadinessBarrier: Sendable {
+    private let remaining: Mutex<Int>
+    private let action: @Sendable () -> Void
+
+    public init(count: Int, action: @escaping @Sendable () -> Void) {
+        self.remaining = Mutex(count)
+        self.action = action
+    }
+
+    /// One listener is ready.
+    public func arrive() {
+        let last = remaining.withLock { count -> Bool in
+            count -= 1
+            return count == 0
+        }
+        if last { action() }
+    }
+}

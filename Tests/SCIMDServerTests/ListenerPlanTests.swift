@@ -1,0 +1,88 @@
+import SCIMDServer
+import Synchronization
+import Testing
+
+/// Which sockets scimd serves, from its options and systemd's descriptors.
+@Suite struct ListenerPlanTests {
+    @Test func withoutHTTPOptionOrHTTPDescriptorThereIsNoHTTPListener() {
+        let plain = ListenerPlan.resolve(socketOption: "/tmp/s.sock", httpOption: nil, inherited: [], runtimeDirectory: nil)
+        #expect(plain.http.isEmpty)
+        #expect(plain.rpc == .path("/tmp/s.sock"))
+        let activated = ListenerPlan.resolve(
+            socketOption: nil, httpOption: nil, inherited: [(3, "rpc")], runtimeDirectory: "/run/scimd")
+        #expect(activated.http.isEmpty)
+        #expect(activated.rpc == .inherited(descriptor: 3))
+        #expect(ListenerPlan.resolve(socketOption: nil, httpOption: nil, inherited: [], runtimeDirectory: "/run/scimd").rpc == .path("/run/scimd/scimd.sock"))
+        #expect(ListenerPlan.resolve(socketOption: nil, httpOption: nil, inherited: [], runtimeDirectory: nil).rpc == .path("scimd.sock"))
+    }
+
+    @Test func theHTTPOptionTurnsTheListenerOn() {
+        let plan = ListenerPlan.resolve(
+            socketOption: nil, httpOption: .tcp(host: "127.0.0.1", port: 8080), inherited: [], runtimeDirectory: nil)
+        #expect(plan.http == [.tcp(host: "127.0.0.1", port: 8080)])
+        #expect(plan.notes.isEmpty)
+    }
+
+    @Test func descriptorsAreAdoptedByNameWhateverTheirOrder() {
+        let plan = ListenerPlan.resolve(socketOption: nil, httpOption: nil, inherited: [(3, "http"), (4, "rpc")], runtimeDirectory: nil)
+        #expect(plan.rpc == .inherited(descriptor: 4))
+        #expect(plan.http == [.inherited(descriptor: 3)])
+        // ListenStream=127.0.0.1:8080 and ListenStream=[::1]:8080 in one unit: two descriptors named http.
+        let two = ListenerPlan.resolve(
+            socketOption: nil, httpOption: nil, inherited: [(3, "rpc"), (4, "http"), (5, "http")], runtimeDirectory: nil)
+        #expect(two.http == [.inherited(descriptor: 4), .inherited(descriptor: 5)])
+    }
+
+    @Test func anHTTPDescriptorIsNeverTakenForJSONRPC() {
+        let plan = ListenerPlan.resolve(
+            socketOption: "/tmp/s.sock", httpOption: nil, inherited: [(3, "http")], runtimeDirectory: nil)
+        #expect(plan.rpc == .path("/tmp/s.sock"))
+        #expect(plan.http == [.inherited(descriptor: 3)])
+    }
+
+    @Test func systemdsHTTPSocketWinsOverTheOptionAndSaysSo() {
+        let plan = ListenerPlan.resolve(
+            socketOption: nil, httpOption: .tcp(host: "127.0.0.1", port: 9999), inherited: [(3, "rpc"), (4, "http")],
+            runtimeDirectory: nil)
+        #expect(plan.http == [.inherited(descriptor: 4)])
+        #expect(plan.notes.count == 1)
+        #expect(plan.notes.first?.contains("--http 127.0.0.1:9999 ignored") == true)
+    }
+
+    @Test func readinessWaitsForEveryListener() {
+        let calls = Counter()
+        let barrier = ReadinessBarrier(count: 2) { calls.add() }
+        barrier.arrive()
+        #expect(calls.value == 0)
+        barrier.arrive()
+        #expect(calls.value == 1)
+    }
+}
+
+/// HTTP listen addresses as `--http` takes them.
+@Suite struct HTTPListenAddressTests {
+    @Test func parsesHostPortIPv6AndUnixSockets() throws {
+        #expect(try HTTPListenAddress(parsing: "127.0.0.1:8080") == .tcp(host: "127.0.0.1", port: 8080))
+        #expect(try HTTPListenAddress(parsing: "localhost:0") == .tcp(host: "localhost", port: 0))
+        #expect(try HTTPListenAddress(parsing: "0.0.0.0:443") == .tcp(host: "0.0.0.0", port: 443))
+        #expect(try HTTPListenAddress(parsing: "[::1]:8080") == .tcp(host: "::1", port: 8080))
+        #expect(try HTTPListenAddress(parsing: "unix:/run/scimd/http.sock") == .unix(path: "/run/scimd/http.sock"))
+        #expect(HTTPListenAddress.tcp(host: "::1", port: 8080).description == "[::1]:8080")
+        #expect(HTTPListenAddress.unix(path: "/x").description == "unix:/x")
+    }
+
+    @Test func refusesWhatIsNotAnAddress() {
+        for text in ["8080", ":8080", "127.0.0.1", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:65536", "127.0.0.1:-1", "::1:8080",
+            "[::1]8080", "[::1]", "unix:", "unix:relative.sock", "unix:/" + String(repeating: "x", count: 120)]
+        {
+            #expect(throws: HTTPListenAddressError.self, "\(text)") { try HTTPListenAddress(parsing: text) }
+        }
+    }
+}
+
+/// A thread-safe tally for callbacks.
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
+}
