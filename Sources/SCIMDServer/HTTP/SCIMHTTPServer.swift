@@ -269,12 +269,15 @@ final class AcceptErrorLogger: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = any Channel
     typealias InboundOut = any Channel
     let logger: Logger
+    /// Names the listener in the log ("SCIM HTTP", "JSON-RPC").
+    let listener: String
 
-    init(logger: Logger) {
+    init(logger: Logger, listener: String = "SCIM HTTP") {
         self.logger = logger
+        self.listener = listener
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.warning("SCIM HTTP listener could not accept a connection", metadata: ["error": "\(error)"])
+        logger.warning("\(listener) listener could not accept a connection", metadata: ["error": "\(error)"])
     }
 }
