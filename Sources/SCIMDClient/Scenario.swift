@@ -8,13 +8,54 @@ public struct Scenario: Sendable {
     public var about: String?
     public var steps: [JSONValue]
 
-    /// Reads a scenario file's JSON. Throws ``ScenarioError`` when it is not one.
+    /// Reads a scenario file's JSON, or a file of logged requests (what `scimctl requests show
+    /// --json` prints: one request detail, an array of them, or `{"requests": [...]}`), whose
+    /// requests become steps without expectations. Throws ``ScenarioError`` when it is neither.
     public init(json: JSONValue) throws(ScenarioError) {
-        guard let steps = json["steps"]?.arrayValue else { throw ScenarioError(message: "a scenario needs a \"steps\" array") }
+        if json["steps"] == nil, let logged = Self.loggedRequests(json) {
+            self.name = "logged requests"
+            self.idp = nil
+            self.about = nil
+            self.steps = logged
+            return
+        }
+        guard let steps = json["steps"]?.arrayValue else {
+            throw ScenarioError(message: "expected a scenario ({\"steps\": [...]}) or logged requests (`scimctl requests show --json`)")
+        }
         self.name = json["name"]?.stringValue ?? "scenario"
         self.idp = json["idp"]?.stringValue
         self.about = json["about"]?.stringValue
         self.steps = steps
+    }
+}
+
+extension Scenario {
+    /// Steps from logged request details (`{"summary": {"method", "path"}, "requestHeaders", "requestBody"}`).
+    static func loggedRequests(_ json: JSONValue) -> [JSONValue]? {
+        let items: [JSONValue]
+        if let array = json.arrayValue {
+            items = array
+        } else if let array = json["requests"]?.arrayValue {
+            items = array
+        } else if json["summary"] != nil {
+            items = [json]
+        } else {
+            return nil
+        }
+        var steps: [JSONValue] = []
+        for item in items {
+            let summary = item["summary"] ?? item
+            guard let method = summary["method"]?.stringValue, let path = summary["path"]?.stringValue else { return nil }
+            var request: JSONObject = ["method": .string(method), "path": .string(path)]
+            var headers = JSONObject()
+            for (name, value) in item["requestHeaders"]?.objectValue ?? [:] where name.lowercased() != "authorization" {
+                headers[name] = value
+            }
+            request["headers"] = .object(headers)
+            if let body = item["requestBody"]?.stringValue { request["rawBody"] = .string(body) }
+            steps.append(["request": .object(request)])
+        }
+        return steps
     }
 }
 

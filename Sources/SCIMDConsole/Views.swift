@@ -50,11 +50,12 @@ public enum Views {
         let rows = page.users.map { u in
             [
                 u.userName, u.displayName ?? "", u.active ? "yes" : c.style.dim("no"),
-                u.warningCount > 0 ? c.style.warn("\(u.warningCount)") : "0", u.externalId ?? "", c.time(u.updatedAt), u.id,
+                u.warningCount > 0 ? c.style.warn("\(u.warningCount)") : "0", u.externalId ?? "", u.appUserId ?? "",
+                c.time(u.updatedAt), u.id,
             ]
         }
         var out = Table.render(
-            headers: ["USERNAME", "DISPLAY NAME", "ACTIVE", "WARNINGS", "EXTERNAL ID", "UPDATED", "ID"], rows: rows,
+            headers: ["USERNAME", "DISPLAY NAME", "ACTIVE", "WARNINGS", "EXTERNAL ID", "APP USER", "UPDATED", "ID"], rows: rows,
             rightAligned: [3], width: c.width)
         if let next = page.nextCursor { out += "\nMore: \(nextCommand) --cursor \(next)" }
         return out
@@ -82,6 +83,7 @@ public enum Views {
         var out: [String] = []
         out.append(c.style.bold("\(d.resourceType) \(d.name)") + "  id \(d.id)")
         out.append("created \(c.time(d.createdAt)), updated \(c.time(d.updatedAt))")
+        if let app = d.appUserId { out.append("linked to application user \(app)") }
 
         out.append("")
         out.append(c.style.bold("Mapped properties") + (d.mappingVersion.map { " (mapping version \($0))" } ?? ""))

@@ -148,7 +148,7 @@ public actor SCIMDService {
         if let record = connections.values.first(where: { $0.name == reference }) { return record }
         let folded = connections.values.filter { $0.name.caseInsensitiveCompare(reference) == .orderedSame }
         if folded.count == 1, let record = folded.first { return record }
-        throw RPCError.notFound("no connection with id or name '\(reference)' (list them with `scimctl connections list`)")
+        throw RPCError.notFound("no connection with id or name '\(reference)' (see them all with `scimctl dashboard`)")
     }
 
     /// `connections.create`. Throws `invalid_params` (empty name), `conflict` (name taken).

@@ -336,3 +336,32 @@ import Testing
         #expect(statuses == [401, 401, 200, 200])
     }
 }
+
+@Suite(.serialized) struct ReplayLoggedRequestsTests {
+    @Test func aLoggedRequestReplaysOnAnotherConnection() async throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let env = ["SCIMD_SOCKET": daemon.socket]
+        let source = try await daemon.client { try await $0.createConnection(name: "Source") }
+        _ = try await daemon.client { try await $0.createConnection(name: "Target") }
+        _ = try await daemon.client {
+            try await $0.handleSCIM(
+                method: "POST", path: "/Users", headers: ["Authorization": "Bearer \(source.token)", "Content-Type": "application/json"],
+                body: #"{"userName":"logged@example.com"}"#)
+        }
+        let id = try await daemon.client { try await $0.listRequests(.init(connection: "Source")) }.requests.first?.id ?? 0
+        let shown = try runTool("scimctl", ["requests", "show", "\(id)", "--json"], environment: env)
+        let file = daemon.directory.appendingPathComponent("logged.json").path
+        try shown.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+        let replay = try runTool("scimctl", ["replay", file, "--connection", "Target"], environment: env)
+        #expect(replay.status == 0, "\(replay.stdout)\(replay.stderr)")
+        #expect(replay.stdout.contains("201"))
+        let target = try await daemon.client { try await $0.connection("Target") }
+        #expect(target.users == 1)
+        let notAScenario = daemon.directory.appendingPathComponent("x.json").path
+        try #"{"hello":1}"#.write(toFile: notAScenario, atomically: true, encoding: .utf8)
+        let bad = try runTool("scimctl", ["replay", notAScenario, "--connection", "Target"], environment: env)
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("expected a scenario"))
+    }
+}

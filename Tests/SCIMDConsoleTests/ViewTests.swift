@@ -57,13 +57,13 @@ import Testing
     @Test func usersGoldenWithNextPageHint() {
         let page = UsersList.Result(
             users: [
-                UserRow(id: "u1", userName: "ada@example.com", externalId: "x1", active: true, displayName: "Ada", warningCount: 1, updatedAt: Self.ago(30)),
+                UserRow(id: "u1", userName: "ada@example.com", externalId: "x1", active: true, displayName: "Ada", warningCount: 1, updatedAt: Self.ago(30), appUserId: "app-9"),
                 UserRow(id: "u2", userName: "bob@example.com", externalId: nil, active: false, displayName: nil, warningCount: 0, updatedAt: Self.ago(7200)),
             ], nextCursor: "123:u2")
         let expected = """
-            USERNAME         DISPLAY NAME  ACTIVE  WARNINGS  EXTERNAL ID  UPDATED   ID
-            ada@example.com  Ada           yes            1  x1           30 s ago  u1
-            bob@example.com                no             0               2 h ago   u2
+            USERNAME         DISPLAY NAME  ACTIVE  WARNINGS  EXTERNAL ID  APP USER  UPDATED   ID
+            ada@example.com  Ada           yes            1  x1           app-9     30 s ago  u1
+            bob@example.com                no             0                         2 h ago   u2
             More: scimctl users list Acme --cursor 123:u2
             """
         #expect(Views.users(page, nextCommand: "scimctl users list Acme", Self.plain) == expected)
