@@ -63,13 +63,21 @@ public indirect enum Filter: Sendable, Hashable, CustomStringConvertible {
         case .valuePath(let path, let inner):
             return "\(path)[\(inner)]"
         case .or(let left, let right):
-            let r = right.isOr ? "(\(right))" : right.description
-            return "\(left) or \(r)"
+            // `or` binds loosest and is associative: neither side needs parentheses.
+            return "\(left) or \(right)"
         case .and(let left, let right):
+            // `and` is associative too; only an `or` inside it needs parentheses.
             let l = left.isOr ? "(\(left))" : left.description
-            let r = (right.isOr || right.isAnd) ? "(\(right))" : right.description
+            let r = right.isOr ? "(\(right))" : right.description
             return "\(l) and \(r)"
         }
+    }
+
+    /// Combines `terms` (at least one) pairwise into a balanced tree of depth ⌈log₂ n⌉.
+    static func balanced(_ terms: ArraySlice<Filter>, combine: (Filter, Filter) -> Filter) -> Filter {
+        if terms.count == 1 { return terms[terms.startIndex] }
+        let middle = terms.startIndex + terms.count / 2
+        return combine(balanced(terms[..<middle], combine: combine), balanced(terms[middle...], combine: combine))
     }
 
     var isOr: Bool {

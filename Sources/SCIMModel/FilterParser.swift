@@ -149,22 +149,24 @@ struct FilterParser {
         return true
     }
 
+    /// Parses `a or b or …`. A chain is built as a balanced tree, not a left-leaning list, so a
+    /// filter of thousands of `or` terms nests only log₂(n) deep: evaluating, printing, hashing and
+    /// freeing it recurse that far, not once per term (`or` is associative, so the meaning is the same).
     mutating func parseOr(inValuePath: Bool) throws(PathParseError) -> Filter {
-        var left = try parseAnd(inValuePath: inValuePath)
+        var terms = [try parseAnd(inValuePath: inValuePath)]
         while consumeKeyword("or") {
-            let right = try parseAnd(inValuePath: inValuePath)
-            left = .or(left, right)
+            terms.append(try parseAnd(inValuePath: inValuePath))
         }
-        return left
+        return Filter.balanced(terms[...], combine: Filter.or)
     }
 
+    /// Parses `a and b and …`, balanced like ``parseOr(inValuePath:)``.
     mutating func parseAnd(inValuePath: Bool) throws(PathParseError) -> Filter {
-        var left = try parseUnary(inValuePath: inValuePath)
+        var terms = [try parseUnary(inValuePath: inValuePath)]
         while consumeKeyword("and") {
-            let right = try parseUnary(inValuePath: inValuePath)
-            left = .and(left, right)
+            terms.append(try parseUnary(inValuePath: inValuePath))
         }
-        return left
+        return Filter.balanced(terms[...], combine: Filter.and)
     }
 
     mutating func parseParenthesized(inValuePath: Bool) throws(PathParseError) -> Filter {

@@ -52,9 +52,11 @@ private func path(_ text: String) -> AttributePath { try! AttributePath.parse(te
             .and(.compare(path("userType"), .eq, "Contractor"), .compare(path("title"), .eq, "Designer"))))
     }
 
-    @Test func chainsAssociateLeft() throws {
+    @Test func chainsBuildBalancedTrees() throws {
         let f = try Filter.parse("a pr and b pr and c pr")
-        #expect(f == .and(.and(.present(path("a")), .present(path("b"))), .present(path("c"))))
+        #expect(f == .and(.present(path("a")), .and(.present(path("b")), .present(path("c")))))
+        let g = try Filter.parse("a pr or b pr or c pr or d pr")
+        #expect(g == .or(.or(.present(path("a")), .present(path("b"))), .or(.present(path("c")), .present(path("d")))))
     }
 
     @Test func parenthesesInsideStringsAreCharacters() throws {
@@ -152,8 +154,10 @@ private func path(_ text: String) -> AttributePath { try! AttributePath.parse(te
 
     @Test func descriptionIsCanonical() throws {
         #expect(try Filter.parse(#"UserName EQ "x" AND (a PR OR b pr)"#).description == #"UserName eq "x" and (a pr or b pr)"#)
-        #expect(try Filter.parse("a pr and (b pr and c pr)").description == "a pr and (b pr and c pr)")
-        #expect(try Filter.parse("a pr or (b pr or c pr)").description == "a pr or (b pr or c pr)")
+        // `and` and `or` are associative: parentheses around a same-operator group are dropped.
+        #expect(try Filter.parse("a pr and (b pr and c pr)").description == "a pr and b pr and c pr")
+        #expect(try Filter.parse("(a pr or b pr) or c pr").description == "a pr or b pr or c pr")
+        #expect(try Filter.parse("a pr and (b pr or c pr and d pr)").description == "a pr and (b pr or c pr and d pr)")
         #expect(try Filter.parse("(a pr or b pr) and c pr").description == "(a pr or b pr) and c pr")
         #expect(try Filter.parse("NOT(a pr)").description == "not (a pr)")
     }
@@ -170,5 +174,23 @@ private func path(_ text: String) -> AttributePath { try! AttributePath.parse(te
         #expect(try filter.matches(babs, resourceType: .user) == false)
         #expect(try Filter.parse(filter.description) == filter)
         #expect(Set([filter]).count == 1)
+    }
+
+    /// Chains parse into balanced trees: 1,820 terms nest 11 deep, not 1,820.
+    @Test func chainsAreBalanced() throws {
+        func depth(_ f: Filter) -> Int {
+            switch f {
+            case .and(let l, let r), .or(let l, let r): return 1 + max(depth(l), depth(r))
+            case .not(let inner), .valuePath(_, let inner): return 1 + depth(inner)
+            case .compare, .present: return 0
+            }
+        }
+        let or = try Filter.parse(Array(repeating: "a pr", count: 1_820).joined(separator: " or "))
+        #expect(depth(or) == 11)
+        let and = try Filter.parse(Array(repeating: "a pr", count: 5).joined(separator: " and "))
+        #expect(depth(and) == 3)
+        // A balanced chain means the same as the flat one: one true term makes the `or` true.
+        let mixed = try Filter.parse(#"nickName eq "zz" or userName eq "bjensen@example.com" or nickName eq "yy""#)
+        #expect(try mixed.matches(babs, resourceType: .user) == true)
     }
 }
