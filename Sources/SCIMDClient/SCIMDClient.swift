@@ -191,6 +191,50 @@ public final class SCIMDClient: Sendable {
         return try RPCCodec.decode(M.Result.self, from: raw)
     }
 
+    /// Calls `method` once per element of `params` in one JSON-RPC batch (one line). The daemon runs
+    /// a batch's elements concurrently, in any order, and commits their writes together; the
+    /// results come back in the order of `params`, each a result or the ``RPCError`` it failed with.
+    /// Throws ``SCIMDClientError`` when the connection fails.
+    public func callBatch<M: RPCMethod>(_ method: M.Type, _ params: [M.Params]) async throws -> [Result<M.Result, RPCError>] {
+        if params.isEmpty { return [] }
+        let encoded = try params.map { try JSONParser().parse(bytes: try RPCCodec.encode($0)) }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let promises = params.map { _ in loop.makePromise(of: JSONValue.self) }
+        let ids: [Int]? = state.withLock { state in
+            guard !state.closed else { return nil }
+            let first = state.nextID
+            state.nextID += promises.count
+            for (offset, promise) in promises.enumerated() { state.pending[first + offset] = promise }
+            return Array(first..<(first + promises.count))
+        }
+        guard let ids else {
+            for promise in promises { promise.fail(SCIMDClientError.connectionClosed) }
+            throw SCIMDClientError.connectionClosed
+        }
+        let batch = JSONValue.array(zip(ids, encoded).map { id, params in
+            ["jsonrpc": "2.0", "id": .int(id), "method": .string(M.name), "params": params]
+        })
+        var bytes = JSONSerializer.bytes(batch)
+        bytes.append(UInt8(ascii: "\n"))
+        do {
+            try await outbound.write(ByteBuffer(bytes: bytes))
+        } catch {
+            state.withLock { state in for id in ids { state.pending.removeValue(forKey: id) } }
+            for promise in promises { promise.fail(SCIMDClientError.connectionClosed) }
+        }
+        var results: [Result<M.Result, RPCError>] = []
+        results.reserveCapacity(promises.count)
+        for promise in promises {
+            do {
+                let raw = try await promise.futureResult.get()
+                results.append(.success(try RPCCodec.decode(M.Result.self, from: raw)))
+            } catch let error as RPCError {
+                results.append(.failure(error))
+            }
+        }
+        return results
+    }
+
     /// Calls any method by name with JSON params; returns the JSON result.
     public func callRaw(_ method: String, params: JSONValue) async throws -> JSONValue {
         try await callRaw(method, params: params, beforeSending: { _ in })

@@ -101,13 +101,20 @@ public struct RPCDispatcher: Sendable {
         switch message {
         case .array(let elements):
             if elements.isEmpty { return Outcome(response: Self.response(id: nil, error: .invalidRequest("empty batch")), streams: []) }
-            var parts: [[UInt8]] = []
-            var streams: [NotificationStream] = []
-            for element in elements {
-                let (part, stream) = await handle(message: element)
-                if let part { parts.append(part) }
-                if let stream { streams.append(stream) }
+            // The elements of a batch run concurrently (JSON-RPC 2.0 §6 lets a server process them
+            // in any order): their writes then share group commits. Responses keep the batch's order.
+            var outcomes = [([UInt8]?, NotificationStream?)](repeating: (nil, nil), count: elements.count)
+            await withTaskGroup(of: (Int, [UInt8]?, NotificationStream?).self) { group in
+                for (index, element) in elements.enumerated() {
+                    group.addTask {
+                        let (part, stream) = await handle(message: element)
+                        return (index, part, stream)
+                    }
+                }
+                for await (index, part, stream) in group { outcomes[index] = (part, stream) }
             }
+            let parts = outcomes.compactMap(\.0)
+            let streams = outcomes.compactMap(\.1)
             if parts.isEmpty { return Outcome(response: nil, streams: streams) }
             var out: [UInt8] = [UInt8(ascii: "[")]
             for (i, part) in parts.enumerated() {

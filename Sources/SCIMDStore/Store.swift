@@ -9,6 +9,7 @@ import GRDB
 /// half-applied.
 public final class Store: Sendable {
     private let pool: DatabasePool
+    private let writer: GroupCommitWriter
     /// The file the store lives in.
     public let path: String
 
@@ -39,6 +40,7 @@ public final class Store: Sendable {
         do {
             self.pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
+            self.writer = GroupCommitWriter(pool: pool)
         } catch {
             close(descriptor)
             throw error
@@ -59,26 +61,25 @@ public final class Store: Sendable {
         try await pool.read(body)
     }
 
-    /// Runs `body` in a write transaction; all of it commits or none of it does.
+    /// Runs `body` in a write transaction; all of it commits or none of it does, and it is on disk
+    /// (fsynced) before this returns.
+    ///
+    /// Group commit: writes that arrive while one is being committed are queued and then committed
+    /// together, each inside its own savepoint, with one fsync for all of them. A body that throws
+    /// rolls back only its own savepoint and gets its own error; the others commit. If the commit
+    /// itself fails, every write in it gets that error and none of them is applied. Bodies run one
+    /// at a time, in the order they were queued, so each sees the writes queued before it.
     public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await pool.write(body)
+        try await writer.submit(durable: true, body)
     }
 
-    /// Runs `body` in a write transaction committed without waiting for the disk (`synchronous =
-    /// NORMAL` for this transaction only): it survives a crash of scimd but may be lost on power
-    /// failure. For records whose loss costs nothing but history — the log entry of a request that
-    /// changed nothing — so that reads do not pay an fsync each.
+    /// Runs `body` in a write transaction that may be committed without waiting for the disk: it
+    /// survives a crash of scimd but may be lost on power failure. For records whose loss costs
+    /// nothing but history — the log entry of a request that changed nothing — so that reads do not
+    /// pay an fsync each. It joins a group commit like ``write(_:)``; a group with any durable write
+    /// in it is fsynced.
     public func writeRelaxed<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await pool.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
-            var result: T?
-            try db.inTransaction {
-                result = try body(db)
-                return .commit
-            }
-            return result!
-        }
+        try await writer.submit(durable: false, body)
     }
 
     /// Synchronous write, for startup.

@@ -73,6 +73,27 @@ public indirect enum Filter: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Appends the terms of this `or` chain (itself, when it is not an `or`) in order. Recurses only
+    /// as deep as the (balanced) chain.
+    func appendOrTerms(to terms: inout [Filter]) {
+        if case .or(let left, let right) = self {
+            left.appendOrTerms(to: &terms)
+            right.appendOrTerms(to: &terms)
+        } else {
+            terms.append(self)
+        }
+    }
+
+    /// Appends the terms of this `and` chain (itself, when it is not an `and`) in order.
+    func appendAndTerms(to terms: inout [Filter]) {
+        if case .and(let left, let right) = self {
+            left.appendAndTerms(to: &terms)
+            right.appendAndTerms(to: &terms)
+        } else {
+            terms.append(self)
+        }
+    }
+
     /// Combines `terms` (at least one) pairwise into a balanced tree of depth ⌈log₂ n⌉.
     static func balanced(_ terms: ArraySlice<Filter>, combine: (Filter, Filter) -> Filter) -> Filter {
         if terms.count == 1 { return terms[terms.startIndex] }

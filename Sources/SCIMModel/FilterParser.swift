@@ -152,19 +152,25 @@ struct FilterParser {
     /// Parses `a or b or …`. A chain is built as a balanced tree, not a left-leaning list, so a
     /// filter of thousands of `or` terms nests only log₂(n) deep: evaluating, printing, hashing and
     /// freeing it recurse that far, not once per term (`or` is associative, so the meaning is the same).
+    ///
+    /// A parenthesized `or` group among the terms is spliced into the chain (`(a or b) or c` is
+    /// `a or b or c`), so every spelling of the same chain parses to the same tree, and printing a
+    /// filter (which drops those parentheses) and parsing it back gives an equal filter.
     mutating func parseOr(inValuePath: Bool) throws(PathParseError) -> Filter {
-        var terms = [try parseAnd(inValuePath: inValuePath)]
+        var terms: [Filter] = []
+        try parseAnd(inValuePath: inValuePath).appendOrTerms(to: &terms)
         while consumeKeyword("or") {
-            terms.append(try parseAnd(inValuePath: inValuePath))
+            try parseAnd(inValuePath: inValuePath).appendOrTerms(to: &terms)
         }
         return Filter.balanced(terms[...], combine: Filter.or)
     }
 
-    /// Parses `a and b and …`, balanced like ``parseOr(inValuePath:)``.
+    /// Parses `a and b and …`, balanced and spliced like ``parseOr(inValuePath:)``.
     mutating func parseAnd(inValuePath: Bool) throws(PathParseError) -> Filter {
-        var terms = [try parseUnary(inValuePath: inValuePath)]
+        var terms: [Filter] = []
+        try parseUnary(inValuePath: inValuePath).appendAndTerms(to: &terms)
         while consumeKeyword("and") {
-            terms.append(try parseUnary(inValuePath: inValuePath))
+            try parseUnary(inValuePath: inValuePath).appendAndTerms(to: &terms)
         }
         return Filter.balanced(terms[...], combine: Filter.and)
     }

@@ -57,6 +57,12 @@ private func path(_ text: String) -> AttributePath { try! AttributePath.parse(te
         #expect(f == .and(.present(path("a")), .and(.present(path("b")), .present(path("c")))))
         let g = try Filter.parse("a pr or b pr or c pr or d pr")
         #expect(g == .or(.or(.present(path("a")), .present(path("b"))), .or(.present(path("c")), .present(path("d")))))
+        // Parenthesized groups of the same operator are spliced in: every spelling is one tree.
+        #expect(try Filter.parse("(a pr or b pr) or (c pr or d pr)") == g)
+        #expect(try Filter.parse("a pr or (b pr or (c pr or d pr))") == g)
+        #expect(try Filter.parse("a pr and (b pr and c pr)") == f)
+        // An `or` inside an `and` stays a term of its own.
+        #expect(try Filter.parse("a pr and (b pr or c pr)") == .and(.present(path("a")), .or(.present(path("b")), .present(path("c")))))
     }
 
     @Test func parenthesesInsideStringsAreCharacters() throws {
