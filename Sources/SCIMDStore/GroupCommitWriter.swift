@@ -23,6 +23,8 @@ final class GroupCommitWriter: Sendable {
 
     private struct State {
         var queued: [Job] = []
+        /// Groups committed or failed so far (for tests and diagnostics).
+        var groups = 0
         /// True while a drain is scheduled or running on `queue`: new jobs join it.
         var draining = false
     }
@@ -45,6 +47,12 @@ final class GroupCommitWriter: Sendable {
     init(pool: DatabasePool) {
         self.pool = pool
     }
+
+    /// Writes waiting for the next group.
+    var queuedCount: Int { state.withLock { $0.queued.count } }
+
+    /// Groups (transactions) started so far.
+    var groupCount: Int { state.withLock { $0.groups } }
 
     func submit<T: Sendable>(durable: Bool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
@@ -89,6 +97,7 @@ final class GroupCommitWriter: Sendable {
                 }
                 let group = Array(state.queued.prefix(count))
                 state.queued.removeFirst(count)
+                state.groups += 1
                 return group
             }
             if group.isEmpty { return }
@@ -102,7 +111,8 @@ final class GroupCommitWriter: Sendable {
         completions.reserveCapacity(group.count)
         do {
             try pool.writeWithoutTransaction { db in
-                if !durable { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                // Set for every group, so no group inherits the previous one's setting.
+                try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
                 defer { if !durable { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
                 try db.inTransaction(.immediate) {
                     for job in group { completions.append(job.run(db)) }

@@ -9,7 +9,7 @@ import GRDB
 /// half-applied.
 public final class Store: Sendable {
     private let pool: DatabasePool
-    private let writer: GroupCommitWriter
+    let writer: GroupCommitWriter
     /// The file the store lives in.
     public let path: String
 
@@ -32,13 +32,13 @@ public final class Store: Sendable {
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(5)
-        config.prepareDatabase { db in
-            // FULL: the WAL is fsynced at every commit, so an acknowledged write is durable.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         self.path = path
         do {
             self.pool = try DatabasePool(path: path, configuration: config)
+            // FULL: the WAL is fsynced at every commit, so an acknowledged write survives power
+            // loss. Set on the writer connection after opening, because GRDB's pool sets NORMAL
+            // when it turns WAL on, after `prepareDatabase` has run (a FULL set there is lost).
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
             self.writer = GroupCommitWriter(pool: pool)
         } catch {

@@ -1,0 +1,151 @@
+import Foundation
+import GRDB
+@testable import SCIMDStore
+import Synchronization
+import Testing
+
+/// The store's group commit: concurrent writes share a transaction, each keeps its own outcome.
+@Suite struct GroupCommitTests {
+    struct Rejected: Error, Equatable { var index: Int }
+
+    func withStore(_ body: (Store) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-gc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path)
+        try await store.write { db in try db.execute(sql: "CREATE TABLE scratch (n INTEGER NOT NULL)") }
+        try await body(store)
+    }
+
+    /// Set by a write body once the writer runs it.
+    final class Flag: Sendable {
+        private let atomic = Atomic(false)
+        func set() { atomic.store(true, ordering: .releasing) }
+        var isSet: Bool { atomic.load(ordering: .acquiring) }
+    }
+
+    /// Waits (briefly polling) until the writer has started a body (which then blocks on its gate).
+    func waitUntilRunning(_ running: Flag) async throws {
+        for _ in 0..<5_000 where !running.isSet { try await Task.sleep(for: .milliseconds(1)) }
+        #expect(running.isSet)
+    }
+
+    /// Waits (briefly polling) until `count` writes are queued behind the running group.
+    func waitUntilQueued(_ store: Store, _ count: Int) async throws {
+        for _ in 0..<5_000 where store.writer.queuedCount < count { try await Task.sleep(for: .milliseconds(1)) }
+        #expect(store.writer.queuedCount == count)
+    }
+
+    @Test func writesQueuedBehindACommitShareOneTransactionAndKeepTheirOwnOutcome() async throws {
+        try await withStore { store in
+            let groupsBefore = store.writer.groupCount
+            let gate = DispatchSemaphore(value: 0)
+            let running = Flag()
+            try await withThrowingTaskGroup(of: (Int, Result<Int, Rejected>).self) { group in
+                // The first write holds the writer until the other 99 are queued behind it.
+                group.addTask {
+                    let n = try await store.write { db -> Int in
+                        running.set()
+                        gate.wait()
+                        try db.execute(sql: "INSERT INTO scratch (n) VALUES (0)")
+                        return 0
+                    }
+                    return (0, .success(n))
+                }
+                try await waitUntilRunning(running)
+                for i in 1..<100 {
+                    group.addTask {
+                        do {
+                            let n = try await store.write { db -> Int in
+                                // Every third write inserts and then fails: its insert must vanish.
+                                try db.execute(sql: "INSERT INTO scratch (n) VALUES (?)", arguments: [i])
+                                if i % 3 == 0 { throw Rejected(index: i) }
+                                return i
+                            }
+                            return (i, .success(n))
+                        } catch let error as Rejected {
+                            return (i, .failure(error))
+                        }
+                    }
+                }
+                try await waitUntilQueued(store, 99)
+                gate.signal()
+                for try await (i, outcome) in group {
+                    if i > 0, i % 3 == 0 {
+                        #expect(outcome == .failure(Rejected(index: i)))
+                    } else {
+                        #expect(outcome == .success(i))
+                    }
+                }
+            }
+            // One group for the first write, one for the 99 queued behind it.
+            #expect(store.writer.groupCount - groupsBefore == 2)
+            let stored = try await store.read { db in try Int.fetchAll(db, sql: "SELECT n FROM scratch ORDER BY n") }
+            #expect(stored == (0..<100).filter { $0 == 0 || $0 % 3 != 0 })
+        }
+    }
+
+    @Test func bodiesRunInTheOrderTheyWereQueued() async throws {
+        try await withStore { store in
+            let gate = DispatchSemaphore(value: 0)
+            let running = Flag()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await store.write { _ in
+                        running.set()
+                        gate.wait()
+                    }
+                }
+                try await waitUntilRunning(running)
+                // Queue one at a time so the queue order is known.
+                for i in 1...20 {
+                    group.addTask {
+                        try await store.write { db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (?)", arguments: [i]) }
+                    }
+                    try await waitUntilQueued(store, i)
+                }
+                gate.signal()
+                try await group.waitForAll()
+            }
+            let order = try await store.read { db in try Int.fetchAll(db, sql: "SELECT n FROM scratch ORDER BY rowid") }
+            #expect(order == Array(1...20))
+        }
+    }
+
+    @Test func theWriterCommitsWithSynchronousFull() async throws {
+        try await withStore { store in
+            let synchronous = try await store.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+            #expect(synchronous == 2)
+        }
+    }
+
+    @Test func relaxedAndDurableWritesShareAGroup() async throws {
+        try await withStore { store in
+            async let a: Void = store.writeRelaxed { db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (1)") }
+            async let b: Void = store.write { db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (2)") }
+            _ = try await (a, b)
+            // The group left the connection at synchronous = FULL (2) for the next durable write.
+            let (count, synchronous) = try await store.write { db in
+                (try Int.fetchOne(db, sql: "SELECT count(*) FROM scratch") ?? 0, try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? 0)
+            }
+            #expect(count == 2)
+            #expect(synchronous == 2)
+        }
+    }
+
+    @Test func aStatementErrorRollsBackOnlyItsOwnWrite() async throws {
+        try await withStore { store in
+            async let good: Void = store.write { db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (7)") }
+            async let bad: Void = store.write { db in
+                try db.execute(sql: "INSERT INTO scratch (n) VALUES (8)")
+                try db.execute(sql: "INSERT INTO scratch (n) VALUES (NULL)")  // NOT NULL constraint
+            }
+            try await good
+            let failure: (any Error)?
+            do { try await bad; failure = nil } catch { failure = error }
+            #expect(failure is DatabaseError)
+            let stored = try await store.read { db in try Int.fetchAll(db, sql: "SELECT n FROM scratch") }
+            #expect(stored == [7])
+        }
+    }
+}
