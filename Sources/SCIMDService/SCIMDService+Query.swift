@@ -113,6 +113,7 @@ extension SCIMDService {
         let connection = try connection(named: reference)
         let connectionId = connection.id
         let base = configuration.scimBasePath
+        try await store.waitForQueuedWrites()  // its recent requests include reads' log entries
         let result = try await store.read { db -> ResourceDetail? in
             guard
                 let record = try db.resource(connectionId: connectionId, type: type.rawValue, id: id)

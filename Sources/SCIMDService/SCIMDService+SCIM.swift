@@ -82,7 +82,7 @@ extension SCIMDService {
         endpoint.assignedId = assignedId
         endpoint.linkAppUserId = linkAppUserId
         let response = await endpoint.handle(request)
-        if !response.logged { await log(draft.record(for: response)) }
+        if !response.logged { log(draft.record(for: response)) }
         if !response.changes.isEmpty { eventNotifier.notify() }
         return response
     }
@@ -167,12 +167,13 @@ extension SCIMDService {
     }
 
     /// Appends a request that changed nothing (a read or a refused request) to the log, without
-    /// waiting for the disk (see ``Store/writeRelaxed(_:)``): durability is owed to changes, and a
-    /// GET must not cost an fsync. A log failure is logged, never turned into a SCIM error.
-    func log(_ record: RequestLogRecord) async {
-        do {
-            try await store.writeRelaxed { db in _ = try db.logRequest(record) }
-        } catch {
+    /// waiting for it to be written (see ``Store/enqueueRelaxed(_:onFailure:)``): durability is owed
+    /// to changes, and a GET must neither cost an fsync nor wait for other requests' commits.
+    /// Readers of the log wait for queued writes first. A log failure is logged, never turned into
+    /// a SCIM error.
+    func log(_ record: RequestLogRecord) {
+        let logger = self.logger
+        store.enqueueRelaxed({ db in _ = try db.logRequest(record) }) { error in
             logger.warning("could not log SCIM request", metadata: ["error": "\(error)"])
         }
     }
@@ -226,6 +227,7 @@ extension SCIMDService {
         }
         let id = connection.id
         let (beforeId, statusRange, sinceMs) = (before, range, since)
+        try await store.waitForQueuedWrites()
         let records = try await store.read { db in
             try db.requestLog(connectionId: id, beforeId: beforeId, statusRange: statusRange, since: sinceMs, limit: limit + 1)
         }
@@ -236,6 +238,7 @@ extension SCIMDService {
 
     /// `requests.get`. Throws `not_found`.
     public func getRequest(_ id: Int) async throws -> RequestDetail {
+        try await store.waitForQueuedWrites()
         guard let record = try await store.read({ db in try db.loggedRequest(id: Int64(id)) }) else {
             throw RPCError.notFound("no logged request \(id)")
         }

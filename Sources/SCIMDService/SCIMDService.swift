@@ -343,6 +343,7 @@ public actor SCIMDService {
     func info(_ record: ConnectionRecord) async throws -> ConnectionInfo {
         let since = clock.now() - 24 * 3600 * 1000
         let id = record.id
+        try await store.waitForQueuedWrites()  // the request counters include reads' log entries
         let (resources, requests, warnings) = try await store.read { db in
             (
                 try db.resourceCounts(connectionId: id), try db.requestCounts(connectionId: id, since: since),

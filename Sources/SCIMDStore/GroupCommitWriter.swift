@@ -76,14 +76,38 @@ final class GroupCommitWriter: Sendable {
                     }
                 }
             }, abandon: { error in continuation.resume(throwing: error) })
-            let startDrain = state.withLock { state -> Bool in
-                state.queued.append(job)
-                if state.draining { return false }
-                state.draining = true
-                return true
-            }
-            if startDrain { queue.async { self.drain() } }
+            append(job)
         }
+    }
+
+    /// Queues `body` for the next group without waiting for it; `onFailure` is called (on the
+    /// writer's queue) if it throws or its group fails to commit.
+    func enqueue(durable: Bool, _ body: @escaping @Sendable (Database) throws -> Void, onFailure: @escaping @Sendable (any Error) -> Void) {
+        let job = Job(durable: durable, run: { db in
+            var bodyError: (any Error)?
+            do {
+                try db.inSavepoint {
+                    try body(db)
+                    return .commit
+                }
+            } catch {
+                bodyError = error
+            }
+            return Completion { commitError in
+                if let error = commitError ?? bodyError { onFailure(error) }
+            }
+        }, abandon: onFailure)
+        append(job)
+    }
+
+    private func append(_ job: Job) {
+        let startDrain = state.withLock { state -> Bool in
+            state.queued.append(job)
+            if state.draining { return false }
+            state.draining = true
+            return true
+        }
+        if startDrain { queue.async { self.drain() } }
     }
 
     /// Commits groups until the queue is empty. Runs on `queue` only.

@@ -82,6 +82,19 @@ public final class Store: Sendable {
         try await writer.submit(durable: false, body)
     }
 
+    /// Queues `body` to be written in the next group commit, relaxed like ``writeRelaxed(_:)``,
+    /// and returns at once: for records a caller must not wait for (the log entry of a read).
+    /// `onFailure` gets the error if `body` throws or its commit fails. Reads that must see such
+    /// records call ``waitForQueuedWrites()`` first.
+    public func enqueueRelaxed(_ body: @escaping @Sendable (Database) throws -> Void, onFailure: @escaping @Sendable (any Error) -> Void) {
+        writer.enqueue(durable: false, body, onFailure: onFailure)
+    }
+
+    /// Returns once every write queued before this call has been committed (or has failed).
+    public func waitForQueuedWrites() async throws {
+        try await writer.submit(durable: false) { _ in }
+    }
+
     /// Synchronous write, for startup.
     public func writeNow<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.write(body)
