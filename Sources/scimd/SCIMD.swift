@@ -7,7 +7,7 @@ import SCIMDStore
 import ServiceLifecycle
 
 /// scimd: parse arguments, build the services, run the group. Everything else lives in the libraries.
-@main
+/// Started from `main.swift`.
 struct SCIMD: AsyncParsableCommand {
     static let version = "0.1.0"
     static let configuration = CommandConfiguration(
