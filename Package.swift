@@ -96,8 +96,9 @@ let package = Package(
         .executableTarget(
             name: "scimd-bench",
             dependencies: [
-                "SCIMDClient", "SCIMDProtocol", "SCIMJSON",
+                "SCIMDClient", "SCIMDProtocol", "SCIMJSON", "HTTPTestClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(

@@ -1,8 +1,11 @@
 import ArgumentParser
 import Foundation
+import GRDB
+import HTTPTestClient
 import SCIMDClient
 import SCIMDProtocol
 import SCIMJSON
+import Synchronization
 
 /// Benchmarks the real daemon over its real socket: starts `scimd` (release build) on a temporary
 /// socket and database, drives it through SCIMDClient, prints a table. Numbers, not pass/fail.
@@ -13,7 +16,10 @@ struct Bench: AsyncParsableCommand {
         abstract: "Measure scimd: RPC round trip, ingest, lookups, list filters, group PATCH, re-mapping, cold start.")
 
     @Option(help: "The scimd binary to measure (a release build).") var scimd: String = ".build/release/scimd"
-    @Flag(help: "Larger data sets (100k users; slow).") var full = false
+    @Flag(help: "Larger data sets: 100k users in one connection, then 1M users across 1,000 connections (slow).") var full = false
+    @Option(help: "Base URL of a peer SCIM server to compare with over HTTP (scripts/bench starts python-scim's scim2-server).")
+    var peer: String?
+    @Option(help: "Bearer token of the peer.") var peerToken: String = "peer-token"
     @Option(help: "Seed of the data generator.") var seed: UInt64 = 1
     @Flag(help: "Smoke mode for CI: tiny sizes, proves the harness works; numbers mean nothing.") var smoke = false
 
@@ -78,17 +84,25 @@ struct Bench: AsyncParsableCommand {
         } * Double(batched.count) / Double(max(batches.count, 1))
         row("POST /Users, 8 conn. × batches of \(batchSize)", "\(Int(batchRate)) creates/s (durable)", "≥ 10,000/s")
 
-        // 3. Indexed lookups.
+        // 3. Indexed lookups, in the connection the users went to.
         let names = bodies.compactMap { try? JSONParser().parse($0)["userName"]?.stringValue }
-        let lookups = try await SCIMDClient.withConnection(socketPath: socket) { client in
-            try await Measure.sequential(smoke ? 100 : 2_000) { i in
-                let name = names[(i * 7_919) % names.count]
-                let r = try await client.handleSCIM(
-                    method: "GET", path: "/scim/v2/Users?filter=userName%20eq%20%22\(name)%22", headers: auth)
-                guard r.status == 200 else { throw BenchError("lookup failed") }
+        let externalIds = bodies.compactMap { try? JSONParser().parse($0)["externalId"]?.stringValue }
+        func lookups(_ label: String, auth: [String: String], names: [String], externalIds: [String]) async throws {
+            for (attribute, values) in [("userName", names), ("externalId", externalIds)] {
+                let latencies = try await SCIMDClient.withConnection(socketPath: daemon.socket) { client in
+                    try await Measure.sequential(smoke ? 100 : 2_000) { i in
+                        let value = values[(i * 7_919) % values.count]
+                        let r = try await client.handleSCIM(
+                            method: "GET", path: "/scim/v2/Users?filter=\(attribute)%20eq%20%22\(value)%22", headers: auth)
+                        guard r.status == 200, r.body?.contains("\"totalResults\":1") == true else {
+                            throw BenchError("lookup failed: \(r.status) \(r.body ?? "")")
+                        }
+                    }
+                }
+                row("\(attribute) eq lookup, \(label), p50 / p99", "\(latencies.p50) / \(latencies.p99) µs", "p50 ≤ 100 µs")
             }
         }
-        row("userName eq lookup, \(users) users, p50 / p99", "\(lookups.p50) / \(lookups.p99) µs", "p50 ≤ 100 µs")
+        try await lookups("\(users.formatted()) users", auth: auth, names: names, externalIds: externalIds)
 
         // 4. A filter no index serves.
         let scan = try await SCIMDClient.withConnection(socketPath: socket) { client in
@@ -137,10 +151,78 @@ struct Bench: AsyncParsableCommand {
         // 7. Cold start and memory.
         let rssAfterIngest = daemon.residentMegabytes()
         daemon.stop()
-        let coldStart = try daemon.start()
-        row("cold start to first answer, \(users) users", "\(Int(coldStart * 1000)) ms", "≤ 200 ms")
-        row("RSS after ingest / after restart", "\(rssAfterIngest) / \(daemon.residentMegabytes()) MB", "≤ 200 MB")
-        daemon.stop()
+        var stored = users
+        if full {
+            // 1M users across 1,000 connections: 999 more connections (through the daemon, for their
+            // tokens), then 900 of the bench connection's users copied into each in SQL while the
+            // daemon is stopped. Ingesting 900k users through the socket would take most of an hour.
+            try daemon.start()
+            let extra = 999
+            let perConnection = (1_000_000 - users) / extra
+            let tokens = try await SCIMDClient.withConnection(socketPath: daemon.socket) { client in
+                var tokens: [String: String] = [:]
+                for n in 1...extra { tokens["bench-\(n)"] = try await client.createConnection(name: "bench-\(n)").token }
+                return tokens
+            }
+            daemon.stop()
+            let database = try DatabaseQueue(path: daemon.database)
+            try await database.write { db in
+                let source = try String.fetchOne(db, sql: "SELECT id FROM connection WHERE name = 'bench'") ?? ""
+                for n in 1...extra {
+                    let target = try String.fetchOne(db, sql: "SELECT id FROM connection WHERE name = ?", arguments: ["bench-\(n)"]) ?? ""
+                    try db.execute(
+                        sql: """
+                            INSERT INTO resource (connectionId, resourceType, id, nameKey, externalId, displayName, active, createdAt,
+                                updatedAt, version, raw, mapped, mappingVersion, warningCount)
+                            SELECT ?, resourceType, id, nameKey, externalId, displayName, active, createdAt, updatedAt, version, raw,
+                                mapped, mappingVersion, 0
+                            FROM resource WHERE connectionId = ? AND resourceType = 'User' ORDER BY createdAt LIMIT ?
+                            """, arguments: [target, source, perConnection])
+                }
+            }
+            try database.close()
+            stored = users + extra * perConnection
+            let coldStart = try daemon.start()
+            row("cold start to first answer, \(stored.formatted()) users", "\(Int(coldStart * 1000)) ms", "≤ 200 ms")
+            row("RSS at start, \(stored.formatted()) users", "\(daemon.residentMegabytes()) MB", "≤ 200 MB")
+            try await lookups("\(stored.formatted()) users in 1,000 connections", auth: auth, names: names, externalIds: externalIds)
+            let other = ["Authorization": "Bearer \(tokens["bench-500"] ?? "")"]
+            try await lookups(
+                "another connection of the \(stored.formatted())", auth: other, names: Array(names.prefix(perConnection)),
+                externalIds: Array(externalIds.prefix(perConnection)))
+            row("RSS after the lookups, \(stored.formatted()) users", "\(daemon.residentMegabytes()) MB", "≤ 200 MB")
+            daemon.stop()
+        } else {
+            let coldStart = try daemon.start()
+            row("cold start to first answer, \(users.formatted()) users", "\(Int(coldStart * 1000)) ms", "≤ 200 ms")
+            row("RSS after ingest / after restart", "\(rssAfterIngest) / \(daemon.residentMegabytes()) MB", "≤ 200 MB")
+            daemon.stop()
+        }
+
+        // 8. Side by side with a peer SCIM server over HTTP.
+        if let peer {
+            let port = try freeLoopbackPort()
+            var httpDaemon = try Daemon(binary: scimd, directory: directory + "/http")
+            try FileManager.default.createDirectory(atPath: directory + "/http", withIntermediateDirectories: true)
+            try httpDaemon.start(http: "127.0.0.1:\(port)")
+            defer { httpDaemon.stop() }
+            let token = try await SCIMDClient.withConnection(socketPath: httpDaemon.socket) { try await $0.createConnection(name: "http").token }
+            let count = smoke ? 100 : 2_000
+            var peerGenerator = UserGenerator(seed: seed &+ 1)
+            let sideBodies = (0..<count).map { _ in peerGenerator.next() }
+            let ours = try HTTPWorkload.run(host: "127.0.0.1", port: port, basePath: "/scim/v2", token: token, bodies: sideBodies)
+            guard let peerURL = URL(string: peer), let peerHost = peerURL.host, let peerPort = peerURL.port else {
+                throw BenchError("--peer must look like http://127.0.0.1:PORT")
+            }
+            let theirs = try HTTPWorkload.run(host: peerHost, port: peerPort, basePath: peerURL.path, token: peerToken, bodies: sideBodies)
+            row("HTTP POST /Users, 4 conn.: scimd / scim2-server",
+                "\(Int(ours.createsPerSecond)) / \(Int(theirs.createsPerSecond)) req/s (×\(String(format: "%.1f", ours.createsPerSecond / theirs.createsPerSecond)))",
+                "≥ ×10")
+            row("HTTP userName eq, 4 conn.: scimd / scim2-server",
+                "\(Int(ours.lookupsPerSecond)) / \(Int(theirs.lookupsPerSecond)) req/s (×\(String(format: "%.1f", ours.lookupsPerSecond / theirs.lookupsPerSecond)))",
+                "≥ ×10")
+            row("HTTP userName eq p50: scimd / scim2-server", "\(ours.lookupP50) / \(theirs.lookupP50) µs")
+        }
 
         let machine = "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB"
         print("\nscimd-bench (\(smoke ? "smoke" : full ? "full" : "quick"), seed \(seed), \(machine))")
@@ -268,10 +350,10 @@ struct Daemon {
 
     /// Starts scimd; returns seconds from spawn to the first answered health check.
     @discardableResult
-    mutating func start() throws -> Double {
+    mutating func start(http: String? = nil) throws -> Double {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = ["--socket", socket, "--database", database, "--log-level", "error"]
+        p.arguments = ["--socket", socket, "--database", database, "--log-level", "error"] + (http.map { ["--http", $0] } ?? [])
         let started = Date()
         try p.run()
         process = p
@@ -316,5 +398,89 @@ struct Daemon {
         guard send(fd, request, request.count, 0) == request.count else { return false }
         var buffer = [UInt8](repeating: 0, count: 512)
         return recv(fd, &buffer, buffer.count, 0) > 0
+    }
+}
+
+/// The same SCIM workload over HTTP/1.1 against any server: creates spread over 4 keep-alive
+/// connections, then `userName eq` lookups of the created users. Blocking sockets, one thread per
+/// connection (the test suite's minimal HTTP client), so scimd and the peer are driven alike.
+enum HTTPWorkload {
+    struct Result {
+        var createsPerSecond: Double
+        var lookupsPerSecond: Double
+        var lookupP50: Int
+    }
+
+    static let connections = 4
+
+    static func run(host: String, port: Int, basePath: String, token: String, bodies: [String]) throws -> Result {
+        let base = basePath.hasSuffix("/") ? String(basePath.dropLast()) : basePath
+        let headers = [("Host", "\(host):\(port)"), ("Authorization", "Bearer \(token)"), ("Content-Type", "application/scim+json")]
+        let names = bodies.compactMap { try? JSONParser().parse($0)["userName"]?.stringValue }
+        let failures = Failures()
+        let createStart = Date()
+        DispatchQueue.concurrentPerform(iterations: connections) { lane in
+            do {
+                let client = try Connection(host: host, port: port)
+                for i in stride(from: lane, to: bodies.count, by: connections) {
+                    let r = try client.exchange(HTTPTestRequest(.POST, base + "/Users", headers: headers, body: bodies[i]))
+                    guard r.status == 201 else { throw BenchError("HTTP create on port \(port) failed: \(r.status) \(r.body.prefix(300))") }
+                }
+            } catch { failures.record(error) }
+        }
+        let createSeconds = Date().timeIntervalSince(createStart)
+        try failures.check()
+        let latencies = Latencies()
+        let lookupStart = Date()
+        DispatchQueue.concurrentPerform(iterations: connections) { lane in
+            do {
+                let client = try Connection(host: host, port: port)
+                for i in stride(from: lane, to: names.count, by: connections) {
+                    let started = DispatchTime.now().uptimeNanoseconds
+                    let target = base + "/Users?filter=userName%20eq%20%22\(names[(i * 7_919) % names.count])%22"
+                    let r = try client.exchange(HTTPTestRequest(.GET, target, headers: headers))
+                    guard r.status == 200, r.body.contains("\"totalResults\":1") || r.body.contains("\"totalResults\": 1") else {
+                        throw BenchError("HTTP lookup on port \(port) failed: \(r.status) \(r.body.prefix(300))")
+                    }
+                    latencies.add(Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000))
+                }
+            } catch { failures.record(error) }
+        }
+        let lookupSeconds = Date().timeIntervalSince(lookupStart)
+        try failures.check()
+        return Result(
+            createsPerSecond: Double(bodies.count) / createSeconds, lookupsPerSecond: Double(names.count) / lookupSeconds,
+            lookupP50: latencies.median)
+    }
+
+    /// A keep-alive connection that reconnects when the server closes after a response
+    /// (an HTTP/1.0 server, or `Connection: close`), as any HTTP client would.
+    final class Connection {
+        let host: String, port: Int
+        var client: HTTPTestClient
+        var reconnect = false
+        init(host: String, port: Int) throws {
+            (self.host, self.port) = (host, port)
+            client = try HTTPTestClient(host: host, port: port)
+        }
+        func exchange(_ request: HTTPTestRequest) throws -> HTTPTestResponse {
+            if reconnect { client = try HTTPTestClient(host: host, port: port) }
+            let response = try client.exchange(request)
+            reconnect = response.version == .http1_0 || response[header: "connection"]?.lowercased() == "close"
+            return response
+        }
+    }
+
+    /// The first error any lane hit. A class guarded by a lock: lanes run on GCD threads.
+    final class Failures: Sendable {
+        private let first = Mutex<(any Error)?>(nil)
+        func record(_ error: any Error) { first.withLock { if $0 == nil { $0 = error } } }
+        func check() throws { if let error = first.withLock({ $0 }) { throw error } }
+    }
+
+    final class Latencies: Sendable {
+        private let samples = Mutex<[Int]>([])
+        func add(_ microseconds: Int) { samples.withLock { $0.append(microseconds) } }
+        var median: Int { samples.withLock { $0.isEmpty ? 0 : $0.sorted()[$0.count / 2] } }
     }
 }
