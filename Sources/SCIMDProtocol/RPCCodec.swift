@@ -6,6 +6,7 @@ public enum RPCCodec {
     /// Compact JSON bytes of `value` (no newlines, so safe inside one framed line).
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         if let json = value as? JSONValue { return JSONSerializer.bytes(json) }
+        if let fast = value as? any FastJSONEncodable, let json = fast.fastJSON { return JSONSerializer.bytes(json) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         return Array(try encoder.encode(value))
@@ -19,6 +20,7 @@ public enum RPCCodec {
         if case .array = value {
             throw RPCError.invalidParams("params must be an object (by-name); positional params are not supported")
         }
+        if let fast = T.self as? any FastJSONDecodable.Type, let decoded = fast.fastDecode(value) { return decoded as! T }
         do {
             return try JSONDecoder().decode(T.self, from: Data(JSONSerializer.bytes(value)))
         } catch let error as DecodingError {

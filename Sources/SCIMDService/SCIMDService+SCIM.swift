@@ -50,7 +50,7 @@ extension SCIMDService {
             return .init(status: status, headers: headers, body: JSONSerializer.string(error.body), changes: [])
         }
 
-        let settings = ConnectionSettings(authenticated)
+        let settings = settings(of: authenticated)
         let response = await execute(request, connectionId: authenticated.id, confirm: settings.confirmMode == true)
         if scimRequestCount % configuration.maintenanceInterval == 0 {
             await pruneRequestLog(authenticated.id)

@@ -74,6 +74,9 @@ public actor SCIMDService {
     var previousTokenIndex: [Data: String] = [:]
     /// `scim.handle` calls since start.
     var scimRequestCount = 0
+    /// Each connection's decoded settings, with the JSON text they were decoded from (a changed
+    /// text is decoded again): `scim.handle` reads them on every request.
+    var decodedSettings: [String: (text: String, settings: ConnectionSettings)] = [:]
     /// Each connection's current mapping, compiled.
     nonisolated let mappingRegistry = MappingRegistry()
     /// Wakes change-feed subscribers after events commit.
@@ -256,6 +259,7 @@ public actor SCIMDService {
         let record = try connection(named: reference)
         // Drop it from memory first so no request authenticates against it while it goes.
         connections[record.id] = nil
+        decodedSettings[record.id] = nil
         let mapping = mappingRegistry.current(record.id)
         mappingRegistry.set(nil, for: record.id)
         tokenIndex[record.tokenHash] = nil
@@ -372,6 +376,14 @@ public actor SCIMDService {
 
     /// The connection a bearer token belongs to. Lookup is by SHA-256 of the token, then the
     /// stored digest is compared in constant time; an expired previous token is refused.
+    /// The connection's settings, decoded once per change of its JSON.
+    func settings(of record: ConnectionRecord) -> ConnectionSettings {
+        if let cached = decodedSettings[record.id], cached.text == record.settings { return cached.settings }
+        let settings = ConnectionSettings(record)
+        decodedSettings[record.id] = (record.settings, settings)
+        return settings
+    }
+
     func authenticate(token: String?) -> Result<ConnectionRecord, AuthenticationFailure> {
         guard let token, !token.isEmpty else { return .failure(.missing) }
         let hash = BearerToken.hash(token)

@@ -142,7 +142,7 @@ struct SCIMEndpoint: Sendable {
 
     private func get(type: SCIMResourceType, id: String, request: SCIMRequest) async throws -> SCIMResponse {
         let connectionId = self.connectionId
-        let found = try await store.read { db -> (ResourceRecord, [MemberOf])? in
+        let found = try store.indexedRead { db -> (ResourceRecord, [MemberOf])? in
             guard let record = try db.resource(connectionId: connectionId, type: type.rawValue, id: id) else { return nil }
             return (record, type == .user ? try memberships(db, connectionId: connectionId, userId: id) : [])
         }
@@ -175,7 +175,7 @@ struct SCIMEndpoint: Sendable {
         for type in types { try query.filter?.validate(resourceType: type) }
         let connectionId = self.connectionId
         let base = baseURL(request)
-        let (total, page) = try await store.read { db -> (Int, [JSONObject]) in
+        let readPage: @Sendable (Database) throws -> (Int, [JSONObject]) = { db in
             // Fast path: no filter and no sort → count and page in SQL.
             if query.filter == nil, query.sortBy == nil, types.count == 1 {
                 let type = types[0]
@@ -234,7 +234,10 @@ struct SCIMEndpoint: Sendable {
             }
             return (matched, page)
         }
-        let projected = page.map { resource -> JSONValue in
+        // An `eq` on userName, externalId or id reads a handful of rows through an index.
+        let indexed = query.sortBy == nil && query.filter.map { filter in types.allSatisfy { IndexPlan.candidates(filter, type: $0) != nil } } == true
+        let (total, resources) = indexed ? try store.indexedRead(readPage) : try await store.read(readPage)
+        let projected = resources.map { resource -> JSONValue in
             if query.attributes.isEmpty && query.excludedAttributes.isEmpty { return .object(resource) }
             let type: SCIMResourceType = resource["meta"]?["resourceType"]?.stringValue == "Group" ? .group : .user
             return .object(
@@ -543,12 +546,12 @@ struct MemberOf: Sendable {
 
 func memberships(_ db: Database, connectionId: String, userId: String) throws -> [MemberOf] {
     try Row.fetchAll(
-        db,
-        sql: """
-            SELECT m.groupId, r.displayName, r.externalId FROM groupMember m
-            LEFT JOIN resource r ON r.connectionId = m.connectionId AND r.resourceType = 'Group' AND r.id = m.groupId
-            WHERE m.connectionId = ? AND m.memberId = ? ORDER BY r.displayName, m.groupId
-            """, arguments: [connectionId, userId]
+        db.cachedStatement(
+            sql: """
+                SELECT m.groupId, r.displayName, r.externalId FROM groupMember m
+                LEFT JOIN resource r ON r.connectionId = m.connectionId AND r.resourceType = 'Group' AND r.id = m.groupId
+                WHERE m.connectionId = ? AND m.memberId = ? ORDER BY r.displayName, m.groupId
+                """), arguments: [connectionId, userId]
     ).map { MemberOf(id: $0[0], displayName: $0[1], externalId: $0[2]) }
 }
 

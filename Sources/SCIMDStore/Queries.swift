@@ -45,23 +45,24 @@ extension Database {
 
     /// One resource by id, or nil.
     public func resource(connectionId: String, type: String, id: String) throws -> ResourceRecord? {
+        // Cached statements for the per-request lookups: compiling the SQL each time (GRDB's
+        // `sql:` requests do) cost more than running it.
         try ResourceRecord.fetchOne(
-            self, sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND id = ?",
+            cachedStatement(sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND id = ?"),
             arguments: [connectionId, type, id])
     }
 
     /// The resource holding a uniqueness key (folded userName / displayName), or nil. Uses the unique index.
     public func resource(connectionId: String, type: String, nameKey: String) throws -> ResourceRecord? {
         try ResourceRecord.fetchOne(
-            self, sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND nameKey = ?",
+            cachedStatement(sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND nameKey = ?"),
             arguments: [connectionId, type, nameKey])
     }
 
     /// Resources with an exact externalId (RFC 7643: caseExact). Uses the externalId index.
     public func resources(connectionId: String, type: String, externalId: String) throws -> [ResourceRecord] {
         try ResourceRecord.fetchAll(
-            self,
-            sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND externalId = ? ORDER BY createdAt, id",
+            cachedStatement(sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND externalId = ? ORDER BY createdAt, id"),
             arguments: [connectionId, type, externalId])
     }
 

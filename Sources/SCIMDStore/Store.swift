@@ -100,6 +100,14 @@ public final class Store: Sendable {
         try pool.write(body)
     }
 
+    /// Runs `body` in a read transaction on the calling thread. For small reads that an index
+    /// answers (one resource by id, an `eq` lookup): they take tens of microseconds, less than the
+    /// hand-off to a reader thread and back that ``read(_:)`` costs. Never for scans: the caller's
+    /// thread (an event loop) is blocked while it runs.
+    public func indexedRead<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
+    }
+
     /// Synchronous read, for startup.
     public func readNow<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.read(body)
