@@ -137,7 +137,22 @@ struct RequestLogDraft: Sendable {
             connectionId: connectionId, at: at, method: method, path: path, status: response.status,
             durationMicroseconds: elapsedMicroseconds, resourceType: response.resourceType, resourceId: response.resourceId,
             error: response.error, requestHeaders: headers, requestBody: requestBody,
-            responseBody: response.body.map(JSONSerializer.string))
+            responseBody: response.body.map { Self.capped(JSONSerializer.string($0)) })
+    }
+
+    /// Most bytes of a response body the log keeps. A list page or a large group's PATCH answer
+    /// can be megabytes, and logging it whole would cost more than serving it; the status, the
+    /// request body and the first 64 KiB are what an operator reads.
+    static let maximumLoggedResponseBytes = 64 * 1024
+
+    /// `body` itself, or its first ``maximumLoggedResponseBytes`` (cut at a character boundary)
+    /// followed by a line saying how long it was.
+    static func capped(_ body: String) -> String {
+        let utf8 = body.utf8
+        guard utf8.count > maximumLoggedResponseBytes else { return body }
+        var end = utf8.index(utf8.startIndex, offsetBy: maximumLoggedResponseBytes)
+        while end > utf8.startIndex, UTF8.isContinuation(utf8[end]) { end = utf8.index(before: end) }
+        return String(body[..<end]) + "\n… [response body truncated in the log: \(utf8.count) bytes in all]"
     }
 
     /// Writes the entry for `response` in the caller's transaction; returns its id.

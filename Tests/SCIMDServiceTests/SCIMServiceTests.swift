@@ -32,6 +32,28 @@ import Testing
         #expect(!raw.contains("Hunter2-secret"))
     }
 
+    @Test func largeResponseBodiesAreLoggedCutAt64KiB() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        let padding = String(repeating: "é", count: 400)  // two UTF-8 bytes each: the cut must not split one
+        for i in 0..<120 {
+            _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": .string("u\(i)"), "title": .string(padding)])
+        }
+        let page = await fixture.scim("GET", "/Users?count=120", token: a.token)
+        #expect(page.status == 200)
+        #expect(page.body?["Resources"]?.arrayValue?.count == 120)  // the client gets it whole
+        let latest = try await fixture.service.listRequests(.init(connection: "Acme", limit: 1))
+        let detail = try await fixture.service.getRequest(try #require(latest.requests.first).id)
+        let logged = try #require(detail.responseBody)
+        #expect(logged.contains("response body truncated in the log"))
+        #expect(logged.utf8.count < 64 * 1024 + 100)
+        #expect(logged.contains("urn:ietf:params:scim:api:messages:2.0:ListResponse"))
+        // A small body is kept whole.
+        let small = await fixture.scim("GET", "/Users?count=1", token: a.token)
+        let smallLog = try await fixture.service.getRequest(try #require(try await fixture.service.listRequests(.init(connection: "Acme", limit: 1)).requests.first).id)
+        #expect(smallLog.responseBody.flatMap { try? JSONParser().parse($0) } == small.body)
+    }
+
     @Test func requestLogPagesNewestFirstAndFiltersByStatus() async throws {
         let fixture = try ServiceFixture()
         let a = try await fixture.connection()
