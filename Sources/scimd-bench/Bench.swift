@@ -23,7 +23,58 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Seed of the data generator.") var seed: UInt64 = 1
     @Flag(help: "Smoke mode for CI: tiny sizes, proves the harness works; numbers mean nothing.") var smoke = false
 
+    @Option(help: "Run the suite this many times (fresh daemon and database each) and print each number's median.")
+    var runs: Int = 1
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+    }
+
     func run() async throws {
+        var results: [[[String]]] = []
+        for run in 1...runs {
+            if runs > 1 { print("run \(run) of \(runs)") }
+            results.append(try await suite())
+        }
+        let machine = "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB"
+        let swift = Self.swiftVersion() ?? "Swift (version unknown)"
+        print("\nscimd-bench (\(smoke ? "smoke" : full ? "full" : "quick"), seed \(seed), \(machine), \(swift)\(runs > 1 ? ", median of \(runs) runs" : ""))")
+        print(Self.table(Self.medians(results)))
+    }
+
+    /// Row by row, each number in the result column replaced by its median over the runs (the
+    /// text around the numbers comes from the first run).
+    static func medians(_ runs: [[[String]]]) -> [[String]] {
+        guard var merged = runs.first else { return [] }
+        let number = /[0-9][0-9.]*/
+        for (r, row) in merged.enumerated() {
+            let perRun = runs.compactMap { $0.indices.contains(r) ? $0[r][1].matches(of: number).compactMap { Double($0.output) } : nil }
+            var index = 0
+            merged[r][1] = row[1].replacing(number) { match -> String in
+                defer { index += 1 }
+                let values = perRun.compactMap { $0.indices.contains(index) ? $0[index] : nil }.sorted()
+                guard !values.isEmpty else { return String(match.output) }
+                let median = values[values.count / 2]
+                return match.output.contains(".") ? String(format: "%.1f", median) : String(Int(median))
+            }
+        }
+        return merged
+    }
+
+    static func swiftVersion() -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["swift", "--version"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        process.waitUntilExit()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return output.firstMatch(of: /Swift version [0-9.]+/).map { String($0.output) }
+    }
+
+    func suite() async throws -> [[String]] {
         let users = smoke ? 300 : (full ? 100_000 : 10_000)
         let directory = "/tmp/scimd-bench-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -224,9 +275,7 @@ struct Bench: AsyncParsableCommand {
             row("HTTP userName eq p50: scimd / scim2-server", "\(ours.lookupP50) / \(theirs.lookupP50) µs")
         }
 
-        let machine = "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB"
-        print("\nscimd-bench (\(smoke ? "smoke" : full ? "full" : "quick"), seed \(seed), \(machine))")
-        print(Self.table(rows))
+        return rows
     }
 
     static func table(_ rows: [[String]]) -> String {
