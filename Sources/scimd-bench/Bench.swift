@@ -34,7 +34,7 @@ struct Bench: AsyncParsableCommand {
         var results: [[[String]]] = []
         for run in 1...runs {
             if runs > 1 { print("run \(run) of \(runs)") }
-            results.append(try await suite())
+            results.append(try await suite(run: run))
         }
         let machine = "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB"
         let swift = Self.swiftVersion() ?? "Swift (version unknown)"
@@ -74,7 +74,8 @@ struct Bench: AsyncParsableCommand {
         return output.firstMatch(of: /Swift version [0-9.]+/).map { String($0.output) }
     }
 
-    func suite() async throws -> [[String]] {
+    /// One run of every measurement on a fresh daemon and database; the rows of the table.
+    func suite(run: Int) async throws -> [[String]] {
         let users = smoke ? 300 : (full ? 100_000 : 10_000)
         let directory = "/tmp/scimd-bench-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -259,7 +260,8 @@ struct Bench: AsyncParsableCommand {
             defer { httpDaemon.stop() }
             let token = try await SCIMDClient.withConnection(socketPath: httpDaemon.socket) { try await $0.createConnection(name: "http").token }
             let count = smoke ? 100 : 2_000
-            var peerGenerator = UserGenerator(seed: seed &+ 1)
+            // The peer lives across runs: each run sends it users of its own.
+            var peerGenerator = UserGenerator(seed: seed &+ UInt64(run), tag: "run\(run)-")
             let sideBodies = (0..<count).map { _ in peerGenerator.next() }
             let ours = try HTTPWorkload.run(host: "127.0.0.1", port: port, basePath: "/scim/v2", token: token, bodies: sideBodies)
             guard let peerURL = URL(string: peer), let peerHost = peerURL.host, let peerPort = peerURL.port else {
@@ -352,7 +354,12 @@ enum Measure {
 struct UserGenerator {
     var state: UInt64
     var serial = 0
-    init(seed: UInt64) { state = seed }
+    /// Put in every userName, so that two generators' users never collide.
+    var tag: String
+    init(seed: UInt64, tag: String = "") {
+        state = seed
+        self.tag = tag
+    }
 
     mutating func random(_ n: Int) -> Int {
         state &+= 0x9E37_79B9_7F4A_7C15
@@ -369,7 +376,7 @@ struct UserGenerator {
     mutating func next() -> String {
         serial += 1
         let g = Self.given[random(Self.given.count)], f = Self.family[random(Self.family.count)]
-        let userName = "\(g.lowercased()).\(f.lowercased()).\(serial)@example.com"
+        let userName = "\(g.lowercased()).\(f.lowercased()).\(tag)\(serial)@example.com"
         let department = Self.departments[random(Self.departments.count)]
         return """
             {"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],\

@@ -1,0 +1,44 @@
+import Foundation
+import GRDB
+import SCIMDStore
+import Testing
+
+/// The per-request lookups must use an index, not scan a connection: SQLite's planner, without
+/// statistics, does not always pick the index one would expect (an externalId lookup once scanned).
+@Suite struct QueryPlanTests {
+    /// Runs each lookup with SQLite's `EXPLAIN QUERY PLAN` hook: every statement they run must
+    /// `SEARCH` with an equality on a key, never `SCAN` the table.
+    @Test func lookupsSearchAnIndex() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-plan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path)
+        let statements = [
+            "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND id = ?",
+            "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND nameKey = ?",
+            "SELECT * FROM resource INDEXED BY resource_externalId WHERE connectionId = ? AND resourceType = ? AND externalId = ?",
+            "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND id IN (?, ?)",
+        ]
+        let plans = try await store.read { db in
+            try statements.map { sql in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: StatementArguments(Array(repeating: "x", count: sql.filter { $0 == "?" }.count)))
+                    .map { $0["detail"] as String }.joined(separator: "; ")
+            }
+        }
+        for (sql, plan) in zip(statements, plans) {
+            #expect(plan.hasPrefix("SEARCH resource USING"), "\(sql) → \(plan)")
+            #expect(!plan.contains("SCAN"), "\(sql) → \(plan)")
+            // The equality reaches past (connectionId, resourceType): a key, not the whole connection.
+            #expect(plan.contains("id=?") || plan.contains("nameKey=?") || plan.contains("externalId=?"), "\(sql) → \(plan)")
+        }
+    }
+
+    /// The queries in `Queries.swift` are the ones checked above.
+    @Test func theCheckedStatementsAreTheOnesTheStoreRuns() throws {
+        let source = try String(contentsOfFile: #filePath.replacingOccurrences(of: "Tests/SCIMDServiceTests/QueryPlanTests.swift", with: "Sources/SCIMDStore/Queries.swift"), encoding: .utf8)
+        #expect(source.contains("SELECT * FROM resource INDEXED BY resource_externalId WHERE connectionId = ? AND resourceType = ? AND externalId = ?"))
+        #expect(source.contains("SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND nameKey = ?"))
+        #expect(source.contains("SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND id = ?"))
+        #expect(source.contains("SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND id IN ("))
+    }
+}
