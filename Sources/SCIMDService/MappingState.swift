@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 import GRDB
 import SCIMDStore
@@ -152,17 +153,54 @@ enum MappingCodec {
 /// *when it writes*, not when the request arrived, or a `mapping.set` racing with ingest could
 /// leave a row mapped by the old version after the re-map passed it. Reads and writes go through
 /// a `Mutex`; only ``SCIMDService`` changes it.
+///
+/// A connection's stored mapping is compiled the first time it is needed, not at startup: a daemon
+/// with a thousand connections would otherwise spend most of its cold start compiling mappings of
+/// connections that send nothing for hours.
 final class MappingRegistry: Sendable {
-    private let state = Mutex<[String: ActiveMapping]>([:])
+    private enum Entry: Sendable {
+        case compiled(ActiveMapping)
+        /// Loaded from the store, compiled on first use; `logger` reports a mapping that does not compile.
+        case stored(MappingVersionRecord, logger: Logger)
+    }
+
+    private let state = Mutex<[String: Entry]>([:])
 
     /// The connection's mapping; the default (version 0) for a connection without one.
     func current(_ connectionId: String) -> ActiveMapping {
-        if let active = state.withLock({ $0[connectionId] }) { return active }
-        return Self.fallback
+        state.withLock { entries in
+            switch entries[connectionId] {
+            case .compiled(let active):
+                return active
+            case .stored(let version, let logger):
+                let active = Self.compile(version, logger: logger)
+                entries[connectionId] = .compiled(active)
+                return active
+            case nil:
+                return Self.fallback
+            }
+        }
     }
 
     func set(_ mapping: ActiveMapping?, for connectionId: String) {
-        state.withLock { $0[connectionId] = mapping }
+        state.withLock { $0[connectionId] = mapping.map(Entry.compiled) }
+    }
+
+    /// Registers a stored mapping version, to be compiled when first needed.
+    func setStored(_ version: MappingVersionRecord, logger: Logger) {
+        state.withLock { $0[version.connectionId] = .stored(version, logger: logger) }
+    }
+
+    /// Compiles a stored version; a stored mapping that no longer compiles (a bug, or a database
+    /// edited by hand) is logged and replaced by the default at that version number.
+    static func compile(_ version: MappingVersionRecord, logger: Logger) -> ActiveMapping {
+        if let (configuration, roles) = try? MappingCodec.decodeWithRoles(version.configuration),
+            let active = try? ActiveMapping(version: version.version, configuration: configuration, roles: roles)
+        {
+            return active
+        }
+        logger.error("stored mapping does not compile; using the default", metadata: ["connection": "\(version.connectionId)"])
+        return (try? ActiveMapping(version: version.version, configuration: .default)) ?? fallback
     }
 
     /// The default configuration compiles by construction (it is tested); version 0 marks it as unsaved.

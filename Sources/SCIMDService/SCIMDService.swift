@@ -106,16 +106,7 @@ public actor SCIMDService {
             }
             return Array(latest.values)
         }
-        for version in versions {
-            guard let (configuration, roles) = try? MappingCodec.decodeWithRoles(version.configuration),
-                let active = try? ActiveMapping(version: version.version, configuration: configuration, roles: roles)
-            else {
-                logger.error("stored mapping does not compile; using the default", metadata: ["connection": "\(version.connectionId)"])
-                mappingRegistry.set(try? ActiveMapping(version: version.version, configuration: .default), for: version.connectionId)
-                continue
-            }
-            mappingRegistry.set(active, for: version.connectionId)
-        }
+        for version in versions { mappingRegistry.setStored(version, logger: logger) }
         logger.info("loaded connections", metadata: ["count": "\(records.count)"])
     }
 
