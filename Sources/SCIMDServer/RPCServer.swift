@@ -106,9 +106,7 @@ public final class RPCServer: Service, Sendable {
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(
                     ByteToMessageHandler(LineFrameDecoder(maximumLength: maximumLineLength)))
-                return try NIOAsyncChannel<InboundFrame, ByteBuffer>(
-                    wrappingChannelSynchronously: channel,
-                    configuration: .init(isOutboundHalfClosureEnabled: true))
+                return try acceptedConnection(channel, isOutboundHalfClosureEnabled: true, as: NIOAsyncChannel<InboundFrame, ByteBuffer>.self)
             }
         }
         switch socket {

@@ -161,7 +161,7 @@ public final class SCIMHTTPServer: Service, Sendable {
                 try sync.addHandler(IdleStateHandler(readTimeout: timeout, writeTimeout: timeout))
                 try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
                 try sync.addHandler(HTTPConnectionGuard(logger: logger))
-                return try Connection(wrappingChannelSynchronously: channel)
+                return try acceptedConnection(channel, as: Connection.self)
             }
         }
         do {
