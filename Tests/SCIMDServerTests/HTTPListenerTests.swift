@@ -19,8 +19,9 @@ import Testing
     final class GatedEngine: Sendable {
         let arrived: AsyncStream<Void>
         private let arrivedContinuation: AsyncStream<Void>.Continuation
-        private let release = Mutex<CheckedContinuation<Void, Never>?>(nil)
-        private let released = Mutex(false)
+        /// Whether the gate is open, and the request waiting at it: one lock, so `open()` can never
+        /// slip between a request's check and its wait (it once did, and the request waited forever).
+        private let gate = Mutex<(isOpen: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
         init() {
             (arrived, arrivedContinuation) = AsyncStream.makeStream()
@@ -30,16 +31,24 @@ import Testing
             if params.path.hasSuffix("/slow") {
                 arrivedContinuation.yield()
                 await withCheckedContinuation { continuation in
-                    let already = released.withLock { $0 }
-                    if already { continuation.resume() } else { release.withLock { $0 = continuation } }
+                    let isOpen = gate.withLock { gate -> Bool in
+                        if gate.isOpen { return true }
+                        gate.waiter = continuation
+                        return false
+                    }
+                    if isOpen { continuation.resume() }
                 }
             }
             return .init(status: 200, headers: ["Content-Type": "application/scim+json"], body: #"{"path":"\#(params.path)"}"#, changes: [])
         }
 
         func open() {
-            released.withLock { $0 = true }
-            release.withLock { $0?.resume(); $0 = nil }
+            let waiter = gate.withLock { gate -> CheckedContinuation<Void, Never>? in
+                gate.isOpen = true
+                defer { gate.waiter = nil }
+                return gate.waiter
+            }
+            waiter?.resume()
         }
     }
 
