@@ -15,6 +15,14 @@ struct ListQuery: Sendable {
     var attributes: [AttributePath] = []
     var excludedAttributes: [AttributePath] = []
 
+    /// Whether output shaped by `attributes`/`excludedAttributes` (RFC 7644 §3.4.2.5) contains the
+    /// core attribute `name`, so that it is worth reading (a Group's `members` are rows).
+    func returns(_ name: String) -> Bool {
+        let named = { (path: AttributePath) in path.attribute.caseInsensitiveEquals(name) && !path.isExtensionURN }
+        if excludedAttributes.contains(where: { named($0) && $0.subAttribute == nil }) { return false }
+        return attributes.isEmpty || attributes.contains(where: named)
+    }
+
     /// From the query string. Throws invalidFilter / invalidValue / invalidPath.
     init(request: SCIMRequest, configuration: ServiceConfiguration) throws(SCIMError) {
         count = configuration.defaultPageSize

@@ -27,7 +27,12 @@ struct ActiveMapping: Sendable {
         self.roles = roles.flatMap { $0.rules.isEmpty && $0.defaultRole == nil ? nil : $0 }
         self.users = try CompiledMapping(configuration.users, resourceType: .user)
         self.groups = try CompiledMapping(configuration.groups, resourceType: .group)
+        self.groupsReadMembers = groups.reads(attribute: "members")
     }
+
+    /// Whether the group mapping reads `members`: a Group's members are stored as rows, not in
+    /// its JSON, so they are loaded for evaluation only when a path needs them.
+    let groupsReadMembers: Bool
 
     func compiled(for type: SCIMResourceType) -> CompiledMapping {
         type == .user ? users : groups
@@ -35,10 +40,12 @@ struct ActiveMapping: Sendable {
 
     /// Maps a stored resource. The mapping sees the resource as the IdP sent it plus its `id`
     /// (not `meta` or derived `groups`: re-mapping a connection must not need a query per resource).
-    /// A user's `roles` come from the groups they are in (see ``RoleRules``).
-    func evaluate(raw: JSONObject, id: String, type: SCIMResourceType, groups: [MemberOf]) -> MappingResult {
+    /// A user's `roles` come from the groups they are in (see ``RoleRules``). A Group's `members`
+    /// (stored as rows) are passed in `members`; callers load them only when ``groupsReadMembers``.
+    func evaluate(raw: JSONObject, id: String, type: SCIMResourceType, groups: [MemberOf], members: [JSONValue] = []) -> MappingResult {
         var input = raw
         input["id"] = .string(id)
+        if type == .group, !members.isEmpty { input["members"] = .array(members) }
         var result = compiled(for: type).evaluate(input)
         if type == .user, let roles {
             let names = roles.roles(for: groups.map { (displayName: $0.displayName, externalId: $0.externalId) })

@@ -170,7 +170,10 @@ extension SCIMDService {
                         if let version = record.mappingVersion, version > mapping.version { continue }
                         let raw = try JSONParser().parse(record.raw).objectValue ?? JSONObject()
                         let old = try Self.storedResult(db, record)
-                        let new = mapping.evaluate(raw: raw, id: record.id, type: type, groups: groupsByUser[record.id] ?? [])
+                        let members =
+                            type == .group && mapping.groupsReadMembers
+                            ? try groupMembers(db, connectionId: connectionId, groupId: record.id) : []
+                        let new = mapping.evaluate(raw: raw, id: record.id, type: type, groups: groupsByUser[record.id] ?? [], members: members)
                         let diff = MappingDiff.diff(old: old, new: new)
                         if write && (!diff.isEmpty || record.mappingVersion != mapping.version) {
                             let warnings = try MappingWriter.apply(new, version: mapping.version, to: &record, requestId: nil, now: now, db: db)

@@ -65,7 +65,7 @@ extension SCIMDService {
             after = (ms, String(cursor[cursor.index(after: colon)...]))
         }
         let base = configuration.scimBasePath
-        let filterNeedsGroups = parsed.map(mentionsGroups) ?? false
+        let filterNeedsRelated = parsed.map { mentions($0, attribute: type == .user ? "groups" : "members") } ?? false
         let start = after
         let filterValue = parsed
         let records = try await store.read { db -> [ResourceRecord] in
@@ -78,8 +78,8 @@ extension SCIMDService {
                     if withWarnings == false && record.warningCount > 0 { continue }
                     if let active, (record.active ?? true) != active { continue }
                     if let filterValue {
-                        let groups = filterNeedsGroups ? try memberships(db, connectionId: connectionId, userId: record.id) : []
-                        let resource = try Self.render(record, groups: groups, baseURL: base)
+                        let resource =
+                            filterNeedsRelated ? try Self.render(db, record, baseURL: base) : try Self.render(record, groups: [], baseURL: base)
                         guard (try? filterValue.matches(resource, resourceType: type)) == true else { continue }
                     }
                     out.append(record)
@@ -156,7 +156,7 @@ extension SCIMDService {
                 arguments: [connectionId, record.id])
             return ResourceDetail(
                 resourceType: type.rawValue, id: record.id, name: Self.displayName(record), raw: record.raw,
-                scim: .object(try Self.render(record, groups: groups, baseURL: base)),
+                scim: .object(type == .user ? try Self.render(record, groups: groups, baseURL: base) : try Self.render(db, record, baseURL: base)),
                 mapped: record.mapped.flatMap { try? JSONParser().parse($0) } ?? .object([:]), mappingVersion: record.mappingVersion,
                 related: related, relatedCount: relatedCount, nextRelatedCursor: next, warnings: warnings,
                 recentRequests: recent.map(self.summary), createdAt: Timestamp.string(record.createdAt),

@@ -142,19 +142,23 @@ struct SCIMEndpoint: Sendable {
 
     private func get(type: SCIMResourceType, id: String, request: SCIMRequest) async throws -> SCIMResponse {
         let connectionId = self.connectionId
-        let found = try store.indexedRead { db -> (ResourceRecord, [MemberOf])? in
+        let query = try ListQuery(request: request, configuration: configuration)
+        let base = baseURL(request)
+        let includeMembers = query.returns("members")
+        let read: @Sendable (Database) throws -> (ResourceRecord, JSONObject)? = { db in
             guard let record = try db.resource(connectionId: connectionId, type: type.rawValue, id: id) else { return nil }
-            return (record, type == .user ? try memberships(db, connectionId: connectionId, userId: id) : [])
+            return (record, try render(db, record, members: includeMembers, baseURL: base))
         }
-        guard let (record, groups) = found else { throw SCIMError.notFound("\(type.rawValue) \(id) not found") }
+        // A User is a few rows an index finds; a Group's members can be thousands of rows, read off the event loop.
+        let found = type == .user ? try store.indexedRead(read) : try await store.read(read)
+        guard let (record, rendered) = found else { throw SCIMError.notFound("\(type.rawValue) \(id) not found") }
+        var resource = rendered
         let etag = ETag.string(record.version)
         if let noneMatch = request.headers["if-none-match"], ETag.matches(noneMatch, version: record.version) {
             var response = SCIMResponse(status: 304, body: nil)
             response.headers = ["ETag": etag]
             return response
         }
-        var resource = try render(record, groups: groups, baseURL: baseURL(request))
-        let query = try ListQuery(request: request, configuration: configuration)
         if !query.attributes.isEmpty || !query.excludedAttributes.isEmpty {
             resource = SCIMResource.project(
                 resource, attributes: query.attributes, excludedAttributes: query.excludedAttributes, resourceType: type)
@@ -175,6 +179,7 @@ struct SCIMEndpoint: Sendable {
         for type in types { try query.filter?.validate(resourceType: type) }
         let connectionId = self.connectionId
         let base = baseURL(request)
+        let includeMembers = query.returns("members")
         let readPage: @Sendable (Database) throws -> (Int, [JSONObject]) = { db in
             // Fast path: no filter and no sort → count and page in SQL.
             if query.filter == nil, query.sortBy == nil, types.count == 1 {
@@ -183,20 +188,21 @@ struct SCIMEndpoint: Sendable {
                 let records =
                     query.count == 0
                     ? [] : try db.resources(connectionId: connectionId, type: type.rawValue, offset: query.startIndex - 1, limit: query.count)
-                return (total, try records.map { try render($0, groups: try groups(db, $0, type), baseURL: base) })
+                return (total, try records.map { try render(db, $0, members: includeMembers, baseURL: base) })
             }
             // Without sortBy the page is known while scanning: keep only its resources and count the
             // rest, so a broad filter over a large connection never holds every match in memory.
             var matches: [(JSONObject, SCIMResourceType, ResourceRecord)] = []
             var matched = 0
             let pageRange = (query.startIndex - 1)..<(query.startIndex - 1 + query.count)
-            let filterNeedsGroups = query.filter.map(mentionsGroups) ?? false
+            let filterNeedsGroups = query.filter.map { mentions($0, attribute: "groups") } ?? false
+            let filterNeedsMembers = query.filter.map { mentions($0, attribute: "members") } ?? false
             for type in types {
-                let includeGroups = type == .user && filterNeedsGroups
+                let includeRelated = type == .user ? filterNeedsGroups : filterNeedsMembers
                 let consider: (ResourceRecord) throws -> Void = { record in
-                    let resource = try render(
-                        record, groups: includeGroups ? try memberships(db, connectionId: connectionId, userId: record.id) : [],
-                        baseURL: base)
+                    let resource =
+                        includeRelated
+                        ? try render(db, record, baseURL: base) : try render(record, groups: [], members: [], baseURL: base)
                     if let filter = query.filter {
                         guard try filter.matches(resource, resourceType: type) else { return }
                     }
@@ -225,9 +231,10 @@ struct SCIMEndpoint: Sendable {
             }
             var page: [JSONObject] = []
             for (resource, type, record) in pageMatches {
-                // Users were filtered without their groups unless the filter needed them: add them now.
-                if type == .user, !filterNeedsGroups {
-                    page.append(try render(record, groups: try memberships(db, connectionId: connectionId, userId: record.id), baseURL: base))
+                // Resources were filtered without their groups or members unless the filter needed
+                // them: add them now.
+                if type == .user ? !filterNeedsGroups : (!filterNeedsMembers && includeMembers) {
+                    page.append(try render(db, record, members: includeMembers, baseURL: base))
                 } else {
                     page.append(resource)
                 }
@@ -263,7 +270,11 @@ struct SCIMEndpoint: Sendable {
 
     private func create(type: SCIMResourceType, request: SCIMRequest) async throws -> SCIMResponse {
         let body = try parseBody(request)
-        let resource = try SCIMResource.prepareForStorage(body, resourceType: type)
+        var prepared = try SCIMResource.prepareForStorage(body, resourceType: type)
+        // A Group's members are stored as rows, not in its JSON (see ``memberRows``).
+        let members = type == .group ? prepared["members"]?.arrayValue ?? [] : []
+        if type == .group { prepared["members"] = nil }
+        let resource = prepared
         let fields = try IndexedFields(resource, type: type)
         let now = clock.now()
         let id = assignedId ?? UUID().uuidString.lowercased()
@@ -280,14 +291,15 @@ struct SCIMEndpoint: Sendable {
                 connectionId: connectionId, resourceType: type.rawValue, id: id, nameKey: fields.nameKey,
                 externalId: fields.externalId, displayName: fields.displayName, active: fields.active, createdAt: now,
                 updatedAt: now, version: 1, raw: JSONSerializer.string(.object(resource)))
-            var response = SCIMResponse(status: 201, body: .object(try render(record, groups: [], baseURL: base)))
+            let rows = memberRows(members, connectionId: connectionId, groupId: id)
+            var response = SCIMResponse(status: 201, body: .object(try render(record, groups: [], members: rows.map(memberValue), baseURL: base)))
             response.headers["Location"] = "\(base)/\(type == .user ? "Users" : "Groups")/\(id)"
             response.headers["ETag"] = ETag.string(record.version)
             response.resourceType = type.rawValue
             response.resourceId = id
             let requestId = try log.insert(db, response)
             let mapping = mappings.current(connectionId)
-            let result = mapping.evaluate(raw: resource, id: id, type: type, groups: [])
+            let result = mapping.evaluate(raw: resource, id: id, type: type, groups: [], members: members)
             if confirm && type == .user {
                 throw Held(action: "link", id: id, user: try render(record, groups: [], baseURL: base), mapped: result.properties)
             }
@@ -301,10 +313,10 @@ struct SCIMEndpoint: Sendable {
                 record.appUserId = linkAppUserId
             }
             try record.insert(db)
-            if type == .group { try db.replaceMembers(connectionId: connectionId, groupId: id, memberIds: memberIds(resource)) }
+            if type == .group { try db.replaceMembers(connectionId: connectionId, groupId: id, members: rows) }
             let roleChanges =
                 type == .group
-                ? try remapMembers(db, userIds: Set(memberIds(resource)), mapping: mapping, now: now) : []
+                ? try remapMembers(db, userIds: Set(rows.map(\.memberId)), mapping: mapping, now: now) : []
             response.changes = [
                 ResourceChange(
                     resourceType: type.rawValue, id: id, change: "created", connection: connectionId,
@@ -312,7 +324,7 @@ struct SCIMEndpoint: Sendable {
                     warningsResolved: warnings.resolved)
             ]
             if type == .group {
-                for member in memberIds(resource) {
+                for member in rows.map(\.memberId) {
                     response.changes.append(.init(resourceType: "Group", id: id, change: "member_added", connection: connectionId, member: member))
                 }
                 response.changes += roleChanges
@@ -326,21 +338,32 @@ struct SCIMEndpoint: Sendable {
     private func replace(type: SCIMResourceType, id: String, request: SCIMRequest) async throws -> SCIMResponse {
         let body = try parseBody(request)
         let resource = try SCIMResource.prepareForStorage(body, resourceType: type)
-        return try await update(type: type, id: id, request: request) { _ in resource }
+        return try await update(type: type, id: id, request: request, memberPatch: nil) { _ in resource }
     }
 
     private func patch(type: SCIMResourceType, id: String, request: SCIMRequest) async throws -> SCIMResponse {
         let body = try parseBody(request)
         let patch = try PatchRequest.parse(body, maximumOperations: configuration.maxPatchOperations)
-        return try await update(type: type, id: id, request: request) { current in
+        // Membership changes of a Group go straight to its member rows: one row per member
+        // touched, whatever the group's size.
+        let memberPatch = type == .group ? try GroupMemberPatch.split(patch) : nil
+        return try await update(type: type, id: id, request: request, memberPatch: memberPatch) { current in
             try PatchEngine.apply(patch, to: current, resourceType: type)
         }
     }
 
     /// The shared write path of PUT and PATCH: read, check `If-Match`, transform, check
     /// uniqueness, write, re-derive membership, map, log — one transaction.
+    ///
+    /// `transform` gets the whole resource (a Group with its `members`). With a `memberPatch`
+    /// (a Group PATCH that ``GroupMemberPatch/split(_:)`` could split) it is not called: the
+    /// other operations apply to the Group's JSON, the member edits to its rows.
+    ///
+    /// PATCH on a Group answers 204 No Content (RFC 7644 §3.5.2 allows it; identity providers do
+    /// not read the body, and it would carry every member) unless the request asks for
+    /// `attributes` or `excludedAttributes`; PUT and User PATCH answer 200 with the resource.
     private func update(
-        type: SCIMResourceType, id: String, request: SCIMRequest,
+        type: SCIMResourceType, id: String, request: SCIMRequest, memberPatch: GroupMemberPatch?,
         transform: @escaping @Sendable (JSONObject) throws -> JSONObject
     ) async throws -> SCIMResponse {
         let connectionId = self.connectionId
@@ -349,6 +372,9 @@ struct SCIMEndpoint: Sendable {
         let now = clock.now()
         let (mappings, log) = (self.mappings, self.log)
         let confirm = self.confirm
+        let query = try ListQuery(request: request, configuration: configuration)
+        let shaped = !query.attributes.isEmpty || !query.excludedAttributes.isEmpty
+        let answersNoContent = type == .group && request.method == "PATCH" && !shaped
         return try await store.write { db -> SCIMResponse in
             guard var record = try db.resource(connectionId: connectionId, type: type.rawValue, id: id) else {
                 throw SCIMError.notFound("\(type.rawValue) \(id) not found")
@@ -357,7 +383,35 @@ struct SCIMEndpoint: Sendable {
                 throw SCIMError.preconditionFailed("If-Match \(ifMatch) does not match the current version \(ETag.string(record.version))")
             }
             let current = try storedObject(record)
-            let updated = try transform(current)
+            let updated: JSONObject
+            var delta = MembershipDelta()
+            // The Group's members after the request, when known without reading them back.
+            var members: [JSONValue]? = nil
+            if let memberPatch {
+                updated =
+                    memberPatch.otherOperations.isEmpty
+                    ? current : try PatchEngine.apply(PatchRequest(operations: memberPatch.otherOperations), to: current, resourceType: .group)
+                delta = try applyMemberEdits(db, memberPatch.memberEdits, groupId: id)
+            } else if type == .group {
+                let before = try db.groupMembers(connectionId: connectionId, groupId: id).map(memberValue)
+                var whole = current
+                if !before.isEmpty { whole["members"] = .array(before) }
+                var after = try transform(whole)
+                let rows = memberRows(after["members"]?.arrayValue ?? [], connectionId: connectionId, groupId: id)
+                after["members"] = nil
+                updated = after
+                members = rows.map(memberValue)
+                if members != before {
+                    try db.replaceMembers(connectionId: connectionId, groupId: id, members: rows)
+                    let beforeIds = before.compactMap { $0[caseInsensitive: "value"]?.stringValue }
+                    let (beforeSet, afterSet) = (Set(beforeIds), Set(rows.map(\.memberId)))
+                    delta.added = rows.map(\.memberId).filter { !beforeSet.contains($0) }
+                    delta.removed = beforeIds.filter { !afterSet.contains($0) }
+                    delta.rowsChanged = true
+                }
+            } else {
+                updated = try transform(current)
+            }
             let fields = try IndexedFields(updated, type: type)
             if fields.nameKey != record.nameKey,
                 let other = try db.resource(connectionId: connectionId, type: type.rawValue, nameKey: fields.nameKey), other.id != id
@@ -366,7 +420,7 @@ struct SCIMEndpoint: Sendable {
                     "\(type == .user ? "userName" : "displayName") '\(fields.name)' is already used by \(type.rawValue) \(other.id)")
             }
             var changes: [ResourceChange] = []
-            let changed = updated != current
+            let changed = updated != current || delta.rowsChanged
             let wasActive = record.active
             if changed {
                 record.nameKey = fields.nameKey
@@ -375,10 +429,25 @@ struct SCIMEndpoint: Sendable {
                 record.active = fields.active
                 record.updatedAt = max(now, record.updatedAt)
                 record.version += 1
-                record.raw = JSONSerializer.string(.object(updated))
+                if updated != current { record.raw = JSONSerializer.string(.object(updated)) }
             }
             let groups = type == .user ? try memberships(db, connectionId: connectionId, userId: id) : []
-            var response = SCIMResponse(status: 200, body: .object(try render(record, groups: groups, baseURL: base)))
+            let mapping = mappings.current(connectionId)
+            if members == nil, type == .group, !answersNoContent || (changed && mapping.groupsReadMembers) {
+                members = try groupMembers(db, connectionId: connectionId, groupId: id)
+            }
+            var response: SCIMResponse
+            if answersNoContent {
+                response = SCIMResponse(status: 204, body: nil)
+                response.headers = [:]
+            } else {
+                var resource = try render(record, groups: groups, members: members ?? [], baseURL: base)
+                if shaped {
+                    resource = SCIMResource.project(
+                        resource, attributes: query.attributes, excludedAttributes: query.excludedAttributes, resourceType: type)
+                }
+                response = SCIMResponse(status: 200, body: .object(resource))
+            }
             response.headers["ETag"] = ETag.string(record.version)
             response.resourceType = type.rawValue
             response.resourceId = id
@@ -387,8 +456,8 @@ struct SCIMEndpoint: Sendable {
                 response.logged = true
                 return response
             }
-            let mapping = mappings.current(connectionId)
-            let result = mapping.evaluate(raw: updated, id: id, type: type, groups: groups)
+            let result = mapping.evaluate(
+                raw: updated, id: id, type: type, groups: groups, members: mapping.groupsReadMembers ? members ?? [] : [])
             let warnings = try MappingWriter.apply(result, version: mapping.version, to: &record, requestId: requestId, now: now, db: db)
             try record.update(db)
             let kind: String
@@ -409,26 +478,78 @@ struct SCIMEndpoint: Sendable {
                     resourceType: type.rawValue, id: id, change: kind, connection: connectionId, version: ETag.string(record.version),
                     mapped: .object(result.properties), warningsOpened: warnings.opened, warningsResolved: warnings.resolved))
             if type == .group {
-                let before = Set(memberIds(current)), after = memberIds(updated)
-                try db.updateMembers(
-                    connectionId: connectionId, groupId: id, added: Set(after).subtracting(before), removed: before.subtracting(after))
-                for m in after where !before.contains(m) {
+                for m in delta.added {
                     changes.append(.init(resourceType: "Group", id: id, change: "member_added", connection: connectionId, member: m))
                 }
-                let afterSet = Set(after)
-                for m in memberIds(current) where !afterSet.contains(m) {
+                for m in delta.removed {
                     changes.append(.init(resourceType: "Group", id: id, change: "member_removed", connection: connectionId, member: m))
                 }
                 // Roles follow membership and the group's name: re-map the users it may have changed.
-                let renamed = record.displayName != IndexedFields.displayName(current) || fields.externalId != current[caseInsensitive: "externalId"]?.stringValue
-                let affected = renamed ? before.union(afterSet) : before.symmetricDifference(afterSet)
-                changes += try remapMembers(db, userIds: affected, mapping: mapping, now: now)
+                if mapping.dependsOnGroups {
+                    let renamed =
+                        fields.displayName != IndexedFields.displayName(current)
+                        || fields.externalId != current[caseInsensitive: "externalId"]?.stringValue
+                    var affected = Set(delta.added).union(delta.removed)
+                    if renamed { affected.formUnion(try db.groupMemberIds(connectionId: connectionId, groupId: id)) }
+                    changes += try remapMembers(db, userIds: affected, mapping: mapping, now: now)
+                }
             }
             response.changes = changes
             try EventLog.append(db, at: now, changes: changes, names: [id: fields.name])
             response.logged = true
             return response
         }
+    }
+
+    /// Applies member edits to a Group's rows, in order, with ``PatchEngine``'s semantics (see
+    /// ``GroupMemberPatch``). Each edit reads and writes only the rows of the members it names.
+    private func applyMemberEdits(_ db: Database, _ edits: [GroupMemberPatch.Edit], groupId: String) throws -> MembershipDelta {
+        var delta = MembershipDelta()
+        for edit in edits {
+            switch edit {
+            case .add(let added):
+                for member in added {
+                    guard let memberId = member["value"]?.stringValue else { continue }
+                    let existing = try db.groupMember(connectionId: connectionId, groupId: groupId, memberId: memberId)
+                    delta.touch(memberId, wasMember: existing != nil)
+                    var row: GroupMemberRecord
+                    if let existing {
+                        // Re-adding a member merges what was sent into it, like PatchEngine.
+                        guard case .object(var merged) = memberValue(existing) else { continue }
+                        for (key, value) in member { merged[caseInsensitive: key] = value }
+                        row = existing
+                        row.member = JSONSerializer.string(.object(merged))
+                        if row.member == existing.member { continue }
+                    } else {
+                        row = GroupMemberRecord(
+                            connectionId: connectionId, groupId: groupId, memberId: memberId,
+                            position: try db.nextMemberPosition(connectionId: connectionId, groupId: groupId),
+                            member: JSONSerializer.string(.object(member)))
+                    }
+                    try db.saveMember(row)
+                    delta.rowsChanged = true
+                }
+            case .removeMatching(let memberId):
+                // A filter removes every member it matches: ids equal ignoring case are distinct rows.
+                while let existing = try db.groupMember(connectionId: connectionId, groupId: groupId, memberIdIgnoringCase: memberId) {
+                    delta.touch(existing.memberId, wasMember: true)
+                    try db.deleteMember(connectionId: connectionId, groupId: groupId, memberId: existing.memberId)
+                    delta.rowsChanged = true
+                }
+            case .removeListed(let listed):
+                for member in listed {
+                    guard let memberId = member["value"]?.stringValue,
+                        let existing = try db.groupMember(connectionId: connectionId, groupId: groupId, memberId: memberId),
+                        PatchEngine.sameValue(.object(member), memberValue(existing))
+                    else { continue }
+                    delta.touch(memberId, wasMember: true)
+                    try db.deleteMember(connectionId: connectionId, groupId: groupId, memberId: memberId)
+                    delta.rowsChanged = true
+                }
+            }
+        }
+        try delta.finish { id in try db.groupMember(connectionId: connectionId, groupId: groupId, memberId: id) != nil }
+        return delta
     }
 
     private func delete(type: SCIMResourceType, id: String, request: SCIMRequest) async throws -> SCIMResponse {
@@ -454,22 +575,18 @@ struct SCIMEndpoint: Sendable {
             // A deleted resource leaves every group that listed it (RFC 7644 §3.6: no dangling references).
             for groupId in try db.groupIds(connectionId: connectionId, memberId: id) {
                 guard var group = try db.resource(connectionId: connectionId, type: "Group", id: groupId) else { continue }
-                var object = try storedObject(group)
-                if let members = object[caseInsensitive: "members"]?.arrayValue {
-                    object[caseInsensitive: "members"] = .array(members.filter { $0[caseInsensitive: "value"]?.stringValue != id })
-                }
-                group.raw = JSONSerializer.string(.object(object))
                 group.version += 1
                 group.updatedAt = max(now, group.updatedAt)
                 try group.update(db)
-                try db.replaceMembers(connectionId: connectionId, groupId: groupId, memberIds: memberIds(object))
+                try db.deleteMember(connectionId: connectionId, groupId: groupId, memberId: id)
                 changes.append(.init(resourceType: "Group", id: groupId, change: "member_removed", connection: connectionId, member: id))
             }
             _ = try record.delete(db)
             try MappingWriter.deleteWarnings(db, connectionId: connectionId, type: type.rawValue, resourceId: id)
             if type == .group {
-                try db.replaceMembers(connectionId: connectionId, groupId: id, memberIds: [])
-                changes += try remapMembers(db, userIds: Set(memberIds(try storedObject(record))), mapping: mappings.current(connectionId), now: now)
+                let formerMembers = try db.groupMemberIds(connectionId: connectionId, groupId: id)
+                try db.replaceMembers(connectionId: connectionId, groupId: id, members: [])
+                changes += try remapMembers(db, userIds: Set(formerMembers), mapping: mappings.current(connectionId), now: now)
             }
             var response = SCIMResponse(status: 204, body: nil)
             response.headers = [:]
@@ -528,12 +645,73 @@ struct SCIMEndpoint: Sendable {
 
     func storedObject(_ record: ResourceRecord) throws -> JSONObject { try SCIMDService.storedObject(record) }
 
-    func render(_ record: ResourceRecord, groups: [MemberOf], baseURL: String) throws -> JSONObject {
-        try SCIMDService.render(record, groups: groups, baseURL: baseURL)
+    func render(_ record: ResourceRecord, groups: [MemberOf], members: [JSONValue] = [], baseURL: String) throws -> JSONObject {
+        try SCIMDService.render(record, groups: groups, members: members, baseURL: baseURL)
     }
 
-    func groups(_ db: Database, _ record: ResourceRecord, _ type: SCIMResourceType) throws -> [MemberOf] {
-        type == .user ? try memberships(db, connectionId: record.connectionId, userId: record.id) : []
+    /// Renders a stored resource with what lives outside its JSON: a User's `groups`, and a
+    /// Group's `members` unless `members` is false (the caller's output leaves them out).
+    func render(_ db: Database, _ record: ResourceRecord, members: Bool = true, baseURL: String) throws -> JSONObject {
+        try SCIMDService.render(db, record, members: members, baseURL: baseURL)
+    }
+}
+
+/// A group's `members` as SCIM returns them, in list order.
+func groupMembers(_ db: Database, connectionId: String, groupId: String) throws -> [JSONValue] {
+    try db.groupMembers(connectionId: connectionId, groupId: groupId).map(memberValue)
+}
+
+/// One member row as a `members` value: the member as sent, or `{"value": id}` for a row
+/// without one.
+func memberValue(_ row: GroupMemberRecord) -> JSONValue {
+    if let text = row.member, case .object(let member)? = try? JSONParser().parse(text) { return .object(member) }
+    return .object(["value": .string(row.memberId)])
+}
+
+/// The rows for a Group's `members` list (stored form): one per distinct `value`, the first
+/// listed winning, positions 1…n in list order. Members without a string `value` have no row.
+func memberRows(_ members: [JSONValue], connectionId: String, groupId: String) -> [GroupMemberRecord] {
+    var seen: Set<String> = []
+    var rows: [GroupMemberRecord] = []
+    for member in members {
+        guard case .object(let object) = member, let id = object[caseInsensitive: "value"]?.stringValue, seen.insert(id).inserted else {
+            continue
+        }
+        rows.append(
+            GroupMemberRecord(
+                connectionId: connectionId, groupId: groupId, memberId: id, position: Int64(rows.count + 1),
+                member: JSONSerializer.string(member)))
+    }
+    return rows
+}
+
+/// What a request did to a group's membership: ids that joined and that left, in the order the
+/// request touched them, and whether any row changed (a merged `display` counts).
+struct MembershipDelta {
+    var added: [String] = []
+    var removed: [String] = []
+    var rowsChanged = false
+    /// Whether each touched id was a member before the request (first touch wins).
+    private var before: [String: Bool] = [:]
+    private var order: [String] = []
+
+    mutating func touch(_ id: String, wasMember: Bool) {
+        if before[id] == nil {
+            before[id] = wasMember
+            order.append(id)
+        }
+    }
+
+    /// Fixes `added`/`removed` from the first and final state of every touched id.
+    mutating func finish(isMember: (String) throws -> Bool) rethrows {
+        for id in order {
+            let now = try isMember(id)
+            switch (before[id] ?? false, now) {
+            case (false, true): added.append(id)
+            case (true, false): removed.append(id)
+            default: break
+            }
+        }
     }
 }
 
@@ -574,22 +752,19 @@ func memberships(_ db: Database, connectionId: String, userIds: [String]) throws
     return result
 }
 
-/// The `value`s of a Group's `members`.
-func memberIds(_ resource: JSONObject) -> [String] {
-    (resource[caseInsensitive: "members"]?.arrayValue ?? []).compactMap { $0[caseInsensitive: "value"]?.stringValue }
-}
 
 extension JSONValue {
     subscript(caseInsensitive key: String) -> JSONValue? { objectValue?[caseInsensitive: key] }
 }
 
-/// True when the filter refers to `groups` (then users must be rendered with their groups to be filtered).
-func mentionsGroups(_ filter: Filter) -> Bool {
+/// True when the filter refers to `attribute` (`groups`, `members`: kept outside the stored JSON,
+/// so resources must be rendered with them to be filtered).
+func mentions(_ filter: Filter, attribute: String) -> Bool {
     switch filter {
-    case .compare(let path, _, _), .present(let path): return path.attribute.caseInsensitiveEquals("groups")
-    case .valuePath(let path, _): return path.attribute.caseInsensitiveEquals("groups")
-    case .and(let a, let b), .or(let a, let b): return mentionsGroups(a) || mentionsGroups(b)
-    case .not(let f): return mentionsGroups(f)
+    case .compare(let path, _, _), .present(let path): return path.attribute.caseInsensitiveEquals(attribute)
+    case .valuePath(let path, _): return path.attribute.caseInsensitiveEquals(attribute)
+    case .and(let a, let b), .or(let a, let b): return mentions(a, attribute: attribute) || mentions(b, attribute: attribute)
+    case .not(let f): return mentions(f, attribute: attribute)
     }
 }
 
@@ -646,9 +821,19 @@ extension SCIMDService {
         return object
     }
 
-    /// The resource as SCIM returns it: `schemas`, `id`, the stored attributes, `groups` (Users)
-    /// and `meta` maintained by scimd.
-    static func render(_ record: ResourceRecord, groups: [MemberOf], baseURL: String) throws -> JSONObject {
+    /// Renders a stored resource with what lives outside its JSON: a User's `groups`, and a
+    /// Group's `members` unless `members` is false (the caller's output leaves them out).
+    static func render(_ db: Database, _ record: ResourceRecord, members: Bool = true, baseURL: String) throws -> JSONObject {
+        if record.resourceType == "Group" {
+            let list = members ? try groupMembers(db, connectionId: record.connectionId, groupId: record.id) : []
+            return try render(record, groups: [], members: list, baseURL: baseURL)
+        }
+        return try render(record, groups: try memberships(db, connectionId: record.connectionId, userId: record.id), baseURL: baseURL)
+    }
+
+    /// The resource as SCIM returns it: `schemas`, `id`, the stored attributes, `groups` (Users),
+    /// `members` (Groups, stored as rows) and `meta` maintained by scimd.
+    static func render(_ record: ResourceRecord, groups: [MemberOf], members: [JSONValue] = [], baseURL: String) throws -> JSONObject {
         let stored = try Self.storedObject(record)
         let type: SCIMResourceType = record.resourceType == "Group" ? .group : .user
         var out = JSONObject()
@@ -656,6 +841,9 @@ extension SCIMDService {
         out["id"] = .string(record.id)
         for (key, value) in stored where key != "schemas" {
             out[key] = value
+        }
+        if type == .group, !members.isEmpty {
+            out["members"] = .array(members)
         }
         if type == .user, !groups.isEmpty {
             out["groups"] = .array(

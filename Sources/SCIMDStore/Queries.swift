@@ -112,25 +112,67 @@ extension Database {
 
     // MARK: group membership
 
-    /// Replaces the membership edges of a group.
-    public func replaceMembers(connectionId: String, groupId: String, memberIds: [String]) throws {
-        try execute(sql: "DELETE FROM groupMember WHERE connectionId = ? AND groupId = ?", arguments: [connectionId, groupId])
-        for memberId in Set(memberIds) {
-            try GroupMemberRecord(connectionId: connectionId, groupId: groupId, memberId: memberId).insert(self)
-        }
+    /// A group's members in list order (by position; rows of equal position by id).
+    public func groupMembers(connectionId: String, groupId: String) throws -> [GroupMemberRecord] {
+        try GroupMemberRecord.fetchAll(
+            cachedStatement(
+                sql: "SELECT * FROM groupMember WHERE connectionId = ? AND groupId = ? ORDER BY position, memberId"),
+            arguments: [connectionId, groupId])
     }
 
-    /// Applies a membership change as a difference: only the edges that came or went are written,
-    /// so adding one member to a large group costs one insert, not a rewrite of every edge.
-    public func updateMembers(connectionId: String, groupId: String, added: Set<String>, removed: Set<String>) throws {
-        for memberId in removed {
-            try execute(
-                sql: "DELETE FROM groupMember WHERE connectionId = ? AND groupId = ? AND memberId = ?",
-                arguments: [connectionId, groupId, memberId])
-        }
-        for memberId in added {
-            try GroupMemberRecord(connectionId: connectionId, groupId: groupId, memberId: memberId).insert(self, onConflict: .ignore)
-        }
+    /// The ids of a group's members, in no particular order.
+    public func groupMemberIds(connectionId: String, groupId: String) throws -> [String] {
+        try String.fetchAll(
+            cachedStatement(sql: "SELECT memberId FROM groupMember WHERE connectionId = ? AND groupId = ?"),
+            arguments: [connectionId, groupId])
+    }
+
+    /// One member of a group by its exact id (one index lookup).
+    public func groupMember(connectionId: String, groupId: String, memberId: String) throws -> GroupMemberRecord? {
+        try GroupMemberRecord.fetchOne(
+            cachedStatement(sql: "SELECT * FROM groupMember WHERE connectionId = ? AND groupId = ? AND memberId = ?"),
+            arguments: [connectionId, groupId, memberId])
+    }
+
+    /// One member of a group whose id equals `memberId` ignoring case (ASCII): the exact id is
+    /// looked up first; only when it is absent are the group's rows scanned.
+    public func groupMember(connectionId: String, groupId: String, memberIdIgnoringCase memberId: String) throws -> GroupMemberRecord? {
+        if let exact = try groupMember(connectionId: connectionId, groupId: groupId, memberId: memberId) { return exact }
+        return try GroupMemberRecord.fetchOne(
+            self,
+            sql: """
+                SELECT * FROM groupMember WHERE connectionId = ? AND groupId = ? AND memberId = ? COLLATE NOCASE
+                ORDER BY position, memberId LIMIT 1
+                """,
+            arguments: [connectionId, groupId, memberId])
+    }
+
+    /// The position after the group's last member (1 for an empty group).
+    public func nextMemberPosition(connectionId: String, groupId: String) throws -> Int64 {
+        let last = try Int64.fetchOne(
+            cachedStatement(sql: "SELECT MAX(position) FROM groupMember WHERE connectionId = ? AND groupId = ?"),
+            arguments: [connectionId, groupId])
+        return (last ?? 0) + 1
+    }
+
+    /// Inserts a member, or replaces the row of the same member.
+    public func saveMember(_ member: GroupMemberRecord) throws {
+        try member.insert(self, onConflict: .replace)
+    }
+
+    /// Deletes one member row; whether there was one.
+    @discardableResult
+    public func deleteMember(connectionId: String, groupId: String, memberId: String) throws -> Bool {
+        try execute(
+            sql: "DELETE FROM groupMember WHERE connectionId = ? AND groupId = ? AND memberId = ?",
+            arguments: [connectionId, groupId, memberId])
+        return changesCount > 0
+    }
+
+    /// Replaces every member row of a group (create, PUT, a PATCH that rewrites the list).
+    public func replaceMembers(connectionId: String, groupId: String, members: [GroupMemberRecord]) throws {
+        try execute(sql: "DELETE FROM groupMember WHERE connectionId = ? AND groupId = ?", arguments: [connectionId, groupId])
+        for member in members { try member.insert(self, onConflict: .replace) }
     }
 
     /// Ids of the groups a member directly belongs to.

@@ -89,17 +89,25 @@ public struct ResourceRecord: Codable, Sendable, Equatable, FetchableRecord, Per
     }
 }
 
-/// One group membership edge, derived from a Group's `members` on every write; it serves
-/// `User.groups` and member counts without parsing group JSON.
+/// One member of a Group. A Group's `members` live only here, not in its stored JSON: a
+/// membership change writes one row, and `User.groups` and member counts need no JSON.
 public struct GroupMemberRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "groupMember"
     public var connectionId: String
     public var groupId: String
+    /// The member's `value` (a User or Group id).
     public var memberId: String
-    public init(connectionId: String, groupId: String, memberId: String) {
+    /// Where the member sits in the Group's `members` (ascending; gaps allowed).
+    public var position: Int64
+    /// The member as the IdP sent it, in the stored form (JSON object text: `value`, and
+    /// `display`, `type`, `$ref` when sent); nil only for rows written before v4.
+    public var member: String?
+    public init(connectionId: String, groupId: String, memberId: String, position: Int64, member: String?) {
         self.connectionId = connectionId
         self.groupId = groupId
         self.memberId = memberId
+        self.position = position
+        self.member = member
     }
 }
 

@@ -252,6 +252,29 @@ public final class Store: Sendable {
                     );
                     """)
         }
+        // A Group's `members` move out of its stored JSON into its membership rows, each with the
+        // member as the IdP sent it and its position in the list: adding or removing one member
+        // then writes one row, not the whole list (see docs/DESIGN-NOTES.md, "Group members").
+        migrator.registerMigration("v4: group members as rows") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE groupMember ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE groupMember ADD COLUMN member TEXT;
+                    CREATE INDEX groupMember_position ON groupMember(connectionId, groupId, position);
+                    CREATE TEMP TABLE listedMember AS
+                      SELECT r.connectionId, r.id AS groupId, json_extract(j.value, '$.value') AS memberId,
+                             MIN(j.key) + 1 AS position, j.value AS member
+                      FROM resource r, json_each(r.raw, '$.members') j
+                      WHERE r.resourceType = 'Group' AND json_type(j.value, '$.value') = 'text'
+                      GROUP BY r.connectionId, r.id, json_extract(j.value, '$.value');
+                    INSERT INTO groupMember (connectionId, groupId, memberId, position, member)
+                      SELECT connectionId, groupId, memberId, position, member FROM temp.listedMember WHERE true
+                      ON CONFLICT (connectionId, groupId, memberId) DO UPDATE SET position = excluded.position, member = excluded.member;
+                    DROP TABLE temp.listedMember;
+                    UPDATE resource SET raw = json_remove(raw, '$.members')
+                      WHERE resourceType = 'Group' AND json_type(raw, '$.members') IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 }

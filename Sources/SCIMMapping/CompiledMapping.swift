@@ -201,6 +201,18 @@ public struct CompiledMapping: Sendable {
         self.compiled = compiled
     }
 
+    /// Whether a path or fallback path starts at the top-level core attribute `name` (ignoring
+    /// case, with or without the core schema URN): the caller must then include that attribute
+    /// in the resource it evaluates. Used for a Group's `members`, kept outside its stored JSON.
+    public func reads(attribute name: String) -> Bool {
+        let coreURN = resourceType == .group ? SCIMSchemas.groupURN : SCIMSchemas.userURN
+        return compiled.contains { property in
+            property.paths.contains { path in
+                path.attribute.caseInsensitiveEquals(name) && (path.schemaURN.map { $0.caseInsensitiveEquals(coreURN) } ?? true)
+            }
+        }
+    }
+
     static func validate(type: PropertyType, property: String, index: Int, nested: Bool) throws(MappingError) {
         switch type {
         case .enumeration(let options):

@@ -149,6 +149,13 @@ public enum PatchEngine {
         }
         return try SCIMResource.normalizeAttributes(applier.resource, resourceType: resourceType)
     }
+
+    /// Whether two values of a multi-valued attribute are the same value: equal `value`
+    /// sub-attributes (and equal `type` when both have one) for complex values, equality otherwise.
+    /// This is how `add` finds an existing value and `remove` with a value finds its targets.
+    public static func sameValue(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        PatchApplier.sameValue(a, b)
+    }
 }
 
 struct PatchApplier {

@@ -62,6 +62,16 @@ public enum SCIMResource {
         return try normalizer.normalize(resource)
     }
 
+    /// Coerces the value of one top-level core attribute (`"members"`, `"emails"`) the way
+    /// ``prepareForStorage(_:resourceType:)`` would inside a resource: a multi-valued attribute
+    /// becomes an array, sub-attribute names canonical, unassigned values dropped. nil when the
+    /// result is unassigned, or when `attribute` is not a core attribute of `resourceType`.
+    /// Throws `invalidValue` when the value cannot be coerced (`"members": 5`).
+    public static func normalizeValue(_ value: JSONValue, attribute: String, resourceType: SCIMResourceType) throws(SCIMError) -> JSONValue? {
+        guard let definition = SCIMSchemas.lookup(attribute, in: SCIMSchemas.topLevelAttributes(resourceType)) else { return nil }
+        return try Normalizer.coerce(value, to: definition, path: definition.name)
+    }
+
     /// Attribute names the stored form never holds (see ``prepareForStorage(_:resourceType:)``).
     public static func droppedAttributeNames(_ resourceType: SCIMResourceType) -> [String] {
         resourceType == .user ? ["id", "meta", "password", "groups"] : ["id", "meta"]

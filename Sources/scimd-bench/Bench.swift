@@ -168,7 +168,7 @@ struct Bench: AsyncParsableCommand {
         row("non-indexed filter, \(users) users, one page", "\(scan.p50 / 1000) ms")
 
         // 5. Group PATCH against group size.
-        for size in smoke ? [100] : [100, 1_000, 5_000] {
+        for size in smoke ? [100] : [100, 1_000, 10_000] {
             let ids = try await SCIMDClient.withConnection(socketPath: socket) { client -> [String] in
                 let page = try await client.listUsers(.init(connection: "bench", limit: 1000))
                 return page.users.map(\.id)

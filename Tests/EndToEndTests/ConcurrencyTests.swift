@@ -35,7 +35,7 @@ import Testing
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
-        #expect(statuses.allSatisfy { $0 == 200 })
+        #expect(statuses.allSatisfy { $0 == 204 }, "a Group PATCH answers 204 No Content: \(statuses)")
         let group = try await daemon.client { try await $0.handleSCIM(method: "GET", path: "/Groups/\(groupId)", headers: auth) }
         let members = Set((try JSONParser().parse(group.body ?? "{}")["members"]?.arrayValue ?? []).compactMap { $0["value"]?.stringValue })
         #expect(members == Set(userIds))

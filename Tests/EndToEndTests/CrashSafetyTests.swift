@@ -106,12 +106,12 @@ struct SeededGenerator: RandomNumberGenerator {
                     let r = try await client.handleSCIM(
                         method: "PATCH", path: "/Groups/\(groupId)", headers: auth,
                         body: #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"\#(id)"}]}]}"#)
-                    if r.status == 200 { model.members.insert(id) }
+                    if r.status == 204 { model.members.insert(id) }
                 case .remove(let id):
                     let r = try await client.handleSCIM(
                         method: "PATCH", path: "/Groups/\(groupId)", headers: auth,
                         body: #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"members[value eq \"\#(id)\"]"}]}"#)
-                    if r.status == 200 { model.members.remove(id) }
+                    if r.status == 204 { model.members.remove(id) }
                 case .mapping(let warnEmail):
                     let info = try await client.mapping("Crash")
                     let properties = (info.users["properties"]?.arrayValue ?? []).map { p -> JSONValue in

@@ -30,7 +30,14 @@ final class Daemon: @unchecked Sendable {
     }
 
     deinit {
+        let diedOnItsOwn = process.map { !$0.isRunning && $0.terminationReason == .uncaughtSignal } ?? false
         stop()
+        // The log goes with the directory: show it first when it explains a failure (a crash, a
+        // sanitizer report), or the test's "connection closed" would be all anyone sees.
+        let log = self.log
+        if diedOnItsOwn || log.contains("ThreadSanitizer") || log.contains("Fatal error") {
+            FileHandle.standardError.write(Data("--- scimd log (\(directory.path)) ---\n\(log.suffix(20_000))\n--- end of scimd log ---\n".utf8))
+        }
         try? FileManager.default.removeItem(at: directory)
     }
 

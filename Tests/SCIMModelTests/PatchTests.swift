@@ -452,3 +452,66 @@ let storedGroup = object(#"""
         #expect(result["emails"]?.arrayValue?.last == json(#"{"value":"e@x","primary":true}"#))
     }
 }
+
+/// How a Group PATCH splits into member edits and the rest (see `GroupMemberPatch`).
+@Suite struct GroupMemberPatchTests {
+    func split(_ operations: JSONValue) throws -> GroupMemberPatch? {
+        try GroupMemberPatch.split(try PatchRequest.parse(["Operations": operations]))
+    }
+
+    @Test func theShapesIdentityProvidersSendAreSplit() throws {
+        let plan = try #require(
+            try split([
+                ["op": "add", "path": "members", "value": [["value": "a", "Display": "A"]]],
+                ["op": "remove", "path": #"members[value eq "b"]"#],
+                ["op": "Remove", "path": "urn:ietf:params:scim:schemas:core:2.0:Group:members", "value": [["value": "c"]]],
+                ["op": "add", "path": "members", "value": "d"],
+                ["op": "replace", "path": "displayName", "value": "New"],
+                ["op": "replace", "value": ["displayName": "Newer", "externalId": "x"]],
+            ]))
+        #expect(plan.memberEdits == [
+            .add([["value": "a", "display": "A"]]), .removeMatching("b"), .removeListed([["value": "c"]]), .add([["value": "d"]]),
+        ])
+        #expect(plan.otherOperations.count == 2)
+        #expect(plan.otherOperations.map(\.op) == [.replace, .replace])
+    }
+
+    @Test func operationsThatNeedTheWholeListAreNotSplit() throws {
+        let needsWholeList: [JSONValue] = [
+            ["op": "replace", "path": "members", "value": [["value": "a"]]],
+            ["op": "remove", "path": "members"],
+            ["op": "replace", "path": #"members[value eq "a"].display"#, "value": "A"],
+            ["op": "remove", "path": #"members[display eq "A"]"#],
+            ["op": "remove", "path": #"members[value eq "a" or value eq "b"]"#],
+            ["op": "add", "path": #"members[value eq "a"]"#, "value": ["display": "A"]],
+            ["op": "add", "value": ["members": [["value": "a"]]]],
+            ["op": "add", "value": ["urn:ietf:params:scim:schemas:core:2.0:Group:members": [["value": "a"]]]],
+            ["op": "add", "path": "members", "value": [["display": "no value"]]],
+        ]
+        for operation in needsWholeList {
+            #expect(try split([operation]) == nil, "\(operation)")
+        }
+        // An extension attribute named members is not the Group's.
+        let plan = try split([["op": "add", "path": "urn:example:ext:members", "value": "x"]])
+        #expect(plan?.memberEdits == [])
+        #expect(plan?.otherOperations.count == 1)
+    }
+
+    @Test func aMemberValueOfTheWrongTypeIsRefusedNamingTheOperation() throws {
+        #expect(throws: SCIMError.self) { _ = try split([["op": "add", "path": "members", "value": [["value": ["x": 1]]]]]) }
+        do {
+            _ = try split([["op": "replace", "path": "displayName", "value": "x"], ["op": "add", "path": "members", "value": [["nested"]]]])
+            Issue.record("expected invalidValue")
+        } catch let error as SCIMError {
+            #expect(error.scimType == .invalidValue)
+            #expect(error.detail.hasPrefix("operation 2 (add members)"))
+        }
+    }
+
+    @Test func sameValueMatchesOnValueAndOnTypeWhenBothHaveOne() {
+        #expect(PatchEngine.sameValue(["value": "a"], ["value": "a", "type": "User"]))
+        #expect(!PatchEngine.sameValue(["value": "a", "type": "Group"], ["value": "a", "type": "User"]))
+        #expect(PatchEngine.sameValue(["value": "a", "type": "user"], ["value": "a", "type": "User"]))
+        #expect(!PatchEngine.sameValue(["value": "a"], ["value": "A"]))
+    }
+}
