@@ -299,7 +299,8 @@ struct SCIMEndpoint: Sendable {
             response.resourceId = id
             let requestId = try log.insert(db, response)
             let mapping = mappings.current(connectionId)
-            let result = mapping.evaluate(raw: resource, id: id, type: type, groups: [], members: members)
+            let result = mapping.evaluate(
+                raw: resource, id: id, type: type, groups: [], members: mapping.groupsReadMembers ? rows.map(memberValue) : [])
             if confirm && type == .user {
                 throw Held(action: "link", id: id, user: try render(record, groups: [], baseURL: base), mapped: result.properties)
             }
