@@ -532,7 +532,7 @@ struct SCIMEndpoint: Sendable {
                 }
             case .removeMatching(let memberId):
                 // A filter removes every member it matches: ids equal ignoring case are distinct rows.
-                while let existing = try db.groupMember(connectionId: connectionId, groupId: groupId, memberIdIgnoringCase: memberId) {
+                for existing in try db.groupMembers(connectionId: connectionId, groupId: groupId, memberIdIgnoringCase: memberId) {
                     delta.touch(existing.memberId, wasMember: true)
                     try db.deleteMember(connectionId: connectionId, groupId: groupId, memberId: existing.memberId)
                     delta.rowsChanged = true

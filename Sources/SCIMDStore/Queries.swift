@@ -134,16 +134,14 @@ extension Database {
             arguments: [connectionId, groupId, memberId])
     }
 
-    /// One member of a group whose id equals `memberId` ignoring case (ASCII): the exact id is
-    /// looked up first; only when it is absent are the group's rows scanned.
-    public func groupMember(connectionId: String, groupId: String, memberIdIgnoringCase memberId: String) throws -> GroupMemberRecord? {
-        if let exact = try groupMember(connectionId: connectionId, groupId: groupId, memberId: memberId) { return exact }
-        return try GroupMemberRecord.fetchOne(
-            self,
-            sql: """
-                SELECT * FROM groupMember WHERE connectionId = ? AND groupId = ? AND memberId = ? COLLATE NOCASE
-                ORDER BY position, memberId LIMIT 1
-                """,
+    /// The members of a group whose id equals `memberId` ignoring ASCII case: what a
+    /// `members[value eq "…"]` filter matches (`members.value` is not caseExact). One index search
+    /// (`groupMember_nocase`, named: without statistics SQLite would walk the group by its primary
+    /// key instead), whatever the group's size.
+    public func groupMembers(connectionId: String, groupId: String, memberIdIgnoringCase memberId: String) throws -> [GroupMemberRecord] {
+        try GroupMemberRecord.fetchAll(
+            cachedStatement(
+                sql: "SELECT * FROM groupMember INDEXED BY groupMember_nocase WHERE connectionId = ? AND groupId = ? AND memberId = ? COLLATE NOCASE"),
             arguments: [connectionId, groupId, memberId])
     }
 

@@ -261,6 +261,7 @@ public final class Store: Sendable {
                     ALTER TABLE groupMember ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
                     ALTER TABLE groupMember ADD COLUMN member TEXT;
                     CREATE INDEX groupMember_position ON groupMember(connectionId, groupId, position);
+                    CREATE INDEX groupMember_nocase ON groupMember(connectionId, groupId, memberId COLLATE NOCASE);
                     CREATE TEMP TABLE listedMember AS
                       SELECT r.connectionId, r.id AS groupId, json_extract(j.value, '$.value') AS memberId,
                              MIN(j.key) + 1 AS position, j.value AS member

@@ -33,6 +33,33 @@ import Testing
         }
     }
 
+    /// A member PATCH's lookups search one member's key (or, for the next position, read the end
+    /// of an index): none walks the group's rows.
+    @Test func memberLookupsSearchAKey() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-plan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path)
+        let expected = [
+            "SELECT * FROM groupMember WHERE connectionId = ? AND groupId = ? AND memberId = ?": "memberId=?",
+            "SELECT * FROM groupMember INDEXED BY groupMember_nocase WHERE connectionId = ? AND groupId = ? AND memberId = ? COLLATE NOCASE": "groupMember_nocase",
+            "SELECT MAX(position) FROM groupMember WHERE connectionId = ? AND groupId = ?": "groupMember_position",
+        ]
+        for (sql, mark) in expected {
+            let plan = try await store.read { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: StatementArguments(Array(repeating: "x", count: sql.filter { $0 == "?" }.count)))
+                    .map { $0["detail"] as String }.joined(separator: "; ")
+            }
+            #expect(plan.hasPrefix("SEARCH groupMember USING"), "\(sql) → \(plan)")
+            #expect(!plan.contains("SCAN") && !plan.contains("TEMP B-TREE"), "\(sql) → \(plan)")
+            #expect(plan.contains(mark), "\(sql) → \(plan)")
+        }
+        let source = try String(contentsOfFile: #filePath.replacingOccurrences(of: "Tests/SCIMDServiceTests/QueryPlanTests.swift", with: "Sources/SCIMDStore/Queries.swift"), encoding: .utf8)
+        #expect(source.contains("SELECT * FROM groupMember WHERE connectionId = ? AND groupId = ? AND memberId = ?\""))
+        #expect(source.contains("SELECT * FROM groupMember INDEXED BY groupMember_nocase WHERE connectionId = ? AND groupId = ? AND memberId = ? COLLATE NOCASE"))
+        #expect(source.contains("SELECT MAX(position) FROM groupMember WHERE connectionId = ? AND groupId = ?"))
+    }
+
     /// The queries in `Queries.swift` are the ones checked above.
     @Test func theCheckedStatementsAreTheOnesTheStoreRuns() throws {
         let source = try String(contentsOfFile: #filePath.replacingOccurrences(of: "Tests/SCIMDServiceTests/QueryPlanTests.swift", with: "Sources/SCIMDStore/Queries.swift"), encoding: .utf8)
