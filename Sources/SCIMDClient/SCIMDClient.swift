@@ -4,7 +4,7 @@ import NIOPosix
 import SCIMDFraming
 import SCIMDProtocol
 import SCIMJSON
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Errors of the client itself (RPC errors from the daemon are thrown as ``RPCError``).
 public enum SCIMDClientError: Error, CustomStringConvertible, Sendable {
@@ -45,7 +45,7 @@ public final class SCIMDClient: Sendable {
     }
 
     private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     private struct State {
         var nextID = 1
@@ -117,7 +117,7 @@ public final class SCIMDClient: Sendable {
                 deliverNotification(response)
                 continue
             }
-            let promise = state.withLock { state -> EventLoopPromise<JSONValue>? in
+            let promise = state.withLockedValue { state -> EventLoopPromise<JSONValue>? in
                 // A subscription's stream is routed before its caller resumes, so that the
                 // notifications right behind the response are never missed.
                 if let stream = state.subscribing.removeValue(forKey: id) {
@@ -144,7 +144,7 @@ public final class SCIMDClient: Sendable {
         guard let method = notification["method"]?.stringValue, let params = notification["params"],
             let subscription = params["subscription"]?.stringValue
         else { return }
-        let stream = state.withLock { state -> AsyncThrowingStream<EventInfo, any Error>.Continuation? in
+        let stream = state.withLockedValue { state -> AsyncThrowingStream<EventInfo, any Error>.Continuation? in
             method == EventsSubscribe.droppedNotification
                 ? state.subscriptions.removeValue(forKey: subscription) : state.subscriptions[subscription]
         }
@@ -159,7 +159,7 @@ public final class SCIMDClient: Sendable {
     }
 
     private func failAll(_ error: any Error) {
-        let (pending, streams) = state.withLock { state in
+        let (pending, streams) = state.withLockedValue { state in
             state.closed = true
             defer {
                 state.pending.removeAll()
@@ -179,7 +179,7 @@ public final class SCIMDClient: Sendable {
         let (stream, continuation) = AsyncThrowingStream<EventInfo, any Error>.makeStream(bufferingPolicy: .unbounded)
         let params = try JSONParser().parse(bytes: try RPCCodec.encode(selection))
         _ = try await callRaw(EventsSubscribe.name, params: params, beforeSending: { id in
-            state.withLock { $0.subscribing[id] = continuation }
+            state.withLockedValue { $0.subscribing[id] = continuation }
         })
         return stream
     }
@@ -200,7 +200,7 @@ public final class SCIMDClient: Sendable {
         let encoded = try params.map { try JSONParser().parse(bytes: try RPCCodec.encode($0)) }
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let promises = params.map { _ in loop.makePromise(of: JSONValue.self) }
-        let ids: [Int]? = state.withLock { state in
+        let ids: [Int]? = state.withLockedValue { state in
             guard !state.closed else { return nil }
             let first = state.nextID
             state.nextID += promises.count
@@ -219,7 +219,7 @@ public final class SCIMDClient: Sendable {
         do {
             try await outbound.write(ByteBuffer(bytes: bytes))
         } catch {
-            state.withLock { state in for id in ids { state.pending.removeValue(forKey: id) } }
+            state.withLockedValue { state in for id in ids { state.pending.removeValue(forKey: id) } }
             for promise in promises { promise.fail(SCIMDClientError.connectionClosed) }
         }
         var results: [Result<M.Result, RPCError>] = []
@@ -243,7 +243,7 @@ public final class SCIMDClient: Sendable {
     private func callRaw(_ method: String, params: JSONValue, beforeSending: (Int) -> Void) async throws -> JSONValue {
         let promise = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: JSONValue.self)
         // Registered before the request is written, so the response can never arrive unclaimed.
-        let id: Int? = state.withLock { state in
+        let id: Int? = state.withLockedValue { state in
             guard !state.closed else { return nil }
             let id = state.nextID
             state.nextID += 1
@@ -262,7 +262,7 @@ public final class SCIMDClient: Sendable {
         do {
             try await outbound.write(ByteBuffer(bytes: bytes))
         } catch {
-            state.withLock { _ = $0.pending.removeValue(forKey: id) }
+            state.withLockedValue { _ = $0.pending.removeValue(forKey: id) }
             promise.fail(SCIMDClientError.connectionClosed)
         }
         return try await promise.futureResult.get()

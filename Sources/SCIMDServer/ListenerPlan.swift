@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Which sockets scimd serves, worked out from its options and the descriptors systemd passed
 /// (`sd_listen_fds_with_names`): pure, so the choice is tested without systemd.
@@ -42,17 +42,17 @@ public struct ListenerPlan: Equatable, Sendable {
 
 /// Runs `action` once, when every listener has reported that it listens (systemd `READY=1`).
 public final class ReadinessBarrier: Sendable {
-    private let remaining: Mutex<Int>
+    private let remaining: NIOLockedValueBox<Int>
     private let action: @Sendable () -> Void
 
     public init(count: Int, action: @escaping @Sendable () -> Void) {
-        self.remaining = Mutex(count)
+        self.remaining = NIOLockedValueBox(count)
         self.action = action
     }
 
     /// One listener is ready.
     public func arrive() {
-        let last = remaining.withLock { count -> Bool in
+        let last = remaining.withLockedValue { count -> Bool in
             count -= 1
             return count == 0
         }

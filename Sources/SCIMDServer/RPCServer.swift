@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import SCIMDProtocol
 import ServiceLifecycle
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// Where the JSON-RPC listener gets its socket.
@@ -46,7 +47,7 @@ public final class RPCServer: Service, Sendable {
     /// Called once the socket is listening (systemd READY=1).
     let onReady: @Sendable () -> Void
     /// Children still open, so shutdown can close their input.
-    private let children = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let children = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
     /// How long graceful shutdown waits for a connection to finish before closing it.
     let shutdownGracePeriod: TimeAmount
 
@@ -81,7 +82,7 @@ public final class RPCServer: Service, Sendable {
             // client that stops reading (a stalled event subscriber) could hold its connection open
             // forever, so whatever is still open after the grace period is closed outright.
             let grace = self.shutdownGracePeriod
-            for child in self.children.withLock({ Array($0.values) }) {
+            for child in self.children.withLockedValue({ Array($0.values) }) {
                 child.close(mode: .input, promise: nil)
                 child.eventLoop.scheduleTask(in: grace) { child.close(promise: nil) }
             }
@@ -175,11 +176,11 @@ public final class RPCServer: Service, Sendable {
     /// Serves one client until it disconnects. Never throws: a failing client only ends itself.
     private func serve(_ connection: NIOAsyncChannel<InboundFrame, ByteBuffer>) async {
         let key = ObjectIdentifier(connection.channel)
-        children.withLock { $0[key] = connection.channel }
+        children.withLockedValue { $0[key] = connection.channel }
         counters.open.add(1, ordering: .relaxed)
         counters.accepted.add(1, ordering: .relaxed)
         defer {
-            children.withLock { $0[key] = nil }
+            children.withLockedValue { $0[key] = nil }
             counters.open.subtract(1, ordering: .relaxed)
         }
         do {

@@ -3,7 +3,7 @@ import GRDB
 import SCIMDProtocol
 import SCIMDStore
 import SCIMJSON
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Appends change-feed events inside the transaction of the change they describe, so the feed
 /// and the data can never disagree.
@@ -12,10 +12,10 @@ enum EventLog {
         _ db: Database, at: Milliseconds, connectionId: String, type: String, resourceType: String?, resourceId: String?,
         data: JSONObject
     ) throws {
-        var record = EventRecord(
+        let record = EventRecord(
             at: at, connectionId: connectionId, type: type, resourceType: resourceType, resourceId: resourceId,
             data: JSONSerializer.string(.object(data)))
-        try record.insert(db)
+        try record.insertRow(db)
     }
 
     /// The events of a SCIM request's changes: one per change, plus `warning.opened|resolved`.
@@ -63,22 +63,22 @@ enum EventLog {
 /// wake-up (`bufferingNewest(1)`), so a subscriber that does not read costs nothing and never
 /// slows the writers; subscribers read the events themselves from the store.
 final class EventNotifier: Sendable {
-    private let waiters = Mutex<[UUID: AsyncStream<Void>.Continuation]>([:])
+    private let waiters = NIOLockedValueBox<[UUID: AsyncStream<Void>.Continuation]>([:])
 
     func subscribe() -> (UUID, AsyncStream<Void>) {
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let id = UUID()
-        waiters.withLock { $0[id] = continuation }
+        waiters.withLockedValue { $0[id] = continuation }
         return (id, stream)
     }
 
     func unsubscribe(_ id: UUID) {
-        let continuation = waiters.withLock { $0.removeValue(forKey: id) }
+        let continuation = waiters.withLockedValue { $0.removeValue(forKey: id) }
         continuation?.finish()
     }
 
     func notify() {
-        for continuation in waiters.withLock({ Array($0.values) }) { continuation.yield() }
+        for continuation in waiters.withLockedValue({ Array($0.values) }) { continuation.yield() }
     }
 }
 

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 import GRDB
 import SCIMDStore
 import SCIMJSON
@@ -89,13 +89,13 @@ enum MappingWriter {
                 warning.detail = issue.detail
                 warning.lastSeenAt = now
                 if let requestId { warning.requestId = requestId }
-                try warning.update(db)
+                try warning.updateRow(db)
             } else {
                 try WarningRecord(
                     connectionId: record.connectionId, resourceType: record.resourceType, resourceId: record.id,
                     property: issue.property, kind: issue.kind.rawValue, detail: issue.detail, firstSeenAt: now,
                     lastSeenAt: now, requestId: requestId
-                ).insert(db)
+                ).insertRow(db)
                 changes.opened.append(issue.property)
             }
         }
@@ -159,7 +159,7 @@ enum MappingCodec {
 /// Why not an actor property: an ingest transaction must map with the mapping that is current
 /// *when it writes*, not when the request arrived, or a `mapping.set` racing with ingest could
 /// leave a row mapped by the old version after the re-map passed it. Reads and writes go through
-/// a `Mutex`; only ``SCIMDService`` changes it.
+/// a lock (`NIOLockedValueBox`); only ``SCIMDService`` changes it.
 ///
 /// A connection's stored mapping is compiled the first time it is needed, not at startup: a daemon
 /// with a thousand connections would otherwise spend most of its cold start compiling mappings of
@@ -171,11 +171,11 @@ final class MappingRegistry: Sendable {
         case stored(MappingVersionRecord, logger: Logger)
     }
 
-    private let state = Mutex<[String: Entry]>([:])
+    private let state = NIOLockedValueBox<[String: Entry]>([:])
 
     /// The connection's mapping; the default (version 0) for a connection without one.
     func current(_ connectionId: String) -> ActiveMapping {
-        state.withLock { entries in
+        state.withLockedValue { entries in
             switch entries[connectionId] {
             case .compiled(let active):
                 return active
@@ -190,12 +190,12 @@ final class MappingRegistry: Sendable {
     }
 
     func set(_ mapping: ActiveMapping?, for connectionId: String) {
-        state.withLock { $0[connectionId] = mapping.map(Entry.compiled) }
+        state.withLockedValue { $0[connectionId] = mapping.map(Entry.compiled) }
     }
 
     /// Registers a stored mapping version, to be compiled when first needed.
     func setStored(_ version: MappingVersionRecord, logger: Logger) {
-        state.withLock { $0[version.connectionId] = .stored(version, logger: logger) }
+        state.withLockedValue { $0[version.connectionId] = .stored(version, logger: logger) }
     }
 
     /// Compiles a stored version; a stored mapping that no longer compiles (a bug, or a database

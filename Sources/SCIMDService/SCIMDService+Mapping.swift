@@ -177,7 +177,7 @@ extension SCIMDService {
                         let diff = MappingDiff.diff(old: old, new: new)
                         if write && (!diff.isEmpty || record.mappingVersion != mapping.version) {
                             let warnings = try MappingWriter.apply(new, version: mapping.version, to: &record, requestId: nil, now: now, db: db)
-                            try record.update(db)
+                            try record.updateRow(db)
                             // A re-map changes the application's view, not the SCIM data: an `…updated` event
                             // only when mapped values changed, and the warning events.
                             if !diff.changes.isEmpty {

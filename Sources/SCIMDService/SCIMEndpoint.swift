@@ -313,7 +313,7 @@ struct SCIMEndpoint: Sendable {
                 }
                 record.appUserId = linkAppUserId
             }
-            try record.insert(db)
+            try record.insertRow(db)
             if type == .group { try db.replaceMembers(connectionId: connectionId, groupId: id, members: rows) }
             let roleChanges =
                 type == .group
@@ -460,7 +460,7 @@ struct SCIMEndpoint: Sendable {
             let result = mapping.evaluate(
                 raw: updated, id: id, type: type, groups: groups, members: mapping.groupsReadMembers ? members ?? [] : [])
             let warnings = try MappingWriter.apply(result, version: mapping.version, to: &record, requestId: requestId, now: now, db: db)
-            try record.update(db)
+            try record.updateRow(db)
             let kind: String
             if type == .user, wasActive != false, fields.active == false {
                 kind = "deactivated"
@@ -578,7 +578,7 @@ struct SCIMEndpoint: Sendable {
                 guard var group = try db.resource(connectionId: connectionId, type: "Group", id: groupId) else { continue }
                 group.version += 1
                 group.updatedAt = max(now, group.updatedAt)
-                try group.update(db)
+                try group.updateRow(db)
                 try db.deleteMember(connectionId: connectionId, groupId: groupId, memberId: id)
                 changes.append(.init(resourceType: "Group", id: groupId, change: "member_removed", connection: connectionId, member: id))
             }
@@ -620,7 +620,7 @@ struct SCIMEndpoint: Sendable {
             let new = mapping.evaluate(raw: try storedObject(record), id: record.id, type: .user, groups: groups[record.id] ?? [])
             guard !MappingDiff.diff(old: old, new: new).isEmpty else { continue }
             let warnings = try MappingWriter.apply(new, version: mapping.version, to: &record, requestId: nil, now: now, db: db)
-            try record.update(db)
+            try record.updateRow(db)
             changes.append(
                 ResourceChange(
                     resourceType: "User", id: record.id, change: "updated", connection: connectionId, version: ETag.string(record.version),

@@ -1,6 +1,6 @@
 import Dispatch
 import GRDB
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Commits queued writes in groups: one SQLite transaction and one fsync for every write that
 /// arrived while the previous group was committing.
@@ -19,7 +19,7 @@ final class GroupCommitWriter: Sendable {
     /// GRDB's own writer is serial too; this queue only keeps the blocking commit off Swift's
     /// cooperative threads.
     private let queue = DispatchQueue(label: "scimd.store.group-commit")
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     private struct State {
         var queued: [Job] = []
@@ -49,10 +49,10 @@ final class GroupCommitWriter: Sendable {
     }
 
     /// Writes waiting for the next group.
-    var queuedCount: Int { state.withLock { $0.queued.count } }
+    var queuedCount: Int { state.withLockedValue { $0.queued.count } }
 
     /// Groups (transactions) started so far.
-    var groupCount: Int { state.withLock { $0.groups } }
+    var groupCount: Int { state.withLockedValue { $0.groups } }
 
     func submit<T: Sendable>(durable: Bool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
@@ -101,7 +101,7 @@ final class GroupCommitWriter: Sendable {
     }
 
     private func append(_ job: Job) {
-        let startDrain = state.withLock { state -> Bool in
+        let startDrain = state.withLockedValue { state -> Bool in
             state.queued.append(job)
             if state.draining { return false }
             state.draining = true
@@ -113,7 +113,7 @@ final class GroupCommitWriter: Sendable {
     /// Commits groups until the queue is empty. Runs on `queue` only.
     private func drain() {
         while true {
-            let group = state.withLock { state -> [Job] in
+            let group = state.withLockedValue { state -> [Job] in
                 let count = min(state.queued.count, Self.maximumGroupSize)
                 if count == 0 {
                     state.draining = false

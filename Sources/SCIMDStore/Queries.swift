@@ -185,9 +185,7 @@ extension Database {
     /// Appends a request to the log; returns its id.
     @discardableResult
     public func logRequest(_ record: RequestLogRecord) throws -> Int64 {
-        var record = record
-        try record.insert(self)
-        return record.id ?? 0
+        try record.insertRow(self)
     }
 
     /// Deletes a connection's log entries beyond the newest `keep`, and any older than `olderThan`,

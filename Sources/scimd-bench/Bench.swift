@@ -5,7 +5,7 @@ import HTTPTestClient
 import SCIMDClient
 import SCIMDProtocol
 import SCIMJSON
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Benchmarks the real daemon over its real socket: starts `scimd` (release build) on a temporary
 /// socket and database, drives it through SCIMDClient, prints a table. Numbers, not pass/fail.
@@ -532,14 +532,14 @@ enum HTTPWorkload {
 
     /// The first error any lane hit. A class guarded by a lock: lanes run on GCD threads.
     final class Failures: Sendable {
-        private let first = Mutex<(any Error)?>(nil)
-        func record(_ error: any Error) { first.withLock { if $0 == nil { $0 = error } } }
-        func check() throws { if let error = first.withLock({ $0 }) { throw error } }
+        private let first = NIOLockedValueBox<(any Error)?>(nil)
+        func record(_ error: any Error) { first.withLockedValue { if $0 == nil { $0 = error } } }
+        func check() throws { if let error = first.withLockedValue({ $0 }) { throw error } }
     }
 
     final class Latencies: Sendable {
-        private let samples = Mutex<[Int]>([])
-        func add(_ microseconds: Int) { samples.withLock { $0.append(microseconds) } }
-        var median: Int { samples.withLock { $0.isEmpty ? 0 : $0.sorted()[$0.count / 2] } }
+        private let samples = NIOLockedValueBox<[Int]>([])
+        func add(_ microseconds: Int) { samples.withLockedValue { $0.append(microseconds) } }
+        var median: Int { samples.withLockedValue { $0.isEmpty ? 0 : $0.sorted()[$0.count / 2] } }
     }
 }

@@ -9,7 +9,7 @@ import SCIMDService
 import SCIMDStore
 import SCIMJSON
 import ServiceLifecycle
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 /// The listener in this process, with an engine the test controls: graceful shutdown and the
@@ -21,7 +21,7 @@ import Testing
         private let arrivedContinuation: AsyncStream<Void>.Continuation
         /// Whether the gate is open, and the request waiting at it: one lock, so `open()` can never
         /// slip between a request's check and its wait (it once did, and the request waited forever).
-        private let gate = Mutex<(isOpen: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+        private let gate = NIOLockedValueBox<(isOpen: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
         init() {
             (arrived, arrivedContinuation) = AsyncStream.makeStream()
@@ -31,7 +31,7 @@ import Testing
             if params.path.hasSuffix("/slow") {
                 arrivedContinuation.yield()
                 await withCheckedContinuation { continuation in
-                    let isOpen = gate.withLock { gate -> Bool in
+                    let isOpen = gate.withLockedValue { gate -> Bool in
                         if gate.isOpen { return true }
                         gate.waiter = continuation
                         return false
@@ -43,7 +43,7 @@ import Testing
         }
 
         func open() {
-            let waiter = gate.withLock { gate -> CheckedContinuation<Void, Never>? in
+            let waiter = gate.withLockedValue { gate -> CheckedContinuation<Void, Never>? in
                 gate.isOpen = true
                 defer { gate.waiter = nil }
                 return gate.waiter

@@ -1,5 +1,5 @@
 import SCIMDServer
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 /// Which sockets scimd serves, from its options and systemd's descriptors.
@@ -82,7 +82,7 @@ import Testing
 
 /// A thread-safe tally for callbacks.
 final class Counter: Sendable {
-    private let count = Mutex(0)
-    func add() { count.withLock { $0 += 1 } }
-    var value: Int { count.withLock { $0 } }
+    private let count = NIOLockedValueBox(0)
+    func add() { count.withLockedValue { $0 += 1 } }
+    var value: Int { count.withLockedValue { $0 } }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 @testable import SCIMDStore
+import NIOConcurrencyHelpers
 import Synchronization
 import Testing
 
@@ -135,17 +136,17 @@ import Testing
 
     @Test func enqueuedWritesAreVisibleAfterWaitingAndReportTheirFailures() async throws {
         try await withStore { store in
-            let failures = Mutex<[String]>([])
+            let failures = NIOLockedValueBox<[String]>([])
             for i in 0..<50 {
                 store.enqueueRelaxed({ db in
                     if i == 25 { try db.execute(sql: "INSERT INTO scratch (n) VALUES (NULL)") }
                     try db.execute(sql: "INSERT INTO scratch (n) VALUES (?)", arguments: [i])
-                }) { error in failures.withLock { $0.append("\(i): \(error)") } }
+                }) { error in failures.withLockedValue { $0.append("\(i): \(error)") } }
             }
             try await store.waitForQueuedWrites()
             let stored = try await store.read { db in try Int.fetchAll(db, sql: "SELECT n FROM scratch ORDER BY rowid") }
             #expect(stored == (0..<50).filter { $0 != 25 })
-            let reported = failures.withLock { $0 }
+            let reported = failures.withLockedValue { $0 }
             #expect(reported.count == 1)
             #expect(reported.first?.hasPrefix("25: ") == true)
         }

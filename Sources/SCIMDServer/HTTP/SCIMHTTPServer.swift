@@ -7,7 +7,7 @@ import SCIMDProtocol
 import SCIMDService
 import SCIMModel
 import ServiceLifecycle
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The optional SCIM HTTP/1.1 listener, as a ServiceLifecycle `Service`: a second door to the
 /// same engine that `scim.handle` serves (``SCIMHTTPServer/engine(_:logger:)``).
@@ -60,7 +60,7 @@ public final class SCIMHTTPServer: Service, Sendable {
     /// Called once the socket listens, with the base URL clients use (`http://127.0.0.1:8080/scim/v2`).
     let onReady: @Sendable (String) -> Void
     /// Open connections, so graceful shutdown can quiesce them; `nil` once shutdown began.
-    private let children = Mutex<[ObjectIdentifier: any Channel]?>([:])
+    private let children = NIOLockedValueBox<[ObjectIdentifier: any Channel]?>([:])
 
     public init(
         configuration: Configuration, engine: @escaping Engine, logger: Logger, onReady: @escaping @Sendable (String) -> Void = { _ in }
@@ -109,7 +109,7 @@ public final class SCIMHTTPServer: Service, Sendable {
         } onGracefulShutdown: {
             self.logger.info("graceful shutdown: SCIM HTTP listener no longer accepting connections")
             serverChannel.channel.close(promise: nil)
-            for child in self.children.withLock({ children in defer { children = nil }; return Array((children ?? [:]).values) }) {
+            for child in self.children.withLockedValue({ children in defer { children = nil }; return Array((children ?? [:]).values) }) {
                 self.quiesce(child)
             }
         }
@@ -187,7 +187,7 @@ public final class SCIMHTTPServer: Service, Sendable {
     /// Serves one client until it disconnects. Never throws: a failing client only ends itself.
     private func serve(_ connection: Connection) async {
         let key = ObjectIdentifier(connection.channel)
-        let registered = children.withLock { children -> Bool in
+        let registered = children.withLockedValue { children -> Bool in
             guard children != nil else { return false }
             children![key] = connection.channel
             return true
@@ -196,7 +196,7 @@ public final class SCIMHTTPServer: Service, Sendable {
             // Accepted just as shutdown began: close it as the others.
             quiesce(connection.channel)
         }
-        defer { children.withLock { _ = $0?.removeValue(forKey: key) } }
+        defer { children.withLockedValue { _ = $0?.removeValue(forKey: key) } }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var assembler = HTTPRequestAssembler(maxBodyBytes: configuration.maxBodyBytes)
