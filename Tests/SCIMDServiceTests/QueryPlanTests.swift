@@ -6,13 +6,18 @@ import Testing
 /// The per-request lookups must use an index, not scan a connection: SQLite's planner, without
 /// statistics, does not always pick the index one would expect (an externalId lookup once scanned).
 @Suite struct QueryPlanTests {
+    /// A fresh store in a temporary directory (the caller removes the directory).
+    static func emptyStore() throws -> (Store, URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-plan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return (try Store(path: directory.appendingPathComponent("scimd.sqlite").path), directory)
+    }
+
     /// Runs each lookup with SQLite's `EXPLAIN QUERY PLAN` hook: every statement they run must
     /// `SEARCH` with an equality on a key, never `SCAN` the table.
     @Test func lookupsSearchAnIndex() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-plan-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (store, directory) = try Self.emptyStore()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path)
         let statements = [
             "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND id = ?",
             "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND nameKey = ?",
@@ -36,10 +41,8 @@ import Testing
     /// A member PATCH's lookups search one member's key (or, for the next position, read the end
     /// of an index): none walks the group's rows.
     @Test func memberLookupsSearchAKey() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-plan-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (store, directory) = try Self.emptyStore()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path)
         let expected = [
             "SELECT * FROM groupMember WHERE connectionId = ? AND groupId = ? AND memberId = ?": "memberId=?",
             "SELECT * FROM groupMember INDEXED BY groupMember_nocase WHERE connectionId = ? AND groupId = ? AND memberId = ? COLLATE NOCASE": "groupMember_nocase",
