@@ -74,11 +74,12 @@ extension SCIMDService {
         do {
             return try JSONDecoder().decode(Mapping.self, from: Data(JSONSerializer.bytes(value)))
         } catch let error as DecodingError {
+            // Array positions as plain numbers (`properties.8.options`), never Foundation's "Index 8".
+            let text = { (keys: [any CodingKey]) in keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
             let path: String
             switch error {
-            case .keyNotFound(let key, let c): path = (c.codingPath + [key]).map(\.stringValue).joined(separator: ".")
-            case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
-                path = c.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+            case .keyNotFound(let key, let c): path = text(c.codingPath + [key])
+            case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): path = text(c.codingPath)
             @unknown default: path = ""
             }
             throw RPCError.invalidMapping("invalid \(field) mapping at '\(path)': \(Self.describe(error))", field: "\(field).\(path)")
@@ -181,10 +182,13 @@ extension SCIMDService {
                             // A re-map changes the application's view, not the SCIM data: an `…updated` event
                             // only when mapped values changed, and the warning events.
                             if !diff.changes.isEmpty {
+                                // Named like every other user/group event.
+                                let nameKey = type == .user ? "userName" : "displayName"
+                                var data: JSONObject = ["mapped": .object(new.properties), "mappingVersion": .int(mapping.version)]
+                                if let name = raw[caseInsensitive: nameKey]?.stringValue { data[nameKey] = .string(name) }
                                 try EventLog.append(
                                     db, at: now, connectionId: connectionId, type: "\(type.rawValue.lowercased()).updated",
-                                    resourceType: type.rawValue, resourceId: record.id,
-                                    data: ["mapped": .object(new.properties), "mappingVersion": .int(mapping.version)])
+                                    resourceType: type.rawValue, resourceId: record.id, data: data)
                             }
                             for (kind, properties) in [("warning.opened", warnings.opened), ("warning.resolved", warnings.resolved)] {
                                 for property in properties {

@@ -315,9 +315,10 @@ struct SCIMEndpoint: Sendable {
             }
             try record.insertRow(db)
             if type == .group { try db.replaceMembers(connectionId: connectionId, groupId: id, members: rows) }
+            var names = [id: fields.name]
             let roleChanges =
                 type == .group
-                ? try remapMembers(db, userIds: Set(rows.map(\.memberId)), mapping: mapping, now: now) : []
+                ? try remapMembers(db, userIds: Set(rows.map(\.memberId)), mapping: mapping, now: now, names: &names) : []
             response.changes = [
                 ResourceChange(
                     resourceType: type.rawValue, id: id, change: "created", connection: connectionId,
@@ -330,7 +331,7 @@ struct SCIMEndpoint: Sendable {
                 }
                 response.changes += roleChanges
             }
-            try EventLog.append(db, at: now, changes: response.changes, names: [id: fields.name])
+            try EventLog.append(db, at: now, changes: response.changes, names: names)
             response.logged = true
             return response
         }
@@ -421,6 +422,7 @@ struct SCIMEndpoint: Sendable {
                     "\(type == .user ? "userName" : "displayName") '\(fields.name)' is already used by \(type.rawValue) \(other.id)")
             }
             var changes: [ResourceChange] = []
+            var names = [id: fields.name]
             let changed = updated != current || delta.rowsChanged
             let wasActive = record.active
             if changed {
@@ -492,11 +494,11 @@ struct SCIMEndpoint: Sendable {
                         || fields.externalId != current[caseInsensitive: "externalId"]?.stringValue
                     var affected = Set(delta.added).union(delta.removed)
                     if renamed { affected.formUnion(try db.groupMemberIds(connectionId: connectionId, groupId: id)) }
-                    changes += try remapMembers(db, userIds: affected, mapping: mapping, now: now)
+                    changes += try remapMembers(db, userIds: affected, mapping: mapping, now: now, names: &names)
                 }
             }
             response.changes = changes
-            try EventLog.append(db, at: now, changes: changes, names: [id: fields.name])
+            try EventLog.append(db, at: now, changes: changes, names: names)
             response.logged = true
             return response
         }
@@ -573,6 +575,7 @@ struct SCIMEndpoint: Sendable {
                 throw Held(action: "delete", id: id, user: try render(record, groups: groups, baseURL: base), mapped: mapped)
             }
             var changes: [ResourceChange] = [.init(resourceType: type.rawValue, id: id, change: "deleted", connection: connectionId)]
+            var names: [String: String] = [:]
             // A deleted resource leaves every group that listed it (RFC 7644 §3.6: no dangling references).
             for groupId in try db.groupIds(connectionId: connectionId, memberId: id) {
                 guard var group = try db.resource(connectionId: connectionId, type: "Group", id: groupId) else { continue }
@@ -587,7 +590,7 @@ struct SCIMEndpoint: Sendable {
             if type == .group {
                 let formerMembers = try db.groupMemberIds(connectionId: connectionId, groupId: id)
                 try db.replaceMembers(connectionId: connectionId, groupId: id, members: [])
-                changes += try remapMembers(db, userIds: Set(formerMembers), mapping: mappings.current(connectionId), now: now)
+                changes += try remapMembers(db, userIds: Set(formerMembers), mapping: mappings.current(connectionId), now: now, names: &names)
             }
             var response = SCIMResponse(status: 204, body: nil)
             response.headers = [:]
@@ -599,7 +602,8 @@ struct SCIMEndpoint: Sendable {
                 connectionId: connectionId, resourceType: type.rawValue, id: id, nameKey: record.nameKey, externalId: record.externalId,
                 appUserId: record.appUserId, deletedAt: now
             ).insert(db, onConflict: .replace)
-            try EventLog.append(db, at: now, changes: changes, names: [id: SCIMDService.displayName(record)])
+            names[id] = SCIMDService.displayName(record)
+            try EventLog.append(db, at: now, changes: changes, names: names)
             response.logged = true
             return response
         }
@@ -609,7 +613,10 @@ struct SCIMEndpoint: Sendable {
 
     /// Re-maps users whose `roles` may have changed because a group they are (or were) in changed.
     /// Their SCIM data is untouched (no new `meta.version`); what changes is the application's view.
-    func remapMembers(_ db: Database, userIds: Set<String>, mapping: ActiveMapping, now: Milliseconds) throws -> [ResourceChange] {
+    /// Adds each changed user's `userName` to `names`, for its `user.updated` event.
+    func remapMembers(
+        _ db: Database, userIds: Set<String>, mapping: ActiveMapping, now: Milliseconds, names: inout [String: String]
+    ) throws -> [ResourceChange] {
         guard mapping.dependsOnGroups, !userIds.isEmpty else { return [] }
         let ids = userIds.sorted()
         let groups = try memberships(db, connectionId: connectionId, userIds: ids)
@@ -617,8 +624,10 @@ struct SCIMEndpoint: Sendable {
         for record in try db.resources(connectionId: connectionId, type: "User", ids: ids) {
             var record = record
             let old = try SCIMDService.storedResult(db, record)
-            let new = mapping.evaluate(raw: try storedObject(record), id: record.id, type: .user, groups: groups[record.id] ?? [])
+            let raw = try storedObject(record)
+            let new = mapping.evaluate(raw: raw, id: record.id, type: .user, groups: groups[record.id] ?? [])
             guard !MappingDiff.diff(old: old, new: new).isEmpty else { continue }
+            names[record.id] = raw[caseInsensitive: "userName"]?.stringValue
             let warnings = try MappingWriter.apply(new, version: mapping.version, to: &record, requestId: nil, now: now, db: db)
             try record.updateRow(db)
             changes.append(

@@ -140,6 +140,15 @@ import Testing
         } catch let error as RPCError {
             #expect(error.kind == "invalid_mapping")
         }
+        // A missing key inside the list is located by number, like every other decoding error.
+        let noOptions: JSONValue = ["properties": [["name": "x", "type": "string", "path": "userName"], ["name": "level", "type": "enum", "path": "title"]]]
+        do {
+            _ = try await fixture.service.setMapping(.init(connection: "Acme", users: noOptions))
+            Issue.record("enum without options accepted")
+        } catch let error as RPCError {
+            #expect(error.message.contains("'properties.1.options'"), "\(error.message)")
+            #expect(!error.message.contains("Index"), "\(error.message)")
+        }
         #expect(try await fixture.service.getMapping("Acme").version == 1, "nothing changed")
     }
 

@@ -228,6 +228,11 @@ import Testing
             "PATCH", "/Groups/\(adminsId)", token: a.token,
             body: ["schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [["op": "replace", "path": "displayName", "value": "ADMINS"]]])
         #expect(try await roles() == ["admin"], "a renamed group re-maps its members; displayName ignores case; first rule wins")
+        // The role change reaches the change feed as the user's update, named like every user event.
+        let feed = try await f.service.listEvents(.init(types: ["user.updated"], limit: 100))
+        let roleEvents = feed.events.filter { $0.resourceId == uid && $0.data["mapped"]?["roles"] != nil }
+        #expect(!roleEvents.isEmpty)
+        #expect(roleEvents.allSatisfy { $0.data["userName"]?.stringValue != nil }, "\(roleEvents.map(\.data))")
         var all = rules.objectValue!
         all["mode"] = "all"
         _ = try await f.service.setMapping(.init(connection: "Acme", roles: .object(all)))
