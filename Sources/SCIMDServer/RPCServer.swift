@@ -83,7 +83,16 @@ public final class RPCServer: Service, Sendable {
             // forever, so whatever is still open after the grace period is closed outright.
             let grace = self.shutdownGracePeriod
             for child in self.children.withLockedValue({ Array($0.values) }) {
-                child.close(mode: .input, promise: nil)
+                // On the connection's own event loop, and only once it is active: NIO asserts on an
+                // input half-close of a channel still registering (an accept racing the SIGTERM;
+                // `ShutdownRaceTests` caught it). One not yet active has nothing in flight: close it.
+                child.eventLoop.execute {
+                    if child.isActive {
+                        child.close(mode: .input, promise: nil)
+                    } else {
+                        child.close(promise: nil)
+                    }
+                }
                 child.eventLoop.scheduleTask(in: grace) { child.close(promise: nil) }
             }
         }
