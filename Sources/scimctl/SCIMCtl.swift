@@ -211,10 +211,8 @@ struct Connections: AsyncParsableCommand {
             commandName: "rotate-token", abstract: "Issue a new bearer token; the old one stops at once unless --overlap-seconds keeps it.")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Connection id or name.") var connection: String
-        @Option(
-            help: """
-                Seconds the old token keeps working (default 0: it stops at once, right for a leaked token;                 give the IdP's admin time to switch with e.g. 86400).
-                """) var overlapSeconds: Int = 0
+        @Option(help: "Seconds the old token keeps working: 0 stops it at once (right for a leaked token); give the IdP's admin time to switch with e.g. 86400.")
+        var overlapSeconds: Int = 0
         func run() async throws {
             let rotated = try await options.withClient { try await $0.rotateToken(connection, overlapSeconds: overlapSeconds) }
             if options.json { return try options.printJSON(rotated) }
