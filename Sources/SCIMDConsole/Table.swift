@@ -3,9 +3,11 @@ import SCIMJSON
 
 /// Plain-text tables that fit the terminal: columns shrink from the widest, cut with "…".
 public enum Table {
-    /// Width of the terminal (`COLUMNS`, else the tty's, else 120).
+    /// Width of the terminal (`COLUMNS`, else the tty's); unlimited when stdout is not a terminal,
+    /// so output piped to a file or `grep` keeps every character (a mapping's long extension paths).
     public static var terminalWidth: Int {
         if let columns = ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init), columns > 20 { return columns }
+        guard isatty(STDOUT_FILENO) != 0 else { return Int.max / 2 }
         var size = winsize()
         if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 20 { return Int(size.ws_col) }
         return 120

@@ -242,6 +242,7 @@ struct Requests: AsyncParsableCommand {
             let params = RequestsList.Params(connection: connection, status: status, since: since, limit: limit, cursor: cursor)
             let page = try await options.withClient { try await $0.listRequests(params) }
             if options.json { return try options.printJSON(page) }
+            if page.requests.isEmpty { return print("No requests match.") }
             let now = Date()
             print(
                 Table.render(

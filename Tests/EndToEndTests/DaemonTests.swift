@@ -153,6 +153,18 @@ import Testing
         let down = try runTool("scimctl", ["health", "--socket", daemon.directory.path + "/none.sock"])
         #expect(down.status != 0)
         #expect(down.stderr.contains("none.sock"))
+        // Piped (not a terminal) and no COLUMNS: tables keep every character (a mapping's long
+        // extension paths, here a long name); with COLUMNS they fit it.
+        let longName = "Acme " + String(repeating: "Subsidiary ", count: 20)
+        _ = try runTool("scimctl", ["connections", "create", "--name", longName], environment: env)
+        let piped = try runTool("scimctl", ["connections", "list"], environment: ["SCIMD_SOCKET": daemon.socket])
+        #expect(piped.stdout.contains(longName.trimmingCharacters(in: .whitespaces)), "\(piped.stdout)")
+        #expect(!piped.stdout.contains("…"), "\(piped.stdout)")
+        let fitted = try runTool("scimctl", ["connections", "list"], environment: env)
+        #expect(fitted.stdout.split(separator: "\n").allSatisfy { $0.count <= 160 }, "\(fitted.stdout)")
+        #expect(fitted.stdout.contains("…"))
+        let none = try runTool("scimctl", ["requests", "list", "Acme", "--status", "4xx"], environment: env)
+        #expect(none.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "No requests match.")
     }
 
     @Test func scimctlReplaysAFixtureScenario() throws {
