@@ -44,6 +44,7 @@ let package = Package(
             dependencies: [
                 "SCIMJSON",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),

@@ -67,6 +67,8 @@ public struct JSONRPCErrorCode: RawRepresentable, Hashable, Sendable, Codable, C
     public static let unauthorized = JSONRPCErrorCode(rawValue: -32001)
     /// The daemon is shutting down or over a limit. kind `unavailable`.
     public static let unavailable = JSONRPCErrorCode(rawValue: -32003)
+    /// The database's disk is full: nothing was written; retry once space is freed. kind `storage_full`.
+    public static let storageFull = JSONRPCErrorCode(rawValue: -32010)
 
     public var description: String { String(rawValue) }
 }
@@ -83,7 +85,8 @@ public struct RPCError: Error, Sendable, Equatable, Codable, CustomStringConvert
     /// Machine-readable detail. `kind` is stable across versions.
     public struct ErrorData: Sendable, Equatable, Codable {
         /// Stable error kind: `parse_error`, `invalid_request`, `method_not_found`, `invalid_params`,
-        /// `internal`, `not_found`, `conflict`, `invalid_mapping`, `unauthorized`, `line_too_long`, `unavailable`.
+        /// `internal`, `not_found`, `conflict`, `invalid_mapping`, `unauthorized`, `line_too_long`, `unavailable`,
+        /// `storage_full`.
         public var kind: String
         /// The parameter at fault, as a dotted path (`invalid_params`, `invalid_mapping`).
         public var field: String?
@@ -137,6 +140,11 @@ public struct RPCError: Error, Sendable, Equatable, Codable, CustomStringConvert
     public static func unauthorized(_ message: String) -> RPCError {
         RPCError(code: .unauthorized, message: message, kind: "unauthorized")
     }
+    /// The write was refused because the database's disk is full; `details.retryAfterSeconds`
+    /// suggests when to try again. Nothing of the call was applied.
+    public static func storageFull(_ message: String, retryAfterSeconds: Int) -> RPCError {
+        RPCError(code: .storageFull, message: message, kind: "storage_full", details: ["retryAfterSeconds": .int(retryAfterSeconds)])
+    }
     public static func unavailable(_ message: String) -> RPCError {
         RPCError(code: .unavailable, message: message, kind: "unavailable")
     }
@@ -178,6 +186,20 @@ public protocol RPCMethod: Sendable {
     static var name: String { get }
     /// One line for humans (OpenRPC `summary`).
     static var summary: String { get }
+    /// Whether the dispatcher refuses params holding U+0000 in any string (`invalid_params` naming
+    /// the field). True for every method but those whose params carry an IdP's SCIM request, which
+    /// the SCIM layer judges by the same rule and answers with a SCIM 400 the IdP understands.
+    static var refusesNUL: Bool { get }
+}
+
+extension RPCMethod {
+    public static var refusesNUL: Bool { true }
+}
+
+/// An error a lower layer throws that has a JSON-RPC form of its own (not `internal`): the
+/// dispatcher sends ``rpcError`` instead of hiding it behind -32603.
+public protocol RPCErrorConvertible: Error {
+    var rpcError: RPCError { get }
 }
 
 /// Params or result with no members: `{}` (absent params are treated as `{}`).

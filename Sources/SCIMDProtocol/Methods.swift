@@ -8,18 +8,36 @@ import SCIMJSON
 /// `system.health`: liveness. Answers as soon as the daemon accepts requests.
 public enum SystemHealth: RPCMethod {
     public static let name = "system.health"
-    public static let summary = "Liveness check: status, version and uptime."
+    public static let summary = "Liveness and readiness: status (ok or degraded), the checks behind it, version and uptime."
     public typealias Params = Empty
     public struct Result: Codable, Sendable, Equatable {
-        /// Always "ok" when the daemon answers.
+        /// "ok" when every check passes, "degraded" when one fails (the daemon still answers).
         public var status: String
         public var version: String
         public var uptimeSeconds: Double
-        public init(status: String, version: String, uptimeSeconds: Double) {
+        /// What the status was decided from.
+        public var checks: [HealthCheck]?
+        public init(status: String, version: String, uptimeSeconds: Double, checks: [HealthCheck]? = nil) {
             self.status = status
             self.version = version
             self.uptimeSeconds = uptimeSeconds
+            self.checks = checks
         }
+    }
+}
+
+/// One check behind `system.health`: `storage` (writes succeed; failing while the disk is full).
+public struct HealthCheck: Codable, Sendable, Equatable {
+    /// Stable name of the check.
+    public var name: String
+    /// "ok" or "failing".
+    public var status: String
+    /// Why it fails, for people.
+    public var detail: String?
+    public init(name: String, status: String, detail: String? = nil) {
+        self.name = name
+        self.status = status
+        self.detail = detail
     }
 }
 

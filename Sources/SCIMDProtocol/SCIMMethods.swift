@@ -6,6 +6,8 @@ import SCIMJSON
 /// 4xx/5xx `status` and an RFC 7644 §3.12 error body; RPC errors are only for malformed calls.
 public enum SCIMHandle: RPCMethod {
     public static let name = "scim.handle"
+    /// The request is the IdP's: a NUL in it gets a SCIM 400 (`invalidValue`), not an RPC error.
+    public static var refusesNUL: Bool { false }
     public static let summary = "Serve one SCIM 2.0 HTTP request (method, path, headers, body) for the connection its bearer token names."
     public struct Params: Codable, Sendable, Equatable {
         /// HTTP method: GET, POST, PUT, PATCH or DELETE.

@@ -43,11 +43,14 @@ public struct RPCDispatcher: Sendable {
         let logger = self.logger
         handlers[M.name] = { params in
             do {
+                try Self.refuseNUL(in: params, for: M.self)
                 let decoded = try RPCCodec.decode(M.Params.self, from: params)
                 let result = try await body(decoded)
                 return .success((try RPCCodec.encode(result), nil))
             } catch let error as RPCError {
                 return .failure(error)
+            } catch let error as any RPCErrorConvertible {
+                return .failure(error.rpcError)
             } catch {
                 logger.error("internal error", metadata: ["method": "\(M.name)", "error": "\(error)"])
                 return .failure(.internalError("internal error while handling \(M.name); see the daemon's log"))
@@ -65,16 +68,27 @@ public struct RPCDispatcher: Sendable {
         let logger = self.logger
         handlers[M.name] = { params in
             do {
+                try Self.refuseNUL(in: params, for: M.self)
                 let decoded = try RPCCodec.decode(M.Params.self, from: params)
                 let (result, stream) = try await body(decoded)
                 return .success((try RPCCodec.encode(result), stream))
             } catch let error as RPCError {
                 return .failure(error)
+            } catch let error as any RPCErrorConvertible {
+                return .failure(error.rpcError)
             } catch {
                 logger.error("internal error", metadata: ["method": "\(M.name)", "error": "\(error)"])
                 return .failure(.internalError("internal error while handling \(M.name); see the daemon's log"))
             }
         }
+    }
+
+    /// Throws `invalid_params` naming the field when `params` holds U+0000 in any string and the
+    /// method refuses it (every method but `scim.handle`; see ``RPCMethod/refusesNUL``).
+    static func refuseNUL(in params: JSONValue?, for method: any RPCMethod.Type) throws(RPCError) {
+        guard method.refusesNUL, let params, let field = params.pathOfFirstNUL() else { return }
+        throw RPCError.invalidParams(
+            "'\(field)' contains U+0000 (NUL), which scimd refuses in every string", field: field)
     }
 
     /// Handles one framed line: a request, a notification or a batch. Returns the response line

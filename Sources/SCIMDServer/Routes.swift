@@ -10,7 +10,10 @@ extension RPCDispatcher {
     public static func scimd(service: SCIMDService, counters: TransportCounters, logger: Logger) -> RPCDispatcher {
         var d = RPCDispatcher(logger: logger)
         d.register(SystemHealth.self) { _ in
-            .init(status: "ok", version: service.configuration.version, uptimeSeconds: service.uptimeSeconds())
+            let checks = service.healthChecks()
+            return .init(
+                status: checks.allSatisfy { $0.status == "ok" } ? "ok" : "degraded", version: service.configuration.version,
+                uptimeSeconds: service.uptimeSeconds(), checks: checks)
         }
         d.register(SystemVersion.self) { _ in try service.version() }
         d.register(SystemStats.self) { _ in

@@ -98,15 +98,26 @@ extension SCIMDService {
 
     /// `mapping.set`: saves the new version, makes it current (so ingest uses it at once), then
     /// re-maps every stored resource in batches. Throws `not_found`, `invalid_mapping`, `conflict`.
+    /// Changes of one connection's mapping take turns (``mappingGate(_:)``): the version check, the
+    /// new version's row and the registry update happen as one step, so of two changes made against
+    /// the same `expectedVersion` the second gets `conflict`, and without `expectedVersion` the
+    /// second builds on the first.
     public func setMapping(_ params: MappingChange) async throws -> MappingSet.Result {
-        let (connection, _, proposed) = try proposedMapping(params)
-        return try await install(proposed, connection: connection, comment: params.comment)
+        let id = try connection(named: params.connection).id
+        return try await serialized(Self.mappingGate(id)) {
+            let (connection, _, proposed) = try proposedMapping(params)
+            return try await install(proposed, connection: connection, comment: params.comment)
+        }
     }
 
     /// `mapping.rollback`: the configuration of `version` becomes a new version. Throws `not_found`.
     public func rollbackMapping(_ params: MappingRollback.Params) async throws -> MappingSet.Result {
-        let connection = try connection(named: params.connection)
-        let id = connection.id
+        let id = try connection(named: params.connection).id
+        return try await serialized(Self.mappingGate(id)) { try await rollbackMapping(params, connectionId: id) }
+    }
+
+    private func rollbackMapping(_ params: MappingRollback.Params, connectionId id: String) async throws -> MappingSet.Result {
+        let connection = try connection(named: id)
         guard
             let old = try await store.read({ db in
                 try MappingVersionRecord.fetchOne(db, key: ["connectionId": id, "version": params.version])
@@ -128,11 +139,13 @@ extension SCIMDService {
             connectionId: connection.id, version: mapping.version,
             configuration: try MappingCodec.encode(mapping.configuration, roles: mapping.roles),
             createdAt: clock.now(), comment: comment)
-        try await store.write { db in
-            try record.insert(db)
-            try EventLog.append(
-                db, at: record.createdAt, connectionId: connection.id, type: "mapping.changed", resourceType: nil, resourceId: nil,
-                data: ["version": .int(mapping.version), "comment": comment.map(JSONValue.string) ?? .null])
+        try await conflictOnConstraint("mapping version \(mapping.version) of '\(connection.name)' was saved meanwhile; reload it and try again") {
+            try await store.write { db in
+                try record.insert(db)
+                try EventLog.append(
+                    db, at: record.createdAt, connectionId: connection.id, type: "mapping.changed", resourceType: nil, resourceId: nil,
+                    data: ["version": .int(mapping.version), "comment": comment.map(JSONValue.string) ?? .null])
+            }
         }
         mappingRegistry.set(mapping, for: connection.id)
         logger.info("mapping changed", metadata: ["connection": "\(connection.id)", "version": "\(mapping.version)"])

@@ -59,15 +59,15 @@ extension SCIMDService {
         if let held = response.held {
             do {
                 return try await hold(held, params: params, connectionId: authenticated.id, timeoutSeconds: settings.commitTimeout)
+            } catch is StorageFullError {
+                return SCIMHandle.Result(StorageFull.scimResponse())
             } catch {
                 logger.error("could not hold a change for confirmation", metadata: ["error": "\(error)"])
                 let failure = SCIMError(status: 500, scimType: nil, detail: "internal error; see the daemon's log")
                 return .init(status: 500, headers: ["Content-Type": "application/scim+json"], body: JSONSerializer.string(failure.body), changes: [])
             }
         }
-        return .init(
-            status: response.status, headers: response.headers, body: response.body.map(JSONSerializer.string),
-            changes: response.changes)
+        return SCIMHandle.Result(response)
     }
 
     /// Serves one authenticated request and logs it (with the change, or on its own).
@@ -174,6 +174,8 @@ extension SCIMDService {
     func log(_ record: RequestLogRecord) {
         let logger = self.logger
         store.enqueueRelaxed({ db in _ = try db.logRequest(record) }) { error in
+            // A full disk is logged once per episode by the store, not once per request.
+            if error is StorageFullError { return }
             logger.warning("could not log SCIM request", metadata: ["error": "\(error)"])
         }
     }
@@ -283,5 +285,14 @@ enum Redaction {
         case .array(let a): return .array(a.map(redact))
         default: return value
         }
+    }
+}
+
+extension SCIMHandle.Result {
+    /// `scim.handle`'s answer for a SCIM response.
+    init(_ response: SCIMResponse) {
+        self.init(
+            status: response.status, headers: response.headers, body: response.body.map(JSONSerializer.string),
+            changes: response.changes)
     }
 }

@@ -77,6 +77,8 @@ public actor SCIMDService {
     /// Each connection's decoded settings, with the JSON text they were decoded from (a changed
     /// text is decoded again): `scim.handle` reads them on every request.
     var decodedSettings: [String: (text: String, settings: ConnectionSettings)] = [:]
+    /// Turns for read-modify-write changes of configuration (see ``SerialGates``).
+    var gates = SerialGates()
     /// Each connection's current mapping, compiled.
     nonisolated let mappingRegistry = MappingRegistry()
     /// Wakes change-feed subscribers after events commit.
@@ -117,6 +119,18 @@ public actor SCIMDService {
         Double(clock.now() - startedAt) / 1000
     }
 
+    /// The checks behind `system.health`. `storage` fails from a write refused for a full disk
+    /// until the next write commits (the log says when each episode begins and ends).
+    public nonisolated func healthChecks() -> [HealthCheck] {
+        let storage = store.storageStatus
+        guard let since = storage.fullSince else { return [HealthCheck(name: "storage", status: "ok")] }
+        return [
+            HealthCheck(
+                name: "storage", status: "failing",
+                detail: "the database's disk is full since \(Timestamp.string(since)): \(storage.refusedWrites) write(s) refused; free space")
+        ]
+    }
+
     /// `system.version`.
     public nonisolated func version() throws -> SystemVersion.Result {
         SystemVersion.Result(
@@ -149,28 +163,31 @@ public actor SCIMDService {
     public func createConnection(_ params: ConnectionsCreate.Params) async throws -> ConnectionWithToken {
         let name = params.name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !name.isEmpty else { throw RPCError.invalidParams("name must not be empty", field: "name") }
-        guard !connections.values.contains(where: { $0.name == name }) else {
-            throw RPCError.conflict("a connection named '\(name)' already exists")
+        return try await serialized(Self.connectionRecordsGate) {
+            guard !connections.values.contains(where: { $0.name == name }) else {
+                throw RPCError.conflict("a connection named '\(name)' already exists")
+            }
+            let (token, hash) = BearerToken.generate()
+            let now = clock.now()
+            let record = ConnectionRecord(
+                id: UUID().uuidString.lowercased(), name: name, customerId: params.customerId.nonEmpty, idp: params.idp.nonEmpty,
+                disabled: false, createdAt: now, updatedAt: now, tokenHash: hash)
+            let initial = try Self.initialMappingVersion(connectionId: record.id, now: now)
+            try await conflictOnConstraint("a connection named '\(name)' already exists") {
+                try await store.write { db in
+                    try record.insert(db)
+                    try initial.insert(db)
+                    try EventLog.append(
+                        db, at: now, connectionId: record.id, type: "connection.created", resourceType: nil, resourceId: nil,
+                        data: Self.eventData(record))
+                }
+            }
+            eventNotifier.notify()
+            mappingRegistry.set(try ActiveMapping(version: 1, configuration: .default), for: record.id)
+            adopt(record, replacing: nil)
+            logger.info("connection created", metadata: ["connection": "\(record.id)", "name": "\(name)"])
+            return ConnectionWithToken(connection: try await info(record), token: token)
         }
-        let (token, hash) = BearerToken.generate()
-        let now = clock.now()
-        let record = ConnectionRecord(
-            id: UUID().uuidString.lowercased(), name: name, customerId: params.customerId.nonEmpty, idp: params.idp.nonEmpty,
-            disabled: false, createdAt: now, updatedAt: now, tokenHash: hash)
-        let initial = try Self.initialMappingVersion(connectionId: record.id, now: now)
-        try await store.write { db in
-            try record.insert(db)
-            try initial.insert(db)
-            try EventLog.append(
-                db, at: now, connectionId: record.id, type: "connection.created", resourceType: nil, resourceId: nil,
-                data: Self.eventData(record))
-        }
-        eventNotifier.notify()
-        mappingRegistry.set(try ActiveMapping(version: 1, configuration: .default), for: record.id)
-        connections[record.id] = record
-        tokenIndex[hash] = record.id
-        logger.info("connection created", metadata: ["connection": "\(record.id)", "name": "\(name)"])
-        return ConnectionWithToken(connection: try await info(record), token: token)
     }
 
     /// `connections.list`, ordered by name.
@@ -192,126 +209,167 @@ public actor SCIMDService {
         try await info(try connection(named: reference))
     }
 
-    /// `connections.update`. Throws `not_found`, `invalid_params`, `conflict`.
+    /// `connections.update`: changes only the fields given, atomically (see ``commitConnectionChange``).
+    /// Throws `not_found`, `invalid_params`, `conflict` (the new name is taken).
     public func updateConnection(_ params: ConnectionsUpdate.Params) async throws -> ConnectionInfo {
-        var record = try connection(named: params.id)
-        if let name = params.name {
-            let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !trimmed.isEmpty else { throw RPCError.invalidParams("name must not be empty", field: "name") }
-            if connections.values.contains(where: { $0.name == trimmed && $0.id != record.id }) {
-                throw RPCError.conflict("a connection named '\(trimmed)' already exists")
-            }
-            record.name = trimmed
-        }
-        if let customerId = params.customerId { record.customerId = Optional(customerId).nonEmpty }
-        if let idp = params.idp { record.idp = Optional(idp).nonEmpty }
-        if let disabled = params.disabled { record.disabled = disabled }
-        var settings = ConnectionSettings(record)
-        if let sso = params.sso {
-            guard SSOStrategy.kinds.contains(sso.kind) else {
-                throw RPCError.invalidParams("sso.kind must be one of \(SSOStrategy.kinds.joined(separator: ", "))", field: "sso.kind")
-            }
-            if sso.kind == "claim_property" {
-                guard let claim = sso.claim, !claim.isEmpty else {
-                    throw RPCError.invalidParams("claim_property needs sso.claim", field: "sso.claim")
+        try await serialized(Self.connectionRecordsGate) {
+            let current = try connection(named: params.id)
+            let name = params.name?.trimmingCharacters(in: .whitespacesAndNewlines)
+            if name?.isEmpty == true { throw RPCError.invalidParams("name must not be empty", field: "name") }
+            if let sso = params.sso {
+                guard SSOStrategy.kinds.contains(sso.kind) else {
+                    throw RPCError.invalidParams("sso.kind must be one of \(SSOStrategy.kinds.joined(separator: ", "))", field: "sso.kind")
                 }
-                guard let property = sso.property, !property.isEmpty else {
-                    throw RPCError.invalidParams("claim_property needs sso.property (a mapped property)", field: "sso.property")
-                }
-                guard activeMapping(record.id).configuration.users.property(named: property) != nil || property == "roles" else {
-                    throw RPCError.invalidParams("the user mapping has no property '\(property)'", field: "sso.property")
+                if sso.kind == "claim_property" {
+                    guard let claim = sso.claim, !claim.isEmpty else {
+                        throw RPCError.invalidParams("claim_property needs sso.claim", field: "sso.claim")
+                    }
+                    guard let property = sso.property, !property.isEmpty else {
+                        throw RPCError.invalidParams("claim_property needs sso.property (a mapped property)", field: "sso.property")
+                    }
+                    guard activeMapping(current.id).configuration.users.property(named: property) != nil || property == "roles" else {
+                        throw RPCError.invalidParams("the user mapping has no property '\(property)'", field: "sso.property")
+                    }
                 }
             }
-            settings.sso = sso
-        }
-        if let confirmMode = params.confirmMode { settings.confirmMode = confirmMode }
-        if let timeout = params.commitTimeoutSeconds {
-            guard (10...86_400).contains(timeout) else {
-                throw RPCError.invalidParams("commitTimeoutSeconds must be 10…86400", field: "commitTimeoutSeconds")
+            if let timeout = params.commitTimeoutSeconds {
+                guard (10...86_400).contains(timeout) else {
+                    throw RPCError.invalidParams("commitTimeoutSeconds must be 10…86400", field: "commitTimeoutSeconds")
+                }
             }
-            settings.commitTimeoutSeconds = timeout
+            let committed = try await commitConnectionChange(current.id, eventType: "connection.updated", eventData: Self.eventData) { record in
+                if let name { record.name = name }
+                if let customerId = params.customerId { record.customerId = Optional(customerId).nonEmpty }
+                if let idp = params.idp { record.idp = Optional(idp).nonEmpty }
+                if let disabled = params.disabled { record.disabled = disabled }
+                if params.sso != nil || params.confirmMode != nil || params.commitTimeoutSeconds != nil {
+                    var settings = ConnectionSettings(record)
+                    if let sso = params.sso { settings.sso = sso }
+                    if let confirmMode = params.confirmMode { settings.confirmMode = confirmMode }
+                    if let timeout = params.commitTimeoutSeconds { settings.commitTimeoutSeconds = timeout }
+                    record.settings = settings.json
+                }
+            }
+            return try await info(committed)
         }
-        record.settings = settings.json
-        record.updatedAt = clock.now()
-        let updated = record
-        try await store.write { db in
-            try updated.update(db)
-            try EventLog.append(
-                db, at: updated.updatedAt, connectionId: updated.id, type: "connection.updated", resourceType: nil, resourceId: nil,
-                data: Self.eventData(updated))
-        }
-        eventNotifier.notify()
-        connections[record.id] = record
-        return try await info(record)
     }
 
     /// `connections.delete`: the connection and, by cascade, everything it holds. Throws `not_found`.
     public func deleteConnection(_ reference: String) async throws -> ConnectionsDelete.Result {
-        let record = try connection(named: reference)
-        // Drop it from memory first so no request authenticates against it while it goes.
-        connections[record.id] = nil
-        decodedSettings[record.id] = nil
-        let mapping = mappingRegistry.current(record.id)
-        mappingRegistry.set(nil, for: record.id)
-        tokenIndex[record.tokenHash] = nil
-        if let previous = record.previousTokenHash { previousTokenIndex[previous] = nil }
-        do {
-            let now = clock.now()
-            let counts = try await store.write { db in
-                let counts = try db.resourceCounts(connectionId: record.id)
-                _ = try record.delete(db)
-                try EventLog.append(
-                    db, at: now, connectionId: record.id, type: "connection.deleted", resourceType: nil, resourceId: nil,
-                    data: Self.eventData(record))
-                return counts
+        try await serialized(Self.connectionRecordsGate) {
+            let record = try connection(named: reference)
+            // Drop it from memory first so no request authenticates against it while it goes.
+            connections[record.id] = nil
+            decodedSettings[record.id] = nil
+            let mapping = mappingRegistry.current(record.id)
+            mappingRegistry.set(nil, for: record.id)
+            tokenIndex[record.tokenHash] = nil
+            if let previous = record.previousTokenHash { previousTokenIndex[previous] = nil }
+            do {
+                let now = clock.now()
+                let counts = try await store.write { db in
+                    let counts = try db.resourceCounts(connectionId: record.id)
+                    _ = try record.delete(db)
+                    try EventLog.append(
+                        db, at: now, connectionId: record.id, type: "connection.deleted", resourceType: nil, resourceId: nil,
+                        data: Self.eventData(record))
+                    return counts
+                }
+                eventNotifier.notify()
+                logger.info("connection deleted", metadata: ["connection": "\(record.id)"])
+                return .init(deleted: true, users: counts.users, groups: counts.groups)
+            } catch {
+                // Nothing was deleted: put it back.
+                mappingRegistry.set(mapping, for: record.id)
+                adopt(record, replacing: nil)
+                throw error
             }
-            eventNotifier.notify()
-            logger.info("connection deleted", metadata: ["connection": "\(record.id)"])
-            return .init(deleted: true, users: counts.users, groups: counts.groups)
-        } catch {
-            // Nothing was deleted: put it back.
-            connections[record.id] = record
-            mappingRegistry.set(mapping, for: record.id)
-            tokenIndex[record.tokenHash] = record.id
-            if let previous = record.previousTokenHash { previousTokenIndex[previous] = record.id }
-            throw error
         }
     }
 
     /// `connections.rotateToken`. Throws `not_found`, `invalid_params` (overlap out of range).
     public func rotateToken(_ params: ConnectionsRotateToken.Params) async throws -> ConnectionWithToken {
-        var record = try connection(named: params.id)
         let overlap = params.overlapSeconds ?? 0
         guard (0...2_592_000).contains(overlap) else {
             throw RPCError.invalidParams("overlapSeconds must be between 0 and 2592000", field: "overlapSeconds")
         }
-        let old = record
-        let (token, hash) = BearerToken.generate()
-        let now = clock.now()
-        record.tokenHash = hash
-        if overlap > 0 {
-            record.previousTokenHash = old.tokenHash
-            record.previousTokenExpiresAt = now + Milliseconds(overlap) * 1000
-        } else {
-            record.previousTokenHash = nil
-            record.previousTokenExpiresAt = nil
+        return try await serialized(Self.connectionRecordsGate) {
+            let current = try connection(named: params.id)
+            let (token, hash) = BearerToken.generate()
+            let committed = try await commitConnectionChange(
+                current.id, eventType: "connection.token_rotated", eventData: { _ in ["overlapSeconds": .int(overlap)] }
+            ) { record in
+                let now = record.updatedAt
+                if overlap > 0 {
+                    record.previousTokenHash = record.tokenHash
+                    record.previousTokenExpiresAt = now + Milliseconds(overlap) * 1000
+                } else {
+                    record.previousTokenHash = nil
+                    record.previousTokenExpiresAt = nil
+                }
+                record.tokenHash = hash
+            }
+            logger.info("token rotated", metadata: ["connection": "\(committed.id)", "overlapSeconds": "\(overlap)"])
+            return ConnectionWithToken(connection: try await info(committed), token: token)
         }
-        record.updatedAt = now
-        let updated = record
-        try await store.write { db in
-            try updated.update(db)
-            try EventLog.append(
-                db, at: now, connectionId: updated.id, type: "connection.token_rotated", resourceType: nil, resourceId: nil,
-                data: ["overlapSeconds": .int(overlap)])
+    }
+
+    /// Changes one connection record atomically and returns it as committed.
+    ///
+    /// In one transaction: reads the row as stored, applies `change` (only the fields it sets),
+    /// checks that the name is still unique, writes the row and its change-feed event. Memory is
+    /// then set from that committed row. Callers hold ``connectionRecordsGate``, so no other change
+    /// of a connection record runs between the read and the memory update; the transaction reads
+    /// the row itself anyway, so memory can never hand a stale copy to the database. `change` sees
+    /// `updatedAt` already set to now. Throws `not_found` (deleted meanwhile), `conflict` (name
+    /// taken), and the store's errors (nothing is changed then, in SQLite or in memory).
+    func commitConnectionChange(
+        _ id: String, eventType: String, eventData: @escaping @Sendable (ConnectionRecord) -> JSONObject,
+        _ change: @escaping @Sendable (inout ConnectionRecord) throws -> Void
+    ) async throws -> ConnectionRecord {
+        let now = clock.now()
+        let previous = connections[id]
+        let committed = try await conflictOnConstraint("a connection with that name already exists") {
+            try await store.write { db -> ConnectionRecord in
+                guard var record = try ConnectionRecord.fetchOne(db, key: id) else {
+                    throw RPCError.notFound("connection \(id) no longer exists")
+                }
+                record.updatedAt = now
+                try change(&record)
+                if try db.connectionName(record.name, isUsedByAnotherThan: id) {
+                    throw RPCError.conflict("a connection named '\(record.name)' already exists")
+                }
+                try record.update(db)
+                try EventLog.append(
+                    db, at: now, connectionId: id, type: eventType, resourceType: nil, resourceId: nil, data: eventData(record))
+                return record
+            }
         }
         eventNotifier.notify()
-        tokenIndex[old.tokenHash] = nil
-        if let previous = old.previousTokenHash { previousTokenIndex[previous] = nil }
-        tokenIndex[hash] = record.id
-        if let previous = record.previousTokenHash { previousTokenIndex[previous] = record.id }
+        adopt(committed, replacing: previous)
+        return committed
+    }
+
+    /// Makes memory hold `record` as committed: the connection and both token indexes (the old
+    /// record's hashes are dropped first, so a rotated-out token stops working here and now).
+    func adopt(_ record: ConnectionRecord, replacing old: ConnectionRecord?) {
+        if let old {
+            if tokenIndex[old.tokenHash] == old.id { tokenIndex[old.tokenHash] = nil }
+            if let previous = old.previousTokenHash, previousTokenIndex[previous] == old.id { previousTokenIndex[previous] = nil }
+        }
         connections[record.id] = record
-        logger.info("token rotated", metadata: ["connection": "\(record.id)", "overlapSeconds": "\(overlap)"])
-        return ConnectionWithToken(connection: try await info(record), token: token)
+        tokenIndex[record.tokenHash] = record.id
+        if let previous = record.previousTokenHash { previousTokenIndex[previous] = record.id }
+    }
+
+    /// Runs `body`, answering a uniqueness constraint SQLite enforced with `conflict` (the
+    /// in-transaction checks come first; the index is the backstop) instead of an internal error.
+    func conflictOnConstraint<T>(_ message: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw RPCError.conflict(message)
+        }
     }
 
     /// What connection events carry (never the token or its hash).

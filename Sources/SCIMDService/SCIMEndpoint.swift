@@ -57,6 +57,9 @@ struct SCIMEndpoint: Sendable {
             response.resourceType = "User"
             response.resourceId = held.id
             return response
+        } catch is StorageFullError {
+            // The store logged the episode once; nothing of this request was applied.
+            return StorageFull.scimResponse()
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             // Defence in depth: the unique index backs the in-transaction uniqueness check.
             logger.warning("uniqueness enforced by the index", metadata: ["error": "\(error)"])
@@ -69,6 +72,15 @@ struct SCIMEndpoint: Sendable {
 
     private func route(_ request: SCIMRequest) async throws -> SCIMResponse {
         let s = request.segments
+        // U+0000 is refused in every string scimd takes in (see `JSONValue.pathOfFirstNUL`); in the
+        // URI it can only come from a percent-encoded `%00`.
+        if let parameter = request.query.first(where: { $0.name.utf8.contains(0) || $0.value.utf8.contains(0) }) {
+            let detail = "the query parameter '\(parameter.name)' contains U+0000 (NUL), which scimd refuses in every string"
+            throw parameter.name.caseInsensitiveEquals("filter") ? SCIMError.invalidFilter(detail) : SCIMError.invalidValue(detail)
+        }
+        if s.contains(where: { $0.utf8.contains(0) }) {
+            throw SCIMError.invalidValue("the request path contains U+0000 (NUL), which scimd refuses in every string")
+        }
         guard let first = s.first else {
             throw SCIMError.notFound("no SCIM endpoint at \(request.path)")
         }
@@ -646,11 +658,16 @@ struct SCIMEndpoint: Sendable {
         if body.utf8.count > configuration.maxBodyBytes {
             throw SCIMError(status: 413, scimType: nil, detail: "request body exceeds \(configuration.maxBodyBytes) bytes")
         }
+        let value: JSONValue
         do {
-            return try JSONParser(maximumDepth: 64).parse(body)
+            value = try JSONParser(maximumDepth: 64).parse(body)
         } catch {
             throw SCIMError.invalidSyntax("request body is not valid JSON: \(error)")
         }
+        if let location = value.pathOfFirstNUL() {
+            throw SCIMError.invalidValue("'\(location)' contains U+0000 (NUL), which scimd refuses in every string")
+        }
+        return value
     }
 
     func storedObject(_ record: ResourceRecord) throws -> JSONObject { try SCIMDService.storedObject(record) }

@@ -41,6 +41,8 @@ final class GroupCommitWriter: Sendable {
     /// Resumes a caller: with its own result or error if the group committed, or with the commit's
     /// error if it did not.
     private struct Completion {
+        /// The body's own error, if it threw.
+        var error: (any Error)?
         var resume: (_ commitError: (any Error)?) -> Void
     }
 
@@ -68,7 +70,9 @@ final class GroupCommitWriter: Sendable {
                 } catch {
                     outcome = .failure(error)
                 }
-                return Completion { commitError in
+                var bodyError: (any Error)? = nil
+                if case .failure(let error) = outcome { bodyError = error }
+                return Completion(error: bodyError) { commitError in
                     if let commitError {
                         continuation.resume(throwing: commitError)
                     } else {
@@ -82,7 +86,10 @@ final class GroupCommitWriter: Sendable {
 
     /// Queues `body` for the next group without waiting for it; `onFailure` is called (on the
     /// writer's queue) if it throws or its group fails to commit.
-    func enqueue(durable: Bool, _ body: @escaping @Sendable (Database) throws -> Void, onFailure: @escaping @Sendable (any Error) -> Void) {
+    func enqueue(
+        durable: Bool, _ body: @escaping @Sendable (Database) throws -> Void, onSuccess: @escaping @Sendable () -> Void = {},
+        onFailure: @escaping @Sendable (any Error) -> Void
+    ) {
         let job = Job(durable: durable, run: { db in
             var bodyError: (any Error)?
             do {
@@ -93,8 +100,8 @@ final class GroupCommitWriter: Sendable {
             } catch {
                 bodyError = error
             }
-            return Completion { commitError in
-                if let error = commitError ?? bodyError { onFailure(error) }
+            return Completion(error: bodyError) { commitError in
+                if let error = commitError ?? bodyError { onFailure(error) } else { onSuccess() }
             }
         }, abandon: onFailure)
         append(job)
@@ -139,7 +146,16 @@ final class GroupCommitWriter: Sendable {
                 try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
                 defer { if !durable { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
                 try db.inTransaction(.immediate) {
-                    for job in group { completions.append(job.run(db)) }
+                    for job in group {
+                        let completion = job.run(db)
+                        completions.append(completion)
+                        // Some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM…) make SQLite roll the
+                        // whole transaction back, not only the failed statement. The rest of the group
+                        // must not run then: outside a transaction each of their statements would
+                        // commit on its own, and their callers would be told the commit failed. The
+                        // group fails with that error; nothing of it was applied.
+                        if !db.isInsideTransaction { throw completion.error ?? GroupAborted() }
+                    }
                     return .commit
                 }
             }
@@ -152,4 +168,9 @@ final class GroupCommitWriter: Sendable {
         }
         for completion in completions { completion.resume(nil) }
     }
+}
+
+/// A group stopped because SQLite rolled its transaction back on its own.
+struct GroupAborted: Error, CustomStringConvertible {
+    var description: String { "SQLite rolled the transaction back" }
 }

@@ -11,6 +11,11 @@ extension Database {
         try ConnectionRecord.order(Column("name")).fetchAll(self)
     }
 
+    /// Whether a connection other than `id` is named exactly `name` (names are unique).
+    public func connectionName(_ name: String, isUsedByAnotherThan id: String) throws -> Bool {
+        try Bool.fetchOne(self, sql: "SELECT EXISTS (SELECT 1 FROM connection WHERE name = ? AND id != ?)", arguments: [name, id]) ?? false
+    }
+
     /// Per-connection resource counters: (users, activeUsers, groups).
     public func resourceCounts(connectionId: String) throws -> (users: Int, activeUsers: Int, groups: Int) {
         let row = try Row.fetchOne(

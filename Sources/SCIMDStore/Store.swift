@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 
 /// scimd's SQLite database: WAL mode, foreign keys on, `synchronous=FULL` so that a committed
 /// transaction survives power loss, versioned migrations. One per daemon.
@@ -12,6 +13,8 @@ public final class Store: Sendable {
     let writer: GroupCommitWriter
     /// The file the store lives in.
     public let path: String
+    /// Episodes of refused writes (a full disk), for the log and `system.health`.
+    let health: StorageHealth
 
     /// Holds an exclusive `flock(2)` on the database file while the store is open (released by the
     /// kernel when the process exits, even on SIGKILL).
@@ -21,7 +24,9 @@ public final class Store: Sendable {
     /// Throws ``StoreError/inUse(_:)`` when another process has it open as a store (two daemons on
     /// one database would each keep a different picture of it in memory), and GRDB's
     /// `DatabaseError` when the file cannot be opened or is not a database.
-    public init(path: String) throws {
+    ///
+    /// `logger` gets the store's own events: a full disk (once per episode) and its end.
+    public init(path: String, logger: Logger = Logger(label: "scimd.store", factory: { _ in SwiftLogNoOpLogHandler() })) throws {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw StoreError.cannotOpen(path, String(cString: strerror(errno))) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
@@ -33,6 +38,7 @@ public final class Store: Sendable {
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(5)
         self.path = path
+        self.health = StorageHealth(logger: logger)
         do {
             self.pool = try DatabasePool(path: path, configuration: config)
             // FULL: the WAL is fsynced at every commit, so an acknowledged write survives power
@@ -69,8 +75,26 @@ public final class Store: Sendable {
     /// rolls back only its own savepoint and gets its own error; the others commit. If the commit
     /// itself fails, every write in it gets that error and none of them is applied. Bodies run one
     /// at a time, in the order they were queued, so each sees the writes queued before it.
+    ///
+    /// Throws what `body` throws, ``StorageFullError`` when the disk is full (nothing was written;
+    /// see ``storageStatus``), or the database's error.
     public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await writer.submit(durable: true, body)
+        try await observed { try await writer.submit(durable: true, body) }
+    }
+
+    /// Whether writes currently succeed: a full disk is reported from the first refused write until
+    /// the next one that commits.
+    public var storageStatus: StorageStatus { health.status }
+
+    /// Runs a write, turning a full disk into ``StorageFullError`` and keeping ``storageStatus``.
+    private func observed<T>(_ write: () async throws -> T) async throws -> T {
+        do {
+            let value = try await write()
+            health.succeeded(path: path)
+            return value
+        } catch {
+            throw health.failed(error, path: path)
+        }
     }
 
     /// Runs `body` in a write transaction that may be committed without waiting for the disk: it
@@ -79,7 +103,7 @@ public final class Store: Sendable {
     /// pay an fsync each. It joins a group commit like ``write(_:)``; a group with any durable write
     /// in it is fsynced.
     public func writeRelaxed<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await writer.submit(durable: false, body)
+        try await observed { try await writer.submit(durable: false, body) }
     }
 
     /// Queues `body` to be written in the next group commit, relaxed like ``writeRelaxed(_:)``,
@@ -87,7 +111,10 @@ public final class Store: Sendable {
     /// `onFailure` gets the error if `body` throws or its commit fails. Reads that must see such
     /// records call ``waitForQueuedWrites()`` first.
     public func enqueueRelaxed(_ body: @escaping @Sendable (Database) throws -> Void, onFailure: @escaping @Sendable (any Error) -> Void) {
-        writer.enqueue(durable: false, body, onFailure: onFailure)
+        let (health, path) = (self.health, self.path)
+        writer.enqueue(durable: false, body, onSuccess: { health.succeeded(path: path) }, onFailure: { error in
+            onFailure(health.failed(error, path: path))
+        })
     }
 
     /// Returns once every write queued before this call has been committed (or has failed).

@@ -288,17 +288,23 @@ struct FilterParser {
             j += 1
         }
         let literal = bytes[start...j]
+        let value: JSONValue
         do {
-            let value = try JSONParser().parse(bytes: literal)
-            index = j + 1
-            guard case .string(let s) = value else { throw PathParseError("not a string") }
-            return s
-        } catch let error as JSONParseError {
+            value = try JSONParser().parse(bytes: literal)
+        } catch {
             index = start
             throw fail("invalid string literal (\(error.reason))")
-        } catch {
+        }
+        guard case .string(let s) = value else {
             index = start
             throw fail("invalid string literal")
         }
+        // scimd refuses U+0000 in every string it takes in: SQLite's C API would cut a key there.
+        guard !s.utf8.contains(0) else {
+            index = start
+            throw fail("a string may not contain U+0000 (NUL)")
+        }
+        index = j + 1
+        return s
     }
 }

@@ -110,7 +110,7 @@ struct SCIMD: AsyncParsableCommand {
 
         do {
             if case .path(let path) = plan.rpc { try RPCServer.checkSocketPath(path) }
-            let store = try Store(path: databasePath)
+            let store = try Store(path: databasePath, logger: logger)
             let service = try SCIMDService(
                 store: store,
                 configuration: ServiceConfiguration(
