@@ -104,4 +104,42 @@ import Testing
         #expect(params.contains { $0["name"] == "customerId" && $0["required"] == false })
         #expect(create?["result"]?["schema"]?["properties"]?["token"]?["type"] == "string")
     }
+
+    @Test func paramsHoldingNULAreInvalidParamsNamingTheField() async throws {
+        let r = try await call(#"{"jsonrpc":"2.0","id":1,"method":"test.echo","params":{"text":"a\u0000b"}}"#)
+        #expect(r?["error"]?["code"] == -32602)
+        #expect(r?["error"]?["data"]?["kind"] == "invalid_params")
+        #expect(r?["error"]?["data"]?["field"] == "text")
+    }
+
+    /// Every key-bearing param of the daemon's methods (connection names, SSO claims, app user ids)
+    /// is refused with NUL; `scim.handle` answers with the SCIM layer's 400 instead, for the IdP.
+    @Test func theDaemonsMethodsRefuseNULButSCIMHandleAnswersInSCIM() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-nul-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let service = try SCIMDService(store: try Store(path: directory.path + "/db.sqlite"), logger: Logger(label: "t"))
+        let d = RPCDispatcher.scimd(service: service, counters: TransportCounters(), logger: Logger(label: "t"))
+        func call(_ line: String) async throws -> JSONValue? {
+            try JSONParser().parse(bytes: try #require(await d.handle(line: Array(line.utf8))))
+        }
+        let created = try await call(#"{"jsonrpc":"2.0","id":1,"method":"connections.create","params":{"name":"Acme"}}"#)
+        let token = try #require(created?["result"]?["token"]?.stringValue)
+        for (line, field) in [
+            (#"{"jsonrpc":"2.0","id":2,"method":"connections.create","params":{"name":"Ac\u0000me"}}"#, "name"),
+            (#"{"jsonrpc":"2.0","id":3,"method":"sso.resolve","params":{"connection":"Acme","claims":{"email":"ada@example.com\u0000x"}}}"#, "claims.email"),
+            (#"{"jsonrpc":"2.0","id":4,"method":"users.link","params":{"connection":"Acme","user":"ada","appUserId":"u\u00001"}}"#, "appUserId"),
+            (#"{"jsonrpc":"2.0","id":5,"method":"connections.update","params":{"id":"Acme","name":"x\u0000"}}"#, "name"),
+        ] {
+            let r = try await call(line)
+            #expect(r?["error"]?["data"]?["kind"] == "invalid_params", "\(line)")
+            #expect(r?["error"]?["data"]?["field"] == .string(field), "\(line)")
+        }
+        let scim = try await call(
+            #"{"jsonrpc":"2.0","id":6,"method":"scim.handle","params":{"method":"GET","path":"/Users?filter=userName eq \"a\u0000\"","headers":{"Authorization":"Bearer "#
+                + token + #""}}}"#)
+        #expect(scim?["error"] == nil)
+        #expect(scim?["result"]?["status"] == 400)
+        #expect(try await service.getConnection("Acme").name == "Acme")
+    }
 }
