@@ -118,8 +118,13 @@ public final class Store: Sendable {
     }
 
     /// Returns once every write queued before this call has been committed (or has failed).
+    /// Their failures are theirs to report (a full disk among them): waiting does not throw them.
     public func waitForQueuedWrites() async throws {
-        try await writer.submit(durable: false) { _ in }
+        do {
+            try await writer.submit(durable: false) { _ in }
+        } catch {
+            // The group this empty write joined failed: the writes queued before it have finished.
+        }
     }
 
     /// Synchronous write, for startup.
@@ -138,6 +143,18 @@ public final class Store: Sendable {
     /// Synchronous read, for startup.
     public func readNow<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.read(body)
+    }
+
+    /// Caps the database at `pages` pages (SQLite's `max_page_count`, on the writer; a cap below
+    /// the current size is raised to it). Past it, writes fail as they do on a full disk: tests use
+    /// it to fill the "disk" deterministically.
+    func limitPageCount(_ pages: Int) throws {
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA max_page_count = \(max(1, pages))") }
+    }
+
+    /// The database's size in pages.
+    func pageCount() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0 }
     }
 
     /// Copies the WAL into the main database file (on clean shutdown), so the next start
