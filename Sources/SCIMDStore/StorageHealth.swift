@@ -27,15 +27,22 @@ public struct StorageStatus: Sendable, Equatable {
 /// Tracks episodes of refused writes, so the log says once that the disk is full and once that
 /// it is writable again (with how many writes were refused in between), instead of a line per
 /// request; and so `system.health` can report it while it lasts.
+///
+/// A nearly full disk flaps: a small write fits where a large one does not. So an episode ends
+/// only at a write that commits when no write has been refused for `recoveryQuietPeriod`; until
+/// then it is one incident, logged once.
 final class StorageHealth: Sendable {
     private struct State {
         var status = StorageStatus(fullSince: nil, refusedWrites: 0, lastCommitFailed: false)
+        var lastRefusal: ContinuousClock.Instant? = nil
     }
     private let state = NIOLockedValueBox(State())
     private let logger: Logger
+    let recoveryQuietPeriod: Duration
 
-    init(logger: Logger) {
+    init(logger: Logger, recoveryQuietPeriod: Duration) {
         self.logger = logger
+        self.recoveryQuietPeriod = recoveryQuietPeriod
     }
 
     var status: StorageStatus { state.withLockedValue { $0.status } }
@@ -49,6 +56,7 @@ final class StorageHealth: Sendable {
         }
         let first = state.withLockedValue { state -> Bool in
             state.status.refusedWrites += 1
+            state.lastRefusal = .now
             guard state.status.fullSince == nil else { return false }
             state.status.fullSince = Int64((Date().timeIntervalSince1970 * 1000).rounded())
             return true
@@ -63,9 +71,11 @@ final class StorageHealth: Sendable {
 
     /// A write committed: ends an episode of refused writes (logged once, with its count).
     func succeeded(path: String) {
+        let quiet = recoveryQuietPeriod
         let ended = state.withLockedValue { state -> Int? in
             state.status.lastCommitFailed = false
             guard state.status.fullSince != nil else { return nil }
+            if let last = state.lastRefusal, ContinuousClock.now - last < quiet { return nil }
             let refused = state.status.refusedWrites
             state.status.fullSince = nil
             state.status.refusedWrites = 0

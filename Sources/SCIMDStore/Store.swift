@@ -25,8 +25,13 @@ public final class Store: Sendable {
     /// one database would each keep a different picture of it in memory), and GRDB's
     /// `DatabaseError` when the file cannot be opened or is not a database.
     ///
-    /// `logger` gets the store's own events: a full disk (once per episode) and its end.
-    public init(path: String, logger: Logger = Logger(label: "scimd.store", factory: { _ in SwiftLogNoOpLogHandler() })) throws {
+    /// `logger` gets the store's own events: a full disk (once per episode) and its end. An
+    /// episode of refused writes ends at the first write that commits after
+    /// `storageRecoveryQuietPeriod` without a refusal (see ``storageStatus``).
+    public init(
+        path: String, logger: Logger = Logger(label: "scimd.store", factory: { _ in SwiftLogNoOpLogHandler() }),
+        storageRecoveryQuietPeriod: Duration = .seconds(5)
+    ) throws {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw StoreError.cannotOpen(path, String(cString: strerror(errno))) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
@@ -38,7 +43,7 @@ public final class Store: Sendable {
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(5)
         self.path = path
-        self.health = StorageHealth(logger: logger)
+        self.health = StorageHealth(logger: logger, recoveryQuietPeriod: storageRecoveryQuietPeriod)
         do {
             self.pool = try DatabasePool(path: path, configuration: config)
             // FULL: the WAL is fsynced at every commit, so an acknowledged write survives power
@@ -83,7 +88,7 @@ public final class Store: Sendable {
     }
 
     /// Whether writes currently succeed: a full disk is reported from the first refused write until
-    /// the next one that commits.
+    /// a write commits after a quiet period without refusals (5 s by default).
     public var storageStatus: StorageStatus { health.status }
 
     /// Runs a write, turning a full disk into ``StorageFullError`` and keeping ``storageStatus``.

@@ -21,12 +21,13 @@ final class Daemon: @unchecked Sendable {
         return url
     }
 
-    init() throws {
+    /// `databaseDirectory`: where the database goes (default: the harness's own directory).
+    init(databaseDirectory: URL? = nil) throws {
         // Unix socket paths are limited to ~107 bytes: keep the directory short.
         directory = URL(fileURLWithPath: "/tmp/scimd-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         socket = directory.appendingPathComponent("s.sock").path
-        database = directory.appendingPathComponent("db.sqlite").path
+        database = (databaseDirectory ?? directory).appendingPathComponent("db.sqlite").path
     }
 
     deinit {

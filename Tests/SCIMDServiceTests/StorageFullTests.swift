@@ -39,7 +39,7 @@ import Testing
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let messages = self.messages
             let logger = Logger(label: "test", factory: { _ in RecordingLogHandler(messages: messages) })
-            store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path, logger: logger)
+            store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path, logger: logger, storageRecoveryQuietPeriod: .zero)
             service = try SCIMDService(store: store, logger: logger)
             token = try await service.createConnection(.init(name: "Acme")).token
         }
