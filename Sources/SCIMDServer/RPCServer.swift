@@ -57,15 +57,23 @@ public final class RPCServer: Service, Sendable {
 
     /// Admits at most `--max-connections` clients at once.
     let limiter: ConnectionLimiter
+    /// How long a started line may take to end (`--rpc-line-timeout`, extended per bytes received).
+    let lineLimits: RPCLineDeadline.Limits
 
     /// - Parameters:
     ///   - maxConnections: clients served at once; one more gets a `-32003` `unavailable` error
     ///     line and is closed at once (counted in ``TransportCounters/refusedConnections``).
+    ///   - lineTimeout: time a line may take from its first byte to its newline, extended by one
+    ///     second per `lineBytesPerExtraSecond` bytes of it received; then a `-32600`
+    ///     `line_timeout` error line and the connection is closed. A connection with no partial
+    ///     line (idle, or an event subscriber) has no deadline.
     public init(
         socket: ListenSocket, dispatcher: RPCDispatcher, maximumLineLength: Int, counters: TransportCounters,
-        logger: Logger, maxConnections: Int = 512, shutdownGracePeriod: TimeAmount = .seconds(5),
+        logger: Logger, maxConnections: Int = 512, lineTimeout: TimeAmount = .seconds(30),
+        lineBytesPerExtraSecond: Int = 64 * 1024, shutdownGracePeriod: TimeAmount = .seconds(5),
         onReady: @escaping @Sendable () -> Void = {}
     ) {
+        self.lineLimits = RPCLineDeadline.Limits(line: lineTimeout, bytesPerExtraSecond: lineBytesPerExtraSecond)
         self.shutdownGracePeriod = shutdownGracePeriod
         self.socket = socket
         self.dispatcher = dispatcher
@@ -129,6 +137,7 @@ public final class RPCServer: Service, Sendable {
         let limiter = self.limiter
         let counters = self.counters
         let refusal = Self.refusalLine(limit: limiter.limit)
+        let lineLimits = self.lineLimits
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             // A failed accept must neither end the listener (and the daemon with it) nor be retried at once.
@@ -141,6 +150,8 @@ public final class RPCServer: Service, Sendable {
         let initializer: @Sendable (any Channel) -> EventLoopFuture<Admission<Connection>> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 guard try limiter.admit(channel, refusal: refusal, counters: counters) else { return .refused }
+                // Before the decoder: it sees raw bytes, and where lines end in them.
+                try channel.pipeline.syncOperations.addHandler(RPCLineTimer(limits: lineLimits, logger: logger))
                 try channel.pipeline.syncOperations.addHandler(
                     ByteToMessageHandler(LineFrameDecoder(maximumLength: maximumLineLength)))
                 return .serve(try acceptedConnection(channel, isOutboundHalfClosureEnabled: true, as: Connection.self))

@@ -15,7 +15,8 @@ import NIOConcurrencyHelpers
 /// HTTP itself is NIO's: `NIOHTTP1`'s decoder and encoder, `HTTPServerPipelineHandler` for
 /// keep-alive and pipelining (one request at a time, answers in order) and for graceful
 /// quiescing, `HTTPServerProtocolErrorHandler` for malformed requests (400, then close), and
-/// `IdleStateHandler` for slow clients (see ``HTTPConnectionGuard``).
+/// `IdleStateHandler` for silent clients (see ``HTTPConnectionGuard``). Clients that send, but too
+/// slowly, meet the request head and body deadlines (``HTTPRequestDeadlines``): 408, then close.
 /// Past ``Configuration/maxConnections`` a new connection gets a 503 at once. Connections are served each
 /// in a child task of a discarding task group, like the JSON-RPC listener; errors are caught per
 /// connection. On graceful shutdown it stops accepting, lets every connection finish the request
@@ -40,11 +41,20 @@ public final class SCIMHTTPServer: Service, Sendable {
         /// Connections served at once (`--http-max-connections`); one more gets a SCIM 503 with
         /// `Retry-After` and is closed at once.
         public var maxConnections: Int
+        /// Time a request head may take from its first byte (`--http-header-timeout`); then 408.
+        public var headerTimeout: Duration
+        /// Time a request body may take from the end of its head (`--http-body-timeout`), extended
+        /// by one second for every ``minBodyRate`` bytes received; then 408.
+        public var bodyTimeout: Duration
+        /// Bytes of body that earn one more second (`--http-min-body-rate`): the slowest steady
+        /// rate a body can arrive at past ``bodyTimeout``.
+        public var minBodyRate: Int
 
         public init(
             address: HTTPListenAddress, basePath: String = "/scim/v2", maxBodyBytes: Int = 4 * 1024 * 1024,
             trustForwarded: Bool = false, idleTimeout: Duration = .seconds(60), shutdownGracePeriod: Duration = .seconds(5),
-            maxConnections: Int = 1024
+            maxConnections: Int = 1024, headerTimeout: Duration = .seconds(20), bodyTimeout: Duration = .seconds(20),
+            minBodyRate: Int = 1024
         ) {
             self.address = address
             self.basePath = basePath
@@ -53,6 +63,9 @@ public final class SCIMHTTPServer: Service, Sendable {
             self.idleTimeout = idleTimeout
             self.shutdownGracePeriod = shutdownGracePeriod
             self.maxConnections = maxConnections
+            self.headerTimeout = headerTimeout
+            self.bodyTimeout = bodyTimeout
+            self.minBodyRate = minBodyRate
         }
     }
 
@@ -169,6 +182,9 @@ public final class SCIMHTTPServer: Service, Sendable {
         let limiter = self.limiter
         let counters = self.counters
         let refusal = Self.refusal(limit: limiter.limit)
+        let limits = HTTPRequestDeadlines.Limits(
+            header: Self.timeAmount(configuration.headerTimeout), body: Self.timeAmount(configuration.bodyTimeout),
+            minBodyRate: configuration.minBodyRate)
         // NIO sets TCP_NODELAY on the listening socket (accepted sockets inherit it; on Unix
         // sockets it is skipped), so no per-connection socket option is needed: one that needs a
         // privilege scimd lacks under systemd would fail every connection.
@@ -187,9 +203,12 @@ public final class SCIMHTTPServer: Service, Sendable {
             channel.eventLoop.makeCompletedFuture {
                 guard try limiter.admit(channel, refusal: refusal, counters: counters) else { return .refused }
                 let sync = channel.pipeline.syncOperations
+                // First, before the decoder: it sees raw bytes and may have to answer without it.
+                let deadlines = HTTPRequestTimer(limits: limits, logger: logger)
+                try sync.addHandler(deadlines)
                 try sync.addHandler(IdleStateHandler(readTimeout: timeout, writeTimeout: timeout))
                 try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-                try sync.addHandler(HTTPConnectionGuard(logger: logger))
+                try sync.addHandler(HTTPConnectionGuard(logger: logger, deadlines: deadlines))
                 return .serve(try acceptedConnection(channel, as: Connection.self))
             }
         }
