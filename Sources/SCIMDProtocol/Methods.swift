@@ -76,9 +76,12 @@ public enum SystemStats: RPCMethod {
         public var scimConnections: Int
         /// `scim.handle` calls since start.
         public var scimRequests: Int
+        /// Connections refused at once because a listener (JSON-RPC or HTTP) was at its
+        /// connection limit, since start. Optional so that results from older daemons still decode.
+        public var refusedConnections: Int?
         public init(
             uptimeSeconds: Double, openSocketConnections: Int, acceptedSocketConnections: Int, requestsServed: Int,
-            scimConnections: Int, scimRequests: Int
+            scimConnections: Int, scimRequests: Int, refusedConnections: Int? = nil
         ) {
             self.uptimeSeconds = uptimeSeconds
             self.openSocketConnections = openSocketConnections
@@ -86,6 +89,7 @@ public enum SystemStats: RPCMethod {
             self.requestsServed = requestsServed
             self.scimConnections = scimConnections
             self.scimRequests = scimRequests
+            self.refusedConnections = refusedConnections
         }
     }
 }

@@ -21,10 +21,14 @@ public final class TransportCounters: Sendable {
     let open = Atomic<Int>(0)
     let accepted = Atomic<Int>(0)
     let served = Atomic<Int>(0)
+    let refused = Atomic<Int>(0)
     public init() {}
     public var openConnections: Int { open.load(ordering: .relaxed) }
     public var acceptedConnections: Int { accepted.load(ordering: .relaxed) }
     public var requestsServed: Int { served.load(ordering: .relaxed) }
+    /// Connections refused at once because a listener was at its limit (`--max-connections`,
+    /// `--http-max-connections`), on either listener, since start.
+    public var refusedConnections: Int { refused.load(ordering: .relaxed) }
 }
 
 /// Errors starting the listener.
@@ -51,16 +55,32 @@ public final class RPCServer: Service, Sendable {
     /// How long graceful shutdown waits for a connection to finish before closing it.
     let shutdownGracePeriod: TimeAmount
 
+    /// Admits at most `--max-connections` clients at once.
+    let limiter: ConnectionLimiter
+    /// How long a started line may take to end (`--rpc-line-timeout`, extended per bytes received).
+    let lineLimits: RPCLineDeadline.Limits
+
+    /// - Parameters:
+    ///   - maxConnections: clients served at once; one more gets a `-32003` `unavailable` error
+    ///     line and is closed at once (counted in ``TransportCounters/refusedConnections``).
+    ///   - lineTimeout: time a line may take from its first byte to its newline, extended by one
+    ///     second per `lineBytesPerExtraSecond` bytes of it received; then a `-32600`
+    ///     `line_timeout` error line and the connection is closed. A connection with no partial
+    ///     line (idle, or an event subscriber) has no deadline.
     public init(
         socket: ListenSocket, dispatcher: RPCDispatcher, maximumLineLength: Int, counters: TransportCounters,
-        logger: Logger, shutdownGracePeriod: TimeAmount = .seconds(5), onReady: @escaping @Sendable () -> Void = {}
+        logger: Logger, maxConnections: Int = 512, lineTimeout: TimeAmount = .seconds(30),
+        lineBytesPerExtraSecond: Int = 64 * 1024, shutdownGracePeriod: TimeAmount = .seconds(5),
+        onReady: @escaping @Sendable () -> Void = {}
     ) {
+        self.lineLimits = RPCLineDeadline.Limits(line: lineTimeout, bytesPerExtraSecond: lineBytesPerExtraSecond)
         self.shutdownGracePeriod = shutdownGracePeriod
         self.socket = socket
         self.dispatcher = dispatcher
         self.maximumLineLength = maximumLineLength
         self.counters = counters
         self.logger = logger
+        self.limiter = ConnectionLimiter(limit: maxConnections, listener: "JSON-RPC", option: "--max-connections", logger: logger)
         self.onReady = onReady
     }
 
@@ -70,7 +90,8 @@ public final class RPCServer: Service, Sendable {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await serverChannel.executeThenClose { inbound in
-                    for try await connection in inbound {
+                    for try await admission in inbound {
+                        guard case .serve(let connection) = admission else { continue }
                         group.addTask { await self.serve(connection) }
                     }
                 }
@@ -100,23 +121,40 @@ public final class RPCServer: Service, Sendable {
         logger.info("listener stopped")
     }
 
-    private func bind() async throws -> NIOAsyncChannel<NIOAsyncChannel<InboundFrame, ByteBuffer>, Never> {
+    private typealias Connection = NIOAsyncChannel<InboundFrame, ByteBuffer>
+
+    /// The one line a client over `--max-connections` gets before it is closed.
+    static func refusalLine(limit: Int) -> ByteBuffer {
+        var line = RPCDispatcher.response(
+            id: nil, error: .unavailable("scimd is serving its maximum of \(limit) JSON-RPC connections (--max-connections); try again later"))
+        line.append(UInt8(ascii: "\n"))
+        return ByteBuffer(bytes: line)
+    }
+
+    private func bind() async throws -> NIOAsyncChannel<Admission<Connection>, Never> {
         let maximumLineLength = self.maximumLineLength
         let logger = self.logger
+        let limiter = self.limiter
+        let counters = self.counters
+        let refusal = Self.refusalLine(limit: limiter.limit)
+        let lineLimits = self.lineLimits
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
-            // One failed accept must not end the listener (and the daemon with it).
+            // A failed accept must neither end the listener (and the daemon with it) nor be retried at once.
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(AcceptErrorLogger(logger: logger, listener: "JSON-RPC"))
+                    try channel.pipeline.syncOperations.addAcceptErrorHandling(logger: logger, listener: "JSON-RPC")
                 }
             }
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<InboundFrame, ByteBuffer>> = { channel in
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<Admission<Connection>> = { channel in
             channel.eventLoop.makeCompletedFuture {
+                guard try limiter.admit(channel, refusal: refusal, counters: counters) else { return .refused }
+                // Before the decoder: it sees raw bytes, and where lines end in them.
+                try channel.pipeline.syncOperations.addHandler(RPCLineTimer(limits: lineLimits, logger: logger))
                 try channel.pipeline.syncOperations.addHandler(
                     ByteToMessageHandler(LineFrameDecoder(maximumLength: maximumLineLength)))
-                return try acceptedConnection(channel, isOutboundHalfClosureEnabled: true, as: NIOAsyncChannel<InboundFrame, ByteBuffer>.self)
+                return .serve(try acceptedConnection(channel, isOutboundHalfClosureEnabled: true, as: Connection.self))
             }
         }
         switch socket {
@@ -183,7 +221,7 @@ public final class RPCServer: Service, Sendable {
     }
 
     /// Serves one client until it disconnects. Never throws: a failing client only ends itself.
-    private func serve(_ connection: NIOAsyncChannel<InboundFrame, ByteBuffer>) async {
+    private func serve(_ connection: Connection) async {
         let key = ObjectIdentifier(connection.channel)
         children.withLockedValue { $0[key] = connection.channel }
         counters.open.add(1, ordering: .relaxed)

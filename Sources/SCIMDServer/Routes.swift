@@ -21,7 +21,8 @@ extension RPCDispatcher {
             return .init(
                 uptimeSeconds: service.uptimeSeconds(), openSocketConnections: counters.openConnections,
                 acceptedSocketConnections: counters.acceptedConnections, requestsServed: counters.requestsServed,
-                scimConnections: own.scimConnections, scimRequests: own.scimRequests)
+                scimConnections: own.scimConnections, scimRequests: own.scimRequests,
+                refusedConnections: counters.refusedConnections)
         }
         d.register(ConnectionsCreate.self) { try await service.createConnection($0) }
         d.register(ConnectionsList.self) { _ in .init(connections: try await service.listConnections()) }

@@ -76,6 +76,24 @@ struct SCIMD: AsyncParsableCommand {
     @Option(help: "Seconds an HTTP client may stay silent (idle keep-alive, stalled request) or stop reading its response before it is disconnected.")
     var httpIdleTimeout: Int = 60
 
+    @Option(help: "Most JSON-RPC clients served at once; one more gets a -32003 'unavailable' error line and is closed.")
+    var maxConnections: Int = 512
+
+    @Option(help: "Most HTTP connections served at once; one more gets a SCIM 503 with Retry-After and is closed.")
+    var httpMaxConnections: Int = 1024
+
+    @Option(help: "Seconds a JSON-RPC line may take from its first byte to its newline, plus 1 s per 64 KiB of it received (then a -32600 line_timeout error and close). Idle connections have no limit.")
+    var rpcLineTimeout: Int = 30
+
+    @Option(help: "Seconds an HTTP request head may take from its first byte (then 408 and close). Idle keep-alive connections fall under --http-idle-timeout only.")
+    var httpHeaderTimeout: Int = 20
+
+    @Option(help: "Seconds an HTTP request body may take after its head, plus 1 s per --http-min-body-rate bytes received (then 408 and close).")
+    var httpBodyTimeout: Int = 20
+
+    @Option(help: "Bytes per second of body that extend --http-body-timeout by one second each: the slowest steady rate a long body may arrive at.")
+    var httpMinBodyRate: Int = 1024
+
     func validate() throws {
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
@@ -90,6 +108,12 @@ struct SCIMD: AsyncParsableCommand {
         }
         guard (httpMaxBodyBytes ?? maxBodyBytes) >= 1024 else { throw ValidationError("--http-max-body-bytes must be at least 1024") }
         guard httpIdleTimeout >= 1 else { throw ValidationError("--http-idle-timeout must be at least 1 second") }
+        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+        guard httpMaxConnections >= 1 else { throw ValidationError("--http-max-connections must be at least 1") }
+        guard rpcLineTimeout >= 1 else { throw ValidationError("--rpc-line-timeout must be at least 1 second") }
+        guard httpHeaderTimeout >= 1 else { throw ValidationError("--http-header-timeout must be at least 1 second") }
+        guard httpBodyTimeout >= 1 else { throw ValidationError("--http-body-timeout must be at least 1 second") }
+        guard httpMinBodyRate >= 1 else { throw ValidationError("--http-min-body-rate must be at least 1 byte per second") }
     }
 
     func run() async throws {
@@ -128,16 +152,19 @@ struct SCIMD: AsyncParsableCommand {
             }
             let server = RPCServer(
                 socket: plan.rpc, dispatcher: dispatcher, maximumLineLength: maxLineBytes, counters: counters,
-                logger: logger, onReady: { readiness.arrive() })
+                logger: logger, maxConnections: maxConnections, lineTimeout: .seconds(Int64(rpcLineTimeout)),
+                onReady: { readiness.arrive() })
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
             // After the RPC server: the group shuts services down in reverse order, so HTTP stops first.
             for address in plan.http {
                 let configuration = SCIMHTTPServer.Configuration(
                     address: address, basePath: scimBasePath, maxBodyBytes: httpMaxBodyBytes ?? maxBodyBytes,
-                    trustForwarded: httpTrustForwarded, idleTimeout: .seconds(httpIdleTimeout))
+                    trustForwarded: httpTrustForwarded, idleTimeout: .seconds(httpIdleTimeout),
+                    maxConnections: httpMaxConnections, headerTimeout: .seconds(httpHeaderTimeout),
+                    bodyTimeout: .seconds(httpBodyTimeout), minBodyRate: httpMinBodyRate)
                 let listener = SCIMHTTPServer(
                     configuration: configuration, engine: SCIMHTTPServer.engine(service, logger: logger), logger: logger,
-                    onReady: { _ in readiness.arrive() })
+                    counters: counters, onReady: { _ in readiness.arrive() })
                 services.append(.init(service: listener))
             }
             if let interval = Systemd.watchdogInterval() {

@@ -43,10 +43,19 @@ final class Daemon: @unchecked Sendable {
     }
 
     /// Launches scimd with `arguments` after the socket and database options and waits until it answers.
-    func start(extra: [String] = []) throws {
+    /// With `descriptorLimit`, scimd runs with that many file descriptors at most (`ulimit -n`; the
+    /// shell `exec`s scimd, so the process id is scimd's).
+    func start(extra: [String] = [], descriptorLimit: Int? = nil) throws {
         let p = Process()
-        p.executableURL = Self.binaries.appendingPathComponent("scimd")
-        p.arguments = ["--socket", socket, "--database", database, "--log-level", "warning"] + extra
+        let scimd = Self.binaries.appendingPathComponent("scimd")
+        let arguments = ["--socket", socket, "--database", database, "--log-level", "warning"] + extra
+        if let descriptorLimit {
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "ulimit -n \(descriptorLimit) && exec \"$0\" \"$@\"", scimd.path] + arguments
+        } else {
+            p.executableURL = scimd
+            p.arguments = arguments
+        }
         FileManager.default.createFile(atPath: logFile, contents: nil)
         // Never the test's own stdout: a daemon outliving a crashed test would hold it open.
         p.standardOutput = FileHandle(forWritingAtPath: logFile)

@@ -136,10 +136,10 @@ import Testing
 }
 
 /// A failed accept is logged, not passed on to end the listener's stream of connections.
-@Suite struct AcceptErrorLoggerTests {
+@Suite struct AcceptErrorHandlerTests {
     @Test func anAcceptErrorStopsHere() throws {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(AcceptErrorLogger(logger: Logger(label: "test")))
+        try channel.pipeline.syncOperations.addHandler(AcceptErrorHandler(logger: Logger(label: "test")))
         channel.pipeline.fireErrorCaught(IOError(errnoCode: ECONNABORTED, reason: "accept"))
         #expect(throws: Never.self) { try channel.throwIfErrorCaught() }
     }

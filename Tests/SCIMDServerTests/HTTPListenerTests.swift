@@ -121,6 +121,35 @@ import Testing
         }
     }
 
+    /// The head and body deadlines are for clients that are slow to send; one waiting for the
+    /// engine is not slow, however long the engine takes.
+    @Test func aRequestTheEngineWorksOnOutlivesTheHeadAndBodyDeadlines() async throws {
+        let engine = GatedEngine()
+        let (ready, readyContinuation) = AsyncStream<String>.makeStream()
+        let server = SCIMHTTPServer(
+            configuration: .init(address: .tcp(host: "127.0.0.1", port: 0), headerTimeout: .seconds(1), bodyTimeout: .seconds(1)),
+            engine: { await engine.handle($0) }, logger: Logger(label: "test"), onReady: { readyContinuation.yield($0) })
+        let group = ServiceGroup(configuration: .init(services: [server], logger: Logger(label: "test")))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var urls = ready.makeAsyncIterator()
+            let url = try #require(await urls.next())
+            let port = try #require(Int(url.split(separator: ":").last?.split(separator: "/").first ?? ""))
+            let client = try HTTPTestClient(port: port)
+            try client.send(HTTPTestRequest(.POST, "/scim/v2/slow", body: "{}"))
+            var arrivals = engine.arrived.makeAsyncIterator()
+            _ = await arrivals.next()
+            try await Task.sleep(for: .milliseconds(1500))
+            engine.open()
+            let answer = try await offloaded { try client.readResponse() }
+            #expect(answer?.status == 200)
+            // Still open for the next request.
+            #expect(try await offloaded { try client.exchange(HTTPTestRequest(.GET, "/scim/v2/fast")) }.status == 200)
+            await group.triggerGracefulShutdown()
+            try await tasks.next()
+        }
+    }
+
     @Test func aConnectionInConfirmModeGets501AndNothingStaysHeld() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-http-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -14,6 +14,9 @@ import NIOHTTP1
 ///   client does not read it. A read timeout while the engine works on a request is ignored:
 ///   the client is waiting for us, not the other way round.
 ///
+/// It also tells ``HTTPRequestTimer`` (before the decoder) where requests and responses begin and
+/// end, for the request head and body deadlines.
+///
 /// It sits after NIO's `HTTPServerPipelineHandler`, so it sees one request at a time.
 final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
@@ -30,9 +33,12 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// The response being written says `Connection: close`.
     private var closeAfterResponse = false
     private let logger: Logger
+    /// The connection's request deadlines (same event loop); nil in tests of this guard alone.
+    private let deadlines: HTTPRequestTimer?
 
-    init(logger: Logger) {
+    init(logger: Logger, deadlines: HTTPRequestTimer? = nil) {
         self.logger = logger
+        self.deadlines = deadlines
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -40,10 +46,12 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .head:
             requestInProgress = true
             awaitingResponse = true
+            deadlines?.observe(.requestHead)
         case .body:
             break
         case .end:
             requestInProgress = false
+            deadlines?.observe(.requestEnd)
         }
         context.fireChannelRead(data)
     }
@@ -62,6 +70,7 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             // the next pipelined request at once, re-entrantly, which sets these again.
             writingResponse = false
             awaitingResponse = false
+            deadlines?.observe(.responseEnd)
             if closeAfterResponse {
                 closeAfterResponse = false
                 let mode: CloseMode = requestInProgress ? .output : .all

@@ -15,7 +15,9 @@ import NIOConcurrencyHelpers
 /// HTTP itself is NIO's: `NIOHTTP1`'s decoder and encoder, `HTTPServerPipelineHandler` for
 /// keep-alive and pipelining (one request at a time, answers in order) and for graceful
 /// quiescing, `HTTPServerProtocolErrorHandler` for malformed requests (400, then close), and
-/// `IdleStateHandler` for slow clients (see ``HTTPConnectionGuard``). Connections are served each
+/// `IdleStateHandler` for silent clients (see ``HTTPConnectionGuard``). Clients that send, but too
+/// slowly, meet the request head and body deadlines (``HTTPRequestDeadlines``): 408, then close.
+/// Past ``Configuration/maxConnections`` a new connection gets a 503 at once. Connections are served each
 /// in a child task of a discarding task group, like the JSON-RPC listener; errors are caught per
 /// connection. On graceful shutdown it stops accepting, lets every connection finish the request
 /// it is working on (answered with `Connection: close`), and closes idle ones at once.
@@ -36,10 +38,23 @@ public final class SCIMHTTPServer: Service, Sendable {
         /// On graceful shutdown, connections still open this long after it began are closed
         /// outright (a client that does not read its answer must not hold shutdown).
         public var shutdownGracePeriod: Duration
+        /// Connections served at once (`--http-max-connections`); one more gets a SCIM 503 with
+        /// `Retry-After` and is closed at once.
+        public var maxConnections: Int
+        /// Time a request head may take from its first byte (`--http-header-timeout`); then 408.
+        public var headerTimeout: Duration
+        /// Time a request body may take from the end of its head (`--http-body-timeout`), extended
+        /// by one second for every ``minBodyRate`` bytes received; then 408.
+        public var bodyTimeout: Duration
+        /// Bytes of body that earn one more second (`--http-min-body-rate`): the slowest steady
+        /// rate a body can arrive at past ``bodyTimeout``.
+        public var minBodyRate: Int
 
         public init(
             address: HTTPListenAddress, basePath: String = "/scim/v2", maxBodyBytes: Int = 4 * 1024 * 1024,
-            trustForwarded: Bool = false, idleTimeout: Duration = .seconds(60), shutdownGracePeriod: Duration = .seconds(5)
+            trustForwarded: Bool = false, idleTimeout: Duration = .seconds(60), shutdownGracePeriod: Duration = .seconds(5),
+            maxConnections: Int = 1024, headerTimeout: Duration = .seconds(20), bodyTimeout: Duration = .seconds(20),
+            minBodyRate: Int = 1024
         ) {
             self.address = address
             self.basePath = basePath
@@ -47,6 +62,10 @@ public final class SCIMHTTPServer: Service, Sendable {
             self.trustForwarded = trustForwarded
             self.idleTimeout = idleTimeout
             self.shutdownGracePeriod = shutdownGracePeriod
+            self.maxConnections = maxConnections
+            self.headerTimeout = headerTimeout
+            self.bodyTimeout = bodyTimeout
+            self.minBodyRate = minBodyRate
         }
     }
 
@@ -61,11 +80,19 @@ public final class SCIMHTTPServer: Service, Sendable {
     let onReady: @Sendable (String) -> Void
     /// Open connections, so graceful shutdown can quiesce them; `nil` once shutdown began.
     private let children = NIOLockedValueBox<[ObjectIdentifier: any Channel]?>([:])
+    /// Counts refused connections (shared with the JSON-RPC listener, read by `system.stats`).
+    let counters: TransportCounters
+    /// Admits at most ``Configuration/maxConnections`` clients at once.
+    let limiter: ConnectionLimiter
 
     public init(
-        configuration: Configuration, engine: @escaping Engine, logger: Logger, onReady: @escaping @Sendable (String) -> Void = { _ in }
+        configuration: Configuration, engine: @escaping Engine, logger: Logger, counters: TransportCounters = TransportCounters(),
+        onReady: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.configuration = configuration
+        self.counters = counters
+        self.limiter = ConnectionLimiter(
+            limit: configuration.maxConnections, listener: "SCIM HTTP", option: "--http-max-connections", logger: logger)
         self.translator = SCIMHTTPTranslator(basePath: configuration.basePath, trustForwarded: configuration.trustForwarded)
         self.engine = engine
         self.logger = logger
@@ -101,7 +128,8 @@ public final class SCIMHTTPServer: Service, Sendable {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await serverChannel.executeThenClose { inbound in
-                    for try await connection in inbound {
+                    for try await admission in inbound {
+                        guard case .serve(let connection) = admission else { continue }
                         group.addTask { await self.serve(connection) }
                     }
                 }
@@ -141,27 +169,47 @@ public final class SCIMHTTPServer: Service, Sendable {
 
     private typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
-    private func bind() async throws -> NIOAsyncChannel<Connection, Never> {
+    /// What a client over `--http-max-connections` gets before it is closed.
+    static func refusal(limit: Int) -> ByteBuffer {
+        SCIMHTTPTranslator.rawErrorResponse(
+            SCIMError(status: 503, scimType: nil, detail: "scimd is serving its maximum of \(limit) HTTP connections; try again later"),
+            extraHeaders: [("Retry-After", "1")])
+    }
+
+    private func bind() async throws -> NIOAsyncChannel<Admission<Connection>, Never> {
         let timeout = Self.timeAmount(configuration.idleTimeout)
         let logger = self.logger
+        let limiter = self.limiter
+        let counters = self.counters
+        let refusal = Self.refusal(limit: limiter.limit)
+        let limits = HTTPRequestDeadlines.Limits(
+            header: Self.timeAmount(configuration.headerTimeout), body: Self.timeAmount(configuration.bodyTimeout),
+            minBodyRate: configuration.minBodyRate)
         // NIO sets TCP_NODELAY on the listening socket (accepted sockets inherit it; on Unix
         // sockets it is skipped), so no per-connection socket option is needed: one that needs a
         // privilege scimd lacks under systemd would fail every connection.
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // A failed accept must neither end the listener (and the daemon with it) nor be retried at once.
             .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptErrorLogger(logger: logger)) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addAcceptErrorHandling(logger: logger, listener: "SCIM HTTP")
+                }
             }
             // A client that half-closes after its request still gets the answer.
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-        let initializer: @Sendable (any Channel) -> EventLoopFuture<Connection> = { channel in
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<Admission<Connection>> = { channel in
             channel.eventLoop.makeCompletedFuture {
+                guard try limiter.admit(channel, refusal: refusal, counters: counters) else { return .refused }
                 let sync = channel.pipeline.syncOperations
+                // First, before the decoder: it sees raw bytes and may have to answer without it.
+                let deadlines = HTTPRequestTimer(limits: limits, logger: logger)
+                try sync.addHandler(deadlines)
                 try sync.addHandler(IdleStateHandler(readTimeout: timeout, writeTimeout: timeout))
                 try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-                try sync.addHandler(HTTPConnectionGuard(logger: logger))
-                return try acceptedConnection(channel, as: Connection.self)
+                try sync.addHandler(HTTPConnectionGuard(logger: logger, deadlines: deadlines))
+                return .serve(try acceptedConnection(channel, as: Connection.self))
             }
         }
         do {
@@ -258,26 +306,5 @@ public final class SCIMHTTPServer: Service, Sendable {
         }
         parts.append(.end(nil))
         try await outbound.write(contentsOf: parts)
-    }
-}
-
-/// Keeps one failed accept (a connection reset before it was set up, no descriptors left) from
-/// ending the listener: NIO reports it on the server channel, where it would end the stream of
-/// accepted connections and with it the service and the daemon. It is logged and dropped; NIO
-/// already closed the failed connection (and backs off accepting when descriptors run out).
-final class AcceptErrorLogger: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = any Channel
-    typealias InboundOut = any Channel
-    let logger: Logger
-    /// Names the listener in the log ("SCIM HTTP", "JSON-RPC").
-    let listener: String
-
-    init(logger: Logger, listener: String = "SCIM HTTP") {
-        self.logger = logger
-        self.listener = listener
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.warning("\(listener) listener could not accept a connection", metadata: ["error": "\(error)"])
     }
 }

@@ -114,6 +114,22 @@ public struct SCIMHTTPTranslator: Sendable {
         .init(status: error.status, headers: ["Content-Type": "application/scim+json"], body: JSONSerializer.string(error.body), changes: [])
     }
 
+    /// A complete HTTP/1.1 response with a SCIM error body and `Connection: close`, as raw bytes,
+    /// for the places where NIO's HTTP encoder cannot be used: a connection refused before its
+    /// pipeline was built (503), or one whose request head never completed (408), where the
+    /// pipeline has no request to answer. Built with the same framing as ``response(_:version:closing:)``.
+    static func rawErrorResponse(_ error: SCIMError, extraHeaders: [(String, String)] = []) -> ByteBuffer {
+        let body = JSONSerializer.string(error.body)
+        let status = HTTPResponseStatus(statusCode: error.status)
+        var text = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n"
+        text += "Content-Type: application/scim+json; charset=utf-8\r\n"
+        text += "Content-Length: \(body.utf8.count)\r\n"
+        for (name, value) in extraHeaders { text += "\(name): \(value)\r\n" }
+        text += "Connection: close\r\n\r\n"
+        text += body
+        return ByteBuffer(string: text)
+    }
+
     /// 1xx, 204 and 304 responses carry no body and no Content-Length (RFC 9110 §8.6).
     static func mayHaveBody(status: Int) -> Bool {
         !(100..<200).contains(status) && status != 204 && status != 304
