@@ -96,18 +96,26 @@ public struct CompiledMappingConfiguration: Sendable {
 /// ## Evaluation
 ///
 /// For each property, in order: ``MappingProperty/path`` then each fallback path is evaluated
-/// with `JSONObject.values(at:resourceType:)`. `null` and blank (empty or whitespace-only)
-/// strings count as no value. The **first path yielding a value wins**: for a scalar type its
-/// first value, for a `list` type all its values. That value is coerced (see below):
-/// - coerced → it is the property's value;
-/// - not coerced → a `typeMismatch` ``PropertyIssue`` is reported (always, whatever
-///   `warnIfMissing` says: the mapping is asking for a type the data does not have), the value is
-///   dropped and the property gets its default, if any, else is omitted. Later fallback paths are
-///   *not* tried: the winning path is the one the operator sees in the issue. For a list, elements
-///   that do not coerce are dropped and reported; the others are kept.
+/// with `JSONObject.leaves(at:resourceType:)`. `null` and blank (empty or whitespace-only)
+/// strings count as no value (RFC 7643 §2.5: unassigned). The **first path yielding a usable
+/// value wins**:
+/// - a single-valued type takes the first value found. Through a multi-valued attribute that is
+///   its first value (`emails.value`, `emails[type eq "work"].value`); but a JSON array written at
+///   the end of the path with two or more values (`"skills": ["swift", "sql"]`) is not usable:
+///   taking one would cut the customer's data silently. (An array of one value is that value.)
+/// - a `list` type takes every value at the path; elements that do not coerce are dropped and
+///   reported as `typeMismatch`, the others kept. A path where none coerces is not usable.
+/// - a value that does not coerce to the type is not usable.
 ///
-/// If no path yields a value the property gets its ``MappingProperty/default`` (no issue), or
-/// else is omitted from ``MappingResult/properties`` and, when `warnIfMissing`, reported `missing`.
+/// A path whose value is not usable counts as missing: **the next fallback path is tried**. If no
+/// path yields a usable value, the property gets its ``MappingProperty/default`` if it has one,
+/// else it is omitted from ``MappingResult/properties``, and:
+/// - if some path held an unusable value, a `typeMismatch` ``PropertyIssue`` is reported (always,
+///   whatever `warnIfMissing` says: the data is there but the mapping cannot use it), its detail
+///   naming each value and where it was found, and that the default was used;
+/// - else, when `warnIfMissing`, a `missing` issue is reported — **also when the default was
+///   used** (its detail says so): a default fills the value, it does not hide that the customer
+///   does not send it. A default without `warnIfMissing` is silent.
 ///
 /// ## Coercion
 /// - `string`: strings as-is; numbers as their JSON text; booleans `"true"`/`"false"`.
@@ -119,7 +127,7 @@ public struct CompiledMappingConfiguration: Sendable {
 ///   `"YYYY-MM-DDThh:mm:ss[.f]Z"` (fraction kept up to 9 digits, trailing zeros dropped); a bare
 ///   date is midnight UTC.
 /// - `enum`: case- and surrounding-whitespace-insensitive match → the option's own spelling.
-/// - `list`: element-wise. A non-list type given several values uses the first.
+/// - `list`: element-wise.
 /// Surrounding whitespace is ignored for every type but `string`.
 public struct CompiledMapping: Sendable {
     /// The mapping as configured.
@@ -137,8 +145,10 @@ public struct CompiledMapping: Sendable {
         /// The configured default, already coerced.
         let defaultValue: JSONValue?
         let warnIfMissing: Bool
-        /// Prebuilt so a missing value costs no string building.
+        /// Prebuilt so a missing value costs no string building (its detail says when the default was used).
         let missingIssue: PropertyIssue
+        /// `the default "x" was used`, when there is a default.
+        let defaultNote: String?
     }
 
     /// Validates `mapping` and parses its paths once.
@@ -192,11 +202,13 @@ public struct CompiledMapping: Sendable {
                 }
             }
 
-            let missingDetail = "no value at " + texts.joined(separator: ", ")
+            let defaultNote = defaultValue.map { "the default \(Coercer.quote($0)) was used" }
+            let missingDetail = "no value at " + texts.joined(separator: ", ") + (defaultNote.map { "; " + $0 } ?? "")
             compiled.append(CompiledProperty(
                 name: name, coercer: coercer, paths: paths, pathTexts: texts, defaultValue: defaultValue,
                 warnIfMissing: property.warnIfMissing,
-                missingIssue: PropertyIssue(property: name, kind: .missing, detail: missingDetail, pathsTried: texts)))
+                missingIssue: PropertyIssue(property: name, kind: .missing, detail: missingDetail, pathsTried: texts),
+                defaultNote: defaultNote))
         }
         self.compiled = compiled
     }
@@ -261,47 +273,78 @@ public struct CompiledMapping: Sendable {
         members.reserveCapacity(compiled.count)
         var issues: [PropertyIssue] = []
         for property in compiled {
+            // Values found that the property could not use, with the path they were found at.
+            var unusable: [(pathIndex: Int, text: String)] = []
             var outcome: JSONValue? = nil
-            var found = false
+            var listIssue: PropertyIssue? = nil
             pathLoop: for (i, path) in property.paths.enumerated() {
-                let values = resource.values(at: path, resourceType: resourceType)
-                if values.isEmpty { continue }
+                let leaves = resource.leaves(at: path, resourceType: resourceType)
+                if leaves.isEmpty { continue }
                 if case .list(let element) = property.coercer {
                     var kept: [JSONValue] = []
                     var bad: [JSONValue] = []
                     var firstFailure: CoercionFailure? = nil
-                    for v in values where CompiledMapping.isPresent(v) {
-                        switch element.coerce(v) {
-                        case .success(let c): kept.append(c)
-                        case .failure(let f):
-                            bad.append(v)
-                            if firstFailure == nil { firstFailure = f }
+                    for leaf in leaves {
+                        for v in leaf.values where CompiledMapping.isPresent(v) {
+                            switch element.coerce(v) {
+                            case .success(let c): kept.append(c)
+                            case .failure(let f):
+                                bad.append(v)
+                                if firstFailure == nil { firstFailure = f }
+                            }
                         }
                     }
                     if kept.isEmpty && bad.isEmpty { continue }
-                    found = true
-                    if let firstFailure {
-                        issues.append(CompiledMapping.mismatch(property, pathIndex: i, values: bad, failure: firstFailure))
+                    if kept.isEmpty, let firstFailure {
+                        unusable.append((i, CompiledMapping.describe(bad, at: property.pathTexts[i], failure: firstFailure)))
+                        continue
                     }
-                    if !kept.isEmpty { outcome = .array(kept) }
+                    // Some elements coerced: the list keeps them, and the others are reported.
+                    if let firstFailure {
+                        listIssue = CompiledMapping.mismatch(property, pathIndex: i, values: bad, failure: firstFailure)
+                    }
+                    outcome = .array(kept)
                     break pathLoop
                 } else {
-                    for v in values where CompiledMapping.isPresent(v) {
-                        found = true
-                        switch property.coercer.coerce(v) {
-                        case .success(let c): outcome = c
-                        case .failure(let f):
-                            issues.append(CompiledMapping.mismatch(property, pathIndex: i, values: [v], failure: f))
+                    for leaf in leaves {
+                        let present = leaf.values.filter(CompiledMapping.isPresent)
+                        guard let first = present.first else { continue }
+                        if leaf.isArray && present.count > 1 {
+                            // Several values where one is expected: cutting them to the first would
+                            // lose the customer's data without a word.
+                            let shown = present.prefix(3).map(Coercer.quote).joined(separator: ", ") + (present.count > 3 ? ", …" : "")
+                            unusable.append(
+                                (i, "\(present.count) values (\(shown)) at \(property.pathTexts[i]), but the property takes one (a list type keeps them all)"))
+                            continue pathLoop
                         }
-                        break pathLoop
+                        switch property.coercer.coerce(first) {
+                        case .success(let c):
+                            outcome = c
+                            break pathLoop
+                        case .failure(let f):
+                            unusable.append((i, CompiledMapping.describe([first], at: property.pathTexts[i], failure: f)))
+                            continue pathLoop
+                        }
                     }
                 }
             }
             if let outcome {
                 members.append((key: property.name, value: outcome))
-            } else if let def = property.defaultValue {
-                members.append((key: property.name, value: def))
-            } else if !found && property.warnIfMissing {
+                if let listIssue { issues.append(listIssue) }
+                continue
+            }
+            if let def = property.defaultValue { members.append((key: property.name, value: def)) }
+            if let firstUnusable = unusable.first {
+                // Always reported, whatever warnIfMissing says: the data is there but unusable.
+                var detail = unusable.map(\.text).joined(separator: "; ")
+                if let note = property.defaultNote { detail += "; " + note }
+                issues.append(
+                    PropertyIssue(
+                        property: property.name, kind: .typeMismatch, detail: detail, pathsTried: property.pathTexts,
+                        path: property.pathTexts[firstUnusable.pathIndex]))
+            } else if property.warnIfMissing {
+                // With a default the value is the default, and the warning still opens: the operator
+                // asked to learn which customers do not send it.
                 issues.append(property.missingIssue)
             }
         }
@@ -320,6 +363,13 @@ public struct CompiledMapping: Sendable {
         case .string(let s): return !Coercer.isBlank(s)
         default: return true
         }
+    }
+
+    /// `value "n/a" at …:seats is not an integer`, or for several: `values "a", "b" at tags do not coerce (first: …)`.
+    static func describe(_ values: [JSONValue], at path: String, failure: CoercionFailure) -> String {
+        let shown = values.count == 1 ? "value \(Coercer.quote(values[0]))" : "values " + values.map(Coercer.quote).joined(separator: ", ")
+        let what = values.count == 1 ? failure.reason : "do not coerce (first: \(failure.reason))"
+        return "\(shown) at \(path) \(what)"
     }
 
     static func mismatch(_ p: CompiledProperty, pathIndex: Int, values: [JSONValue], failure: CoercionFailure) -> PropertyIssue {

@@ -43,6 +43,32 @@ extension JSONObject {
     }
 }
 
+/// What one place in a resource holds at the end of a path: its values, and whether they were a
+/// JSON array written there (`"skills": ["swift", "sql"]`) rather than one value reached through
+/// a multi-valued attribute (`emails[0].value`, `emails[1].value`).
+public struct LeafValue: Sendable, Equatable {
+    /// The values, nulls left out; one element unless ``isArray``.
+    public var values: [JSONValue]
+    /// The path ends at an array.
+    public var isArray: Bool
+
+    public init(values: [JSONValue], isArray: Bool) {
+        self.values = values
+        self.isArray = isArray
+    }
+}
+
+extension JSONObject {
+    /// The values at `path` as ``values(at:resourceType:)`` finds them, in the same order, but
+    /// grouped by where they sit: each value reached through a multi-valued attribute is a leaf of
+    /// its own, and an array at the end of the path is one leaf holding all its elements. A mapping
+    /// uses this to tell "the first of several emails" (fine for a single-valued property) from "a
+    /// list where one value was expected" (which it must not cut silently).
+    public func leaves(at path: AttributePath, resourceType: SCIMResourceType) -> [LeafValue] {
+        (try? FilterEvaluator.resolveLeaves(path, in: self, scope: .top(resourceType))) ?? []
+    }
+}
+
 extension Filter {
     /// Whether `resource` (as scimd outputs it: `id`, `meta`, `schemas`, extension objects under
     /// their URN keys) matches this filter, with RFC 7644 §3.4.2.2 semantics:
@@ -123,6 +149,33 @@ enum FilterEvaluator {
             elements = out
         }
         return elements
+    }
+
+    /// See ``JSONObject/leaves(at:resourceType:)``; throws when the value filter is invalid.
+    static func resolveLeaves(_ path: AttributePath, in object: JSONObject, scope: EvaluationScope) throws(SCIMError) -> [LeafValue] {
+        func leaf(_ value: JSONValue) -> LeafValue? {
+            switch value {
+            case .null: return nil
+            case .array(let elements): return LeafValue(values: elements.filter { !$0.isNull }, isArray: true)
+            default: return LeafValue(values: [value], isArray: false)
+            }
+        }
+        let raw = rawAttributeValues(path, in: object, scope: scope)
+        if path.valueFilter == nil && path.subAttribute == nil { return raw.compactMap(leaf) }
+        // A value filter or a sub-attribute walks into the attribute's values one by one.
+        var elements: [JSONValue] = []
+        for value in raw { appendFlattened(value, to: &elements) }
+        if let filter = path.valueFilter {
+            let inner = scope.nested(in: path)
+            var kept: [JSONValue] = []
+            for element in elements {
+                guard let o = element.objectValue else { continue }
+                if try evaluate(filter, on: o, scope: inner) { kept.append(element) }
+            }
+            elements = kept
+        }
+        guard let sub = path.subAttribute else { return elements.compactMap(leaf) }
+        return elements.compactMap { $0.objectValue?[caseInsensitive: sub] }.compactMap(leaf)
     }
 
     // MARK: Evaluation

@@ -39,16 +39,25 @@ struct EvaluationTests {
         #expect(r.properties.isEmpty)
     }
 
-    @Test func defaultSuppressesMissing() throws {
+    /// A default fills the value; with warnIfMissing the warning still opens and says the default
+    /// was used (the operator asked to learn who does not send it); without it, silence.
+    @Test func defaultFillsTheValueAndTheWarningStillOpens() throws {
         let m = try compile([
             MappingProperty(name: "tier", type: .integer, path: "tier", default: "3", warnIfMissing: true),
             MappingProperty(name: "locale", path: "locale", default: "en-US", warnIfMissing: true),
+            MappingProperty(name: "team", path: "team", default: "unassigned", warnIfMissing: false),
         ])
         let r = m.evaluate(object(#"{"userName":"x"}"#))
-        #expect(r.issues.isEmpty)
         #expect(r.properties["tier"] == 3)  // default coerced at compile time
         #expect(r.properties["locale"] == "en-US")
-        #expect(m.evaluate(object(#"{"locale":"fr-FR","tier":1}"#)).properties == ["tier": 1, "locale": "fr-FR"])
+        #expect(r.properties["team"] == "unassigned")
+        #expect(r.issues == [
+            PropertyIssue(property: "tier", kind: .missing, detail: "no value at tier; the default 3 was used", pathsTried: ["tier"]),
+            PropertyIssue(property: "locale", kind: .missing, detail: #"no value at locale; the default "en-US" was used"#, pathsTried: ["locale"]),
+        ])
+        let sent = m.evaluate(object(#"{"locale":"fr-FR","tier":1,"team":"a"}"#))
+        #expect(sent.properties == ["tier": 1, "locale": "fr-FR", "team": "a"])
+        #expect(sent.issues.isEmpty)
     }
 
     @Test func outputFollowsMappingOrder() throws {
@@ -140,17 +149,26 @@ struct EvaluationTests {
         #expect(r.issues.map(\.kind) == [.typeMismatch])
     }
 
-    @Test func typeMismatchStopsAtTheWinningPathAndUsesDefault() throws {
+    /// A value that cannot be converted counts as missing: the fallbacks are tried in order.
+    @Test func anUnusableValueFallsThroughToTheNextPath() throws {
         let m = try compile([MappingProperty(
             name: "age", type: .integer, path: "age", fallbackPaths: ["years", "ageInYears"], default: 0, warnIfMissing: true)])
         let r = m.evaluate(object(#"{"years":4.2,"ageInYears":40}"#))
-        #expect(r.properties["age"] == 0)  // the default, not the later fallback
-        let issue = try #require(r.issues.first)
-        #expect(issue.kind == .typeMismatch)
-        #expect(issue.path == "years")
-        #expect(issue.pathsTried == ["age", "years"])
-        #expect(issue.detail == "value 4.2 at years is not a whole number")
-        #expect(r.issues.count == 1)
+        #expect(r.properties["age"] == 40)
+        #expect(r.issues.isEmpty)
+    }
+
+    /// Only when no path yields a usable value: the default, and a typeMismatch naming each value
+    /// found and where.
+    @Test func whenNoPathIsUsableTheMismatchNamesEveryValueFound() throws {
+        let m = try compile([MappingProperty(
+            name: "age", type: .integer, path: "age", fallbackPaths: ["years", "ageInYears"], default: 0, warnIfMissing: true)])
+        let r = m.evaluate(object(#"{"age":"forty","years":4.2}"#))
+        #expect(r.properties["age"] == 0)
+        #expect(r.issues == [PropertyIssue(
+            property: "age", kind: .typeMismatch,
+            detail: #"value "forty" at age is not an integer; value 4.2 at years is not a whole number; the default 0 was used"#,
+            pathsTried: ["age", "years", "ageInYears"], path: "age")])
     }
 
     @Test func objectValueForScalarIsMismatch() throws {
