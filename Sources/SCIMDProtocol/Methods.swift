@@ -137,14 +137,18 @@ public struct ConnectionInfo: Codable, Sendable, Equatable {
     public var confirmMode: Bool
     /// Seconds a held change waits for `scim.commit` before it is dropped.
     public var commitTimeoutSeconds: Int
+    /// The customer's email domains (lowercased): when set, `sso.resolve` refuses email-shaped
+    /// claims from any other domain. Empty: no restriction.
+    public var domains: [String]
 
     public init(
         id: String, name: String, customerId: String?, idp: String?, disabled: Bool, createdAt: String,
         updatedAt: String, users: Int = 0, activeUsers: Int = 0, groups: Int = 0, openWarnings: Int = 0,
         resourcesWithWarnings: Int = 0, requests24h: Int = 0, errors24h: Int = 0, lastRequestAt: String? = nil,
         lastRequestStatus: Int? = nil, previousTokenExpiresAt: String? = nil, sso: SSOStrategy = .default,
-        confirmMode: Bool = false, commitTimeoutSeconds: Int = 300
+        confirmMode: Bool = false, commitTimeoutSeconds: Int = 300, domains: [String] = []
     ) {
+        self.domains = domains
         self.sso = sso
         self.confirmMode = confirmMode
         self.commitTimeoutSeconds = commitTimeoutSeconds
@@ -227,7 +231,7 @@ public enum ConnectionsGet: RPCMethod {
 /// `connections.update`: rename, re-label or disable/enable. Errors: `not_found`, `conflict`.
 public enum ConnectionsUpdate: RPCMethod {
     public static let name = "connections.update"
-    public static let summary = "Change a connection's name, customerId, idp or disabled flag."
+    public static let summary = "Change a connection's name, customerId, idp, disabled flag, SSO strategy, email domains or confirm mode."
     public struct Params: Codable, Sendable, Equatable {
         public var id: String
         public var name: String?
@@ -240,10 +244,14 @@ public enum ConnectionsUpdate: RPCMethod {
         public var confirmMode: Bool?
         /// 10…86,400.
         public var commitTimeoutSeconds: Int?
+        /// The customer's email domains (`["example.com"]`); `[]` removes the restriction. Each is a
+        /// domain name, without `@`; matching ignores case and allows no subdomains.
+        public var domains: [String]?
         public init(
             id: String, name: String? = nil, customerId: String? = nil, idp: String? = nil, disabled: Bool? = nil,
-            sso: SSOStrategy? = nil, confirmMode: Bool? = nil, commitTimeoutSeconds: Int? = nil
+            sso: SSOStrategy? = nil, confirmMode: Bool? = nil, commitTimeoutSeconds: Int? = nil, domains: [String]? = nil
         ) {
+            self.domains = domains
             self.sso = sso
             self.confirmMode = confirmMode
             self.commitTimeoutSeconds = commitTimeoutSeconds

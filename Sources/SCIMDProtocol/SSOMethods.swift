@@ -79,7 +79,17 @@ public enum SSOResolve: RPCMethod {
         public var user: SSOUser?
         /// For `ambiguous`: the ids of every match.
         public var candidates: [String]?
-        public init(verdict: String, connection: String, strategy: SSOStrategy, lookedUp: String, user: SSOUser?, candidates: [String]?) {
+        /// Why the login was not allowed, for logs and support: `not_provisioned` (no such
+        /// user), `deprovisioned` (deleted), `inactive` (SCIM `active` false), `ambiguous`,
+        /// `claim_missing` (the claim the strategy reads is absent or empty), `invalid_claim`
+        /// (an email claim that is not `local@domain`), `domain_not_allowed` (the claim's domain is
+        /// not one of the connection's `domains`). nil for `allow`.
+        public var reason: String?
+        public init(
+            verdict: String, connection: String, strategy: SSOStrategy, lookedUp: String, user: SSOUser?, candidates: [String]?,
+            reason: String? = nil
+        ) {
+            self.reason = reason
             self.verdict = verdict
             self.connection = connection
             self.strategy = strategy

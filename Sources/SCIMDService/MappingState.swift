@@ -28,7 +28,13 @@ struct ActiveMapping: Sendable {
         self.users = try CompiledMapping(configuration.users, resourceType: .user)
         self.groups = try CompiledMapping(configuration.groups, resourceType: .group)
         self.groupsReadMembers = groups.reads(attribute: "members")
+        self.usersReadGroups = users.reads(attribute: "groups")
     }
+
+    /// Whether the user mapping reads `groups` (`groups.display`, `groups[type eq "direct"].value`):
+    /// a User's groups are not in what the IdP sent but computed from memberships (RFC 7643
+    /// §4.1.2, read-only), so they are added to the input, and kept current like `roles`.
+    let usersReadGroups: Bool
 
     /// Whether the group mapping reads `members`: a Group's members are stored as rows, not in
     /// its JSON, so they are loaded for evaluation only when a path needs them.
@@ -39,13 +45,23 @@ struct ActiveMapping: Sendable {
     }
 
     /// Maps a stored resource. The mapping sees the resource as the IdP sent it plus its `id`
-    /// (not `meta` or derived `groups`: re-mapping a connection must not need a query per resource).
-    /// A user's `roles` come from the groups they are in (see ``RoleRules``). A Group's `members`
-    /// (stored as rows) are passed in `members`; callers load them only when ``groupsReadMembers``.
+    /// (not `meta`), and for a User whose mapping reads `groups` (``usersReadGroups``) the groups it
+    /// is in, as `GET /Users/{id}` shows them: `{"value": id, "display": displayName, "type":
+    /// "direct"}`. A user's `roles` come from the groups they are in (see ``RoleRules``). Callers
+    /// load `groups` only when ``dependsOnGroups``. A Group's `members` (stored as rows) are passed
+    /// in `members`; callers load them only when ``groupsReadMembers``.
     func evaluate(raw: JSONObject, id: String, type: SCIMResourceType, groups: [MemberOf], members: [JSONValue] = []) -> MappingResult {
         var input = raw
         input["id"] = .string(id)
         if type == .group, !members.isEmpty { input["members"] = .array(members) }
+        if type == .user, usersReadGroups {
+            input["groups"] = .array(groups.map { group in
+                var value: JSONObject = ["value": .string(group.id)]
+                if let display = group.displayName { value["display"] = .string(display) }
+                value["type"] = "direct"
+                return .object(value)
+            })
+        }
         var result = compiled(for: type).evaluate(input)
         if type == .user, let roles {
             let names = roles.roles(for: groups.map { (displayName: $0.displayName, externalId: $0.externalId) })
@@ -54,8 +70,9 @@ struct ActiveMapping: Sendable {
         return result
     }
 
-    /// Whether users' mapped properties depend on their groups.
-    var dependsOnGroups: Bool { roles != nil }
+    /// Whether users' mapped properties depend on their groups (role rules, or a property reading
+    /// `groups`): memberships and group names then re-map the users they touch.
+    var dependsOnGroups: Bool { roles != nil || usersReadGroups }
 }
 
 /// What mapping one resource changed in its warnings.

@@ -6,7 +6,9 @@ import SCIMJSON
 
 /// SSO and SCIM together: which provisioned user a login is, and the link to the application's users.
 extension SCIMDService {
-    /// `sso.resolve`. Throws `not_found`, `invalid_params`, `conflict`.
+    /// `sso.resolve`. Throws `not_found` (no such connection), `invalid_params` (neither connection
+    /// nor customerId), `conflict` (customerId shared by several connections). Everything about the
+    /// claims is a verdict with a ``SSOResolve/Result/reason``.
     public func resolveSSO(_ params: SSOResolve.Params) async throws -> SSOResolve.Result {
         let connection: ConnectionRecord
         if let reference = params.connection {
@@ -21,7 +23,8 @@ extension SCIMDService {
         } else {
             throw RPCError.invalidParams("give connection or customerId", field: "connection")
         }
-        let strategy = ConnectionSettings(connection).ssoStrategy
+        let settings = ConnectionSettings(connection)
+        let strategy = settings.ssoStrategy
         let claimName: String
         switch strategy.kind {
         case "sub_userName", "sub_externalId": claimName = "sub"
@@ -29,17 +32,35 @@ extension SCIMDService {
         case "preferred_username_userName": claimName = "preferred_username"
         default: claimName = strategy.claim ?? ""
         }
+        // A login that cannot match is a verdict with a reason, not an error: an application's
+        // login path handles one shape.
+        func deny(_ reason: String, lookedUp: String) -> SSOResolve.Result {
+            .init(
+                verdict: "deny_not_provisioned", connection: connection.id, strategy: strategy, lookedUp: lookedUp, user: nil,
+                candidates: nil, reason: reason)
+        }
         guard let claim = params.claims[claimName], let value = claim.stringValue ?? claim.intValue.map(String.init),
-            !value.isEmpty
+            !value.trimmingCharacters(in: .whitespaces).isEmpty
         else {
-            throw RPCError.invalidParams(
-                "the connection matches logins by \(strategy.kind); the claims need a non-empty '\(claimName)'", field: "claims.\(claimName)")
+            return deny("claim_missing", lookedUp: "")
+        }
+        // With the customer's domains set, an email-shaped claim from any other domain is refused
+        // before any lookup: `mhopper@evil.example.net` is not the customer's `mhopper`.
+        let domains = settings.domains ?? []
+        let readsEmail: Bool
+        switch strategy.kind {
+        case "email_userName", "email_localpart_userName": readsEmail = true
+        case "claim_property": readsEmail = claimName.lowercased() == "email"
+        case "preferred_username_userName": readsEmail = value.contains("@")  // Entra's UPN is email-shaped
+        default: readsEmail = false
+        }
+        if readsEmail && !domains.isEmpty {
+            guard let domain = EmailDomains.domain(ofEmail: value) else { return deny("invalid_claim", lookedUp: value) }
+            guard domains.contains(domain) else { return deny("domain_not_allowed", lookedUp: value) }
         }
         var lookedUp = value
         if strategy.kind == "email_localpart_userName" {
-            guard let at = value.lastIndex(of: "@"), at != value.startIndex else {
-                throw RPCError.invalidParams("the email claim '\(value)' has no local part", field: "claims.email")
-            }
+            guard let at = value.lastIndex(of: "@"), at != value.startIndex else { return deny("invalid_claim", lookedUp: value) }
             lookedUp = String(value[..<at])
         }
         let connectionId = connection.id
@@ -73,17 +94,17 @@ extension SCIMDService {
         if live.count > 1 {
             return .init(
                 verdict: "ambiguous", connection: connectionId, strategy: strategy, lookedUp: lookedUp, user: nil,
-                candidates: live.map(\.id))
+                candidates: live.map(\.id), reason: "ambiguous")
         }
         guard let record = live.first else {
             return .init(
                 verdict: deleted ? "deny_deprovisioned" : "deny_not_provisioned", connection: connectionId, strategy: strategy,
-                lookedUp: lookedUp, user: nil, candidates: nil)
+                lookedUp: lookedUp, user: nil, candidates: nil, reason: deleted ? "deprovisioned" : "not_provisioned")
         }
         let user = try await ssoUser(record)
         return .init(
             verdict: user.active ? "allow" : "deny_deprovisioned", connection: connectionId, strategy: strategy, lookedUp: lookedUp,
-            user: user, candidates: nil)
+            user: user, candidates: nil, reason: user.active ? nil : "inactive")
     }
 
     private func ssoUser(_ record: ResourceRecord) async throws -> SSOUser {

@@ -237,16 +237,29 @@ public actor SCIMDService {
                     throw RPCError.invalidParams("commitTimeoutSeconds must be 10…86400", field: "commitTimeoutSeconds")
                 }
             }
+            let domains = try params.domains.map(EmailDomains.normalized)
+            // Matching on an email's local part alone lets anyone with the same local part at any
+            // domain in: that strategy needs the customer's domains.
+            let settings = ConnectionSettings(current)
+            let strategyAfter = params.sso ?? settings.ssoStrategy
+            let domainsAfter = domains ?? settings.domains ?? []
+            if strategyAfter.kind == "email_localpart_userName" && domainsAfter.isEmpty {
+                throw RPCError.invalidParams(
+                    "email_localpart_userName matches only the part before '@', so it needs the customer's email domains "
+                        + "(domains: [\"example.com\"]); without them anyone with that name at any domain would match",
+                    field: params.sso != nil ? "sso.kind" : "domains")
+            }
             let committed = try await commitConnectionChange(current.id, eventType: "connection.updated", eventData: Self.eventData) { record in
                 if let name { record.name = name }
                 if let customerId = params.customerId { record.customerId = Optional(customerId).nonEmpty }
                 if let idp = params.idp { record.idp = Optional(idp).nonEmpty }
                 if let disabled = params.disabled { record.disabled = disabled }
-                if params.sso != nil || params.confirmMode != nil || params.commitTimeoutSeconds != nil {
+                if params.sso != nil || params.confirmMode != nil || params.commitTimeoutSeconds != nil || domains != nil {
                     var settings = ConnectionSettings(record)
                     if let sso = params.sso { settings.sso = sso }
                     if let confirmMode = params.confirmMode { settings.confirmMode = confirmMode }
                     if let timeout = params.commitTimeoutSeconds { settings.commitTimeoutSeconds = timeout }
+                    if let domains { settings.domains = domains.isEmpty ? nil : domains }
                     record.settings = settings.json
                 }
             }
@@ -413,7 +426,7 @@ public actor SCIMDService {
             requests24h: requests.requests, errors24h: requests.errors,
             lastRequestAt: requests.lastAt.map(Timestamp.string), lastRequestStatus: requests.lastStatus,
             previousTokenExpiresAt: previousExpiry, sso: settings.ssoStrategy, confirmMode: settings.confirmMode ?? false,
-            commitTimeoutSeconds: settings.commitTimeout)
+            commitTimeoutSeconds: settings.commitTimeout, domains: settings.domains ?? [])
     }
 
     // MARK: authentication
@@ -462,16 +475,19 @@ struct ConnectionSettings: Codable, Sendable {
     var sso: SSOStrategy?
     var confirmMode: Bool?
     var commitTimeoutSeconds: Int?
+    /// The customer's email domains, lowercased (see ``EmailDomains``).
+    var domains: [String]?
 
     init(_ record: ConnectionRecord) {
         self = (try? JSONDecoder().decode(ConnectionSettings.self, from: Data(record.settings.utf8)))
             ?? ConnectionSettings(sso: nil, confirmMode: nil, commitTimeoutSeconds: nil)
     }
 
-    init(sso: SSOStrategy?, confirmMode: Bool?, commitTimeoutSeconds: Int?) {
+    init(sso: SSOStrategy?, confirmMode: Bool?, commitTimeoutSeconds: Int?, domains: [String]? = nil) {
         self.sso = sso
         self.confirmMode = confirmMode
         self.commitTimeoutSeconds = commitTimeoutSeconds
+        self.domains = domains
     }
 
     var ssoStrategy: SSOStrategy { sso ?? .default }
@@ -479,5 +495,38 @@ struct ConnectionSettings: Codable, Sendable {
 
     var json: String {
         (try? String(decoding: JSONEncoder().encode(self), as: UTF8.self)) ?? "{}"
+    }
+}
+
+/// A connection's email domains: the customer's own, from which `sso.resolve` accepts email claims.
+enum EmailDomains {
+    /// Lowercased, trimmed, a leading `@` dropped, duplicates removed (order kept). Throws
+    /// `invalid_params` naming the entry (`domains.1`) for one that is not a domain name.
+    static func normalized(_ domains: [String]) throws(RPCError) -> [String] {
+        var out: [String] = []
+        for (index, raw) in domains.enumerated() {
+            var domain = raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+            if domain.hasPrefix("@") { domain.removeFirst() }
+            let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+            let valid =
+                !domain.isEmpty && domain.count <= 253 && labels.count >= 2
+                && labels.allSatisfy { label in
+                    !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
+                        && label.unicodeScalars.allSatisfy { $0 == "-" || CharacterSet.alphanumerics.contains($0) }
+                }
+            guard valid else {
+                throw RPCError.invalidParams("'\(raw)' is not a domain name (like example.com)", field: "domains.\(index)")
+            }
+            if !out.contains(domain) { out.append(domain) }
+        }
+        return out
+    }
+
+    /// The domain of an email address (after its last `@`), lowercased; nil when it has no local
+    /// part or no domain.
+    static func domain(ofEmail email: String) -> String? {
+        guard let at = email.lastIndex(of: "@"), at != email.startIndex else { return nil }
+        let domain = email[email.index(after: at)...].trimmingCharacters(in: .whitespaces).lowercased()
+        return domain.isEmpty ? nil : domain
     }
 }

@@ -171,18 +171,26 @@ struct Connections: AsyncParsableCommand {
         @Flag(inversion: .prefixedNo, help: "Hold user lifecycle changes until the application calls scim.commit.")
         var confirmMode: Bool?
         @Option(help: "Seconds a held change waits for scim.commit.") var commitTimeout: Int?
+        @Option(
+            name: .customLong("domain"),
+            help: "The customer's email domain (repeat for several; replaces the list): SSO refuses email claims from others.")
+        var domains: [String] = []
+        @Flag(help: "Remove the email-domain restriction.") var clearDomains = false
         func validate() throws {
             if disable && enable { throw ValidationError("--disable and --enable exclude each other") }
+            if clearDomains && !domains.isEmpty { throw ValidationError("--domain and --clear-domains exclude each other") }
         }
         func run() async throws {
             let strategy = sso.map { SSOStrategy(kind: $0, claim: ssoClaim, property: ssoProperty) }
             let disabled: Bool? = disable ? true : (enable ? false : nil)
             let params = ConnectionsUpdate.Params(
                 id: connection, name: name, customerId: customerId, idp: idp, disabled: disabled, sso: strategy,
-                confirmMode: confirmMode, commitTimeoutSeconds: commitTimeout)
+                confirmMode: confirmMode, commitTimeoutSeconds: commitTimeout,
+                domains: clearDomains ? [] : (domains.isEmpty ? nil : domains))
             let c = try await options.withClient { try await $0.updateConnection(params) }
             if options.json { return try options.printJSON(c) }
             print("Updated \(c.name) (\(c.id))\(c.disabled ? ": disabled" : "").")
+            if !c.domains.isEmpty { print("Email domains: \(c.domains.joined(separator: ", "))") }
         }
     }
 

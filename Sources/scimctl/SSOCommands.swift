@@ -30,7 +30,8 @@ struct SSOCommand: AsyncParsableCommand {
             if options.json { return try options.printJSON(result) }
             let style = Style.automatic
             let verdict = result.verdict == "allow" ? result.verdict : style.error(result.verdict)
-            print("\(verdict)  (\(result.strategy.kind): looked up '\(result.lookedUp)')")
+            let reason = result.reason.map { ", reason: \($0)" } ?? ""
+            print("\(verdict)  (\(result.strategy.kind): looked up '\(result.lookedUp)'\(reason))")
             if let user = result.user {
                 print("user \(user.userName)  id \(user.id)  active \(user.active ? "yes" : "no")")
                 if let app = user.appUserId { print("application user \(app)") }
