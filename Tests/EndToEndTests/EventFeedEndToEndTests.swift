@@ -149,4 +149,31 @@ import Testing
         let committed = try await daemon.client { try await $0.commitSCIM(commitId) }
         #expect(committed.status == 201)
     }
+
+    /// `--domain` through scimctl and the real daemon: a claim from another domain is refused with
+    /// its reason; the local-part strategy is refused without domains.
+    @Test func scimctlEmailDomainsRestrictSSO() async throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let env = ["SCIMD_SOCKET": daemon.socket]
+        let created = try await daemon.client { try await $0.createConnection(name: "Dom") }
+        _ = try await daemon.client {
+            try await $0.handleSCIM(
+                method: "POST", path: "/Users", headers: ["Authorization": "Bearer \(created.token)"], body: #"{"userName":"mhopper"}"#)
+        }
+        let refused = try runTool("scimctl", ["connections", "update", "Dom", "--sso", "email_localpart_userName"], environment: env)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("domains"), "\(refused.stderr)")
+        let update = try runTool(
+            "scimctl", ["connections", "update", "Dom", "--sso", "email_localpart_userName", "--domain", "Example.com"], environment: env)
+        #expect(update.status == 0, "\(update.stderr)")
+        #expect(update.stdout.contains("Email domains: example.com"))
+        let evil = try runTool("scimctl", ["sso", "resolve", "Dom", "--claim", "email=mhopper@evil.example.net"], environment: env)
+        #expect(evil.status != 0)
+        #expect(evil.stdout.contains("deny_not_provisioned") && evil.stdout.contains("domain_not_allowed"), "\(evil.stdout)")
+        let good = try runTool("scimctl", ["sso", "resolve", "Dom", "--claim", "email=mhopper@example.com"], environment: env)
+        #expect(good.status == 0, "\(good.stdout) \(good.stderr)")
+        let cleared = try runTool("scimctl", ["connections", "update", "Dom", "--clear-domains"], environment: env)
+        #expect(cleared.status != 0)  // the local-part strategy still needs them
+    }
 }
