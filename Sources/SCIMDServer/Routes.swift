@@ -7,10 +7,15 @@ import Logging
 extension RPCDispatcher {
     /// The dispatcher with every scimd method registered: one line per method, so a reader
     /// finds the handler of any method name in one hop.
-    public static func scimd(service: SCIMDService, counters: TransportCounters, logger: Logger) -> RPCDispatcher {
+    /// `health` answers `system.health` (by default a monitor that has not probed yet, which
+    /// reports the store's own view of its writes).
+    public static func scimd(
+        service: SCIMDService, counters: TransportCounters, logger: Logger, health: HealthMonitor? = nil
+    ) -> RPCDispatcher {
         var d = RPCDispatcher(logger: logger)
+        let monitor = health ?? HealthMonitor(service: service)
         d.register(SystemHealth.self) { _ in
-            let checks = service.healthChecks()
+            let checks = monitor.checks()
             return .init(
                 status: checks.allSatisfy { $0.status == "ok" } ? "ok" : "degraded", version: service.configuration.version,
                 uptimeSeconds: service.uptimeSeconds(), checks: checks)

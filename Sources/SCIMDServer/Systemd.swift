@@ -1,6 +1,7 @@
 import CSystemd
 import Foundation
 import Logging
+import SCIMDService
 import ServiceLifecycle
 
 /// The parts of libsystemd scimd uses: socket activation (`sd_listen_fds(3)`), readiness and
@@ -40,24 +41,48 @@ public enum Systemd {
     }
 }
 
-/// Pings the systemd watchdog at half its interval while the daemon runs.
-public struct WatchdogService: Service {
+/// Probes the daemon's health every `interval` (see ``HealthMonitor``), logs when it turns
+/// degraded or healthy again, and — under a systemd watchdog — sends `WATCHDOG=1` after each probe
+/// only while the daemon is alive (``HealthMonitor/isAlive(now:)``), so systemd restarts a wedged
+/// daemon: one whose state owner or database stops answering never completes its probe, and the
+/// pings stop.
+public struct HealthService: Service {
+    let monitor: HealthMonitor
     let interval: Duration
+    let watchdog: Bool
     let logger: Logger
 
-    public init(interval: Duration, logger: Logger) {
-        self.interval = interval
+    /// `watchdogInterval`: systemd's (`WatchdogSec=`), or nil without a watchdog; probes then run
+    /// at least twice within it.
+    public init(monitor: HealthMonitor, interval: Duration = .seconds(5), watchdogInterval: Duration?, logger: Logger) {
+        self.monitor = monitor
+        self.watchdog = watchdogInterval != nil
+        self.interval = watchdogInterval.map { min(interval, $0 / 2) } ?? interval
         self.logger = logger
     }
 
     public func run() async throws {
-        logger.info("systemd watchdog enabled", metadata: ["interval": "\(interval)"])
-        let interval = self.interval
-        // Ends (without error) when the group shuts down; the ping loop itself never fails.
+        if watchdog { logger.info("systemd watchdog enabled", metadata: ["probeInterval": "\(interval)"]) }
+        // Ends (without error) when the group shuts down; the probe loop itself never fails.
         try? await cancelWhenGracefulShutdown {
+            var wasHealthy = true
             while true {
-                Systemd.notify("WATCHDOG=1")
-                try await Task.sleep(for: interval / 2)
+                await monitor.probe()
+                let checks = monitor.checks()
+                let failing = checks.filter { $0.status != "ok" }
+                if failing.isEmpty != wasHealthy {
+                    wasHealthy = failing.isEmpty
+                    if wasHealthy {
+                        logger.notice("health: ok again")
+                        Systemd.notify("STATUS=serving")
+                    } else {
+                        let summary = failing.map { "\($0.name): \($0.detail ?? "failing")" }.joined(separator: "; ")
+                        logger.warning("health: degraded", metadata: ["failing": "\(summary)"])
+                        Systemd.notify("STATUS=degraded: \(summary)")
+                    }
+                }
+                if watchdog && monitor.isAlive() { Systemd.notify("WATCHDOG=1") }
+                try await Task.sleep(for: interval)
             }
         }
     }

@@ -150,6 +150,12 @@ public final class Store: Sendable {
         try pool.read(body)
     }
 
+    /// Reads one page of the database on a reader connection: proof for `system.health` that the
+    /// database answers. Throws the database's error.
+    public func probeRead() async throws {
+        try await pool.read { db in _ = try Row.fetchOne(db, sql: "SELECT id FROM connection LIMIT 1") }
+    }
+
     /// Caps the database at `pages` pages (SQLite's `max_page_count`, on the writer; a cap below
     /// the current size is raised to it). Past it, writes fail as they do on a full disk: tests use
     /// it to fill the "disk" deterministically.

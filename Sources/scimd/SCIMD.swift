@@ -94,6 +94,9 @@ struct SCIMD: AsyncParsableCommand {
     @Option(help: "Bytes per second of body that extend --http-body-timeout by one second each: the slowest steady rate a long body may arrive at.")
     var httpMinBodyRate: Int = 1024
 
+    @Option(help: "system.health and /healthz turn degraded when the database's file system has less free space than this, in MiB.")
+    var minFreeDiskMB: Int = 64
+
     func validate() throws {
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
@@ -144,7 +147,8 @@ struct SCIMD: AsyncParsableCommand {
                     maxFilterDepth: maxFilterDepth, eventMaxAgeSeconds: eventRetentionDays * 86_400),
                 logger: logger)
             let counters = TransportCounters()
-            let dispatcher = RPCDispatcher.scimd(service: service, counters: counters, logger: logger)
+            let health = HealthMonitor(service: service, minimumFreeBytes: Int64(minFreeDiskMB) * 1_048_576)
+            let dispatcher = RPCDispatcher.scimd(service: service, counters: counters, logger: logger, health: health)
             let status = plan.http.isEmpty ? "serving JSON-RPC" : "serving JSON-RPC and SCIM over HTTP"
             let readiness = ReadinessBarrier(count: 1 + plan.http.count) {
                 logger.info("ready", metadata: ["database": "\(databasePath)"])
@@ -164,12 +168,10 @@ struct SCIMD: AsyncParsableCommand {
                     bodyTimeout: .seconds(httpBodyTimeout), minBodyRate: httpMinBodyRate)
                 let listener = SCIMHTTPServer(
                     configuration: configuration, engine: SCIMHTTPServer.engine(service, logger: logger), logger: logger,
-                    counters: counters, onReady: { _ in readiness.arrive() })
+                    counters: counters, isHealthy: { health.isHealthy() }, onReady: { _ in readiness.arrive() })
                 services.append(.init(service: listener))
             }
-            if let interval = Systemd.watchdogInterval() {
-                services.append(.init(service: WatchdogService(interval: interval, logger: logger)))
-            }
+            services.append(.init(service: HealthService(monitor: health, watchdogInterval: Systemd.watchdogInterval(), logger: logger)))
             var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
             groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
             // Backstop: whatever still runs this long after SIGTERM is cancelled.

@@ -85,10 +85,15 @@ public final class SCIMHTTPServer: Service, Sendable {
     /// Admits at most ``Configuration/maxConnections`` clients at once.
     let limiter: ConnectionLimiter
 
+    /// Answers `GET /healthz` (see ``healthz(_:)``); nil: `/healthz` is not served.
+    let isHealthy: (@Sendable () -> Bool)?
+
+    /// `isHealthy` backs the unauthenticated `GET /healthz` for load balancers.
     public init(
         configuration: Configuration, engine: @escaping Engine, logger: Logger, counters: TransportCounters = TransportCounters(),
-        onReady: @escaping @Sendable (String) -> Void = { _ in }
+        isHealthy: (@Sendable () -> Bool)? = nil, onReady: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.isHealthy = isHealthy
         self.configuration = configuration
         self.counters = counters
         self.limiter = ConnectionLimiter(
@@ -287,10 +292,24 @@ public final class SCIMHTTPServer: Service, Sendable {
 
     /// The engine's answer, or the listener's own SCIM error for a request it cannot hand over.
     private func respond(to head: HTTPRequestHead, body: ByteBuffer?) async -> SCIMHandle.Result {
+        if let isHealthy, let result = Self.healthz(head, isHealthy: isHealthy) { return result }
         switch translator.params(for: head, body: body) {
         case .success(let params): return await engine(params)
         case .failure(let error): return SCIMHTTPTranslator.errorResult(error)
         }
+    }
+
+    /// `GET /healthz` (or `HEAD`), outside the SCIM base path and without a token, for load
+    /// balancers: 200 `{"status":"ok"}` while every health check passes, else 503
+    /// `{"status":"degraded"}`, with `Cache-Control: no-store`. It says nothing else: which check
+    /// fails is for `system.health` on the socket. nil for any other request.
+    static func healthz(_ head: HTTPRequestHead, isHealthy: () -> Bool) -> SCIMHandle.Result? {
+        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? head.uri
+        guard path == "/healthz", head.method == .GET || head.method == .HEAD else { return nil }
+        let healthy = isHealthy()
+        return SCIMHandle.Result(
+            status: healthy ? 200 : 503, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"],
+            body: healthy ? #"{"status":"ok"}"# : #"{"status":"degraded"}"#, changes: [])
     }
 
     /// Writes a response in one flush; a large body goes in 64 KiB parts so that a client reading
