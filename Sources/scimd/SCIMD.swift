@@ -121,11 +121,8 @@ struct SCIMD: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let journal = SCIMDLogHandler.standardErrorIsJournal()
+        LoggingSystem.bootstrap { _ in SCIMDLogHandler(level: level, journal: journal) }
         let logger = Logger(label: "scimd")
         let environment = ProcessInfo.processInfo.environment
 

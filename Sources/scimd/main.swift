@@ -1,4 +1,6 @@
+import Foundation
 import NIOCore
+import SCIMDServer
 import NIOPosix
 
 // Swift concurrency runs on SwiftNIO's event-loop threads instead of a pool of its own, so a
@@ -10,7 +12,11 @@ NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExe
 
 /// AsyncParsableCommand's async entry point: inside an async function the async `main` overload is
 /// chosen (at top level the synchronous one would be, and it cannot run an async command).
+/// Every option can also come from a `SCIMD_*` environment variable (`SCIMD_LOG_LEVEL=debug`); the
+/// command line wins (see `EnvironmentOptions`).
 func runCommand() async {
-    await SCIMD.main(nil)
+    let fromEnvironment = EnvironmentOptions.arguments(
+        for: EnvironmentOptions.options(fromHelpDump: SCIMD._dumpHelp()), environment: ProcessInfo.processInfo.environment)
+    await SCIMD.main(fromEnvironment + CommandLine.arguments.dropFirst())
 }
 await runCommand()

@@ -45,10 +45,17 @@ final class Daemon: @unchecked Sendable {
     /// Launches scimd with `arguments` after the socket and database options and waits until it answers.
     /// With `descriptorLimit`, scimd runs with that many file descriptors at most (`ulimit -n`; the
     /// shell `exec`s scimd, so the process id is scimd's).
-    func start(extra: [String] = [], descriptorLimit: Int? = nil) throws {
+    /// `environment` is added to the test's own; `logLevel` nil leaves `--log-level` out (so the
+    /// environment can set it); `asJournal` sets `JOURNAL_STREAM` to the log file, as systemd does
+    /// for a service whose standard error is the journal.
+    func start(
+        extra: [String] = [], descriptorLimit: Int? = nil, environment: [String: String] = [:], logLevel: String? = "warning",
+        asJournal: Bool = false
+    ) throws {
         let p = Process()
         let scimd = Self.binaries.appendingPathComponent("scimd")
-        let arguments = ["--socket", socket, "--database", database, "--log-level", "warning"] + extra
+        let arguments = ["--socket", socket, "--database", database] + (logLevel.map { ["--log-level", $0] } ?? []) + extra
+        var environment = environment
         if let descriptorLimit {
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
             p.arguments = ["-c", "ulimit -n \(descriptorLimit) && exec \"$0\" \"$@\"", scimd.path] + arguments
@@ -57,6 +64,13 @@ final class Daemon: @unchecked Sendable {
             p.arguments = arguments
         }
         FileManager.default.createFile(atPath: logFile, contents: nil)
+        if asJournal {
+            var info = stat()
+            if stat(logFile, &info) == 0 { environment["JOURNAL_STREAM"] = "\(info.st_dev):\(info.st_ino)" }
+        }
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         // Never the test's own stdout: a daemon outliving a crashed test would hold it open.
         p.standardOutput = FileHandle(forWritingAtPath: logFile)
         p.standardError = FileHandle(forWritingAtPath: logFile)

@@ -1,0 +1,118 @@
+import Foundation
+import Logging
+
+/// scimd's log lines on standard error, in one of two forms.
+///
+/// - **journald** (standard error is the journal: `JOURNAL_STREAM` names its device and inode):
+///   `<3>database storage is full database=/var/lib/scimd/scimd.sqlite reason="disk full"`. The
+///   `<N>` prefix is sd-daemon(3)'s syslog priority, so `journalctl -p err` finds errors; no
+///   timestamp, because journald adds its own.
+/// - **terminal or file**: `2026-11-30T05:11:20.123Z error database storage is full database=…`.
+///
+/// Metadata follows the message as `key=value`, sorted by key; a value with spaces, quotes, `=`,
+/// control characters or nothing at all is quoted, with `"`, `\` and newlines escaped, so a line
+/// always parses back into the same fields.
+public struct SCIMDLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    let journal: Bool
+    let write: @Sendable (String) -> Void
+
+    /// `journal`: write sd-daemon priorities and no timestamps (see ``standardErrorIsJournal()``).
+    /// `write` receives each whole line, newline included (default: one `write(2)` to standard error).
+    public init(level: Logger.Level, journal: Bool, write: @escaping @Sendable (String) -> Void = SCIMDLogHandler.writeToStandardError) {
+        self.logLevel = level
+        self.journal = journal
+        self.write = write
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        write(Self.line(level: event.level, message: "\(event.message)", metadata: merged, journal: journal, now: Date()) + "\n")
+    }
+
+    /// One line, without its newline. Pure (the time is passed in), for tests.
+    public static func line(level: Logger.Level, message: String, metadata: Logger.Metadata, journal: Bool, now: Date) -> String {
+        var line = journal ? "<\(priority(level))>" : timestamp(now) + " " + level.rawValue + " "
+        line += escapeNewlines(message)
+        for key in metadata.keys.sorted() {
+            line += " " + key + "=" + quoted("\(metadata[key]!)")
+        }
+        return line
+    }
+
+    /// sd-daemon(3) / syslog priority of a level.
+    public static func priority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: return 7
+        case .info: return 6
+        case .notice: return 5
+        case .warning: return 4
+        case .error: return 3
+        case .critical: return 2
+        }
+    }
+
+    /// Whether standard error is connected to the journal: `JOURNAL_STREAM` (set by systemd as
+    /// `DEVICE:INODE`) matches file descriptor 2 (systemd.exec(5), "$JOURNAL_STREAM").
+    public static func standardErrorIsJournal(environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        guard let value = environment["JOURNAL_STREAM"] else { return false }
+        let parts = value.split(separator: ":")
+        guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return false }
+        var info = stat()
+        guard fstat(2, &info) == 0 else { return false }
+        return UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
+    }
+
+    /// Writes a line to file descriptor 2, in one `write(2)` when it fits (so lines from several
+    /// threads do not interleave), retrying the rest of a short write.
+    public static let writeToStandardError: @Sendable (String) -> Void = { line in
+        let bytes = Array(line.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Foundation.write(2, $0.baseAddress, $0.count) }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC")!))
+    }
+
+    static func escapeNewlines(_ text: String) -> String {
+        guard text.contains(where: { $0 == "\n" || $0 == "\r" }) else { return text }
+        return text.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    /// The value as is when it is a plain token, else in double quotes with escapes.
+    static func quoted(_ value: String) -> String {
+        let plain = !value.isEmpty && value.unicodeScalars.allSatisfy { scalar in
+            scalar.value > 0x20 && scalar != "\"" && scalar != "\\" && scalar != "=" && scalar.value != 0x7F
+        }
+        if plain { return value }
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    out += String(format: "\\u%04X", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import SCIMDServer
+import Testing
+
+@Suite struct LogFormatTests {
+    static let now = Date(timeIntervalSince1970: 1_764_480_000.5)
+
+    @Test(arguments: [
+        (Logger.Level.trace, 7), (.debug, 7), (.info, 6), (.notice, 5), (.warning, 4), (.error, 3), (.critical, 2),
+    ])
+    func journalLinesCarryThePriorityAndNoTimestamp(_ level: Logger.Level, _ priority: Int) {
+        let line = SCIMDLogHandler.line(level: level, message: "disk full", metadata: [:], journal: true, now: Self.now)
+        #expect(line == "<\(priority)>disk full")
+    }
+
+    @Test func plainLinesHaveATimestampAndLevel() {
+        let line = SCIMDLogHandler.line(level: .warning, message: "m", metadata: ["b": "2", "a": "1"], journal: false, now: Self.now)
+        #expect(line == "2025-11-30T05:20:00.500Z warning m a=1 b=2")
+    }
+
+    @Test func valuesThatNeedItAreQuotedAndEscaped() {
+        let metadata: Logger.Metadata = [
+            "plain": "abc", "space": "a b", "quote": "say \"hi\"", "empty": "", "equals": "k=v", "newline": "x\ny", "slash": "a\\b",
+        ]
+        let line = SCIMDLogHandler.line(level: .info, message: "two\nlines", metadata: metadata, journal: true, now: Self.now)
+        #expect(line == #"<6>two\nlines empty="" equals="k=v" newline="x\ny" plain=abc quote="say \"hi\"" slash="a\\b" space="a b""#)
+    }
+
+    @Test func theJournalIsRecognizedOnlyWhenJOURNAL_STREAMNamesStandardError() {
+        var info = stat()
+        #expect(fstat(2, &info) == 0)
+        #expect(SCIMDLogHandler.standardErrorIsJournal(environment: ["JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino)"]))
+        #expect(!SCIMDLogHandler.standardErrorIsJournal(environment: ["JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino &+ 1)"]))
+        #expect(!SCIMDLogHandler.standardErrorIsJournal(environment: ["JOURNAL_STREAM": "garbage"]))
+        #expect(!SCIMDLogHandler.standardErrorIsJournal(environment: [:]))
+    }
+}
+
+@Suite struct EnvironmentOptionsTests {
+    static let dump = #"""
+        {"serializationVersion":0,"command":{"commandName":"scimd","arguments":[
+          {"kind":"option","shouldDisplay":true,"names":[{"kind":"long","name":"log-level"}],"valueName":"log-level"},
+          {"kind":"option","shouldDisplay":true,"names":[{"kind":"long","name":"max-connections"}]},
+          {"kind":"flag","shouldDisplay":true,"names":[{"kind":"long","name":"http-trust-forwarded"}]},
+          {"kind":"positional","shouldDisplay":true,"valueName":"file"},
+          {"kind":"flag","shouldDisplay":true,"names":[{"kind":"short","name":"h"},{"kind":"long","name":"help"}]},
+          {"kind":"flag","shouldDisplay":true,"names":[{"kind":"long","name":"version"}]}
+        ]}}
+        """#
+
+    @Test func optionsComeFromTheHelpDump() {
+        #expect(EnvironmentOptions.options(fromHelpDump: Self.dump) == [
+            .init(name: "log-level", isFlag: false), .init(name: "max-connections", isFlag: false),
+            .init(name: "http-trust-forwarded", isFlag: true),
+        ])
+        #expect(EnvironmentOptions.options(fromHelpDump: "not json").isEmpty)
+    }
+
+    @Test func environmentVariablesBecomeArguments() {
+        let options = EnvironmentOptions.options(fromHelpDump: Self.dump)
+        #expect(options.map { $0.variable(prefix: "SCIMD_") } == ["SCIMD_LOG_LEVEL", "SCIMD_MAX_CONNECTIONS", "SCIMD_HTTP_TRUST_FORWARDED"])
+        let arguments = EnvironmentOptions.arguments(
+            for: options, environment: ["SCIMD_LOG_LEVEL": "debug", "SCIMD_HTTP_TRUST_FORWARDED": "Yes", "SCIMD_HELP": "1", "OTHER": "x"])
+        #expect(arguments == ["--log-level", "debug", "--http-trust-forwarded"])
+        #expect(EnvironmentOptions.arguments(for: options, environment: ["SCIMD_HTTP_TRUST_FORWARDED": "0"]).isEmpty)
+    }
+}
