@@ -22,6 +22,8 @@ import Testing
         #expect(service.contains("StateDirectory=scimd"))
         #expect(service.contains("WatchdogSec="))
         #expect(service.contains("NoNewPrivileges=yes"))
+        #expect(service.contains("EnvironmentFile=-/etc/default/scimd"))
+        #expect(service.contains("Also=scimd.socket"))
         let socket = try String(contentsOf: Self.unitDirectory.appendingPathComponent("scimd.socket"), encoding: .utf8)
         #expect(socket.contains("ListenStream=/run/scimd/"))
         #expect(socket.contains("SocketMode=0660"))
@@ -69,5 +71,22 @@ import Testing
         let line = try #require(text.split(separator: "\n").first { $0.contains("Overall exposure level") })
         let score = try #require(line.split(separator: " ").compactMap { Double($0) }.first)
         #expect(score <= 2.0, "\(line)")
+    }
+
+    /// The sysusers.d file creates the `scimd` user and group the units run as.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-sysusers"), "needs systemd-sysusers"))
+    func sysusersCreatesTheServiceUser() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-sysusers")
+        p.arguments = ["--dry-run", Self.unitDirectory.appendingPathComponent("scimd.sysusers").path]
+        let out = Pipe()
+        p.standardError = out
+        p.standardOutput = out
+        try p.run()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(output)")
+        // Dry run on a machine that has the user already creates nothing, and says nothing of it.
+        #expect(!output.contains("Failed") && !output.contains("ignoring"), "\(output)")
     }
 }
