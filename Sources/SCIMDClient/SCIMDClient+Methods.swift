@@ -7,6 +7,8 @@ extension SCIMDClient {
     public func health() async throws -> SystemHealth.Result { try await call(SystemHealth.self, Empty()) }
     /// `system.version`.
     public func version() async throws -> SystemVersion.Result { try await call(SystemVersion.self, Empty()) }
+    /// `system.backup`: a consistent copy of the database at `path` (absolute, as scimd sees it).
+    public func backup(to path: String) async throws -> SystemBackup.Result { try await call(SystemBackup.self, .init(path: path)) }
     /// `system.stats`.
     public func stats() async throws -> SystemStats.Result { try await call(SystemStats.self, Empty()) }
     /// `rpc.discover`: the OpenRPC document.

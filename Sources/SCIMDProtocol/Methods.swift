@@ -41,6 +41,32 @@ public struct HealthCheck: Codable, Sendable, Equatable {
     }
 }
 
+/// `system.backup`: a consistent copy of the whole database, written while scimd serves.
+/// Errors: `invalid_params` (a relative path, a directory that does not exist or cannot be
+/// written), `conflict` (the file exists), `storage_full`.
+public enum SystemBackup: RPCMethod {
+    public static let name = "system.backup"
+    public static let summary = "Write a consistent online copy of the database to a new file (restore it with scimd --restore)."
+    public struct Params: Codable, Sendable, Equatable {
+        /// Absolute path of the file to create, as scimd's own process sees the file system (under
+        /// systemd's `ProtectSystem=strict`, only its state directory is writable).
+        public var path: String
+        public init(path: String) { self.path = path }
+    }
+    public struct Result: Codable, Sendable, Equatable {
+        public var path: String
+        /// Size of the copy in bytes.
+        public var bytes: Int64
+        /// How long the copy took.
+        public var milliseconds: Double
+        public init(path: String, bytes: Int64, milliseconds: Double) {
+            self.path = path
+            self.bytes = bytes
+            self.milliseconds = milliseconds
+        }
+    }
+}
+
 /// `system.version`: the daemon's version and the SQLite library it runs on.
 public enum SystemVersion: RPCMethod {
     public static let name = "system.version"
@@ -301,7 +327,7 @@ public enum ConnectionsRotateToken: RPCMethod {
 
 /// The methods `rpc.discover` documents, in the order it lists them. Extended as families land.
 public let allMethods: [any RPCMethod.Type] = [
-    SystemHealth.self, SystemVersion.self, SystemStats.self, RPCDiscover.self,
+    SystemHealth.self, SystemVersion.self, SystemStats.self, SystemBackup.self, RPCDiscover.self,
     ConnectionsCreate.self, ConnectionsList.self, ConnectionsGet.self, ConnectionsUpdate.self,
     ConnectionsDelete.self, ConnectionsRotateToken.self,
     SCIMHandle.self, RequestsList.self, RequestsGet.self,

@@ -21,6 +21,7 @@ extension RPCDispatcher {
                 uptimeSeconds: service.uptimeSeconds(), checks: checks)
         }
         d.register(SystemVersion.self) { _ in try service.version() }
+        d.register(SystemBackup.self) { try await service.backup($0) }
         d.register(SystemStats.self) { _ in
             let own = await service.counters()
             return .init(

@@ -131,6 +131,38 @@ public actor SCIMDService {
         ]
     }
 
+    /// `system.backup`: see ``Store/backup(to:)``. Throws `invalid_params` (relative path, no such
+    /// directory, cannot write), `conflict` (the file exists), `storage_full`.
+    public nonisolated func backup(_ params: SystemBackup.Params) async throws -> SystemBackup.Result {
+        let path = params.path
+        guard path.hasPrefix("/") else {
+            throw RPCError.invalidParams("path must be absolute (scimd resolves it, not the caller)", field: "path")
+        }
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw RPCError.conflict("\(path) already exists; a backup never overwrites a file")
+        }
+        var isDirectory: ObjCBool = false
+        let directory = (path as NSString).deletingLastPathComponent
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw RPCError.invalidParams("the directory \(directory) does not exist", field: "path")
+        }
+        let started = ContinuousClock.now
+        let bytes: Int64
+        do {
+            bytes = try await store.backup(to: path)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            try? FileManager.default.removeItem(atPath: path)
+            throw StorageFullError(reason: error.message ?? "disk full").rpcError
+        } catch let error as DatabaseError {
+            try? FileManager.default.removeItem(atPath: path)
+            throw RPCError.invalidParams("cannot write the backup to \(path): \(error.message ?? "\(error)")", field: "path")
+        }
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        logger.info("backup written", metadata: ["path": "\(path)", "bytes": "\(bytes)", "ms": "\(Int(milliseconds))"])
+        return .init(path: path, bytes: bytes, milliseconds: milliseconds)
+    }
+
     /// `system.version`.
     public nonisolated func version() throws -> SystemVersion.Result {
         SystemVersion.Result(

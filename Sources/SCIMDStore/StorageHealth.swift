@@ -11,6 +11,7 @@ public struct StorageFullError: Error, CustomStringConvertible, Sendable {
     /// SQLite's own message.
     public var reason: String
     public var description: String { "the database storage is full: \(reason)" }
+    public init(reason: String) { self.reason = reason }
 }
 
 /// Whether the store can currently write, as its last writes found it.

@@ -150,6 +150,75 @@ public final class Store: Sendable {
         try pool.read(body)
     }
 
+    /// Writes a consistent copy of the whole database to `path` while the daemon keeps serving:
+    /// SQLite's `VACUUM INTO` on a reader connection, which reads one snapshot (every transaction
+    /// committed before it began, none after) and never blocks writers in WAL mode. The copy is a
+    /// plain, compacted SQLite file (no WAL), readable by `scimd --restore`. Returns its size in
+    /// bytes. Throws the database's error (an existing file at `path`, a directory it cannot write).
+    public func backup(to path: String) async throws -> Int64 {
+        // Outside a transaction: SQLite refuses VACUUM inside one.
+        try await pool.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [path]) }
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        return (attributes[.size] as? NSNumber)?.int64Value ?? 0
+    }
+
+    /// Replaces the database file at `databasePath` with the backup at `backupPath`, for
+    /// `scimd --restore`. Checks first that the backup is an intact scimd database (SQLite's
+    /// `integrity_check`, and migrations this version knows), and that no scimd has
+    /// `databasePath` open (its lock). The old file and its `-wal`/`-shm` are replaced; the copy is
+    /// written beside the target and renamed into place, so an interrupted restore leaves the old
+    /// database as it was. Throws ``StoreError``.
+    public static func restore(backup backupPath: String, to databasePath: String) throws {
+        guard FileManager.default.fileExists(atPath: backupPath) else {
+            throw StoreError.cannotOpen(backupPath, "no such file")
+        }
+        // Check the backup by opening it read-only: no WAL, no journal, nothing written to it.
+        do {
+            var configuration = Configuration()
+            configuration.readonly = true
+            let queue = try DatabaseQueue(path: backupPath, configuration: configuration)
+            try queue.read { db in
+                let check = try String.fetchAll(db, sql: "PRAGMA integrity_check")
+                guard check == ["ok"] else { throw StoreError.notABackup(backupPath, check.prefix(3).joined(separator: "; ")) }
+                guard try db.tableExists("connection"), try db.tableExists("grdb_migrations") else {
+                    throw StoreError.notABackup(backupPath, "it is not a scimd database")
+                }
+                let applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
+                let known = Set(Self.migrator.migrations)
+                guard applied.isSubset(of: known) else {
+                    throw StoreError.notABackup(backupPath, "it was written by a newer scimd (migrations \(applied.subtracting(known).sorted()))")
+                }
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.notABackup(backupPath, "\(error)")
+        }
+        // No daemon may have the target open: take its lock as a store would.
+        let descriptor = open(databasePath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw StoreError.cannotOpen(databasePath, String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { throw StoreError.inUse(databasePath) }
+        let staging = databasePath + ".restoring"
+        try? FileManager.default.removeItem(atPath: staging)
+        do {
+            try FileManager.default.copyItem(atPath: backupPath, toPath: staging)
+            let staged = open(staging, O_RDONLY | O_CLOEXEC)
+            if staged >= 0 {
+                fsync(staged)
+                close(staged)
+            }
+            for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
+            guard rename(staging, databasePath) == 0 else { throw StoreError.cannotOpen(databasePath, String(cString: strerror(errno))) }
+        } catch let error as StoreError {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw error
+        } catch {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw StoreError.cannotOpen(databasePath, "\(error)")
+        }
+    }
+
     /// Reads one page of the database on a reader connection: proof for `system.health` that the
     /// database answers. Throws the database's error.
     public func probeRead() async throws {
@@ -340,11 +409,14 @@ public enum StoreError: Error, CustomStringConvertible {
     /// Another scimd (or another open `Store`) uses this database.
     case inUse(String)
     case cannotOpen(String, String)
+    /// A file given to restore is not an intact scimd database: (path, why).
+    case notABackup(String, String)
 
     public var description: String {
         switch self {
         case .inUse(let path): return "the database \(path) is in use by another scimd; stop it first or choose another --database"
         case .cannotOpen(let path, let reason): return "cannot open the database \(path): \(reason)"
+        case .notABackup(let path, let reason): return "\(path) is not a scimd backup that can be restored: \(reason)"
         }
     }
 }

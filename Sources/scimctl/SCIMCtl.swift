@@ -13,7 +13,7 @@ struct SCIMCtl: AsyncParsableCommand {
         abstract: "Operate a running scimd over its Unix socket.",
         version: "0.1.0",
         subcommands: [
-            Dashboard.self, Health.self, Stats.self, Discover.self, Connections.self, Users.self, Groups.self,
+            Dashboard.self, Health.self, Stats.self, Backup.self, Discover.self, Connections.self, Users.self, Groups.self,
             MappingCommand.self, WarningsCommand.self, SSOCommand.self, EventsCommand.self, Requests.self, Replay.self,
         ])
 }
@@ -57,6 +57,28 @@ struct Health: AsyncParsableCommand {
         let health = try await options.withClient { try await $0.health() }
         if options.json { return try options.printJSON(health) }
         print("scimd \(health.version): \(health.status), up \(Format.duration(health.uptimeSeconds))")
+        for check in health.checks ?? [] where check.status != "ok" {
+            print("  \(check.name): \(check.status)\(check.detail.map { " — " + $0 } ?? "")")
+        }
+        if health.status != "ok" { throw ExitCode(1) }
+    }
+}
+
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a consistent copy of the database to FILE while scimd serves (restore: scimd --restore FILE).",
+        discussion: """
+            scimd itself writes FILE, so it must be a path scimd can write (under systemd, inside its state \
+            directory, e.g. /var/lib/scimd/backup-2026-11-30.sqlite); a relative path is taken from the current \
+            directory. FILE must not exist.
+            """)
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The file to create.") var file: String
+    func run() async throws {
+        let path = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
+        let result = try await options.withClient { try await $0.backup(to: path) }
+        if options.json { return try options.printJSON(result) }
+        print("Backup written to \(result.path) (\(result.bytes) bytes, \(Int(result.milliseconds)) ms).")
     }
 }
 

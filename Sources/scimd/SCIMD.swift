@@ -97,6 +97,12 @@ struct SCIMD: AsyncParsableCommand {
     @Option(help: "system.health and /healthz turn degraded when the database's file system has less free space than this, in MiB.")
     var minFreeDiskMB: Int = 64
 
+    @Option(
+        help: ArgumentHelp(
+            "Replace the database (--database) with a backup made by `scimctl backup`, then exit. scimd must be stopped.",
+            valueName: "backup-file"))
+    var restore: String?
+
     func validate() throws {
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
@@ -131,6 +137,16 @@ struct SCIMD: AsyncParsableCommand {
             inherited: Systemd.listenDescriptors(), runtimeDirectory: environment["RUNTIME_DIRECTORY"])
         for note in plan.notes { logger.notice("\(note)") }
         let databasePath = database ?? environment["STATE_DIRECTORY"].map { $0 + "/scimd.sqlite" } ?? "scimd.sqlite"
+        if let restore {
+            do {
+                try Store.restore(backup: restore, to: databasePath)
+                print("Restored \(restore) into \(databasePath). Start scimd to serve it.")
+                return
+            } catch let error as StoreError {
+                FileHandle.standardError.write(Data("scimd: \(error.description)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
 
         do {
             if case .path(let path) = plan.rpc { try RPCServer.checkSocketPath(path) }
