@@ -44,8 +44,9 @@ final class Daemon: @unchecked Sendable {
 
     /// Launches scimd with `arguments` after the socket and database options and waits until it answers.
     /// With `descriptorLimit`, scimd runs with that many file descriptors at most (`ulimit -n`; the
-    /// shell `exec`s scimd, so the process id is scimd's).
-    func start(extra: [String] = [], descriptorLimit: Int? = nil) throws {
+    /// shell `exec`s scimd, so the process id is scimd's). `environment` is added to the test's own
+    /// (a fake `NOTIFY_SOCKET`, `WATCHDOG_USEC`).
+    func start(extra: [String] = [], descriptorLimit: Int? = nil, environment: [String: String] = [:]) throws {
         let p = Process()
         let scimd = Self.binaries.appendingPathComponent("scimd")
         let arguments = ["--socket", socket, "--database", database, "--log-level", "warning"] + extra
@@ -55,6 +56,9 @@ final class Daemon: @unchecked Sendable {
         } else {
             p.executableURL = scimd
             p.arguments = arguments
+        }
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         }
         FileManager.default.createFile(atPath: logFile, contents: nil)
         // Never the test's own stdout: a daemon outliving a crashed test would hold it open.
