@@ -114,6 +114,8 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        // The hand-written JSON parser and serializer on their own: numbers, escapes, UTF-8, depth, order.
+        .testTarget(name: "SCIMJSONTests", dependencies: ["SCIMJSON"]),
         .testTarget(name: "SCIMMappingTests", dependencies: ["SCIMJSON", "SCIMModel", "SCIMMapping"]),
         .testTarget(name: "SCIMDProtocolTests", dependencies: ["SCIMJSON", "SCIMDProtocol"]),
         .testTarget(name: "SCIMDConsoleTests", dependencies: ["SCIMJSON", "SCIMDProtocol", "SCIMDConsole"]),

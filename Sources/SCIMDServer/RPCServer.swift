@@ -109,6 +109,8 @@ public final class RPCServer: Service, Sendable {
                 // `ShutdownRaceTests` caught it). One not yet active has nothing in flight: close it.
                 child.eventLoop.execute {
                     if child.isActive {
+                        // First: the partial line the input close hands the decoder is dropped.
+                        child.pipeline.fireUserInboundEventTriggered(ShutdownLineFilter.ClosingInput())
                         child.close(mode: .input, promise: nil)
                     } else {
                         child.close(promise: nil)
@@ -154,6 +156,7 @@ public final class RPCServer: Service, Sendable {
                 try channel.pipeline.syncOperations.addHandler(RPCLineTimer(limits: lineLimits, logger: logger))
                 try channel.pipeline.syncOperations.addHandler(
                     ByteToMessageHandler(LineFrameDecoder(maximumLength: maximumLineLength)))
+                try channel.pipeline.syncOperations.addHandler(ShutdownLineFilter())
                 return .serve(try acceptedConnection(channel, isOutboundHalfClosureEnabled: true, as: Connection.self))
             }
         }
@@ -267,5 +270,36 @@ public final class RPCServer: Service, Sendable {
         } catch {
             logger.debug("connection ended with an error", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+/// Drops the unfinished line a shutdown would otherwise hand on as a request.
+///
+/// The line decoder passes on a last line without a newline when input ends, because a client
+/// that sends one and closes its side (`printf '{…}' | nc -U`) meant it. When scimd itself closes
+/// a connection's input at shutdown, the bytes after the last newline are the start of a line the
+/// client is still sending: answering them was a `-32700` parse error (id null) to a request that
+/// was never complete (`SIGTERMDurabilityTests`). Every complete line is decoded as soon as it is
+/// read, so once ``ClosingInput`` has passed, the only line still to come is that unfinished one.
+final class ShutdownLineFilter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = InboundFrame
+    typealias InboundOut = InboundFrame
+
+    /// Sent through the pipeline by the server just before it closes the connection's input.
+    struct ClosingInput {}
+
+    private var closingInput = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if closingInput { return }
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ClosingInput {
+            closingInput = true
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }

@@ -598,6 +598,12 @@ struct SCIMEndpoint: Sendable {
                 changes.append(.init(resourceType: "Group", id: groupId, change: "member_removed", connection: connectionId, member: id))
             }
             _ = try record.delete(db)
+            // Its open warnings go with it: say so in the feed, or a consumer that follows
+            // warning.opened/resolved keeps them open forever.
+            let resolved = try String.fetchAll(
+                db, sql: "SELECT property FROM warning WHERE connectionId = ? AND resourceType = ? AND resourceId = ? ORDER BY property",
+                arguments: [connectionId, type.rawValue, id])
+            if !resolved.isEmpty { changes[0].warningsResolved = resolved }
             try MappingWriter.deleteWarnings(db, connectionId: connectionId, type: type.rawValue, resourceId: id)
             if type == .group {
                 let formerMembers = try db.groupMemberIds(connectionId: connectionId, groupId: id)

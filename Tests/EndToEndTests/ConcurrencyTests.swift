@@ -81,31 +81,52 @@ import Testing
         let token = try await daemon.client { try await $0.createConnection(name: "Remap") }.token
         let auth = ["Authorization": "Bearer \(token)"]
         let socket = daemon.socket
-        let newVersion = try await withThrowingTaskGroup(of: Int?.self, returning: Int.self) { group in
-            for writer in 0..<4 {
-                group.addTask {
-                    try await SCIMDClient.withConnection(socketPath: socket) { client in
-                        for i in 0..<150 {
-                            _ = try await client.handleSCIM(
-                                method: "POST", path: "/Users", headers: auth, body: #"{"userName":"w\#(writer)-\#(i)@example.com","nickName":"n\#(i)"}"#)
+        let current = try await daemon.client { try await $0.mapping("Remap") }
+        var properties = current.users["properties"]?.arrayValue ?? []
+        properties.append(["name": "nick", "type": "string", "path": "nickName"])
+        let setLine = JSONSerializer.string([
+            "jsonrpc": "2.0", "id": 1, "method": "mapping.set",
+            "params": ["connection": "Remap", "users": ["properties": .array(properties)]],
+        ])
+        // Each writer creates its first half, then waits until the mapping.set line has been
+        // sent, then creates the rest: the second halves race the re-map of the first halves.
+        let firstHalvesDone = Countdown(4)
+        let editSent = Gate()
+        let editor = Task.detached { () throws -> JSONValue in
+            await firstHalvesDone.wait()
+            let raw = try RawSocket(path: socket, receiveTimeout: 120)
+            raw.send(setLine + "\n")
+            await editSent.open()
+            guard let line = raw.readLine() else { throw HarnessError("no answer to mapping.set") }
+            return try JSONParser().parse(line)
+        }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<4 {
+                    group.addTask {
+                        try await SCIMDClient.withConnection(socketPath: socket) { client in
+                            for i in 0..<150 {
+                                if i == 75 {
+                                    await firstHalvesDone.arrive()
+                                    await editSent.wait()
+                                }
+                                let r = try await client.handleSCIM(
+                                    method: "POST", path: "/Users", headers: auth, body: #"{"userName":"w\#(writer)-\#(i)@example.com","nickName":"n\#(i)"}"#)
+                                #expect(r.status == 201)
+                            }
                         }
-                        return nil
                     }
                 }
+                try await group.waitForAll()
             }
-            group.addTask {
-                try await Task.sleep(for: .milliseconds(300))
-                return try await SCIMDClient.withConnection(socketPath: socket) { client in
-                    let info = try await client.mapping("Remap")
-                    var properties = info.users["properties"]?.arrayValue ?? []
-                    properties.append(["name": "nick", "type": "string", "path": "nickName"])
-                    return try await client.setMapping(.init(connection: "Remap", users: ["properties": .array(properties)])).mapping.version
-                }
-            }
-            var version = 0
-            for try await result in group { if let v = result { version = v } }
-            return version
+        } catch {
+            // A writer failed before its half: release the editor so it does not wait forever.
+            await firstHalvesDone.release()
+            _ = try? await editor.value
+            throw error
         }
+        let answer = try await editor.value
+        let newVersion = answer["result"]?["mapping"]?["version"]?.intValue
         #expect(newVersion == 2)
         let rows = try await daemon.client { client -> [ResourceDetail] in
             var out: [ResourceDetail] = []
@@ -121,4 +142,39 @@ import Testing
         #expect(rows.allSatisfy { $0.mappingVersion == 2 }, "\(rows.filter { $0.mappingVersion != 2 }.count) rows on an old version")
         #expect(rows.allSatisfy { $0.mapped["nick"] != nil })
     }
+}
+
+/// Opens once; every waiter, before or after, then proceeds.
+actor Gate {
+    private var isOpen = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func open() {
+        isOpen = true
+        for waiter in waiters { waiter.resume() }
+        waiters = []
+    }
+
+    func wait() async {
+        if isOpen { return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+}
+
+/// Opens once `count` parties have arrived.
+actor Countdown {
+    private var remaining: Int
+    private let gate = Gate()
+
+    init(_ count: Int) { remaining = count }
+
+    func arrive() async {
+        remaining -= 1
+        if remaining == 0 { await gate.open() }
+    }
+
+    func wait() async { await gate.wait() }
+
+    /// Opens without waiting for the rest (a party failed and will never arrive).
+    func release() async { await gate.open() }
 }

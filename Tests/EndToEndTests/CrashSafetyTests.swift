@@ -29,6 +29,8 @@ struct SeededGenerator: RandomNumberGenerator {
         var titles: [String: String] = [:]  // id → last acknowledged title
         var members: Set<String> = []  // acknowledged group members
         var inFlight: Operation?
+        /// Operations acknowledged so far, over all rounds.
+        var acknowledged = 0
     }
 
     enum Operation {
@@ -72,58 +74,94 @@ struct SeededGenerator: RandomNumberGenerator {
                 }
             }
             let pid = daemon.process!.processIdentifier
+            // The kill comes `killAfter` after the round's first acknowledged operation, so every
+            // round makes progress however slow the machine (or the thread sanitizer) is.
+            let firstAcknowledged = DispatchSemaphore(value: 0)
             let killer = Thread {
+                _ = firstAcknowledged.wait(timeout: .now() + 60)
                 Thread.sleep(forTimeInterval: killAfter)
                 kill(pid, SIGKILL)
             }
             killer.start()
-            model = await Self.drive(plan, socket: daemon.socket, auth: auth, groupId: groupId, model: model)
+            let before = model.acknowledged
+            model = await Self.drive(
+                plan, socket: daemon.socket, auth: auth, groupId: groupId, model: model, context: "round \(round), seed \(seed)",
+                onFirstAcknowledgement: { firstAcknowledged.signal() })
             daemon.process!.waitUntilExit()
             #expect(daemon.process!.terminationReason == .uncaughtSignal, "round \(round): scimd was killed")
+            #expect(model.acknowledged > before, "round \(round), seed \(seed): no operation was acknowledged")
             try daemon.start()
             model = try await Self.verify(daemon: daemon, auth: auth, groupId: groupId, model: model, round: round, seed: seed)
         }
-        #expect(model.users.count > 0, "the run made progress")
     }
 
     /// Sends the plan until scimd dies; returns the acknowledged state and the operation in flight.
-    static func drive(_ plan: [Operation], socket: String, auth: [String: String], groupId: String, model: Model) async -> Model {
+    /// The connection closing (scimd killed) is the only error expected; any other, and any answer
+    /// other than the operation's success status, is recorded as a failure.
+    static func drive(
+        _ plan: [Operation], socket: String, auth: [String: String], groupId: String, model: Model, context: String,
+        onFirstAcknowledgement: @escaping @Sendable () -> Void
+    ) async -> Model {
         var model = model
         model.inFlight = nil
-        _ = try? await SCIMDClient.withConnection(socketPath: socket) { client in
-            for op in plan {
-                model.inFlight = op
-                switch op {
-                case .create(let userName):
-                    let r = try await client.handleSCIM(method: "POST", path: "/Users", headers: auth, body: #"{"userName":"\#(userName)"}"#)
-                    if r.status == 201, let id = try JSONParser().parse(r.body ?? "{}")["id"]?.stringValue { model.users[userName] = id }
-                case .title(let id, let title):
-                    let r = try await client.handleSCIM(
-                        method: "PATCH", path: "/Users/\(id)", headers: auth,
-                        body: #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"\#(title)"}]}"#)
-                    if r.status == 200 { model.titles[id] = title }
-                case .add(let id):
-                    let r = try await client.handleSCIM(
-                        method: "PATCH", path: "/Groups/\(groupId)", headers: auth,
-                        body: #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"\#(id)"}]}]}"#)
-                    if r.status == 204 { model.members.insert(id) }
-                case .remove(let id):
-                    let r = try await client.handleSCIM(
-                        method: "PATCH", path: "/Groups/\(groupId)", headers: auth,
-                        body: #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"members[value eq \"\#(id)\"]"}]}"#)
-                    if r.status == 204 { model.members.remove(id) }
-                case .mapping(let warnEmail):
-                    let info = try await client.mapping("Crash")
-                    let properties = (info.users["properties"]?.arrayValue ?? []).map { p -> JSONValue in
-                        guard p["name"] == "email", var o = p.objectValue else { return p }
-                        o["warnIfMissing"] = .bool(warnEmail)
-                        return .object(o)
-                    }
-                    _ = try await client.setMapping(.init(connection: "Crash", users: ["properties": .array(properties)]))
-                }
-                model.inFlight = nil
+        var signalled = false
+        // Records an answer that is not the expected success; true when it is the success.
+        func succeeded(_ r: SCIMHandle.Result, _ expected: Int, _ op: Operation) -> Bool {
+            guard r.status == expected else {
+                Issue.record("\(context): \(op) answered \(r.status), expected \(expected): \(r.body ?? "")")
+                return false
             }
+            return true
         }
+        do {
+            try await SCIMDClient.withConnection(socketPath: socket) { client in
+                for op in plan {
+                    model.inFlight = op
+                    switch op {
+                    case .create(let userName):
+                        let r = try await client.handleSCIM(method: "POST", path: "/Users", headers: auth, body: #"{"userName":"\#(userName)"}"#)
+                        if succeeded(r, 201, op) {
+                            let id = try #require(try JSONParser().parse(r.body ?? "{}")["id"]?.stringValue, "\(context): no id in \(r.body ?? "")")
+                            model.users[userName] = id
+                        }
+                    case .title(let id, let title):
+                        let r = try await client.handleSCIM(
+                            method: "PATCH", path: "/Users/\(id)", headers: auth,
+                            body: #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"\#(title)"}]}"#)
+                        if succeeded(r, 200, op) { model.titles[id] = title }
+                    case .add(let id):
+                        let r = try await client.handleSCIM(
+                            method: "PATCH", path: "/Groups/\(groupId)", headers: auth,
+                            body: #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"\#(id)"}]}]}"#)
+                        if succeeded(r, 204, op) { model.members.insert(id) }
+                    case .remove(let id):
+                        let r = try await client.handleSCIM(
+                            method: "PATCH", path: "/Groups/\(groupId)", headers: auth,
+                            body: #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"members[value eq \"\#(id)\"]"}]}"#)
+                        if succeeded(r, 204, op) { model.members.remove(id) }
+                    case .mapping(let warnEmail):
+                        let info = try await client.mapping("Crash")
+                        let properties = (info.users["properties"]?.arrayValue ?? []).map { p -> JSONValue in
+                            guard p["name"] == "email", var o = p.objectValue else { return p }
+                            o["warnIfMissing"] = .bool(warnEmail)
+                            return .object(o)
+                        }
+                        _ = try await client.setMapping(.init(connection: "Crash", users: ["properties": .array(properties)]))
+                    }
+                    model.inFlight = nil
+                    model.acknowledged += 1
+                    if !signalled {
+                        signalled = true
+                        onFirstAcknowledgement()
+                    }
+                }
+            }
+        } catch SCIMDClientError.connectionClosed {
+            // scimd was killed: expected, the operation in flight is settled by `verify`.
+        } catch {
+            Issue.record("\(context): unexpected error while driving writes: \(error)")
+        }
+        if !signalled { onFirstAcknowledgement() }
         return model
     }
 
@@ -139,6 +177,8 @@ struct SeededGenerator: RandomNumberGenerator {
             for user in listed["Resources"]?.arrayValue ?? [] {
                 if let name = user["userName"]?.stringValue { stored[name] = user }
             }
+            #expect(list.status == 200, "\(context): \(list.body ?? "")")
+            #expect(listed["totalResults"]?.intValue == stored.count, "\(context): the list is one page of all users")
             for (name, id) in model.users {
                 #expect(stored[name]?["id"]?.stringValue == id, "\(context): acknowledged user \(name) missing")
             }

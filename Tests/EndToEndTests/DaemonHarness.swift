@@ -44,10 +44,10 @@ final class Daemon: @unchecked Sendable {
 
     /// Launches scimd with `arguments` after the socket and database options and waits until it answers.
     /// With `descriptorLimit`, scimd runs with that many file descriptors at most (`ulimit -n`; the
-    /// shell `exec`s scimd, so the process id is scimd's).
-    /// `environment` is added to the test's own; `logLevel` nil leaves `--log-level` out (so the
-    /// environment can set it); `asJournal` sets `JOURNAL_STREAM` to the log file, as systemd does
-    /// for a service whose standard error is the journal.
+    /// shell `exec`s scimd, so the process id is scimd's). `environment` is added to the test's own
+    /// (a fake `NOTIFY_SOCKET`, `WATCHDOG_USEC`, `SCIMD_*` options); `logLevel` nil leaves
+    /// `--log-level` out (so the environment can set it); `asJournal` sets `JOURNAL_STREAM` to the
+    /// log file, as systemd does for a service whose standard error is the journal.
     func start(
         extra: [String] = [], descriptorLimit: Int? = nil, environment: [String: String] = [:], logLevel: String? = "warning",
         asJournal: Bool = false

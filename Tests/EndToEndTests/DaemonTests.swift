@@ -100,8 +100,9 @@ import Testing
             raw.copyBytes(from: b)
             raw[b.count] = 0
         }
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
         close(fd)
+        #expect(bound == 0, "bind: \(errno)")
         #expect(FileManager.default.fileExists(atPath: daemon.socket))
         try daemon.start()
         let mode = try FileManager.default.attributesOfItem(atPath: daemon.socket)[.posixPermissions] as? Int
@@ -156,7 +157,8 @@ import Testing
         // Piped (not a terminal) and no COLUMNS: tables keep every character (a mapping's long
         // extension paths, here a long name); with COLUMNS they fit it.
         let longName = "Acme " + String(repeating: "Subsidiary ", count: 20)
-        _ = try runTool("scimctl", ["connections", "create", "--name", longName], environment: env)
+        let createdLong = try runTool("scimctl", ["connections", "create", "--name", longName], environment: env)
+        #expect(createdLong.status == 0, "\(createdLong.stderr)")
         let piped = try runTool("scimctl", ["connections", "list"], environment: ["SCIMD_SOCKET": daemon.socket])
         #expect(piped.stdout.contains(longName.trimmingCharacters(in: .whitespaces)), "\(piped.stdout)")
         #expect(!piped.stdout.contains("…"), "\(piped.stdout)")
@@ -171,7 +173,8 @@ import Testing
         let daemon = try Daemon()
         try daemon.start()
         let env = ["SCIMD_SOCKET": daemon.socket]
-        _ = try runTool("scimctl", ["connections", "create", "--name", "Okta"], environment: env)
+        let created = try runTool("scimctl", ["connections", "create", "--name", "Okta"], environment: env)
+        #expect(created.status == 0, "\(created.stderr)")
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("SCIMDServiceTests/Fixtures/idp/okta-user-lifecycle.json")
         let replay = try runTool("scimctl", ["replay", fixture.path, "--connection", "Okta"], environment: env)
@@ -188,13 +191,15 @@ import Testing
         let daemon = try Daemon()
         try daemon.start()
         let env = ["SCIMD_SOCKET": daemon.socket, "COLUMNS": "200"]
-        _ = try runTool("scimctl", ["connections", "create", "--name", "Entra", "--idp", "Entra ID"], environment: env)
+        let created = try runTool("scimctl", ["connections", "create", "--name", "Entra", "--idp", "Entra ID"], environment: env)
+        #expect(created.status == 0, "\(created.stderr)")
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("SCIMDServiceTests/Fixtures/idp/entra-user-lifecycle.json")
         let replay = try runTool("scimctl", ["replay", fixture.path, "--connection", "Entra"], environment: env)
         #expect(replay.status == 0, "\(replay.stdout)\(replay.stderr)")
         // A user with no email at all, so the default mapping warns.
-        _ = try runTool("scimctl", ["stats"], environment: env)
+        let stats = try runTool("scimctl", ["stats"], environment: env)
+        #expect(stats.status == 0, "\(stats.stderr)")
         let noEmail = try RawSocket(path: daemon.socket).json(
             #"{"jsonrpc":"2.0","id":1,"method":"scim.handle","params":{"method":"POST","path":"/Users","connection":"Entra","body":"{\"userName\":\"no.mail@example.com\"}"}}"#)
         #expect(noEmail["result"]?["status"] == 201)
@@ -230,7 +235,8 @@ import Testing
         let daemon = try Daemon()
         try daemon.start()
         let env = ["SCIMD_SOCKET": daemon.socket, "COLUMNS": "200"]
-        _ = try runTool("scimctl", ["connections", "create", "--name", "Acme"], environment: env)
+        let created = try runTool("scimctl", ["connections", "create", "--name", "Acme"], environment: env)
+        #expect(created.status == 0, "\(created.stderr)")
         let mappingFile = daemon.directory.appendingPathComponent("mapping.json").path
         let shown = try runTool("scimctl", ["mapping", "show", "Acme", "--json"], environment: env)
         var mapping = try JSONParser().parse(shown.stdout)
@@ -243,8 +249,9 @@ import Testing
         try JSONSerializer.string(mapping).write(toFile: mappingFile, atomically: true, encoding: .utf8)
         let set = try runTool("scimctl", ["mapping", "set", "Acme", mappingFile], environment: env)
         #expect(set.status == 0, "\(set.stderr)")
-        _ = try RawSocket(path: daemon.socket).json(
+        let posted = try RawSocket(path: daemon.socket).json(
             #"{"jsonrpc":"2.0","id":1,"method":"scim.handle","params":{"method":"POST","path":"/Users","connection":"Acme","body":"{\"userName\":\"m@example.com\",\"group\":\"Managers\",\"emails\":[{\"value\":\"m@example.com\",\"primary\":true}]}"}}"#)
+        #expect(posted["result"]?["status"] == 201, "\(posted)")
         let warnings = try runTool("scimctl", ["warnings", "Acme"], environment: env)
         #expect(warnings.stdout.contains("group"))
         let suggest = try runTool("scimctl", ["mapping", "suggest", "Acme", "group"], environment: env)
@@ -267,19 +274,22 @@ import Testing
         try daemon.start(extra: ["--log-level", "trace"])
         let created = try await daemon.client { try await $0.createConnection(name: "Secrets") }
         let password = "Pa55-\(UUID().uuidString)"
-        _ = try await daemon.client { client in
+        let statuses = try await daemon.client { client -> [Int] in
             let made = try await client.handleSCIM(
                 method: "POST", path: "/Users", headers: ["Authorization": "Bearer \(created.token)"],
                 body: #"{"userName":"s@example.com","password":"\#(password)"}"#)
             let id = try JSONParser().parse(made.body ?? "{}")["id"]?.stringValue ?? ""
-            _ = try await client.handleSCIM(
+            let patched = try await client.handleSCIM(
                 method: "PATCH", path: "/Users/\(id)", headers: ["Authorization": "Bearer \(created.token)"],
                 body: #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"password","value":"\#(password)"}]}"#)
-            _ = try await client.handleSCIM(
+            let put = try await client.handleSCIM(
                 method: "PUT", path: "/Users/\(id)", headers: ["Authorization": "Bearer \(created.token)"],
                 body: #"{"userName":"s@example.com","password":"\#(password)"}"#)
-            _ = try await client.handleSCIM(method: "GET", path: "/Users", headers: ["Authorization": "Bearer \(created.token)x"])
+            let refused = try await client.handleSCIM(method: "GET", path: "/Users", headers: ["Authorization": "Bearer \(created.token)x"])
+            return [made.status, patched.status, put.status, refused.status]
         }
+        // The password went through every kind of write (and a wrong token was logged as refused).
+        #expect(statuses == [201, 200, 200, 401])
         #expect(daemon.stop() == 0)
         for file in [daemon.database, daemon.database + "-wal", daemon.logFile] {
             guard let data = FileManager.default.contents(atPath: file) else { continue }
@@ -356,12 +366,15 @@ import Testing
         let env = ["SCIMD_SOCKET": daemon.socket]
         let source = try await daemon.client { try await $0.createConnection(name: "Source") }
         _ = try await daemon.client { try await $0.createConnection(name: "Target") }
-        _ = try await daemon.client {
+        let posted = try await daemon.client {
             try await $0.handleSCIM(
                 method: "POST", path: "/Users", headers: ["Authorization": "Bearer \(source.token)", "Content-Type": "application/json"],
                 body: #"{"userName":"logged@example.com"}"#)
         }
-        let id = try await daemon.client { try await $0.listRequests(.init(connection: "Source")) }.requests.first?.id ?? 0
+        #expect(posted.status == 201)
+        let logged = try await daemon.client { try await $0.listRequests(.init(connection: "Source")) }.requests
+        #expect(logged.count == 1)
+        let id = try #require(logged.first?.id)
         let shown = try runTool("scimctl", ["requests", "show", "\(id)", "--json"], environment: env)
         let file = daemon.directory.appendingPathComponent("logged.json").path
         try shown.stdout.write(toFile: file, atomically: true, encoding: .utf8)

@@ -122,13 +122,21 @@ import Testing
     }
 
     @Test func connectionsSurviveARestart() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ReopenableService()
         let a = try await fixture.connection("Persisted")
-        let reopened = try SCIMDService(store: fixture.store, logger: .init(label: "t"))
-        let list = try await reopened.listConnections()
-        #expect(list.map(\.name) == ["Persisted"])
-        let result = await reopened.handleSCIM(.init(method: "GET", path: "/Users", headers: ["authorization": "Bearer \(a.token)"]))
-        #expect(result.status == 200)
+        let b = try await fixture.connection("Disabled")
+        _ = try await fixture.service.updateConnection(.init(id: "Disabled", disabled: true))
+        let rotated = try await fixture.service.rotateToken(.init(id: "Persisted", overlapSeconds: 3600))
+        #expect(await fixture.scim("POST", "/Users", token: rotated.token, body: ["userName": "kept@example.com"]).status == 201)
+        try fixture.reopen()
+        let list = try await fixture.service.listConnections()
+        #expect(list.map(\.name) == ["Disabled", "Persisted"])
+        #expect(list.first { $0.name == "Persisted" }?.users == 1)
+        #expect(await fixture.scim("GET", "/Users", token: a.token).status == 200, "the previous token, inside its overlap")
+        #expect(await fixture.scim("GET", "/Users", token: rotated.token).status == 200)
+        #expect(await fixture.scim("GET", "/Users", token: b.token).status == 403)
+        let found = await fixture.scim("GET", "/Users?filter=userName%20eq%20%22kept@example.com%22", token: rotated.token)
+        #expect(found.body?["totalResults"] == 1)
     }
 
     @Test func dashboardCountersFollowTraffic() async throws {

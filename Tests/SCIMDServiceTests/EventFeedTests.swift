@@ -19,13 +19,11 @@ import Testing
         _ = await fixture.scim("DELETE", "/Users/\(uid)", token: a.token)
         let feed = try await fixture.service.listEvents(.init(limit: 100))
         let types = feed.events.map(\.type)
+        // Exactly these, in this order: one request's events follow its primary change.
         #expect(types == [
             "connection.created", "user.created", "warning.opened", "group.created", "group.member_added", "user.deactivated",
-            "user.deleted", "group.member_removed", "warning.resolved",
-        ].filter { types.contains($0) } , "\(types)")
-        #expect(types.first == "connection.created")
-        #expect(types.contains("user.created") && types.contains("warning.opened") && types.contains("group.member_added"))
-        #expect(types.contains("user.deactivated") && types.contains("user.deleted") && types.contains("group.member_removed"))
+            "user.deleted", "warning.resolved", "group.member_removed",
+        ], "\(types)")
         let sequences = feed.events.map(\.sequence)
         #expect(sequences == sequences.sorted())
         #expect(Set(sequences).count == sequences.count)
@@ -36,6 +34,10 @@ import Testing
         let added = try #require(feed.events.first { $0.type == "group.member_added" })
         #expect(added.resourceId == gid)
         #expect(added.data["member"] == .string(uid))
+        // Deleting the user resolves its open warning (no email), so the feed's warnings balance.
+        let resolved = try #require(feed.events.first { $0.type == "warning.resolved" })
+        #expect(resolved.resourceId == uid)
+        #expect(resolved.data["property"] == "email")
         #expect(!feed.events.contains { $0.data.description.contains(a.token) })
     }
 
@@ -59,15 +61,21 @@ import Testing
     }
 
     @Test func theFeedSurvivesARestart() async throws {
-        let fixture = try ServiceFixture()
+        let fixture = try ReopenableService()
         let a = try await fixture.connection()
         _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "r@example.com"])
         let before = try await fixture.service.listEvents(.init())
-        let reopened = try SCIMDService(store: fixture.store, logger: .init(label: "t"))
-        let after = try await reopened.listEvents(.init())
+        #expect(before.events.map(\.type) == ["connection.created", "user.created", "warning.opened"])
+        try fixture.reopen()
+        let after = try await fixture.service.listEvents(.init())
         #expect(after.events == before.events)
-        let resumed = try await reopened.listEvents(.init(after: before.events[1].sequence))
+        let resumed = try await fixture.service.listEvents(.init(after: before.events[1].sequence))
         #expect(resumed.events.map(\.sequence) == before.events.dropFirst(2).map(\.sequence))
+        // New events continue the sequence after the restart; none is reused.
+        _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "s@example.com", "emails": [["value": "s@example.com"]]])
+        let next = try await fixture.service.listEvents(.init(after: before.nextAfter))
+        #expect(next.events.map(\.type) == ["user.created"])
+        #expect(next.events.allSatisfy { $0.sequence > before.events.last!.sequence })
     }
 
     @Test func mappingChangesAreEvents() async throws {
@@ -100,7 +108,9 @@ import Testing
             for i in 1...3 {
                 _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": .string("s\(i)"), "emails": [["value": "x@example.com"]]])
             }
-            for _ in 0..<200 where received.value.count < 4 { try await Task.sleep(for: .milliseconds(10)) }
+            // Polled with a deadline: a stream that stops delivering fails the test instead of hanging it.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while received.value.count < 4 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
             group.cancelAll()
         }
         #expect(received.value.map { $0.data["userName"]?.stringValue ?? "" } == ["s0", "s1", "s2", "s3"])
@@ -110,19 +120,49 @@ import Testing
         let fixture = try ServiceFixture()
         let a = try await fixture.connection()
         let dropped = Box<Int64?>(nil)
+        let sent = Box(0)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await fixture.service.streamEvents(
                     connectionId: nil, types: nil, after: 0, maximumLag: 5,
-                    send: { _ in try await Task.sleep(for: .milliseconds(50)) },  // a slow consumer
+                    send: { _ in
+                        sent.mutate { $0 += 1 }
+                        try await Task.sleep(for: .milliseconds(50))  // a slow consumer
+                    },
                     dropped: { resumeAfter in dropped.mutate { $0 = resumeAfter } })
             }
+            // Write only once the subscription has begun (it sends the backlog's first event
+            // after taking its start point): lag counts from there, so the writes below put it
+            // 40 events behind. Started after them, it would have no lag and wait forever.
+            let started = ContinuousClock.now + .seconds(20)
+            while sent.value == 0 && ContinuousClock.now < started { try await Task.sleep(for: .milliseconds(5)) }
+            try #require(sent.value > 0, "the subscription never sent its backlog")
             for i in 0..<20 { _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": .string("d\(i)")]) }
-            try await group.next()
+            // The stream ends once it drops the subscriber; a deadline turns "never" into a failure.
+            group.addTask {
+                try await Task.sleep(for: .seconds(30))
+                throw StreamTimeout()
+            }
+            do {
+                try await group.next()
+            } catch is StreamTimeout {
+                Issue.record("the lagging subscriber was not dropped within 30 s")
+            }
+            group.cancelAll()
         }
-        #expect(dropped.value != nil)
+        // The connection's event and 20 users' (each with a warning: no email) make 41; the
+        // subscriber is told to resume after the last event it was sent.
+        let resumeAfter = try #require(dropped.value)
+        let all = try await fixture.service.listEvents(.init(limit: 1000)).events.map(\.sequence)
+        #expect(all.count == 41)
+        #expect(all.contains(Int(resumeAfter)), "\(resumeAfter) is not an event of the feed")
+        #expect(Int(resumeAfter) < all.last!, "dropped while far behind, not at the end")
+        #expect(sent.value < all.count, "dropped instead of being sent everything")
     }
 }
+
+/// Thrown by a test's deadline task when a stream it waits on never ends.
+struct StreamTimeout: Error {}
 
 /// A lock-protected value shared with concurrent test code.
 final class Box<Value: Sendable>: @unchecked Sendable {

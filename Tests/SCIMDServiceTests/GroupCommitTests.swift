@@ -122,9 +122,26 @@ import Testing
 
     @Test func relaxedAndDurableWritesShareAGroup() async throws {
         try await withStore { store in
-            async let a: Void = store.writeRelaxed { db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (1)") }
-            async let b: Void = store.write { db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (2)") }
-            _ = try await (a, b)
+            let gate = DispatchSemaphore(value: 0)
+            let running = Flag()
+            let groupsBefore = store.writer.groupCount
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // A write holding the writer, so the next two queue behind it together.
+                group.addTask {
+                    try await store.write { _ in
+                        running.set()
+                        gate.wait()
+                    }
+                }
+                try await waitUntilRunning(running)
+                group.addTask { try await store.writeRelaxed { db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (1)") } }
+                group.addTask { try await store.write { db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (2)") } }
+                try await waitUntilQueued(store, 2)
+                gate.signal()
+                try await group.waitForAll()
+            }
+            // The holder's group, then one group (one commit) for the relaxed and the durable write.
+            #expect(store.writer.groupCount - groupsBefore == 2)
             // The group left the connection at synchronous = FULL (2) for the next durable write.
             let (count, synchronous) = try await store.write { db in
                 (try Int.fetchOne(db, sql: "SELECT count(*) FROM scratch") ?? 0, try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? 0)
@@ -154,15 +171,45 @@ import Testing
 
     @Test func aStatementErrorRollsBackOnlyItsOwnWrite() async throws {
         try await withStore { store in
-            async let good: Void = store.write { db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (7)") }
-            async let bad: Void = store.write { db in
-                try db.execute(sql: "INSERT INTO scratch (n) VALUES (8)")
-                try db.execute(sql: "INSERT INTO scratch (n) VALUES (NULL)")  // NOT NULL constraint
+            let gate = DispatchSemaphore(value: 0)
+            let running = Flag()
+            let groupsBefore = store.writer.groupCount
+            let failure = try await withThrowingTaskGroup(of: (any Error)?.self) { group -> (any Error)? in
+                group.addTask {
+                    try await store.write { _ in
+                        running.set()
+                        gate.wait()
+                    }
+                    return nil
+                }
+                try await waitUntilRunning(running)
+                // Queued one after the other, so they run in this order in one group.
+                group.addTask {
+                    try await store.write { db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (7)") }
+                    return nil
+                }
+                try await waitUntilQueued(store, 1)
+                group.addTask {
+                    do {
+                        try await store.write { db in
+                            try db.execute(sql: "INSERT INTO scratch (n) VALUES (8)")
+                            try db.execute(sql: "INSERT INTO scratch (n) VALUES (NULL)")  // NOT NULL constraint
+                        }
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+                try await waitUntilQueued(store, 2)
+                gate.signal()
+                var failures: [any Error] = []
+                for try await error in group { if let error { failures.append(error) } }
+                #expect(failures.count == 1)
+                return failures.first
             }
-            try await good
-            let failure: (any Error)?
-            do { try await bad; failure = nil } catch { failure = error }
             #expect(failure is DatabaseError)
+            // The good and the bad write shared one commit: the bad one's savepoint alone rolled back.
+            #expect(store.writer.groupCount - groupsBefore == 2)
             let stored = try await store.read { db in try Int.fetchAll(db, sql: "SELECT n FROM scratch") }
             #expect(stored == [7])
         }

@@ -184,14 +184,31 @@ import Testing
     }
 
     @Test func mappingSurvivesARestart() async throws {
-        let fixture = try ServiceFixture()
-        _ = try await fixture.connection()
+        let fixture = try ReopenableService()
+        let a = try await fixture.connection()
+        let created = await fixture.scim(
+            "POST", "/Users", token: a.token,
+            body: ["userName": "d@example.com", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": ["department": "R&D"]])
+        let id = try #require(created.body?["id"]?.stringValue)
+        let current = try await fixture.service.getMapping("Acme")
+        let dept: JSONValue = ["name": "dept", "type": "string", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"]
         _ = try await fixture.service.setMapping(
-            .init(connection: "Acme", users: try await usersWith(fixture, [["name": "dept", "type": "string", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"]])))
-        let reopened = try SCIMDService(store: fixture.store, logger: .init(label: "t"))
-        let mapping = try await reopened.getMapping("Acme")
+            .init(connection: "Acme", users: ["properties": .array((current.users["properties"]?.arrayValue ?? []) + [dept])]))
+        try fixture.reopen()
+        let mapping = try await fixture.service.getMapping("Acme")
         #expect(mapping.version == 2)
         #expect(mapping.users["properties"]?.arrayValue?.contains { $0["name"] == "dept" } == true)
+        #expect(try await fixture.service.mappingHistory("Acme").map(\.version).sorted() == [1, 2])
+        let user = try await fixture.service.getUser(.init(connection: "Acme", id: id))
+        #expect(user.mappingVersion == 2, "the re-map was committed")
+        #expect(user.mapped["dept"] == "R&D")
+        // The reopened service maps new writes with the stored version.
+        let next = await fixture.scim(
+            "POST", "/Users", token: a.token,
+            body: ["userName": "e@example.com", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": ["department": "Ops"]])
+        let nextUser = try await fixture.service.getUser(.init(connection: "Acme", id: try #require(next.body?["id"]?.stringValue)))
+        #expect(nextUser.mappingVersion == 2)
+        #expect(nextUser.mapped["dept"] == "Ops")
     }
 
     @Test func warningsListPagesAndFiltersByProperty() async throws {

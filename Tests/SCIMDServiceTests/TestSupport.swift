@@ -51,3 +51,50 @@ enum Fixtures {
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
     }
 }
+
+/// A service over a database file that a test closes and opens again: a restart, as far as the
+/// database can tell. Reusing the open `Store` in a second `SCIMDService` would only show what
+/// the open store serves; reopening the file shows what was committed to it.
+final class ReopenableService: @unchecked Sendable {
+    // @unchecked: `opened` changes only in `reopen()`, called by the one test that owns this
+    // object between its own awaits.
+    let directory: URL
+    var path: String { directory.appendingPathComponent("scimd.sqlite").path }
+    private var opened: (store: Store, service: SCIMDService)?
+    var store: Store { opened!.store }
+    var service: SCIMDService { opened!.service }
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-reopen-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try open()
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    private func open() throws {
+        let store = try Store(path: path)
+        opened = (store, try SCIMDService(store: store, logger: Logger(label: "test")))
+    }
+
+    /// Creates a connection and returns it with its token.
+    func connection(_ name: String = "Acme") async throws -> ConnectionWithToken {
+        try await service.createConnection(.init(name: name))
+    }
+
+    /// One SCIM request with a bearer token, the body JSON-encoded.
+    func scim(_ method: String, _ path: String, token: String?, body: JSONValue? = nil) async -> (status: Int, body: JSONValue?) {
+        var headers: [String: String] = [:]
+        if let token { headers["Authorization"] = "Bearer \(token)" }
+        let result = await service.handleSCIM(.init(method: method, path: path, headers: headers, body: body.map(JSONSerializer.string)))
+        return (result.status, result.body.flatMap { try? JSONParser().parse($0) })
+    }
+
+    /// Releases the service and its store, then opens the database file anew. The new `Store`
+    /// takes the file's `flock`, so this throws `StoreError.inUse` when something still holds the
+    /// old store: a restart that did not really close the database fails here.
+    func reopen() throws {
+        opened = nil
+        try open()
+    }
+}
