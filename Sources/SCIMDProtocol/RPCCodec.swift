@@ -8,7 +8,10 @@ public enum RPCCodec {
         if let json = value as? JSONValue { return JSONSerializer.bytes(json) }
         if let fast = value as? any FastJSONEncodable, let json = fast.fastJSON { return JSONSerializer.bytes(json) }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        // Sorted keys: without them the order of members changes from run to run (dictionary
+        // hashing is seeded per process), and a result saved to a file (`mapping show --json`)
+        // diffs noisily.
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return Array(try encoder.encode(value))
     }
 

@@ -5,12 +5,60 @@ import SCIMDProtocol
 import SCIMDConsole
 import SCIMJSON
 
-/// scimctl: a thin CLI over SCIMDClient. Human tables by default, `--json` prints the RPC result.
+/// scimctl's entry point: global options may come before the subcommand, as with systemctl or
+/// kubectl (`scimctl --socket /run/scimd/scimd.sock dashboard`); bare `scimctl` prints help and
+/// exits 64 (EX_USAGE).
 @main
+enum SCIMCtlMain {
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.isEmpty {
+            FileHandle.standardError.write(Data((SCIMCtl.helpMessage() + "\n").utf8))
+            SCIMCtl.exit(withError: ExitCode(64))
+        }
+        await SCIMCtl.main(GlobalOptionPlacement.reorder(arguments))
+    }
+}
+
+/// Moves the global options (`--socket PATH`, `--socket=PATH`, `--json`, `--utc`) written before
+/// the subcommand to after it, where swift-argument-parser reads them. Pure, for tests.
+enum GlobalOptionPlacement {
+    static let flags: Set<String> = ["--json", "--utc"]
+    static let options: Set<String> = ["--socket"]
+
+    static func reorder(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if flags.contains(argument) || options.contains(where: { argument.hasPrefix($0 + "=") }) {
+                leading.append(argument)
+                index += 1
+            } else if options.contains(argument), index + 1 < arguments.count {
+                leading += [argument, arguments[index + 1]]
+                index += 2
+            } else {
+                break
+            }
+        }
+        if leading.isEmpty || index == arguments.count { return arguments }
+        return Array(arguments[index...]) + leading
+    }
+}
+
+/// scimctl: a thin CLI over SCIMDClient. Human tables by default, `--json` prints the RPC result.
 struct SCIMCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scimctl",
         abstract: "Operate a running scimd over its Unix socket.",
+        discussion: """
+            Global options (--socket, --json, --utc) may come before or after the subcommand. The socket \
+            defaults to $SCIMD_SOCKET, then /run/scimd/scimd.sock, then ./scimd.sock.
+
+            Exit codes: 0 success; 1 scimd refused the request (the error is printed; with --json as a JSON \
+            object on stderr), or a check failed (health degraded, an SSO verdict other than allow, a replay \
+            step); 3 not found; 64 usage error; 69 scimd cannot be reached.
+            """,
         version: "0.1.0",
         subcommands: [
             Dashboard.self, Health.self, Stats.self, Backup.self, Discover.self, Connections.self, Users.self, Groups.self,
@@ -33,14 +81,27 @@ struct GlobalOptions: ParsableArguments {
         do {
             return try await SCIMDClient.withConnection(socketPath: socketPath, body)
         } catch let error as RPCError {
-            var message = "error: \(error.message) [\(error.kind)]"
-            if let field = error.data?.field { message += " (field: \(field))" }
-            FileHandle.standardError.write(Data((message + "\n").utf8))
+            if json {
+                printErrorJSON(["code": .int(error.code.rawValue), "message": .string(error.message), "data": error.json["data"] ?? .null])
+            } else {
+                var message = "error: \(error.message) [\(error.kind)]"
+                if let field = error.data?.field { message += " (field: \(field))" }
+                FileHandle.standardError.write(Data((message + "\n").utf8))
+            }
             throw ExitCode(error.kind == "not_found" ? 3 : 1)
         } catch let error as SCIMDClientError {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            if json {
+                printErrorJSON(["message": .string("\(error)"), "data": ["kind": "daemon_unreachable"]])
+            } else {
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            }
             throw ExitCode(69)  // EX_UNAVAILABLE
         }
+    }
+
+    /// `{"error": {…}}` on standard error, one line: what `--json` users parse instead of text.
+    func printErrorJSON(_ error: JSONObject) {
+        FileHandle.standardError.write(Data((JSONSerializer.string(["error": .object(error)]) + "\n").utf8))
     }
 
     /// Prints an Encodable as pretty JSON.

@@ -1,0 +1,57 @@
+import Foundation
+import SCIMJSON
+import Testing
+
+/// scimctl's conventions: global options on either side of the subcommand, exit codes, JSON errors
+/// with --json, stable JSON output, bare scimctl.
+@Suite struct ScimctlConventionsTests {
+    @Test func globalOptionsWorkBeforeTheSubcommand() async throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        _ = try await daemon.client { try await $0.createConnection(name: "Acme") }
+        let before = try runTool("scimctl", ["--socket", daemon.socket, "--json", "connections", "list"])
+        #expect(before.status == 0, "\(before.stderr)")
+        let after = try runTool("scimctl", ["connections", "list", "--socket", daemon.socket, "--json"])
+        #expect(after.status == 0, "\(after.stderr)")
+        #expect(try JSONParser().parse(before.stdout)["connections"]?.arrayValue?.first?["name"] == "Acme")
+        let equals = try runTool("scimctl", ["--socket=\(daemon.socket)", "health"])
+        #expect(equals.status == 0, "\(equals.stderr)")
+    }
+
+    @Test func jsonOutputIsStableFromRunToRun() async throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        _ = try await daemon.client { try await $0.createConnection(name: "Acme") }
+        let env = ["SCIMD_SOCKET": daemon.socket]
+        let first = try runTool("scimctl", ["mapping", "show", "Acme", "--json"], environment: env)
+        #expect(first.status == 0, "\(first.stderr)")
+        for _ in 0..<3 {
+            #expect(try runTool("scimctl", ["mapping", "show", "Acme", "--json"], environment: env).stdout == first.stdout)
+        }
+    }
+
+    @Test func errorsAreJSONWithJSONAndExitCodesAreDocumented() async throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let env = ["SCIMD_SOCKET": daemon.socket]
+        let missing = try runTool("scimctl", ["--json", "connections", "show", "nope"], environment: env)
+        #expect(missing.status == 3)
+        let error = try JSONParser().parse(missing.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(error["error"]?["data"]?["kind"] == "not_found")
+        #expect(error["error"]?["code"] == -32004)
+        let plain = try runTool("scimctl", ["connections", "show", "nope"], environment: env)
+        #expect(plain.status == 3)
+        #expect(plain.stderr.hasPrefix("error: "))
+        let unreachable = try runTool("scimctl", ["--json", "--socket", daemon.directory.path + "/none.sock", "health"])
+        #expect(unreachable.status == 69)
+        #expect(try JSONParser().parse(unreachable.stderr.trimmingCharacters(in: .whitespacesAndNewlines))["error"]?["data"]?["kind"] == "daemon_unreachable")
+        let bare = try runTool("scimctl", [])
+        #expect(bare.status == 64)
+        #expect(bare.stderr.contains("USAGE: scimctl"))
+        let help = try runTool("scimctl", ["--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("Exit codes: 0 success"))
+        let usage = try runTool("scimctl", ["connections", "show"], environment: env)
+        #expect(usage.status == 64)
+    }
+}
