@@ -129,7 +129,12 @@ public struct RequestDetail: Codable, Sendable, Equatable {
     public var requestHeaders: [String: String]
     public var requestBody: String?
     public var responseBody: String?
-    public init(summary: RequestSummary, requestHeaders: [String: String], requestBody: String?, responseBody: String?) {
+    /// The id the access log and the response's `X-Request-Id` gave this request.
+    public var requestId: String?
+    public init(
+        summary: RequestSummary, requestHeaders: [String: String], requestBody: String?, responseBody: String?, requestId: String? = nil
+    ) {
+        self.requestId = requestId
         self.summary = summary
         self.requestHeaders = requestHeaders
         self.requestBody = requestBody

@@ -29,9 +29,13 @@ public struct RPCDispatcher: Sendable {
     /// Deepest JSON nesting accepted in a message.
     let maximumDepth: Int
 
-    public init(logger: Logger, maximumDepth: Int = 256) {
+    /// One `info` line per call: method, outcome (`ok` or the error kind), duration, request id.
+    let accessLog: Bool
+
+    public init(logger: Logger, maximumDepth: Int = 256, accessLog: Bool = false) {
         self.logger = logger
         self.maximumDepth = maximumDepth
+        self.accessLog = accessLog
     }
 
     /// Registers the handler of `method`. Registering a name twice is a programming error.
@@ -173,7 +177,20 @@ public struct RPCDispatcher: Sendable {
         guard let handler = handlers[method] else {
             return (isNotification ? nil : Self.response(id: id, error: .methodNotFound(method)), nil)
         }
+        let started = ContinuousClock.now
         let result = await handler(params)
+        if accessLog {
+            let elapsed = ContinuousClock.now - started
+            let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            var outcome = "ok"
+            if case .failure(let error) = result { outcome = error.kind }
+            logger.info(
+                "RPC call",
+                metadata: [
+                    "method": "\(method)", "outcome": "\(outcome)", "ms": "\((milliseconds * 100).rounded() / 100)",
+                    "id": "\(id.map { JSONSerializer.string($0) } ?? "notification")",
+                ])
+        }
         switch result {
         case .success(let (bytes, stream)): return (isNotification ? nil : Self.response(id: id, result: bytes), stream)
         case .failure(let error): return (isNotification ? nil : Self.response(id: id, error: error), nil)

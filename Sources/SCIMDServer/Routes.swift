@@ -10,9 +10,9 @@ extension RPCDispatcher {
     /// `health` answers `system.health` (by default a monitor that has not probed yet, which
     /// reports the store's own view of its writes).
     public static func scimd(
-        service: SCIMDService, counters: TransportCounters, logger: Logger, health: HealthMonitor? = nil
+        service: SCIMDService, counters: TransportCounters, logger: Logger, health: HealthMonitor? = nil, accessLog: Bool = false
     ) -> RPCDispatcher {
-        var d = RPCDispatcher(logger: logger)
+        var d = RPCDispatcher(logger: logger, accessLog: accessLog)
         let monitor = health ?? HealthMonitor(service: service)
         d.register(SystemHealth.self) { _ in
             let checks = monitor.checks()

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import GRDB
 import SCIMDProtocol
 import SCIMDStore
@@ -10,13 +11,39 @@ extension SCIMDService {
     /// logs it. Never throws: every SCIM failure is a SCIM response (RFC 7644 §3.12).
     public func handleSCIM(_ params: SCIMHandle.Params) async -> SCIMHandle.Result {
         scimRequestCount += 1
+        let started = ContinuousClock.now
         let request = SCIMRequest(params, basePath: configuration.scimBasePath)
+        var (result, connectionId) = await serve(request, params: params)
+        result.headers["X-Request-Id"] = request.requestId
+        if configuration.accessLog {
+            let elapsed = ContinuousClock.now - started
+            let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            var metadata: Logger.Metadata = [
+                "method": "\(request.method)", "path": "\(request.path)", "status": "\(result.status)",
+                "ms": "\((milliseconds * 100).rounded() / 100)", "requestId": "\(request.requestId)",
+            ]
+            if let connectionId { metadata["connection"] = "\(connectionId)" }
+            if let action = result.actionRequired { metadata["held"] = "\(action.action)" }
+            logger.info("SCIM request", metadata: metadata)
+        }
+        return result
+    }
+
+    /// Where a remote client is, as far as scim.handle can tell (the application forwards the
+    /// request; its proxy headers say who sent it), for refusal logs.
+    static func remote(_ request: SCIMRequest) -> String? {
+        request.headers["x-forwarded-for"]?.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) }
+            ?? request.headers["x-real-ip"]
+    }
+
+    /// Authenticates and serves; also returns the connection it was served for (nil when refused).
+    private func serve(_ request: SCIMRequest, params: SCIMHandle.Params) async -> (SCIMHandle.Result, String?) {
         let authenticated: ConnectionRecord
         let authentication: Result<ConnectionRecord, AuthenticationFailure>
         if let named = params.connection {
             guard let record = try? connection(named: named) else {
                 let error = SCIMError.notFound("no connection with id or name '\(named)'")
-                return .init(status: 404, headers: ["Content-Type": "application/scim+json"], body: JSONSerializer.string(error.body), changes: [])
+                return (.init(status: 404, headers: ["Content-Type": "application/scim+json"], body: JSONSerializer.string(error.body), changes: []), nil)
             }
             if request.headers["authorization"] != nil {
                 // A token, when sent, must be valid and be that connection's: `connection` never
@@ -43,14 +70,25 @@ extension SCIMDService {
             case .unknown: (status, detail) = (401, "invalid bearer token")
             case .disabled: (status, detail) = (403, "this SCIM connection is disabled")
             }
-            logger.notice("SCIM request refused", metadata: ["reason": "\(failure)", "path": "\(request.path)"])
+            var metadata: Logger.Metadata = [
+                "reason": "\(failure.reason)", "method": "\(request.method)", "path": "\(request.path)", "requestId": "\(request.requestId)",
+            ]
+            if let named = params.connection { metadata["connection"] = "\(named)" }
+            if let remote = Self.remote(request) { metadata["remote"] = "\(remote)" }
+            logger.notice("SCIM request refused", metadata: metadata)
             var headers = ["Content-Type": "application/scim+json"]
             if status == 401 { headers["WWW-Authenticate"] = "Bearer realm=\"scimd\"" }
             let error = SCIMError(status: status, scimType: nil, detail: detail)
-            return .init(status: status, headers: headers, body: JSONSerializer.string(error.body), changes: [])
+            return (.init(status: status, headers: headers, body: JSONSerializer.string(error.body), changes: []), nil)
         }
 
         let settings = settings(of: authenticated)
+        return (await serve(authenticated: authenticated, settings: settings, request: request, params: params), authenticated.id)
+    }
+
+    private func serve(
+        authenticated: ConnectionRecord, settings: ConnectionSettings, request: SCIMRequest, params: SCIMHandle.Params
+    ) async -> SCIMHandle.Result {
         let response = await execute(request, connectionId: authenticated.id, confirm: settings.confirmMode == true)
         if scimRequestCount % configuration.maintenanceInterval == 0 {
             await pruneRequestLog(authenticated.id)
@@ -249,7 +287,8 @@ extension SCIMDService {
             for (k, v) in o { headers[k] = v.stringValue ?? v.description }
         }
         return RequestDetail(
-            summary: summary(record), requestHeaders: headers, requestBody: record.requestBody, responseBody: record.responseBody)
+            summary: summary(record), requestHeaders: headers, requestBody: record.requestBody, responseBody: record.responseBody,
+            requestId: headers["x-request-id"])
     }
 
     nonisolated func summary(_ r: RequestLogRecord) -> RequestSummary {

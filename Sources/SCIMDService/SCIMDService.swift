@@ -31,6 +31,8 @@ public struct ServiceConfiguration: Sendable {
     public var eventMaxAgeSeconds: Int
     /// Retention (request log, events, expired held changes) is applied every this many SCIM requests.
     public var maintenanceInterval: Int
+    /// One `info` line per SCIM request (method, path, connection, status, duration, request id).
+    public var accessLog: Bool = false
 
     public init(
         version: String = "0.1.0", scimBasePath: String = "/scim/v2", requestLogMaxEntries: Int = 10_000,
@@ -466,6 +468,15 @@ public actor SCIMDService {
     /// Why a bearer token was refused.
     enum AuthenticationFailure: Error {
         case missing, unknown, disabled
+
+        /// For the refusal's log line.
+        var reason: String {
+            switch self {
+            case .missing: return "missing_token"
+            case .unknown: return "unknown_token"
+            case .disabled: return "connection_disabled"
+            }
+        }
     }
 
     /// The connection a bearer token belongs to. Lookup is by SHA-256 of the token, then the

@@ -16,9 +16,13 @@ struct SCIMRequest: Sendable {
     /// Query parameters, percent-decoded (`+` read as a space, as in HTML form encoding);
     /// names kept as sent, looked up case-insensitively.
     var query: [(name: String, value: String)]
-    /// Headers with lower-cased names.
+    /// Headers with lower-cased names (`x-request-id` always set: see ``requestId``).
     var headers: [String: String]
     var body: String?
+    /// Names this request in the access log, the request log and the `X-Request-Id` response header:
+    /// the caller's `X-Request-Id` when it is a plausible id (1–128 of `A-Z a-z 0-9 . _ : -`, so a
+    /// proxy's id follows the request through), else 16 random hex digits.
+    var requestId: String
 
     init(_ params: SCIMHandle.Params, basePath: String) {
         method = params.method.uppercased()
@@ -49,8 +53,29 @@ struct SCIMRequest: Sendable {
         }
         var lowered: [String: String] = [:]
         for (k, v) in params.headers ?? [:] { lowered[k.lowercased()] = v }
+        if let given = lowered["x-request-id"], Self.isPlausibleRequestId(given) {
+            requestId = given
+        } else {
+            requestId = Self.newRequestId()
+        }
+        lowered["x-request-id"] = requestId
         headers = lowered
         body = params.body
+    }
+
+    static func isPlausibleRequestId(_ id: String) -> Bool {
+        (1...128).contains(id.utf8.count)
+            && id.utf8.allSatisfy { b in
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2E || b == 0x5F || b == 0x3A
+                    || b == 0x2D
+            }
+    }
+
+    static func newRequestId() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let value = generator.next() as UInt64
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     /// A query parameter by name, case-insensitively.

@@ -357,6 +357,7 @@ struct Requests: AsyncParsableCommand {
             let s = detail.summary
             print("\(s.method) \(s.path) → \(s.status) in \(s.durationMicroseconds) µs at \(s.at)")
             if let error = s.error { print("error: \(error)") }
+            if let requestId = detail.requestId { print("request id: \(requestId)") }
             print("\nRequest headers:")
             for (k, v) in detail.requestHeaders.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
             print("\nRequest body:\n\(Format.prettyJSON(detail.requestBody))")

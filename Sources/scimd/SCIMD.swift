@@ -97,6 +97,9 @@ struct SCIMD: AsyncParsableCommand {
     @Option(help: "system.health and /healthz turn degraded when the database's file system has less free space than this, in MiB.")
     var minFreeDiskMB: Int = 64
 
+    @Option(help: "One info line per JSON-RPC call and per SCIM request (method, connection, status or error kind, duration, request id): on or off.")
+    var accessLog: String = "on"
+
     @Option(
         help: ArgumentHelp(
             "Replace the database (--database) with a backup made by `scimctl backup`, then exit. scimd must be stopped.",
@@ -106,6 +109,7 @@ struct SCIMD: AsyncParsableCommand {
     func validate() throws {
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+        guard ["on", "off"].contains(accessLog) else { throw ValidationError("--access-log must be on or off") }
         guard maxBodyBytes >= 1024, maxPatchOperations >= 1, maxResults >= 1, maxFilterLength >= 64, maxFilterDepth >= 2 else {
             throw ValidationError("limits are too small: see --help for their meaning")
         }
@@ -151,17 +155,17 @@ struct SCIMD: AsyncParsableCommand {
         do {
             if case .path(let path) = plan.rpc { try RPCServer.checkSocketPath(path) }
             let store = try Store(path: databasePath, logger: logger)
-            let service = try SCIMDService(
-                store: store,
-                configuration: ServiceConfiguration(
-                    version: Self.version, scimBasePath: scimBasePath, requestLogMaxEntries: requestLogMaxEntries,
-                    requestLogMaxAgeSeconds: requestLogMaxAgeDays * 86_400, maxResults: maxResults,
-                    maxPatchOperations: maxPatchOperations, maxBodyBytes: maxBodyBytes, maxFilterLength: maxFilterLength,
-                    maxFilterDepth: maxFilterDepth, eventMaxAgeSeconds: eventRetentionDays * 86_400),
-                logger: logger)
+            var serviceConfiguration = ServiceConfiguration(
+                version: Self.version, scimBasePath: scimBasePath, requestLogMaxEntries: requestLogMaxEntries,
+                requestLogMaxAgeSeconds: requestLogMaxAgeDays * 86_400, maxResults: maxResults,
+                maxPatchOperations: maxPatchOperations, maxBodyBytes: maxBodyBytes, maxFilterLength: maxFilterLength,
+                maxFilterDepth: maxFilterDepth, eventMaxAgeSeconds: eventRetentionDays * 86_400)
+            serviceConfiguration.accessLog = accessLog == "on"
+            let service = try SCIMDService(store: store, configuration: serviceConfiguration, logger: logger)
             let counters = TransportCounters()
             let health = HealthMonitor(service: service, minimumFreeBytes: Int64(minFreeDiskMB) * 1_048_576)
-            let dispatcher = RPCDispatcher.scimd(service: service, counters: counters, logger: logger, health: health)
+            let dispatcher = RPCDispatcher.scimd(
+                service: service, counters: counters, logger: logger, health: health, accessLog: accessLog == "on")
             let status = plan.http.isEmpty ? "serving JSON-RPC" : "serving JSON-RPC and SCIM over HTTP"
             let readiness = ReadinessBarrier(count: 1 + plan.http.count) {
                 logger.info("ready", metadata: ["database": "\(databasePath)"])

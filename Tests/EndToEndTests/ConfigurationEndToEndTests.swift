@@ -49,3 +49,31 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("<6>ready") })
     }
 }
+
+/// The access log through the real daemon: one line per RPC call and per SCIM request, off with
+/// `--access-log off`.
+@Suite struct AccessLogEndToEndTests {
+    @Test func oneLinePerCallAndRequest() async throws {
+        let daemon = try Daemon()
+        try daemon.start(logLevel: "info")
+        let rpc = try RawSocket(path: daemon.socket)
+        let created = try rpc.json(#"{"jsonrpc":"2.0","id":"c1","method":"connections.create","params":{"name":"Acme"}}"#)
+        let token = try #require(created["result"]?["token"]?.stringValue)
+        _ = try rpc.json(#"{"jsonrpc":"2.0","id":7,"method":"connections.get","params":{"id":"nope"}}"#)
+        let handled = try rpc.json(
+            #"{"jsonrpc":"2.0","id":8,"method":"scim.handle","params":{"method":"GET","path":"/Users","headers":{"Authorization":"Bearer "#
+                + token + #""}}}"#)
+        let requestId = try #require(handled["result"]?["headers"]?["X-Request-Id"]?.stringValue)
+        #expect(daemon.stop() == 0)
+        let lines = daemon.log.split(separator: "\n")
+        #expect(lines.contains { $0.contains("RPC call") && $0.contains("method=connections.create") && $0.contains("outcome=ok") })
+        #expect(lines.contains { $0.contains("RPC call") && $0.contains("method=connections.get") && $0.contains("outcome=not_found") && $0.contains("id=7") })
+        #expect(lines.contains { $0.contains("SCIM request") && $0.contains("requestId=\(requestId)") && $0.contains("status=200") })
+
+        let quiet = try Daemon()
+        try quiet.start(extra: ["--access-log", "off"], logLevel: "info")
+        _ = try RawSocket(path: quiet.socket).json(#"{"jsonrpc":"2.0","id":1,"method":"connections.list"}"#)
+        #expect(quiet.stop() == 0)
+        #expect(!quiet.log.contains("RPC call"))
+    }
+}
