@@ -130,17 +130,7 @@ enum FilterEvaluator {
 
     /// See ``JSONObject/values(at:resourceType:)``; throws when the value filter is invalid.
     static func resolve(_ path: AttributePath, in object: JSONObject, scope: EvaluationScope) throws(SCIMError) -> [JSONValue] {
-        var elements: [JSONValue] = []
-        for raw in rawAttributeValues(path, in: object, scope: scope) { appendFlattened(raw, to: &elements) }
-        if let filter = path.valueFilter {
-            let inner = scope.nested(in: path)
-            var kept: [JSONValue] = []
-            for element in elements {
-                guard let o = element.objectValue else { continue }
-                if try evaluate(filter, on: o, scope: inner) { kept.append(element) }
-            }
-            elements = kept
-        }
+        var elements = try filteredValues(path, in: object, scope: scope)
         if let sub = path.subAttribute {
             var out: [JSONValue] = []
             for element in elements {
@@ -149,6 +139,20 @@ enum FilterEvaluator {
             elements = out
         }
         return elements
+    }
+
+    /// The attribute's values, flattened, that its value filter (if any) keeps.
+    static func filteredValues(_ path: AttributePath, in object: JSONObject, scope: EvaluationScope) throws(SCIMError) -> [JSONValue] {
+        var elements: [JSONValue] = []
+        for raw in rawAttributeValues(path, in: object, scope: scope) { appendFlattened(raw, to: &elements) }
+        guard let filter = path.valueFilter else { return elements }
+        let inner = scope.nested(in: path)
+        var kept: [JSONValue] = []
+        for element in elements {
+            guard let o = element.objectValue else { continue }
+            if try evaluate(filter, on: o, scope: inner) { kept.append(element) }
+        }
+        return kept
     }
 
     /// See ``JSONObject/leaves(at:resourceType:)``; throws when the value filter is invalid.
@@ -160,20 +164,11 @@ enum FilterEvaluator {
             default: return LeafValue(values: [value], isArray: false)
             }
         }
-        let raw = rawAttributeValues(path, in: object, scope: scope)
-        if path.valueFilter == nil && path.subAttribute == nil { return raw.compactMap(leaf) }
-        // A value filter or a sub-attribute walks into the attribute's values one by one.
-        var elements: [JSONValue] = []
-        for value in raw { appendFlattened(value, to: &elements) }
-        if let filter = path.valueFilter {
-            let inner = scope.nested(in: path)
-            var kept: [JSONValue] = []
-            for element in elements {
-                guard let o = element.objectValue else { continue }
-                if try evaluate(filter, on: o, scope: inner) { kept.append(element) }
-            }
-            elements = kept
+        if path.valueFilter == nil && path.subAttribute == nil {
+            return rawAttributeValues(path, in: object, scope: scope).compactMap(leaf)
         }
+        // A value filter or a sub-attribute walks into the attribute's values one by one.
+        let elements = try filteredValues(path, in: object, scope: scope)
         guard let sub = path.subAttribute else { return elements.compactMap(leaf) }
         return elements.compactMap { $0.objectValue?[caseInsensitive: sub] }.compactMap(leaf)
     }
