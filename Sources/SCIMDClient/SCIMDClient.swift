@@ -114,6 +114,14 @@ public final class SCIMDClient: Sendable {
         let responses = message.arrayValue ?? [message]
         for response in responses {
             guard let id = response["id"]?.intValue else {
+                if response["method"] == nil, let error = response["error"] {
+                    // An error with `id: null` answers no request of ours: it is about the
+                    // connection (over --max-connections, a line too long or too slow), and scimd
+                    // closes it next. Every caller waiting here gets that error, not a bare
+                    // "connection closed".
+                    failAll(RPCError(json: error) ?? SCIMDClientError.invalidResponse("malformed error object"))
+                    continue
+                }
                 deliverNotification(response)
                 continue
             }

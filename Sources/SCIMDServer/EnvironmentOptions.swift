@@ -40,6 +40,13 @@ public enum EnvironmentOptions {
         return options
     }
 
+    /// `PREFIX*` variables that name no option (`SCIMD_LOGLEVEL`): most likely typos, which would
+    /// otherwise be ignored without a word. Sorted.
+    public static func unknownVariables(for options: [Option], environment: [String: String], prefix: String = "SCIMD_") -> [String] {
+        let known = Set(options.map { $0.variable(prefix: prefix) })
+        return environment.keys.filter { $0.hasPrefix(prefix) && !known.contains($0) }.sorted()
+    }
+
     /// The arguments the environment sets, in `options` order (`["--log-level", "debug", "--http-trust-forwarded"]`).
     public static func arguments(for options: [Option], environment: [String: String], prefix: String = "SCIMD_") -> [String] {
         var arguments: [String] = []

@@ -152,6 +152,10 @@ public actor SCIMDService {
         let bytes: Int64
         do {
             bytes = try await store.backup(to: path)
+        } catch StoreError.cannotOpen(_, let reason) where reason.contains("exists") {
+            throw RPCError.conflict("\(path) already exists; a backup never overwrites a file")
+        } catch StoreError.cannotOpen(_, let reason) {
+            throw RPCError.invalidParams("cannot write the backup to \(path): \(reason)", field: "path")
         } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
             try? FileManager.default.removeItem(atPath: path)
             throw StorageFullError(reason: error.message ?? "disk full").rpcError

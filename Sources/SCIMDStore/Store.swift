@@ -155,9 +155,20 @@ public final class Store: Sendable {
     /// committed before it began, none after) and never blocks writers in WAL mode. The copy is a
     /// plain, compacted SQLite file (no WAL), readable by `scimd --restore`. Returns its size in
     /// bytes. Throws the database's error (an existing file at `path`, a directory it cannot write).
+    ///
+    /// The file is created first, exclusively and with mode 0600 like the database itself (it holds
+    /// the same data: token hashes, SCIM data, request bodies), then filled; it never replaces a file.
     public func backup(to path: String) async throws -> Int64 {
-        // Outside a transaction: SQLite refuses VACUUM inside one.
-        try await pool.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [path]) }
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw StoreError.cannotOpen(path, String(cString: strerror(errno))) }
+        close(descriptor)
+        do {
+            // Outside a transaction: SQLite refuses VACUUM inside one. An empty file is allowed.
+            try await pool.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [path]) }
+        } catch {
+            unlink(path)
+            throw error
+        }
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         return (attributes[.size] as? NSNumber)?.int64Value ?? 0
     }
@@ -165,10 +176,14 @@ public final class Store: Sendable {
     /// Replaces the database file at `databasePath` with the backup at `backupPath`, for
     /// `scimd --restore`. Checks first that the backup is an intact scimd database (SQLite's
     /// `integrity_check`, and migrations this version knows), and that no scimd has
-    /// `databasePath` open (its lock). The old file and its `-wal`/`-shm` are replaced; the copy is
-    /// written beside the target and renamed into place, so an interrupted restore leaves the old
-    /// database as it was. Throws ``StoreError``.
-    public static func restore(backup backupPath: String, to databasePath: String) throws {
+    /// `databasePath` open (its lock). The copy is written beside the target and renamed into
+    /// place, so an interrupted restore leaves the old database as it was. The old database (with
+    /// its `-wal`, so nothing it held is lost) is kept as `<database>.before-restore`, replacing an
+    /// earlier one; returns that path, or nil when there was none. The restored file gets the old
+    /// one's owner and mode (a restore run as root must leave a file the service user can open);
+    /// a new one gets mode 0600 and the owner of its directory. Throws ``StoreError``.
+    @discardableResult
+    public static func restore(backup backupPath: String, to databasePath: String) throws -> String? {
         guard FileManager.default.fileExists(atPath: backupPath) else {
             throw StoreError.cannotOpen(backupPath, "no such file")
         }
@@ -199,17 +214,42 @@ public final class Store: Sendable {
         guard descriptor >= 0 else { throw StoreError.cannotOpen(databasePath, String(cString: strerror(errno))) }
         defer { close(descriptor) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { throw StoreError.inUse(databasePath) }
+        // Whose the restored file must be: the old database's owner and mode, else its directory's.
+        var old = stat()
+        let hadDatabase = fstat(descriptor, &old) == 0 && old.st_size > 0
+        var owner = (uid: old.st_uid, gid: old.st_gid, mode: old.st_mode & 0o777)
+        if !hadDatabase {
+            var directory = stat()
+            let parent = (databasePath as NSString).deletingLastPathComponent
+            if stat(parent.isEmpty ? "." : parent, &directory) == 0 { owner = (directory.st_uid, directory.st_gid, 0o600) }
+        }
         let staging = databasePath + ".restoring"
         try? FileManager.default.removeItem(atPath: staging)
+        var kept: String? = nil
         do {
             try FileManager.default.copyItem(atPath: backupPath, toPath: staging)
             let staged = open(staging, O_RDONLY | O_CLOEXEC)
             if staged >= 0 {
+                fchmod(staged, owner.mode)
+                if getuid() == 0 { fchown(staged, owner.uid, owner.gid) }
                 fsync(staged)
                 close(staged)
             }
+            if hadDatabase {
+                // Keep the old database whole: its WAL may hold commits not yet in the main file.
+                let previous = databasePath + ".before-restore"
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: previous + suffix) }
+                guard link(databasePath, previous) == 0 else { throw StoreError.cannotOpen(previous, String(cString: strerror(errno))) }
+                if FileManager.default.fileExists(atPath: databasePath + "-wal") {
+                    guard rename(databasePath + "-wal", previous + "-wal") == 0 else {
+                        throw StoreError.cannotOpen(previous + "-wal", String(cString: strerror(errno)))
+                    }
+                }
+                kept = previous
+            }
             for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
             guard rename(staging, databasePath) == 0 else { throw StoreError.cannotOpen(databasePath, String(cString: strerror(errno))) }
+            return kept
         } catch let error as StoreError {
             try? FileManager.default.removeItem(atPath: staging)
             throw error

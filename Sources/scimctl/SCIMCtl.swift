@@ -57,7 +57,7 @@ struct SCIMCtl: AsyncParsableCommand {
 
             Exit codes: 0 success; 1 scimd refused the request (the error is printed; with --json as a JSON \
             object on stderr), or a check failed (health degraded, an SSO verdict other than allow, a replay \
-            step); 3 not found; 64 usage error; 69 scimd cannot be reached.
+            step); 3 not found; 64 usage error; 69 scimd cannot be reached, or is at its connection limit.
             """,
         version: "0.1.0",
         subcommands: [
@@ -88,7 +88,8 @@ struct GlobalOptions: ParsableArguments {
                 if let field = error.data?.field { message += " (field: \(field))" }
                 FileHandle.standardError.write(Data((message + "\n").utf8))
             }
-            throw ExitCode(error.kind == "not_found" ? 3 : 1)
+            // Over its connection limit scimd cannot be used right now, like one that is not running.
+            throw ExitCode(error.kind == "not_found" ? 3 : error.kind == "unavailable" ? 69 : 1)
         } catch let error as SCIMDClientError {
             if json {
                 printErrorJSON(["message": .string("\(error)"), "data": ["kind": "daemon_unreachable"]])

@@ -142,9 +142,16 @@ struct SCIMD: AsyncParsableCommand {
         for note in plan.notes { logger.notice("\(note)") }
         let databasePath = database ?? environment["STATE_DIRECTORY"].map { $0 + "/scimd.sqlite" } ?? "scimd.sqlite"
         if let restore {
+            // A restore replaces a database: it must name which one, unless systemd's state
+            // directory says (./scimd.sqlite would be a guess).
+            guard database != nil || environment["STATE_DIRECTORY"] != nil else {
+                FileHandle.standardError.write(Data("scimd: --restore needs --database PATH (the database to replace)\n".utf8))
+                throw ExitCode(64)
+            }
             do {
-                try Store.restore(backup: restore, to: databasePath)
+                let kept = try Store.restore(backup: restore, to: databasePath)
                 print("Restored \(restore) into \(databasePath). Start scimd to serve it.")
+                if let kept { print("The database it replaced is kept as \(kept) (with its -wal); delete it once you are sure.") }
                 return
             } catch let error as StoreError {
                 FileHandle.standardError.write(Data("scimd: \(error.description)\n".utf8))

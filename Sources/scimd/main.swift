@@ -15,8 +15,17 @@ NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExe
 /// Every option can also come from a `SCIMD_*` environment variable (`SCIMD_LOG_LEVEL=debug`); the
 /// command line wins (see `EnvironmentOptions`).
 func runCommand() async {
-    let fromEnvironment = EnvironmentOptions.arguments(
-        for: EnvironmentOptions.options(fromHelpDump: SCIMD._dumpHelp()), environment: ProcessInfo.processInfo.environment)
+    let environment = ProcessInfo.processInfo.environment
+    let options = EnvironmentOptions.options(fromHelpDump: SCIMD._dumpHelp())
+    let fromEnvironment = EnvironmentOptions.arguments(for: options, environment: environment)
+    // Said before anything else, so a bad value's error ("invalid for '--http-idle-timeout'") can be
+    // traced to the variable, and a typo does not go unnoticed.
+    if !fromEnvironment.isEmpty {
+        FileHandle.standardError.write(Data("scimd: options from SCIMD_* environment variables: \(fromEnvironment.joined(separator: " "))\n".utf8))
+    }
+    for name in EnvironmentOptions.unknownVariables(for: options, environment: environment) {
+        FileHandle.standardError.write(Data("scimd: ignoring \(name): scimd has no such option (see scimd --help)\n".utf8))
+    }
     await SCIMD.main(fromEnvironment + CommandLine.arguments.dropFirst())
 }
 await runCommand()

@@ -23,6 +23,7 @@ import Testing
         let refused = try #require(second.readLine())
         #expect(try JSONParser().parse(refused)["error"]?["data"]?["kind"] == "unavailable")
         #expect(daemon.log.contains(" debug "), "\(daemon.log.suffix(1000))")
+        #expect(daemon.log.contains("options from SCIMD_* environment variables: --log-level debug --max-connections 1"))
         #expect(daemon.stop() == 0)
 
         // The command line overrides the environment.

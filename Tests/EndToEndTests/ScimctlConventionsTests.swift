@@ -54,4 +54,31 @@ import Testing
         let usage = try runTool("scimctl", ["connections", "show"], environment: env)
         #expect(usage.status == 64)
     }
+
+    /// At its connection limit scimd answers a new client with `unavailable` before closing; the
+    /// client library and scimctl pass that on instead of "connection closed".
+    @Test func theConnectionLimitReachesScimctlAsUnavailable() async throws {
+        let daemon = try Daemon()
+        try daemon.start(extra: ["--max-connections", "1"])
+        // Hold the one slot (the harness's readiness probe may hold it for a moment first).
+        var holder: RawSocket? = nil
+        for _ in 0..<100 where holder == nil {
+            let candidate = try RawSocket(path: daemon.socket)
+            if (try? candidate.json(#"{"jsonrpc":"2.0","id":1,"method":"system.health"}"#))?["result"] != nil {
+                holder = candidate
+            } else {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        #expect(holder != nil)
+        let refused = try runTool("scimctl", ["health"], environment: ["SCIMD_SOCKET": daemon.socket])
+        #expect(refused.status == 69)
+        #expect(refused.stderr.contains("[unavailable]") && refused.stderr.contains("--max-connections"), "\(refused.stderr)")
+    }
+
+    @Test func aMistypedEnvironmentVariableIsReported() async throws {
+        let daemon = try Daemon()
+        try daemon.start(environment: ["SCIMD_LOGLEVEL": "debug"])
+        #expect(daemon.log.contains("ignoring SCIMD_LOGLEVEL"), "\(daemon.log.prefix(500))")
+    }
 }

@@ -64,5 +64,9 @@ import Testing
             for: options, environment: ["SCIMD_LOG_LEVEL": "debug", "SCIMD_HTTP_TRUST_FORWARDED": "Yes", "SCIMD_HELP": "1", "OTHER": "x"])
         #expect(arguments == ["--log-level", "debug", "--http-trust-forwarded"])
         #expect(EnvironmentOptions.arguments(for: options, environment: ["SCIMD_HTTP_TRUST_FORWARDED": "0"]).isEmpty)
+        #expect(
+            EnvironmentOptions.unknownVariables(
+                for: options, environment: ["SCIMD_LOGLEVEL": "debug", "SCIMD_LOG_LEVEL": "info", "OTHER": "1", "SCIMD_MAX_CONNECTION": "2"])
+                == ["SCIMD_LOGLEVEL", "SCIMD_MAX_CONNECTION"])
     }
 }

@@ -82,10 +82,27 @@ import Testing
         // The database in use by the running store: refused.
         #expect(throws: StoreError.self) { try Store.restore(backup: backup, to: f.store.path) }
 
-        try Store.restore(backup: backup, to: target)
-        let restored = try Store(path: target)
-        let service = try SCIMDService(store: restored, logger: Logger(label: "test"))
-        #expect(try await service.getConnection("Acme").users == 1)
+        // The backup is as private as the database.
+        var info = stat()
+        #expect(stat(backup, &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o600)
+
+        #expect(try Store.restore(backup: backup, to: target) == nil)  // nothing was there to keep
+        #expect(stat(target, &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o600)
+        do {
+            let restored = try Store(path: target)
+            let service = try SCIMDService(store: restored, logger: Logger(label: "test"))
+            #expect(try await service.getConnection("Acme").users == 1)
+        }
+
+        // Over an existing database: its mode carries over, and it is kept, WAL included.
+        chmod(target, 0o640)
+        let kept = try #require(try Store.restore(backup: backup, to: target))
+        #expect(kept == target + ".before-restore")
+        #expect(FileManager.default.fileExists(atPath: kept))
+        #expect(stat(target, &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o640)
     }
 }
 
