@@ -121,8 +121,9 @@ public actor SCIMDService {
         Double(clock.now() - startedAt) / 1000
     }
 
-    /// The checks behind `system.health`. `storage` fails from a write refused for a full disk
-    /// until the next write commits (the log says when each episode begins and ends).
+    /// The store's own check behind `system.health` (``HealthMonitor`` adds the others): `storage`
+    /// fails from a write refused for a full disk until a write commits 5 s after the last refusal
+    /// (the log says when each episode begins and ends).
     public nonisolated func healthChecks() -> [HealthCheck] {
         let storage = store.storageStatus
         guard let since = storage.fullSince else { return [HealthCheck(name: "storage", status: "ok")] }
