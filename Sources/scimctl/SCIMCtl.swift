@@ -274,7 +274,10 @@ struct Connections: AsyncParsableCommand {
             let c = try await options.withClient { try await $0.updateConnection(params) }
             if options.json { return try options.printJSON(c) }
             print("Updated \(c.name) (\(c.id))\(c.disabled ? ": disabled" : "").")
-            if !c.domains.isEmpty { print("Email domains: \(c.domains.joined(separator: ", "))") }
+            // Echo what was changed, as it now stands.
+            if sso != nil { print("SSO matching: \(c.sso.kind)") }
+            if confirmMode != nil { print("Confirm mode: \(c.confirmMode ? "on" : "off") (held changes wait \(c.commitTimeoutSeconds) s)") }
+            if !c.domains.isEmpty { print("Email domains: \(c.domains.joined(separator: ", "))") } else if clearDomains { print("Email domains: none") }
         }
     }
 

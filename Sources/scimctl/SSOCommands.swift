@@ -30,8 +30,15 @@ struct SSOCommand: AsyncParsableCommand {
             if options.json { return try options.printJSON(result) }
             let style = Style.automatic
             let verdict = result.verdict == "allow" ? result.verdict : style.error(result.verdict)
-            let reason = result.reason.map { ", reason: \($0)" } ?? ""
-            print("\(verdict)  (\(result.strategy.kind): looked up '\(result.lookedUp)'\(reason))")
+            switch result.reason {
+            case "claim_missing", "invalid_claim", "domain_not_allowed":
+                // Refused before any lookup: say so, rather than "looked up".
+                let claim = result.lookedUp.isEmpty ? "" : " '\(result.lookedUp)'"
+                print("\(verdict)  (\(result.strategy.kind): claim\(claim) refused, reason: \(result.reason ?? ""))")
+            default:
+                let reason = result.reason.map { ", reason: \($0)" } ?? ""
+                print("\(verdict)  (\(result.strategy.kind): looked up '\(result.lookedUp)'\(reason))")
+            }
             if let user = result.user {
                 print("user \(user.userName)  id \(user.id)  active \(user.active ? "yes" : "no")")
                 if let app = user.appUserId { print("application user \(app)") }
