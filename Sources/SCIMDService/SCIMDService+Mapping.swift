@@ -76,13 +76,27 @@ extension SCIMDService {
         } catch let error as DecodingError {
             // Array positions as plain numbers (`properties.8.options`), never Foundation's "Index 8".
             let text = { (keys: [any CodingKey]) in keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
-            let path: String
-            switch error {
-            case .keyNotFound(let key, let c): path = text(c.codingPath + [key])
-            case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): path = text(c.codingPath)
-            @unknown default: path = ""
+            let keys = Self.codingPath(of: error)
+            let path = text(keys)
+            // Name the property too when the position is inside one: `properties.13` alone makes
+            // the operator count.
+            var named = ""
+            if keys.count >= 2, keys[0].stringValue == "properties", let index = keys[1].intValue,
+                let name = value["properties"]?.arrayValue?[safe: index]?["name"]?.stringValue
+            {
+                named = " (property '\(name)')"
             }
-            throw RPCError.invalidMapping("invalid \(field) mapping at '\(path)': \(Self.describe(error))", field: "\(field).\(path)")
+            throw RPCError.invalidMapping(
+                "invalid \(field) mapping at '\(path)'\(named): \(Self.describe(error))", field: "\(field).\(path)")
+        }
+    }
+
+    /// Where a decoding error happened, the missing key included.
+    static func codingPath(of error: DecodingError) -> [any CodingKey] {
+        switch error {
+        case .keyNotFound(let key, let c): return c.codingPath + [key]
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): return c.codingPath
+        @unknown default: return []
         }
     }
 
@@ -384,4 +398,9 @@ extension Database {
             self, sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? ORDER BY createdAt, id LIMIT ?",
             arguments: [connectionId, type, limit])
     }
+}
+
+extension Array {
+    /// The element at `index`, or nil when it is out of range.
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

@@ -146,7 +146,7 @@ import Testing
             _ = try await fixture.service.setMapping(.init(connection: "Acme", users: noOptions))
             Issue.record("enum without options accepted")
         } catch let error as RPCError {
-            #expect(error.message.contains("'properties.1.options'"), "\(error.message)")
+            #expect(error.message.contains("'properties.1.options' (property 'level')"), "\(error.message)")
             #expect(!error.message.contains("Index"), "\(error.message)")
         }
         #expect(try await fixture.service.getMapping("Acme").version == 1, "nothing changed")
