@@ -15,6 +15,8 @@ final class GroupCommitWriter: Sendable {
     static let maximumGroupSize = 512
 
     private let pool: DatabasePool
+    /// Receives each committed group's row changes before its callers resume.
+    private let replica: ResourceReplica
     /// Where groups are committed: a serial queue, so one group runs at a time and in order.
     /// GRDB's own writer is serial too; this queue only keeps the blocking commit off Swift's
     /// cooperative threads.
@@ -46,8 +48,9 @@ final class GroupCommitWriter: Sendable {
         var resume: (_ commitError: (any Error)?) -> Void
     }
 
-    init(pool: DatabasePool) {
+    init(pool: DatabasePool, replica: ResourceReplica) {
         self.pool = pool
+        self.replica = replica
     }
 
     /// Writes waiting for the next group.
@@ -140,6 +143,9 @@ final class GroupCommitWriter: Sendable {
         let durable = group.contains(where: \.durable)
         var completions: [Completion] = []
         completions.reserveCapacity(group.count)
+        // Row changes of the bodies that succeeded, in order: applied to memory only once the
+        // transaction has committed.
+        var changes: [ReplicaChange] = []
         do {
             try pool.writeWithoutTransaction { db in
                 // Set for every group, so no group inherits the previous one's setting.
@@ -147,7 +153,10 @@ final class GroupCommitWriter: Sendable {
                 defer { if !durable { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
                 try db.inTransaction(.immediate) {
                     for job in group {
+                        ReplicaRecording.begin(db)
                         let completion = job.run(db)
+                        let recorded = ReplicaRecording.end(db)
+                        if completion.error == nil { changes += recorded }
                         completions.append(completion)
                         // Some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM…) make SQLite roll the
                         // whole transaction back, not only the failed statement. The rest of the group
@@ -166,6 +175,7 @@ final class GroupCommitWriter: Sendable {
             for job in group.dropFirst(completions.count) { job.abandon(error) }
             return
         }
+        replica.apply(changes)
         for completion in completions { completion.resume(nil) }
     }
 }
