@@ -40,6 +40,9 @@ public struct ResourceTable: Sendable {
     /// Number of resources.
     public var count: Int { byId.count }
 
+    /// Every id in the table.
+    var allIds: Set<String> { Set(byId.keys) }
+
     /// The resource with this id.
     public func resource(id: String) -> ReplicaResource? { byId[id] }
 
@@ -118,6 +121,9 @@ public struct MembershipTable: Sendable {
     /// memberId → the groups it is directly in.
     private var groupsByMember: [String: Set<String>] = [:]
 
+    /// The groups that have member rows.
+    var groupIds: Set<String> { Set(membersByGroup.keys) }
+
     /// A group's member rows in list order.
     public func members(ofGroup groupId: String) -> [GroupMemberRecord] { membersByGroup[groupId] ?? [] }
 
@@ -158,6 +164,18 @@ public struct ConnectionResources: Sendable {
     public internal(set) var users = ResourceTable()
     public internal(set) var groups = ResourceTable()
     public internal(set) var memberships = MembershipTable()
+
+    /// Every row held, in a canonical order (resources by type and id, members by group, position
+    /// and member id): to compare the replica with a fresh load of the database.
+    public func allRows() -> (resources: [ResourceRecord], members: [GroupMemberRecord]) {
+        var resources: [ResourceRecord] = []
+        users.forEach { resources.append($0.record); return true }
+        groups.forEach { resources.append($0.record); return true }
+        resources.sort { ($0.resourceType, $0.id) < ($1.resourceType, $1.id) }
+        var members: [GroupMemberRecord] = []
+        for groupId in groups.allIds.union(memberships.groupIds).sorted() { members += memberships.members(ofGroup: groupId) }
+        return (resources, members)
+    }
 
     /// The table of `resourceType` ("User" or "Group").
     public func table(_ resourceType: String) -> ResourceTable { resourceType == "Group" ? groups : users }
@@ -240,6 +258,9 @@ public final class ResourceReplica: Sendable {
     public func snapshot(_ connectionId: String) -> ConnectionResources {
         slots.withLockedValue { $0[connectionId] }?.resources.withLockedValue { $0 } ?? ConnectionResources()
     }
+
+    /// The connections that have resources or members in memory.
+    public var connectionIds: Set<String> { Set(slots.withLockedValue { $0.keys }) }
 
     /// Applies committed changes in order.
     func apply(_ changes: [ReplicaChange]) {

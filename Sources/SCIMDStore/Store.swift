@@ -138,6 +138,14 @@ public final class Store: Sendable {
         }
     }
 
+    /// What a fresh start would load into memory: a new replica read from the database now (for
+    /// tests that compare it with ``replica``).
+    func loadReplicaFromDisk() throws -> ResourceReplica {
+        let fresh = ResourceReplica()
+        try pool.read { db in try fresh.load(db) }
+        return fresh
+    }
+
     /// Synchronous write, for startup.
     public func writeNow<T>(_ body: (Database) throws -> T) throws -> T {
         var changes: [ReplicaChange] = []
