@@ -84,3 +84,10 @@ enum ReplicaScans {
         }
     }
 }
+
+extension String {
+    /// The string with ASCII letters lowercased and everything else kept: SQLite's NOCASE folding.
+    var lowercasedASCII: String {
+        String(decoding: utf8.map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)
+    }
+}

@@ -68,6 +68,21 @@ public struct ResourceTable: Sendable {
         }
     }
 
+    /// Calls `body` with every resource after the position (`createdAt`, `id`) in list order (all of
+    /// them when `after` is nil); stops early when `body` returns false.
+    public func forEach(after: (createdAt: Milliseconds, id: String)?, _ body: (ReplicaResource) throws -> Bool) rethrows {
+        var index = 0
+        if let after {
+            let key = CreationOrderKey(createdAt: after.createdAt, id: after.id)
+            index = insertionIndex(of: key)
+            if index < order.count, order[index] == key { index += 1 }
+        }
+        while index < order.count {
+            if let resource = byId[order[index].id], try !body(resource) { return }
+            index += 1
+        }
+    }
+
     /// Sorts resources into list order.
     public func inListOrder(_ resources: [ReplicaResource]) -> [ReplicaResource] {
         resources.sorted {
