@@ -28,7 +28,7 @@ extension SCIMDService {
         let page = try await listResources(
             connectionId: connection.id, type: .group, filter: params.filter, withWarnings: params.withWarnings, active: nil,
             limit: params.limit, cursor: params.cursor)
-        let counts = store.replica.read(connection.id) { resources in
+        let counts = try await store.withResources(connection.id) { resources in
             page.records.map { resources.memberships.members(ofGroup: $0.id).count }
         }
         return .init(
@@ -67,9 +67,8 @@ extension SCIMDService {
         let filterNeedsRelated = parsed.map { mentions($0, attribute: type == .user ? "groups" : "members") } ?? false
         let start = after
         let filterValue = parsed
-        let replica = store.replica
+        let resources = try await store.resources(connectionId)
         let records = try await ReplicaScans.run { () -> [ResourceRecord] in
-            let resources = replica.snapshot(connectionId)
             var out: [ResourceRecord] = []
             resources.table(type.rawValue).forEach(after: start) { resource in
                 let record = resource.record

@@ -67,20 +67,20 @@ extension SCIMDService {
         let key = lookedUp
         // Live users come from memory; only a login that finds nobody asks SQLite whether the
         // user was deleted (tombstones are not kept in memory).
-        let replica = store.replica
         let live: [ResourceRecord]
         var tombstone: (column: String, value: String)? = nil
         switch strategy.kind {
         case "sub_externalId":
-            live = replica.read(connectionId) { $0.users.resources(externalId: key).map(\.record) }
+            live = try await store.withResources(connectionId) { $0.users.resources(externalId: key).map(\.record) }
             tombstone = ("externalId", key)
         case "claim_property":
             // Not indexed: a scan of the connection's mapped values, off the event loop. A string
             // value equal ignoring ASCII case matches (what SQL's `COLLATE NOCASE` compared).
             let property = strategy.property ?? ""
+            let resources = try await store.resources(connectionId)
             live = try await ReplicaScans.run {
                 var found: [ResourceRecord] = []
-                replica.snapshot(connectionId).users.forEach { resource in
+                resources.users.forEach { resource in
                     if let mapped = resource.record.mapped, case .object(let values)? = try? JSONParser().parse(mapped),
                         let text = values[property]?.stringValue, text.lowercasedASCII == key.lowercasedASCII
                     {
@@ -92,7 +92,7 @@ extension SCIMDService {
             }
         default:
             let folded = foldedKey(key)
-            live = replica.read(connectionId) { $0.users.resource(nameKey: folded).map { [$0.record] } ?? [] }
+            live = try await store.withResources(connectionId) { $0.users.resource(nameKey: folded).map { [$0.record] } ?? [] }
             tombstone = ("nameKey", folded)
         }
         var deleted = false
@@ -120,7 +120,7 @@ extension SCIMDService {
     }
 
     private func ssoUser(_ record: ResourceRecord) async throws -> SSOUser {
-        let groups = store.replica.read(record.connectionId) { $0.memberOf(userId: record.id) }
+        let groups = try await store.withResources(record.connectionId) { $0.memberOf(userId: record.id) }
         let mapped = record.mapped.flatMap { try? JSONParser().parse($0) } ?? .object([:])
         return SSOUser(
             id: record.id, userName: Self.displayName(record), active: record.active ?? true, mapped: mapped,

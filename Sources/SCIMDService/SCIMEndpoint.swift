@@ -157,16 +157,15 @@ struct SCIMEndpoint: Sendable {
         let query = try ListQuery(request: request, configuration: configuration)
         let base = baseURL(request)
         let includeMembers = query.returns("members")
-        let replica = store.replica
         // Answered from memory. A User is rendered under the connection's lock (microseconds); a
         // Group's members can be thousands, rendered from a snapshot so commits do not wait.
         let found: (ResourceRecord, JSONObject)?
         if type == .user {
-            found = replica.read(connectionId) { resources in
+            found = try await store.withResources(connectionId) { resources in
                 resources.users.resource(id: id).map { ($0.record, resources.rendered($0, baseURL: base)) }
             }
         } else {
-            let resources = replica.snapshot(connectionId)
+            let resources = try await store.resources(connectionId)
             found = resources.groups.resource(id: id).map { ($0.record, resources.rendered($0, members: includeMembers, baseURL: base)) }
         }
         guard let (record, rendered) = found else { throw SCIMError.notFound("\(type.rawValue) \(id) not found") }
@@ -198,9 +197,8 @@ struct SCIMEndpoint: Sendable {
         let connectionId = self.connectionId
         let base = baseURL(request)
         let includeMembers = query.returns("members")
-        let replica = store.replica
+        let resources = try await store.resources(connectionId)
         let readPage: @Sendable () throws -> (Int, [JSONObject]) = {
-            let resources = replica.snapshot(connectionId)
             // No filter and no sort: the page is a slice of list order.
             if query.filter == nil, query.sortBy == nil, types.count == 1 {
                 let table = resources.table(types[0].rawValue)
@@ -263,8 +261,8 @@ struct SCIMEndpoint: Sendable {
         // at once. Anything that scans runs off the event loop.
         let indexed = query.sortBy == nil && query.filter.map { filter in types.allSatisfy { IndexPlan.candidates(filter, type: $0) != nil } } == true
         let noScan = query.filter == nil && query.sortBy == nil && types.count == 1 && (types[0] == .user || !includeMembers)
-        let (total, resources) = indexed || noScan ? try readPage() : try await ReplicaScans.run(readPage)
-        let projected = resources.map { resource -> JSONValue in
+        let (total, page) = indexed || noScan ? try readPage() : try await ReplicaScans.run(readPage)
+        let projected = page.map { resource -> JSONValue in
             if query.attributes.isEmpty && query.excludedAttributes.isEmpty { return .object(resource) }
             let type: SCIMResourceType = resource["meta"]?["resourceType"]?.stringValue == "Group" ? .group : .user
             return .object(

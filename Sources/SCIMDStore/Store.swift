@@ -11,9 +11,10 @@ import Logging
 public final class Store: Sendable {
     private let pool: DatabasePool
     let writer: GroupCommitWriter
-    /// Every connection's committed resources and memberships, in memory (loaded at open, then
-    /// changed only by committed writes): what SCIM reads are answered from.
-    public let replica: ResourceReplica
+    /// Every connection's committed resources and memberships, in memory (loaded in the
+    /// background after open, then changed only by committed writes): what reads are answered
+    /// from, through ``withResources(_:_:)`` and ``resources(_:)``.
+    let replica: ResourceReplica
     /// The file the store lives in.
     public let path: String
     /// Episodes of refused writes (a full disk), for the log and `system.health`.
@@ -55,7 +56,7 @@ public final class Store: Sendable {
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
             let replica = ResourceReplica()
-            try pool.read { db in try replica.load(db) }
+            replica.expect(try pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM connection") })
             self.replica = replica
             self.writer = GroupCommitWriter(pool: pool, replica: replica)
         } catch {
@@ -66,6 +67,31 @@ public final class Store: Sendable {
 
     deinit {
         close(lockDescriptor)
+    }
+
+    /// Starts loading every stored connection's resources into memory in the background; logs
+    /// when all are in. Reads of a connection not loaded yet wait for it (see ``ResourceReplica``).
+    public func startLoadingResources(logger: Logger) {
+        replica.startLoading(pool) { connections, resources, seconds in
+            logger.info(
+                "resources loaded into memory",
+                metadata: ["connections": "\(connections)", "resources": "\(resources)", "seconds": "\((seconds * 100).rounded() / 100)"])
+        }
+    }
+
+    /// Runs `body` with the connection's committed resources, under its lock, once they are in
+    /// memory: for reads that take microseconds (one resource, an index lookup, a page). Throws
+    /// the database's error if they had to be loaded and could not be.
+    public func withResources<T>(_ connectionId: String, _ body: (ConnectionResources) throws -> T) async throws -> T {
+        try await replica.ensureLoaded(connectionId, pool: pool)
+        return try replica.read(connectionId, body)
+    }
+
+    /// The connection's committed resources as a value later commits leave alone, once they are
+    /// in memory: for scans. Throws like ``withResources(_:_:)``.
+    public func resources(_ connectionId: String) async throws -> ConnectionResources {
+        try await replica.ensureLoaded(connectionId, pool: pool)
+        return replica.snapshot(connectionId)
     }
 
     /// The SQLite library version the daemon runs on (e.g. "3.40.1").
@@ -142,7 +168,8 @@ public final class Store: Sendable {
     /// tests that compare it with ``replica``).
     func loadReplicaFromDisk() throws -> ResourceReplica {
         let fresh = ResourceReplica()
-        try pool.read { db in try fresh.load(db) }
+        fresh.expect(try pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM connection") })
+        try fresh.loadAll(pool)
         return fresh
     }
 

@@ -188,6 +188,9 @@ struct SCIMD: AsyncParsableCommand {
                 maxFilterDepth: maxFilterDepth, eventMaxAgeSeconds: eventRetentionDays * 86_400)
             serviceConfiguration.accessLog = accessLog == "on"
             let service = try SCIMDService(store: store, configuration: serviceConfiguration, logger: logger)
+            // In the background: the daemon answers at once; a request for a connection not loaded
+            // yet waits for that connection only.
+            store.startLoadingResources(logger: logger)
             let counters = TransportCounters()
             let health = HealthMonitor(service: service, minimumFreeBytes: Int64(minFreeDiskMB) * 1_048_576)
             let dispatcher = RPCDispatcher.scimd(
