@@ -118,6 +118,24 @@ import Testing
         #expect(text.contains(" 0 failed"), "\(text)")
     }
 
+    @Test func theEnvironmentTurnsMetricsOnAndABadAddressIsRefused() async throws {
+        let daemon = try Daemon()
+        defer { daemon.stop() }
+        try daemon.start(environment: ["SCIMD_METRICS": "127.0.0.1:0"], logLevel: "info")
+        let port = try metricsPort(daemon)
+        #expect(value(try await scrape(port), "scimd_event_feed_subscribers") == 0)
+        // A port already taken: scimd says so and exits 2 (as for the other listeners).
+        let other = try Daemon()
+        let taken = try runTool("scimd", ["--socket", other.socket, "--database", other.database, "--metrics", "127.0.0.1:\(port)"])
+        #expect(taken.status == 2, "\(taken.stderr)")
+        #expect(taken.stderr.contains("cannot listen for metrics on 127.0.0.1:\(port)"), "\(taken.stderr)")
+        for bad in ["9464", "127.0.0.1:99999", "unix:relative.sock", ":9464"] {
+            let refused = try runTool("scimd", ["--socket", other.socket, "--database", other.database, "--metrics", bad])
+            #expect(refused.status == 64, "\(bad)")
+            #expect(refused.stderr.contains("--metrics"), "\(bad): \(refused.stderr)")
+        }
+    }
+
     @Test func theCheckerFailsOnAMetricTheREADMEDoesNotList() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-check-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
