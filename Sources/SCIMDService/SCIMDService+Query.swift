@@ -28,9 +28,8 @@ extension SCIMDService {
         let page = try await listResources(
             connectionId: connection.id, type: .group, filter: params.filter, withWarnings: params.withWarnings, active: nil,
             limit: params.limit, cursor: params.cursor)
-        let id = connection.id
-        let counts = try await store.read { db in
-            try page.records.map { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM groupMember WHERE connectionId = ? AND groupId = ?", arguments: [id, $0.id]) ?? 0 }
+        let counts = store.replica.read(connection.id) { resources in
+            page.records.map { resources.memberships.members(ofGroup: $0.id).count }
         }
         return .init(
             groups: zip(page.records, counts).map { record, count in
@@ -68,25 +67,21 @@ extension SCIMDService {
         let filterNeedsRelated = parsed.map { mentions($0, attribute: type == .user ? "groups" : "members") } ?? false
         let start = after
         let filterValue = parsed
-        let records = try await store.read { db -> [ResourceRecord] in
+        let replica = store.replica
+        let records = try await ReplicaScans.run { () -> [ResourceRecord] in
+            let resources = replica.snapshot(connectionId)
             var out: [ResourceRecord] = []
-            var position = start
-            scan: while true {
-                let batch = try db.resourceBatch(connectionId: connectionId, type: type.rawValue, after: position, limit: 500)
-                for record in batch {
-                    if withWarnings == true && record.warningCount == 0 { continue }
-                    if withWarnings == false && record.warningCount > 0 { continue }
-                    if let active, (record.active ?? true) != active { continue }
-                    if let filterValue {
-                        let resource =
-                            filterNeedsRelated ? try Self.render(db, record, baseURL: base) : try Self.render(record, groups: [], baseURL: base)
-                        guard (try? filterValue.matches(resource, resourceType: type)) == true else { continue }
-                    }
-                    out.append(record)
-                    if out.count > limit { break scan }
+            resources.table(type.rawValue).forEach(after: start) { resource in
+                let record = resource.record
+                if withWarnings == true && record.warningCount == 0 { return true }
+                if withWarnings == false && record.warningCount > 0 { return true }
+                if let active, (record.active ?? true) != active { return true }
+                if let filterValue {
+                    let rendered = filterNeedsRelated ? resources.rendered(resource, baseURL: base) : resources.renderedAlone(resource, baseURL: base)
+                    guard (try? filterValue.matches(rendered, resourceType: type)) == true else { return true }
                 }
-                guard let last = batch.last, batch.count == 500 else { break }
-                position = (last.createdAt, last.id)
+                out.append(record)
+                return out.count <= limit
             }
             return out
         }

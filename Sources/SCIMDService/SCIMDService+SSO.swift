@@ -65,31 +65,43 @@ extension SCIMDService {
         }
         let connectionId = connection.id
         let key = lookedUp
-        let (live, deleted) = try await store.read { db -> ([ResourceRecord], Bool) in
-            switch strategy.kind {
-            case "sub_externalId":
-                let live = try db.resources(connectionId: connectionId, type: "User", externalId: key)
-                let gone = try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM tombstone WHERE connectionId = ? AND resourceType = 'User' AND externalId = ?",
-                    arguments: [connectionId, key]) ?? 0
-                return (live, gone > 0)
-            case "claim_property":
-                let path = "$.\"" + (strategy.property ?? "").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-                let live = try ResourceRecord.fetchAll(
-                    db,
-                    sql: """
-                        SELECT * FROM resource WHERE connectionId = ? AND resourceType = 'User'
-                          AND json_extract(mapped, ?) = ? COLLATE NOCASE ORDER BY createdAt, id
-                        """, arguments: [connectionId, path, key])
-                return (live, false)
-            default:
-                let folded = foldedKey(key)
-                let live = try db.resource(connectionId: connectionId, type: "User", nameKey: folded).map { [$0] } ?? []
-                let gone = try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM tombstone WHERE connectionId = ? AND resourceType = 'User' AND nameKey = ?",
-                    arguments: [connectionId, folded]) ?? 0
-                return (live, gone > 0)
+        // Live users come from memory; only a login that finds nobody asks SQLite whether the
+        // user was deleted (tombstones are not kept in memory).
+        let replica = store.replica
+        let live: [ResourceRecord]
+        var tombstone: (column: String, value: String)? = nil
+        switch strategy.kind {
+        case "sub_externalId":
+            live = replica.read(connectionId) { $0.users.resources(externalId: key).map(\.record) }
+            tombstone = ("externalId", key)
+        case "claim_property":
+            // Not indexed: a scan of the connection's mapped values, off the event loop. A string
+            // value equal ignoring ASCII case matches (what SQL's `COLLATE NOCASE` compared).
+            let property = strategy.property ?? ""
+            live = try await ReplicaScans.run {
+                var found: [ResourceRecord] = []
+                replica.snapshot(connectionId).users.forEach { resource in
+                    if let mapped = resource.record.mapped, case .object(let values)? = try? JSONParser().parse(mapped),
+                        let text = values[property]?.stringValue, text.lowercasedASCII == key.lowercasedASCII
+                    {
+                        found.append(resource.record)
+                    }
+                    return true
+                }
+                return found
             }
+        default:
+            let folded = foldedKey(key)
+            live = replica.read(connectionId) { $0.users.resource(nameKey: folded).map { [$0.record] } ?? [] }
+            tombstone = ("nameKey", folded)
+        }
+        var deleted = false
+        if live.isEmpty, let tombstone {
+            deleted = try store.indexedRead { db in
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM tombstone WHERE connectionId = ? AND resourceType = 'User' AND \(tombstone.column) = ?",
+                    arguments: [connectionId, tombstone.value]) ?? 0
+            } > 0
         }
         if live.count > 1 {
             return .init(
@@ -108,7 +120,7 @@ extension SCIMDService {
     }
 
     private func ssoUser(_ record: ResourceRecord) async throws -> SSOUser {
-        let groups = try await store.read { db in try memberships(db, connectionId: record.connectionId, userId: record.id) }
+        let groups = store.replica.read(record.connectionId) { $0.memberOf(userId: record.id) }
         let mapped = record.mapped.flatMap { try? JSONParser().parse($0) } ?? .object([:])
         return SSOUser(
             id: record.id, userName: Self.displayName(record), active: record.active ?? true, mapped: mapped,

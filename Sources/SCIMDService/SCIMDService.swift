@@ -346,7 +346,7 @@ public actor SCIMDService {
                 let now = clock.now()
                 let counts = try await store.write { db in
                     let counts = try db.resourceCounts(connectionId: record.id)
-                    _ = try record.delete(db)
+                    try db.deleteConnection(record)
                     try EventLog.append(
                         db, at: now, connectionId: record.id, type: "connection.deleted", resourceType: nil, resourceId: nil,
                         data: Self.eventData(record))

@@ -157,12 +157,18 @@ struct SCIMEndpoint: Sendable {
         let query = try ListQuery(request: request, configuration: configuration)
         let base = baseURL(request)
         let includeMembers = query.returns("members")
-        let read: @Sendable (Database) throws -> (ResourceRecord, JSONObject)? = { db in
-            guard let record = try db.resource(connectionId: connectionId, type: type.rawValue, id: id) else { return nil }
-            return (record, try render(db, record, members: includeMembers, baseURL: base))
+        let replica = store.replica
+        // Answered from memory. A User is rendered under the connection's lock (microseconds); a
+        // Group's members can be thousands, rendered from a snapshot so commits do not wait.
+        let found: (ResourceRecord, JSONObject)?
+        if type == .user {
+            found = replica.read(connectionId) { resources in
+                resources.users.resource(id: id).map { ($0.record, resources.rendered($0, baseURL: base)) }
+            }
+        } else {
+            let resources = replica.snapshot(connectionId)
+            found = resources.groups.resource(id: id).map { ($0.record, resources.rendered($0, members: includeMembers, baseURL: base)) }
         }
-        // A User is a few rows an index finds; a Group's members can be thousands of rows, read off the event loop.
-        let found = type == .user ? try store.indexedRead(read) : try await store.read(read)
         guard let (record, rendered) = found else { throw SCIMError.notFound("\(type.rawValue) \(id) not found") }
         var resource = rendered
         let etag = ETag.string(record.version)
@@ -192,39 +198,39 @@ struct SCIMEndpoint: Sendable {
         let connectionId = self.connectionId
         let base = baseURL(request)
         let includeMembers = query.returns("members")
-        let readPage: @Sendable (Database) throws -> (Int, [JSONObject]) = { db in
-            // Fast path: no filter and no sort → count and page in SQL.
+        let replica = store.replica
+        let readPage: @Sendable () throws -> (Int, [JSONObject]) = {
+            let resources = replica.snapshot(connectionId)
+            // No filter and no sort: the page is a slice of list order.
             if query.filter == nil, query.sortBy == nil, types.count == 1 {
-                let type = types[0]
-                let total = try db.resourceCount(connectionId: connectionId, type: type.rawValue)
-                let records =
-                    query.count == 0
-                    ? [] : try db.resources(connectionId: connectionId, type: type.rawValue, offset: query.startIndex - 1, limit: query.count)
-                return (total, try records.map { try render(db, $0, members: includeMembers, baseURL: base) })
+                let table = resources.table(types[0].rawValue)
+                let page = query.count == 0 ? [] : table.page(offset: query.startIndex - 1, count: query.count)
+                return (table.count, page.map { resources.rendered($0, members: includeMembers, baseURL: base) })
             }
             // Without sortBy the page is known while scanning: keep only its resources and count the
-            // rest, so a broad filter over a large connection never holds every match in memory.
-            var matches: [(JSONObject, SCIMResourceType, ResourceRecord)] = []
+            // rest, so a broad filter over a large connection never holds every match.
+            var matches: [(JSONObject, SCIMResourceType, ReplicaResource)] = []
             var matched = 0
             let pageRange = (query.startIndex - 1)..<(query.startIndex - 1 + query.count)
             let filterNeedsGroups = query.filter.map { mentions($0, attribute: "groups") } ?? false
             let filterNeedsMembers = query.filter.map { mentions($0, attribute: "members") } ?? false
             for type in types {
                 let includeRelated = type == .user ? filterNeedsGroups : filterNeedsMembers
-                let consider: (ResourceRecord) throws -> Void = { record in
-                    let resource =
-                        includeRelated
-                        ? try render(db, record, baseURL: base) : try render(record, groups: [], members: [], baseURL: base)
+                let table = resources.table(type.rawValue)
+                let consider: (ReplicaResource) throws -> Bool = { resource in
+                    let rendered =
+                        includeRelated ? resources.rendered(resource, baseURL: base) : resources.renderedAlone(resource, baseURL: base)
                     if let filter = query.filter {
-                        guard try filter.matches(resource, resourceType: type) else { return }
+                        guard try filter.matches(rendered, resourceType: type) else { return true }
                     }
-                    if query.sortBy != nil || pageRange.contains(matched) { matches.append((resource, type, record)) }
+                    if query.sortBy != nil || pageRange.contains(matched) { matches.append((rendered, type, resource)) }
                     matched += 1
+                    return true
                 }
-                if let filter = query.filter, let ids = IndexPlan.candidates(filter, type: type) {
-                    for record in try ids.fetch(db, connectionId: connectionId, type: type) { try consider(record) }
+                if let filter = query.filter, let plan = IndexPlan.candidates(filter, type: type) {
+                    for resource in plan.candidates(in: table) { _ = try consider(resource) }
                 } else {
-                    try db.forEachResource(connectionId: connectionId, type: type.rawValue, consider)
+                    try table.forEach(consider)
                 }
             }
             var pageMatches = matches[...]
@@ -242,20 +248,22 @@ struct SCIMEndpoint: Sendable {
                 pageMatches = sorted[start..<min(pageRange.upperBound, sorted.count)]
             }
             var page: [JSONObject] = []
-            for (resource, type, record) in pageMatches {
+            for (rendered, type, resource) in pageMatches {
                 // Resources were filtered without their groups or members unless the filter needed
                 // them: add them now.
                 if type == .user ? !filterNeedsGroups : (!filterNeedsMembers && includeMembers) {
-                    page.append(try render(db, record, members: includeMembers, baseURL: base))
+                    page.append(resources.rendered(resource, members: includeMembers, baseURL: base))
                 } else {
-                    page.append(resource)
+                    page.append(rendered)
                 }
             }
             return (matched, page)
         }
-        // An `eq` on userName, externalId or id reads a handful of rows through an index.
+        // An `eq` on userName, externalId or id looks a handful of resources up in an index: answered
+        // at once. Anything that scans runs off the event loop.
         let indexed = query.sortBy == nil && query.filter.map { filter in types.allSatisfy { IndexPlan.candidates(filter, type: $0) != nil } } == true
-        let (total, resources) = indexed ? try store.indexedRead(readPage) : try await store.read(readPage)
+        let noScan = query.filter == nil && query.sortBy == nil && types.count == 1 && (types[0] == .user || !includeMembers)
+        let (total, resources) = indexed || noScan ? try readPage() : try await ReplicaScans.run(readPage)
         let projected = resources.map { resource -> JSONValue in
             if query.attributes.isEmpty && query.excludedAttributes.isEmpty { return .object(resource) }
             let type: SCIMResourceType = resource["meta"]?["resourceType"]?.stringValue == "Group" ? .group : .user
@@ -867,7 +875,13 @@ extension SCIMDService {
     /// The resource as SCIM returns it: `schemas`, `id`, the stored attributes, `groups` (Users),
     /// `members` (Groups, stored as rows) and `meta` maintained by scimd.
     static func render(_ record: ResourceRecord, groups: [MemberOf], members: [JSONValue] = [], baseURL: String) throws -> JSONObject {
-        let stored = try Self.storedObject(record)
+        render(record, stored: try Self.storedObject(record), groups: groups, members: members, baseURL: baseURL)
+    }
+
+    /// ``render(_:groups:members:baseURL:)`` with the record's JSON already parsed (`stored`).
+    static func render(
+        _ record: ResourceRecord, stored: JSONObject, groups: [MemberOf], members: [JSONValue] = [], baseURL: String
+    ) -> JSONObject {
         let type: SCIMResourceType = record.resourceType == "Group" ? .group : .user
         var out = JSONObject()
         out["schemas"] = stored["schemas"] ?? .array([.string(type == .user ? SCIMSchemas.userURN : SCIMSchemas.groupURN)])

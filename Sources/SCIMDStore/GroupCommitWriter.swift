@@ -15,6 +15,8 @@ final class GroupCommitWriter: Sendable {
     static let maximumGroupSize = 512
 
     private let pool: DatabasePool
+    /// Receives each committed group's row changes before its callers resume.
+    private let replica: ResourceReplica
     /// Where groups are committed: a serial queue, so one group runs at a time and in order.
     /// GRDB's own writer is serial too; this queue only keeps the blocking commit off Swift's
     /// cooperative threads.
@@ -49,8 +51,9 @@ final class GroupCommitWriter: Sendable {
     /// Told about every group after it committed or failed (metrics); nil: nobody listens.
     private let observer: (@Sendable (GroupCommitObservation) -> Void)?
 
-    init(pool: DatabasePool, observer: (@Sendable (GroupCommitObservation) -> Void)? = nil) {
+    init(pool: DatabasePool, replica: ResourceReplica, observer: (@Sendable (GroupCommitObservation) -> Void)? = nil) {
         self.pool = pool
+        self.replica = replica
         self.observer = observer
     }
 
@@ -145,6 +148,9 @@ final class GroupCommitWriter: Sendable {
         var completions: [Completion] = []
         completions.reserveCapacity(group.count)
         let started = ContinuousClock.now
+        // Row changes of the bodies that succeeded, in order: applied to memory only once the
+        // transaction has committed.
+        var changes: [ReplicaChange] = []
         do {
             try pool.writeWithoutTransaction { db in
                 // Set for every group, so no group inherits the previous one's setting.
@@ -152,7 +158,10 @@ final class GroupCommitWriter: Sendable {
                 defer { if !durable { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
                 try db.inTransaction(.immediate) {
                     for job in group {
+                        ReplicaRecording.begin(db)
                         let completion = job.run(db)
+                        let recorded = ReplicaRecording.end(db)
+                        if completion.error == nil { changes += recorded }
                         completions.append(completion)
                         // Some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM…) make SQLite roll the
                         // whole transaction back, not only the failed statement. The rest of the group
@@ -173,6 +182,7 @@ final class GroupCommitWriter: Sendable {
             return
         }
         observer?(GroupCommitObservation(writes: group.count, duration: ContinuousClock.now - started, committed: true))
+        replica.apply(changes)
         for completion in completions { completion.resume(nil) }
     }
 }

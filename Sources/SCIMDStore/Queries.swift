@@ -169,13 +169,25 @@ extension Database {
         try execute(
             sql: "DELETE FROM groupMember WHERE connectionId = ? AND groupId = ? AND memberId = ?",
             arguments: [connectionId, groupId, memberId])
-        return changesCount > 0
+        let deleted = changesCount > 0
+        try ReplicaRecording.record(self, .deleteMember(connectionId: connectionId, groupId: groupId, memberId: memberId))
+        return deleted
     }
 
     /// Replaces every member row of a group (create, PUT, a PATCH that rewrites the list).
     public func replaceMembers(connectionId: String, groupId: String, members: [GroupMemberRecord]) throws {
         try execute(sql: "DELETE FROM groupMember WHERE connectionId = ? AND groupId = ?", arguments: [connectionId, groupId])
-        for member in members { try member.insert(self, onConflict: .replace) }
+        try ReplicaRecording.record(self, .deleteMembers(connectionId: connectionId, groupId: groupId))
+        for member in members { try saveMember(member) }
+    }
+
+    /// Deletes a connection and, by cascade, everything it owns (resources, members, logs,
+    /// warnings, mapping versions…). Returns whether there was one.
+    @discardableResult
+    public func deleteConnection(_ record: ConnectionRecord) throws -> Bool {
+        let deleted = try record.delete(self)
+        try ReplicaRecording.record(self, .deleteConnection(record.id))
+        return deleted
     }
 
     /// Ids of the groups a member directly belongs to.

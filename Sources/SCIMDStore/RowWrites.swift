@@ -3,7 +3,9 @@ import GRDB
 // Hand-written writes for the rows every SCIM request writes. GRDB's record `insert`/`update`
 // encode the record through Codable into a container and build the statement's SQL text on every
 // call (about a tenth of a create's CPU in `perf`); these run one cached statement with the
-// values bound directly. `RowWriteTests` checks each against the table's columns and reads every
+// values bound directly. Each write of `resource` and `groupMember` rows is also recorded for the
+// in-memory ``ResourceReplica`` (see ``ReplicaRecording``): these functions are the only way
+// scimd writes those rows. `RowWriteTests` checks each against the table's columns and reads every
 // row back through GRDB's Codable decoding, so a column added to a table and missed here fails.
 
 extension ResourceRecord {
@@ -23,6 +25,17 @@ extension ResourceRecord {
     public func insertRow(_ db: Database) throws {
         try db.cachedStatement(sql: "INSERT INTO resource (\(Self.columnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .execute(arguments: columnValues)
+        try ReplicaRecording.record(db, .putResource(self))
+    }
+
+    /// Deletes the row with this key (and records it for the replica). Returns whether there was one.
+    @discardableResult
+    public func deleteRow(_ db: Database) throws -> Bool {
+        try db.cachedStatement(sql: "DELETE FROM resource WHERE connectionId = ? AND resourceType = ? AND id = ?")
+            .execute(arguments: [connectionId, resourceType, id])
+        let deleted = db.changesCount > 0
+        try ReplicaRecording.record(db, .deleteResource(connectionId: connectionId, type: resourceType, id: id))
+        return deleted
     }
 
     /// Writes every column of the row with this key, with a cached statement. Throws
@@ -41,6 +54,43 @@ extension ResourceRecord {
         if db.changesCount == 0 {
             throw RecordError.recordNotFound(databaseTableName: Self.databaseTableName, key: ["connectionId": connectionId.databaseValue, "resourceType": resourceType.databaseValue, "id": id.databaseValue])
         }
+        try ReplicaRecording.record(db, .putResource(self))
+    }
+}
+
+// GRDB's own persistence methods (`insert`, `update`, `save`, `delete`) on these rows are
+// recorded for the replica too, through GRDB's persistence callbacks.
+extension ResourceRecord {
+    public func aroundInsert(_ db: Database, insert: () throws -> InsertionSuccess) throws {
+        _ = try insert()
+        try ReplicaRecording.record(db, .putResource(self))
+    }
+
+    public func aroundUpdate(_ db: Database, columns: Set<String>, update: () throws -> PersistenceSuccess) throws {
+        _ = try update()
+        try ReplicaRecording.record(db, .putResource(self))
+    }
+
+    public func aroundDelete(_ db: Database, delete: () throws -> Bool) throws {
+        _ = try delete()
+        try ReplicaRecording.record(db, .deleteResource(connectionId: connectionId, type: resourceType, id: id))
+    }
+}
+
+extension GroupMemberRecord {
+    public func aroundInsert(_ db: Database, insert: () throws -> InsertionSuccess) throws {
+        _ = try insert()
+        try ReplicaRecording.record(db, .putMember(self))
+    }
+
+    public func aroundUpdate(_ db: Database, columns: Set<String>, update: () throws -> PersistenceSuccess) throws {
+        _ = try update()
+        try ReplicaRecording.record(db, .putMember(self))
+    }
+
+    public func aroundDelete(_ db: Database, delete: () throws -> Bool) throws {
+        _ = try delete()
+        try ReplicaRecording.record(db, .deleteMember(connectionId: connectionId, groupId: groupId, memberId: memberId))
     }
 }
 

@@ -11,6 +11,9 @@ import Logging
 public final class Store: Sendable {
     private let pool: DatabasePool
     let writer: GroupCommitWriter
+    /// Every connection's committed resources and memberships, in memory (loaded at open, then
+    /// changed only by committed writes): what SCIM reads are answered from.
+    public let replica: ResourceReplica
     /// The file the store lives in.
     public let path: String
     /// Episodes of refused writes (a full disk), for the log and `system.health`.
@@ -55,7 +58,10 @@ public final class Store: Sendable {
             // when it turns WAL on, after `prepareDatabase` has run (a FULL set there is lost).
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
-            self.writer = GroupCommitWriter(pool: pool, observer: commitObserver)
+            let replica = ResourceReplica()
+            try pool.read { db in try replica.load(db) }
+            self.replica = replica
+            self.writer = GroupCommitWriter(pool: pool, replica: replica, observer: commitObserver)
         } catch {
             close(descriptor)
             throw error
@@ -136,9 +142,30 @@ public final class Store: Sendable {
         }
     }
 
+    /// What a fresh start would load into memory: a new replica read from the database now (for
+    /// tests that compare it with ``replica``).
+    func loadReplicaFromDisk() throws -> ResourceReplica {
+        let fresh = ResourceReplica()
+        try pool.read { db in try fresh.load(db) }
+        return fresh
+    }
+
     /// Synchronous write, for startup.
     public func writeNow<T>(_ body: (Database) throws -> T) throws -> T {
-        try pool.write(body)
+        var changes: [ReplicaChange] = []
+        let value = try pool.write { db in
+            ReplicaRecording.begin(db)
+            do {
+                let value = try body(db)
+                changes = ReplicaRecording.end(db)
+                return value
+            } catch {
+                _ = ReplicaRecording.end(db)
+                throw error
+            }
+        }
+        replica.apply(changes)
+        return value
     }
 
     /// Runs `body` in a read transaction on the calling thread. For small reads that an index
@@ -455,12 +482,16 @@ public enum StoreError: Error, CustomStringConvertible {
     case cannotOpen(String, String)
     /// A file given to restore is not an intact scimd database: (path, why).
     case notABackup(String, String)
+    /// A `resource` or `groupMember` row was written outside a recorded write (``Store/write(_:)``,
+    /// ``Store/writeNow(_:)``): the in-memory replica would not see it, so the write is refused.
+    case unrecordedWrite
 
     public var description: String {
         switch self {
         case .inUse(let path): return "the database \(path) is in use by another scimd; stop it first or choose another --database"
         case .cannotOpen(let path, let reason): return "cannot open the database \(path): \(reason)"
         case .notABackup(let path, let reason): return "\(path) is not a scimd backup that can be restored: \(reason)"
+        case .unrecordedWrite: return "a resource row was written outside a recorded write transaction (a bug in scimd)"
         }
     }
 }

@@ -172,6 +172,25 @@ struct SCIMD: AsyncParsableCommand {
             }
         }
 
+        // Before anything opens descriptors in numbers: clients must never exhaust them.
+        let descriptors: DescriptorBudget
+        do {
+            descriptors = try DescriptorBudget.apply(
+                maxConnections: maxConnections, httpMaxConnections: httpMaxConnections, httpListeners: plan.http.count)
+        } catch {
+            FileHandle.standardError.write(Data("scimd: \(error.description)\n".utf8))
+            throw ExitCode(2)
+        }
+        if descriptors.lowered {
+            logger.warning(
+                "connection caps lowered to fit the file descriptor limit",
+                metadata: [
+                    "limit": "\(descriptors.limit)", "maxConnections": "\(descriptors.maxConnections)",
+                    "httpMaxConnections": "\(descriptors.httpMaxConnections)",
+                    "hint": "raise LimitNOFILE= (or ulimit -n) to serve --max-connections \(maxConnections) and --http-max-connections \(httpMaxConnections)",
+                ])
+        }
+
         do {
             if case .path(let path) = plan.rpc { try RPCServer.checkSocketPath(path) }
             // Metrics cost nothing when off: no observer is installed anywhere.
@@ -199,7 +218,7 @@ struct SCIMD: AsyncParsableCommand {
             }
             let server = RPCServer(
                 socket: plan.rpc, dispatcher: dispatcher, maximumLineLength: maxLineBytes, counters: counters,
-                logger: logger, maxConnections: maxConnections, lineTimeout: .seconds(Int64(rpcLineTimeout)),
+                logger: logger, maxConnections: descriptors.maxConnections, lineTimeout: .seconds(Int64(rpcLineTimeout)),
                 onReady: { readiness.arrive() })
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
             // After the RPC server: the group shuts services down in reverse order, so HTTP stops first.
@@ -207,7 +226,7 @@ struct SCIMD: AsyncParsableCommand {
                 let configuration = SCIMHTTPServer.Configuration(
                     address: address, basePath: scimBasePath, maxBodyBytes: httpMaxBodyBytes ?? maxBodyBytes,
                     trustForwarded: httpTrustForwarded, idleTimeout: .seconds(httpIdleTimeout),
-                    maxConnections: httpMaxConnections, headerTimeout: .seconds(httpHeaderTimeout),
+                    maxConnections: descriptors.httpMaxConnections, headerTimeout: .seconds(httpHeaderTimeout),
                     bodyTimeout: .seconds(httpBodyTimeout), minBodyRate: httpMinBodyRate)
                 let listener = SCIMHTTPServer(
                     configuration: configuration, engine: SCIMHTTPServer.engine(service, logger: logger), logger: logger,

@@ -34,57 +34,53 @@ import Testing
         text.components(separatedBy: needle).count - 1
     }
 
-    /// With descriptors exhausted, the accept loop backs off instead of spinning: the daemon stays
-    /// almost idle, logs the episode once, keeps serving the connections it has, and accepts again
-    /// (logging that once, with the count) when descriptors are free.
+    /// Clients cannot make scimd run out of file descriptors: with a low limit (`ulimit -n 96`,
+    /// hard and soft) it lowers `--max-connections` to what fits beside its reserve (96 − 64 − 16 =
+    /// 16), says so once at start, answers every client past the cap with `unavailable` instead of
+    /// failing to accept, keeps serving the clients it has, and serves new ones once others leave.
     ///
-    /// Known defect, not yet understood: in about 2 of 7 full parallel runs (debug build) scimd died
-    /// with SIGILL (a Swift trap) within 0.1 s of its first failed accept, with no backtrace (the
-    /// backtracer itself needs descriptors). 12 targeted runs under CPU load did not reproduce it.
-    /// So CI (`CI` set) skips this test, which would otherwise fail the run at random; run it
-    /// locally while hunting the trap (see the closing note of the hardening work).
-    @Test(.disabled(if: ProcessInfo.processInfo.environment["CI"] != nil, "intermittent SIGILL under descriptor exhaustion, under investigation"))
-    func runningOutOfDescriptorsBacksOffLogsOnceAndRecovers() async throws {
+    /// This replaced a test that exhausted the descriptors on purpose and checked the accept
+    /// backoff: in about 2 of 7 full runs scimd died of SIGILL there. The core dump showed
+    /// libdispatch's worker-pool monitor (`_dispatch_workq_monitor_pools`), which opens
+    /// `/proc/<tid>/stat` while work is queued and traps when that open fails. A process at its
+    /// descriptor limit can therefore die whatever its own code does, so scimd must not get there
+    /// (see ``DescriptorBudget``); the backoff stays as a second line of defence, tested in
+    /// `AcceptAndLimitTests`.
+    @Test func aLowDescriptorLimitLowersTheCapInsteadOfRunningOut() async throws {
         let daemon = try Daemon()
-        try daemon.start(extra: ["--log-level", "info"], descriptorLimit: 64)
+        try daemon.start(extra: ["--log-level", "info"], descriptorLimit: 96)
         let pid = try #require(daemon.process?.processIdentifier)
         let existing = try RawSocket(path: daemon.socket)
         #expect(try existing.json(Self.health)["result"]?["status"] == "ok")
+        #expect(daemon.log.contains("connection caps lowered to fit the file descriptor limit"), "\(daemon.log.suffix(2000))")
+        #expect(daemon.log.contains("maxConnections=16"), "\(daemon.log.suffix(2000))")
+        let refusedBefore = try #require(try existing.json(Self.stats)["result"]?["refusedConnections"]?.intValue)
 
-        // More clients than the daemon has descriptors for: the connects succeed (the kernel's
-        // backlog holds them), and accepting fails once the daemon's descriptors run out.
+        // Three times the cap: every client is either admitted or told why not.
         var clients: [RawSocket] = []
-        for _ in 0..<90 { clients.append(try RawSocket(path: daemon.socket, receiveTimeout: 1)) }
-        #expect(Self.eventually { daemon.log.contains("could not accept") }, "\(daemon.log.suffix(2000))")
-        let episodeStarted = Date()
-
-        // Over two seconds of the episode the daemon stays nearly idle: it used 0-2% here, and
-        // spun at 50-100% of a core while it retried at once. A generous bound, far from both:
-        // this checks behaviour, not speed.
-        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let before = try Self.cpuTicks(pid: pid)
-        let started = Date()
-        try await Task.sleep(for: .seconds(2))
-        let used = Double(try Self.cpuTicks(pid: pid) - before) / ticksPerSecond
-        let elapsed = Date().timeIntervalSince(started)
-        #expect(used / elapsed < 0.25, "scimd used \(used) s of CPU in \(elapsed) s while out of descriptors")
-        #expect(Self.occurrences(of: "could not accept", in: daemon.log) <= 2, "\(daemon.log.suffix(2000))")
-
-        // The connections it has are still served.
+        for _ in 0..<90 { clients.append(try RawSocket(path: daemon.socket, receiveTimeout: 5)) }
+        var admitted = 0
+        var refused = 0
+        for client in clients {
+            client.send(Self.health + "\n")
+            let answer = try JSONParser().parse(try #require(client.readLine(), "a client got no answer"))
+            if answer["result"]?["status"] == "ok" {
+                admitted += 1
+            } else if answer["error"]?["data"]?["kind"] == "unavailable" {
+                refused += 1
+            }
+        }
+        #expect(admitted == 15, "16 slots, one of them held by the first client")
+        #expect(refused == 75)
+        #expect(try existing.json(Self.stats)["result"]?["refusedConnections"] == .int(refusedBefore + 75))
+        #expect(!daemon.log.contains("could not accept"), "\(daemon.log.suffix(2000))")
+        #expect(kill(pid, 0) == 0, "scimd is gone: \(daemon.log.suffix(2000))")
         #expect(try existing.json(Self.health)["result"]?["status"] == "ok")
 
-        // Free the descriptors: everything waiting is accepted (and closed), and new clients are served.
+        // Others leave: new clients are served.
         clients.removeAll()
-        #expect(Self.eventually { daemon.log.contains("accepts connections again after") }, "\(daemon.log.suffix(2000))")
-        let recovered = daemon.log.split(separator: "\n").filter { $0.contains("accepts connections again after") }
-        #expect(recovered.count == 1, "\(recovered)")
-        // One try per backoff interval, not a spin: the count stays near the episode's seconds.
-        let failed = recovered.first.flatMap { line in line.range(of: "after ").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) } }
-        let episode = Date().timeIntervalSince(episodeStarted)
-        #expect(try #require(failed) <= Int(episode) + 5, "\(failed ?? -1) failed accepts in \(episode) s")
-        let fresh = try RawSocket(path: daemon.socket)
+        let fresh = try Self.admittedClient(daemon)
         #expect(try fresh.json(Self.health)["result"]?["status"] == "ok")
-        #expect(Self.occurrences(of: "could not accept", in: daemon.log) <= 2)
         #expect(daemon.stop() == 0)
     }
 

@@ -92,9 +92,19 @@ final class ReopenableService: @unchecked Sendable {
 
     /// Releases the service and its store, then opens the database file anew. The new `Store`
     /// takes the file's `flock`, so this throws `StoreError.inUse` when something still holds the
-    /// old store: a restart that did not really close the database fails here.
+    /// old store after 2 s: a restart that did not really close the database fails here. (The
+    /// writer thread may hold the last reference to the old store for a moment after the last
+    /// write's caller resumed, hence the short wait.)
     func reopen() throws {
         opened = nil
+        for _ in 0..<200 {
+            do {
+                try open()
+                return
+            } catch StoreError.inUse {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        }
         try open()
     }
 }

@@ -12,6 +12,12 @@ final class ConnectionLimiter: Sendable {
     /// Refused since the last connection admitted: the log says when refusing starts and when it
     /// ends, not once per refused client (a flood would otherwise flood the log too).
     private let refusedInEpisode = Atomic<Int>(0)
+    /// Refused connections that may stay open while they wait for the client to close first
+    /// (see ``NIOCore/ChannelHandlerContext/answerThenClose(_:linger:)``). Past this many, a
+    /// refused connection is closed as soon as its answer is written: a flood of refused clients
+    /// that keep their side open must not hold a descriptor each (see ``DescriptorBudget``).
+    static let maxLingeringRefusals = 8
+    private let lingering = Atomic<Int>(0)
     let logger: Logger
     /// Names the listener and its option in the log.
     let listener: String
@@ -63,7 +69,13 @@ final class ConnectionLimiter: Sendable {
         if refusedInEpisode.add(1, ordering: .relaxed).newValue == 1 {
             logger.warning("\(listener) listener is at \(option) \(limit): refusing new connections until some close")
         }
-        try channel.pipeline.syncOperations.addHandler(RefusingHandler(answer: refusal))
+        if lingering.add(1, ordering: .relaxed).newValue <= Self.maxLingeringRefusals {
+            channel.closeFuture.whenComplete { _ in self.lingering.subtract(1, ordering: .relaxed) }
+            try channel.pipeline.syncOperations.addHandler(RefusingHandler(answer: refusal))
+        } else {
+            lingering.subtract(1, ordering: .relaxed)
+            try channel.pipeline.syncOperations.addHandler(RefusingHandler(answer: refusal, linger: .zero))
+        }
         return false
     }
 }
