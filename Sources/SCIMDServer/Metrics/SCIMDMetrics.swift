@@ -26,6 +26,9 @@ public final class SCIMDMetrics: Sendable {
     /// The gauges the previous scrape set, so that those it no longer sets (a deleted connection)
     /// disappear instead of showing a stale value forever.
     private let scrapeGauges = NIOLockedValueBox<[GaugeKey: CoreMetrics.Gauge]>([:])
+    /// Handles already made, by their label values: one lock and one lookup per request instead of
+    /// a registry lookup (name and label validation, hashing) per metric. Bounded like the labels.
+    private let requestHandles = NIOLockedValueBox<[[String]: (counter: CoreMetrics.Counter, timer: CoreMetrics.Timer)]>([:])
 
     /// Metrics in a registry of their own.
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -38,28 +41,47 @@ public final class SCIMDMetrics: Sendable {
     /// One JSON-RPC call answered: `method` is a registered method's name, `unknown` or `invalid`;
     /// `outcome` is `ok` or the error's kind.
     public func rpcCall(method: String, outcome: String, duration: Duration) {
-        CoreMetrics.Counter(
-            label: MetricsCatalog.rpcRequests.name, dimensions: [("method", method), ("outcome", outcome)], factory: factory
-        ).increment()
-        CoreMetrics.Timer(label: MetricsCatalog.rpcDuration.name, dimensions: [("method", method)], factory: factory)
-            .recordNanoseconds(Self.nanoseconds(duration))
+        let handles = handles(["rpc", method, outcome]) {
+            (
+                CoreMetrics.Counter(
+                    label: MetricsCatalog.rpcRequests.name, dimensions: [("method", method), ("outcome", outcome)], factory: factory),
+                CoreMetrics.Timer(label: MetricsCatalog.rpcDuration.name, dimensions: [("method", method)], factory: factory)
+            )
+        }
+        handles.counter.increment()
+        handles.timer.recordNanoseconds(Self.nanoseconds(duration))
+    }
+
+    /// The counter and timer for `key`, made by `make` the first time.
+    private func handles(
+        _ key: [String], make: () -> (CoreMetrics.Counter, CoreMetrics.Timer)
+    ) -> (counter: CoreMetrics.Counter, timer: CoreMetrics.Timer) {
+        requestHandles.withLockedValue { handles in
+            if let existing = handles[key] { return existing }
+            let made = make()
+            handles[key] = made
+            return made
+        }
     }
 
     /// One SCIM request answered by the engine (``ServiceConfiguration/requestObserver``).
     public func scimRequest(_ request: SCIMRequestObservation) {
         let endpoint = Self.endpointLabel(request.endpoint)
         let method = Self.methodLabel(request.method)
-        CoreMetrics.Counter(
-            label: MetricsCatalog.scimRequests.name,
-            dimensions: [
-                ("connection", request.connection ?? "none"), ("endpoint", endpoint), ("method", method),
-                ("status_class", Self.statusClass(request.status)),
-            ],
-            factory: factory
-        ).increment()
-        CoreMetrics.Timer(
-            label: MetricsCatalog.scimDuration.name, dimensions: [("endpoint", endpoint), ("method", method)], factory: factory
-        ).recordNanoseconds(Self.nanoseconds(request.duration))
+        let connection = request.connection ?? "none"
+        let statusClass = Self.statusClass(request.status)
+        let handles = handles(["scim", connection, endpoint, method, statusClass]) {
+            (
+                CoreMetrics.Counter(
+                    label: MetricsCatalog.scimRequests.name,
+                    dimensions: [("connection", connection), ("endpoint", endpoint), ("method", method), ("status_class", statusClass)],
+                    factory: factory),
+                CoreMetrics.Timer(
+                    label: MetricsCatalog.scimDuration.name, dimensions: [("endpoint", endpoint), ("method", method)], factory: factory)
+            )
+        }
+        handles.counter.increment()
+        handles.timer.recordNanoseconds(Self.nanoseconds(request.duration))
     }
 
     /// One response written by the SCIM HTTP listener.
