@@ -3,16 +3,15 @@ import SCIMJSON
 
 /// Encodes and decodes typed params/results, identically on both ends of the socket.
 public enum RPCCodec {
-    /// Compact JSON bytes of `value` (no newlines, so safe inside one framed line).
+    /// Compact JSON bytes of `value` (no newlines, so safe inside one framed line), members in the
+    /// order of its type's fields (``OrderedJSONEncoder``).
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         if let json = value as? JSONValue { return JSONSerializer.bytes(json) }
         if let fast = value as? any FastJSONEncodable, let json = fast.fastJSON { return JSONSerializer.bytes(json) }
-        let encoder = JSONEncoder()
-        // Sorted keys: without them the order of members changes from run to run (dictionary
-        // hashing is seeded per process), and a result saved to a file (`mapping show --json`)
-        // diffs noisily.
-        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        return Array(try encoder.encode(value))
+        // Members in the order of the result type's fields, the same in every run (Foundation's
+        // JSONEncoder orders them by a per-process hash seed), so a result saved to a file
+        // (`mapping show --json`) diffs cleanly and reads `id`, `name` first. See OrderedJSONEncoder.
+        return JSONSerializer.bytes(try OrderedJSONEncoder().encode(value))
     }
 
     /// Decodes `type` from a JSON value (`params` or `result`). Absent params decode as `{}`.

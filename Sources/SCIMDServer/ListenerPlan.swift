@@ -4,28 +4,34 @@ import NIOConcurrencyHelpers
 /// (`sd_listen_fds_with_names`): pure, so the choice is tested without systemd.
 ///
 /// Descriptors named `http` (`FileDescriptorName=http`, `systemd/scimd-http.socket`) are SCIM HTTP
-/// listeners; the first other one is the JSON-RPC socket. Without an `http` descriptor and without
-/// `--http` there is no HTTP listener at all.
+/// listeners, descriptors named `metrics` (`systemd/scimd-metrics.socket`) serve Prometheus'
+/// `GET /metrics`; the first other one is the JSON-RPC socket. Without an `http` descriptor and
+/// without `--http` there is no HTTP listener at all, and likewise for metrics and `--metrics`.
 public struct ListenerPlan: Equatable, Sendable {
     /// The JSON-RPC socket.
     public var rpc: ListenSocket
     /// SCIM HTTP listeners; empty when the listener is off.
     public var http: [HTTPListenAddress]
+    /// Where `GET /metrics` is served; empty when metrics are off.
+    public var metrics: [HTTPListenAddress] = []
     /// Things worth a log line (an option overridden by systemd).
     public var notes: [String]
 
     /// The name of the systemd socket (`FileDescriptorName=`) that carries SCIM over HTTP.
     public static let httpDescriptorName = "http"
+    /// The name of the systemd socket (`FileDescriptorName=`) that serves Prometheus metrics.
+    public static let metricsDescriptorName = "metrics"
 
-    /// The plan for `--socket` (`socketOption`), `--http` (`httpOption`), the descriptors systemd
-    /// passed with their names, and `$RUNTIME_DIRECTORY` (where the default socket goes).
+    /// The plan for `--socket` (`socketOption`), `--http` (`httpOption`), `--metrics`
+    /// (`metricsOption`), the descriptors systemd passed with their names, and `$RUNTIME_DIRECTORY`
+    /// (where the default socket goes).
     public static func resolve(
-        socketOption: String?, httpOption: HTTPListenAddress?, inherited: [(descriptor: Int32, name: String)],
-        runtimeDirectory: String?
+        socketOption: String?, httpOption: HTTPListenAddress?, metricsOption: HTTPListenAddress? = nil,
+        inherited: [(descriptor: Int32, name: String)], runtimeDirectory: String?
     ) -> ListenerPlan {
         var notes: [String] = []
         let rpc: ListenSocket
-        if let first = inherited.first(where: { $0.name != httpDescriptorName }) {
+        if let first = inherited.first(where: { $0.name != httpDescriptorName && $0.name != metricsDescriptorName }) {
             rpc = .inherited(descriptor: first.descriptor)
         } else {
             rpc = .path(socketOption ?? runtimeDirectory.map { $0 + "/scimd.sock" } ?? "scimd.sock")
@@ -36,7 +42,13 @@ public struct ListenerPlan: Equatable, Sendable {
         } else if !http.isEmpty, let httpOption {
             notes.append("--http \(httpOption) ignored: systemd passed the http socket")
         }
-        return ListenerPlan(rpc: rpc, http: http, notes: notes)
+        var metrics = inherited.filter { $0.name == metricsDescriptorName }.map { HTTPListenAddress.inherited(descriptor: $0.descriptor) }
+        if metrics.isEmpty, let metricsOption {
+            metrics = [metricsOption]
+        } else if !metrics.isEmpty, let metricsOption {
+            notes.append("--metrics \(metricsOption) ignored: systemd passed the metrics socket")
+        }
+        return ListenerPlan(rpc: rpc, http: http, metrics: metrics, notes: notes)
     }
 }
 

@@ -31,11 +31,14 @@ public struct RPCDispatcher: Sendable {
 
     /// One `info` line per call: method, outcome (`ok` or the error kind), duration, request id.
     let accessLog: Bool
+    /// Counts and times every call (``SCIMDMetrics/rpcCall(method:outcome:duration:)``); nil: metrics are off.
+    let metrics: SCIMDMetrics?
 
-    public init(logger: Logger, maximumDepth: Int = 256, accessLog: Bool = false) {
+    public init(logger: Logger, maximumDepth: Int = 256, accessLog: Bool = false, metrics: SCIMDMetrics? = nil) {
         self.logger = logger
         self.maximumDepth = maximumDepth
         self.accessLog = accessLog
+        self.metrics = metrics
     }
 
     /// Registers the handler of `method`. Registering a name twice is a programming error.
@@ -114,11 +117,17 @@ public struct RPCDispatcher: Sendable {
         do {
             message = try JSONParser(maximumDepth: maximumDepth).parse(bytes: line)
         } catch {
-            return Outcome(response: Self.response(id: nil, error: .parseError("parse error: \(error)")), streams: [])
+            let error = RPCError.parseError("parse error: \(error)")
+            metrics?.rpcCall(method: "invalid", outcome: error.kind, duration: .zero)
+            return Outcome(response: Self.response(id: nil, error: error), streams: [])
         }
         switch message {
         case .array(let elements):
-            if elements.isEmpty { return Outcome(response: Self.response(id: nil, error: .invalidRequest("empty batch")), streams: []) }
+            if elements.isEmpty {
+                let error = RPCError.invalidRequest("empty batch")
+                metrics?.rpcCall(method: "invalid", outcome: error.kind, duration: .zero)
+                return Outcome(response: Self.response(id: nil, error: error), streams: [])
+            }
             // The elements of a batch run concurrently (JSON-RPC 2.0 §6 lets a server process them
             // in any order): their writes then share group commits. Responses keep the batch's order.
             var outcomes = [([UInt8]?, NotificationStream?)](repeating: (nil, nil), count: elements.count)
@@ -149,8 +158,20 @@ public struct RPCDispatcher: Sendable {
 
     /// Handles one request object: the response (nil for a notification) and any stream it starts.
     func handle(message: JSONValue) async -> ([UInt8]?, NotificationStream?) {
+        let (response, stream, method, outcome, duration) = await answer(message)
+        metrics?.rpcCall(method: method, outcome: outcome, duration: duration)
+        return (response, stream)
+    }
+
+    /// One request object's response and stream, with the `method` label (`invalid` for a message
+    /// that is no request, `unknown` for a method not served), its outcome and its handler's time.
+    private func answer(_ message: JSONValue) async -> ([UInt8]?, NotificationStream?, String, String, Duration) {
+        func invalid(_ response: [UInt8], _ error: RPCError) -> ([UInt8]?, NotificationStream?, String, String, Duration) {
+            (response, nil, "invalid", error.kind, .zero)
+        }
         guard case .object(let object) = message else {
-            return (Self.response(id: nil, error: .invalidRequest("a request must be a JSON object")), nil)
+            let error = RPCError.invalidRequest("a request must be a JSON object")
+            return invalid(Self.response(id: nil, error: error), error)
         }
         // The id, when it is usable, is echoed even on invalid requests (JSON-RPC 2.0 §5).
         var id: JSONValue? = nil
@@ -161,29 +182,35 @@ public struct RPCDispatcher: Sendable {
                 id = rawID
                 isNotification = false
             default:
-                return (Self.response(id: nil, error: .invalidRequest("id must be a string, an integer or null")), nil)
+                let error = RPCError.invalidRequest("id must be a string, an integer or null")
+                return invalid(Self.response(id: nil, error: error), error)
             }
         }
         guard object["jsonrpc"] == .string("2.0") else {
-            return (Self.response(id: id, error: .invalidRequest("\"jsonrpc\" must be \"2.0\"")), nil)
+            let error = RPCError.invalidRequest("\"jsonrpc\" must be \"2.0\"")
+            return invalid(Self.response(id: id, error: error), error)
         }
         guard let method = object["method"]?.stringValue else {
-            return (Self.response(id: id, error: .invalidRequest("\"method\" must be a string")), nil)
+            let error = RPCError.invalidRequest("\"method\" must be a string")
+            return invalid(Self.response(id: id, error: error), error)
         }
         let params = object["params"]
         if let params, params.objectValue == nil, params.arrayValue == nil {
-            return (Self.response(id: id, error: .invalidParams("params must be an object")), nil)
+            let error = RPCError.invalidParams("params must be an object")
+            return (Self.response(id: id, error: error), nil, handlers[method] == nil ? "unknown" : method, error.kind, .zero)
         }
         guard let handler = handlers[method] else {
-            return (isNotification ? nil : Self.response(id: id, error: .methodNotFound(method)), nil)
+            // The client's name never becomes a label value: it is unbounded.
+            let error = RPCError.methodNotFound(method)
+            return (isNotification ? nil : Self.response(id: id, error: error), nil, "unknown", error.kind, .zero)
         }
         let started = ContinuousClock.now
         let result = await handler(params)
+        let elapsed = ContinuousClock.now - started
+        var outcome = "ok"
+        if case .failure(let error) = result { outcome = error.kind }
         if accessLog {
-            let elapsed = ContinuousClock.now - started
             let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-            var outcome = "ok"
-            if case .failure(let error) = result { outcome = error.kind }
             logger.info(
                 "RPC call",
                 metadata: [
@@ -192,8 +219,8 @@ public struct RPCDispatcher: Sendable {
                 ])
         }
         switch result {
-        case .success(let (bytes, stream)): return (isNotification ? nil : Self.response(id: id, result: bytes), stream)
-        case .failure(let error): return (isNotification ? nil : Self.response(id: id, error: error), nil)
+        case .success(let (bytes, stream)): return (isNotification ? nil : Self.response(id: id, result: bytes), stream, method, outcome, elapsed)
+        case .failure(let error): return (isNotification ? nil : Self.response(id: id, error: error), nil, method, outcome, elapsed)
         }
     }
 

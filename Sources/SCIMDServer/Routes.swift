@@ -9,10 +9,12 @@ extension RPCDispatcher {
     /// finds the handler of any method name in one hop.
     /// `health` answers `system.health` (by default a monitor that has not probed yet, which
     /// reports the store's own view of its writes).
+    /// `metrics` counts and times every call and follows event-feed subscriptions.
     public static func scimd(
-        service: SCIMDService, counters: TransportCounters, logger: Logger, health: HealthMonitor? = nil, accessLog: Bool = false
+        service: SCIMDService, counters: TransportCounters, logger: Logger, health: HealthMonitor? = nil, accessLog: Bool = false,
+        metrics: SCIMDMetrics? = nil
     ) -> RPCDispatcher {
-        var d = RPCDispatcher(logger: logger, accessLog: accessLog)
+        var d = RPCDispatcher(logger: logger, accessLog: accessLog, metrics: metrics)
         let monitor = health ?? HealthMonitor(service: service)
         d.register(SystemHealth.self) { _ in
             let checks = monitor.checks()
@@ -62,6 +64,12 @@ extension RPCDispatcher {
             let subscription = UUID().uuidString.lowercased()
             let types = selection.types
             let stream = NotificationStream { send in
+                let tracked = metrics?.subscriptionStarted(after: after)
+                defer { if let tracked { metrics?.subscriptionEnded(tracked) } }
+                var progress: (@Sendable (Int64) -> Void)? = nil
+                if let metrics, let tracked {
+                    progress = { readUpTo in metrics.subscriptionProgressed(tracked, readUpTo: readUpTo) }
+                }
                 try await service.streamEvents(
                     connectionId: connectionId, types: types, after: after,
                     send: { event in
@@ -76,7 +84,8 @@ extension RPCDispatcher {
                                 "subscription": .string(subscription), "reason": "subscriber fell too far behind the change feed",
                                 "resumeAfter": .int(Int(resumeAfter)),
                             ])
-                    })
+                    },
+                    progress: progress)
             }
             return (.init(subscription: subscription, after: Int(after)), stream)
         }

@@ -139,10 +139,12 @@ extension SCIMDService {
 
     /// Streams events to `send` until cancelled: the backlog after `after`, then live ones as they
     /// commit. A subscriber more than `maximumLag` events behind the feed is told so through
-    /// `dropped(resumeAfter)` and the stream ends.
+    /// `dropped(resumeAfter)` and the stream ends. `progress`, when given, is told the sequence the
+    /// subscriber has read the feed up to (matching or not) each time it moves (metrics: its lag).
     public nonisolated func streamEvents(
         connectionId: String?, types: [String]?, after: Int64, maximumLag: Int64 = 100_000,
-        send: @Sendable (EventInfo) async throws -> Void, dropped: @Sendable (_ resumeAfter: Int64) async throws -> Void
+        send: @Sendable (EventInfo) async throws -> Void, dropped: @Sendable (_ resumeAfter: Int64) async throws -> Void,
+        progress: (@Sendable (_ readUpTo: Int64) -> Void)? = nil
     ) async throws {
         let (waiter, wakeUps) = eventNotifier.subscribe()
         defer { eventNotifier.unsubscribe(waiter) }
@@ -164,7 +166,10 @@ extension SCIMDService {
             if events.count < 500 {
                 // Caught up: the read scanned everything up to `latest`, matching or not.
                 cursor = max(cursor, latest)
+                progress?(cursor)
                 guard await iterator.next() != nil else { return }
+            } else {
+                progress?(cursor)
             }
         }
     }

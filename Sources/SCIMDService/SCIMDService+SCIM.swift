@@ -15,6 +15,12 @@ extension SCIMDService {
         let request = SCIMRequest(params, basePath: configuration.scimBasePath)
         var (result, connectionId) = await serve(request, params: params)
         result.headers["X-Request-Id"] = request.requestId
+        if let observer = configuration.requestObserver {
+            observer(
+                SCIMRequestObservation(
+                    method: request.method, endpoint: request.segments.first ?? "", status: result.status,
+                    connection: connectionId, duration: ContinuousClock.now - started))
+        }
         if configuration.accessLog {
             let elapsed = ContinuousClock.now - started
             let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15

@@ -33,6 +33,8 @@ public struct ServiceConfiguration: Sendable {
     public var maintenanceInterval: Int
     /// One `info` line per SCIM request (method, path, connection, status, duration, request id).
     public var accessLog: Bool = false
+    /// Told about every `scim.handle` (either door) once it is answered, for metrics; nil: nobody listens.
+    public var requestObserver: (@Sendable (SCIMRequestObservation) -> Void)? = nil
 
     public init(
         version: String = "0.1.0", scimBasePath: String = "/scim/v2", requestLogMaxEntries: Int = 10_000,
@@ -52,6 +54,29 @@ public struct ServiceConfiguration: Sendable {
         self.maxBodyBytes = maxBodyBytes
         self.maxFilterLength = maxFilterLength
         self.maxFilterDepth = maxFilterDepth
+    }
+}
+
+/// One answered `scim.handle`, as ``ServiceConfiguration/requestObserver`` sees it.
+public struct SCIMRequestObservation: Sendable, Equatable {
+    /// Upper-cased HTTP method.
+    public var method: String
+    /// The first segment of the path below the base URL as sent (`Users`, `Groups`,
+    /// `ServiceProviderConfig`, …; empty for `/`): the client chose it, so bound it before using it as a label.
+    public var endpoint: String
+    /// HTTP status answered.
+    public var status: Int
+    /// The connection it was served for; nil when refused before one was known (401, 403, 404).
+    public var connection: String?
+    /// From receipt to answer, the transaction and its fsync included.
+    public var duration: Duration
+
+    public init(method: String, endpoint: String, status: Int, connection: String?, duration: Duration) {
+        self.method = method
+        self.endpoint = endpoint
+        self.status = status
+        self.connection = connection
+        self.duration = duration
     }
 }
 

@@ -48,9 +48,13 @@ final class GroupCommitWriter: Sendable {
         var resume: (_ commitError: (any Error)?) -> Void
     }
 
-    init(pool: DatabasePool, replica: ResourceReplica) {
+    /// Told about every group after it committed or failed (metrics); nil: nobody listens.
+    private let observer: (@Sendable (GroupCommitObservation) -> Void)?
+
+    init(pool: DatabasePool, replica: ResourceReplica, observer: (@Sendable (GroupCommitObservation) -> Void)? = nil) {
         self.pool = pool
         self.replica = replica
+        self.observer = observer
     }
 
     /// Writes waiting for the next group.
@@ -143,6 +147,7 @@ final class GroupCommitWriter: Sendable {
         let durable = group.contains(where: \.durable)
         var completions: [Completion] = []
         completions.reserveCapacity(group.count)
+        let started = ContinuousClock.now
         // Row changes of the bodies that succeeded, in order: applied to memory only once the
         // transaction has committed.
         var changes: [ReplicaChange] = []
@@ -171,12 +176,30 @@ final class GroupCommitWriter: Sendable {
         } catch {
             // Nothing in the group was applied: those that ran learn the commit failed, those that
             // never ran (the transaction could not begin, or stopped part-way) get the same error.
+            observer?(GroupCommitObservation(writes: group.count, duration: ContinuousClock.now - started, committed: false))
             for completion in completions { completion.resume(error) }
             for job in group.dropFirst(completions.count) { job.abandon(error) }
             return
         }
+        observer?(GroupCommitObservation(writes: group.count, duration: ContinuousClock.now - started, committed: true))
         replica.apply(changes)
         for completion in completions { completion.resume(nil) }
+    }
+}
+
+/// One group commit, as ``Store``'s commit observer sees it.
+public struct GroupCommitObservation: Sendable, Equatable {
+    /// Writes (request transactions) in the group: each ran in its own savepoint.
+    public var writes: Int
+    /// From `BEGIN IMMEDIATE` to the end of `COMMIT` (its fsync included), every write's body included.
+    public var duration: Duration
+    /// False when the group failed and nothing of it was applied (a full disk, an I/O error).
+    public var committed: Bool
+
+    public init(writes: Int, duration: Duration, committed: Bool) {
+        self.writes = writes
+        self.duration = duration
+        self.committed = committed
     }
 }
 

@@ -32,9 +32,13 @@ public final class Store: Sendable {
     /// `logger` gets the store's own events: a full disk (once per episode) and its end. An
     /// episode of refused writes ends at the first write that commits after
     /// `storageRecoveryQuietPeriod` without a refusal (see ``storageStatus``).
+    ///
+    /// `commitObserver`, when given, is called on the writer's queue after every group commit
+    /// (committed or failed) with its size and duration: it must return quickly (metrics).
     public init(
         path: String, logger: Logger = Logger(label: "scimd.store", factory: { _ in SwiftLogNoOpLogHandler() }),
-        storageRecoveryQuietPeriod: Duration = .seconds(5)
+        storageRecoveryQuietPeriod: Duration = .seconds(5),
+        commitObserver: (@Sendable (GroupCommitObservation) -> Void)? = nil
     ) throws {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw StoreError.cannotOpen(path, String(cString: strerror(errno))) }
@@ -58,7 +62,7 @@ public final class Store: Sendable {
             let replica = ResourceReplica()
             replica.expect(try pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM connection") })
             self.replica = replica
-            self.writer = GroupCommitWriter(pool: pool, replica: replica)
+            self.writer = GroupCommitWriter(pool: pool, replica: replica, observer: commitObserver)
         } catch {
             close(descriptor)
             throw error

@@ -31,7 +31,7 @@ struct Users: AsyncParsableCommand {
     struct Link: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Link a SCIM user to your application's user id.")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         @Argument(help: "User id or userName.") var user: String
         @Argument(help: "Your application's id for this user.") var appUserId: String
         func run() async throws {
@@ -44,7 +44,7 @@ struct Users: AsyncParsableCommand {
     struct Unlink: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove a user's link to your application's user id.")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         @Argument(help: "User id or userName.") var user: String
         func run() async throws {
             let result = try await options.withClient { try await $0.unlinkUser(connection, user: user) }
@@ -57,7 +57,7 @@ struct Users: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List users (paged).")
         @OptionGroup var options: GlobalOptions
         @OptionGroup var view: ViewOptions
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         @Flag(help: "Only users with open warnings.") var withWarnings = false
         @Flag(help: "Only inactive (deprovisioned) users.") var inactive = false
         @Flag(help: "Only active users.") var active = false
@@ -86,7 +86,7 @@ struct Users: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "One user's mapped properties, warnings, groups, requests and raw SCIM data.")
         @OptionGroup var options: GlobalOptions
         @OptionGroup var view: ViewOptions
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         @Argument(help: "User id or userName.") var user: String
         func run() async throws {
             let detail = try await options.withClient { try await $0.user(connection, user) }
@@ -104,7 +104,7 @@ struct Groups: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List groups (paged).")
         @OptionGroup var options: GlobalOptions
         @OptionGroup var view: ViewOptions
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         @Flag(help: "Only groups with open warnings.") var withWarnings = false
         @Option(help: "SCIM filter, e.g. 'displayName sw \"Eng\"'.") var filter: String?
         @Option(help: "Page size.") var limit: Int = 50
@@ -122,7 +122,7 @@ struct Groups: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "One group with its members (paged), warnings and raw SCIM data.")
         @OptionGroup var options: GlobalOptions
         @OptionGroup var view: ViewOptions
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         @Argument(help: "Group id or displayName.") var group: String
         @Option(help: "Members per page.") var membersLimit: Int = 100
         @Option(help: "Cursor for the next page of members.") var membersCursor: String?

@@ -25,7 +25,7 @@ struct EventsCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print events after a sequence number and exit.")
         @OptionGroup var options: GlobalOptions
-        @Option(help: "Connection id or name.") var connection: String?
+        @Option(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String?
         @Option(help: "Comma-separated types; `user.*` selects a family.") var types: String?
         @Option(help: "Only events after this sequence number.") var after: Int = 0
         @Option(help: "At most this many events.") var limit: Int = 100
@@ -45,7 +45,7 @@ struct EventsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Follow the change feed live (backlog after --after first); one line per event (--json: one JSON object per line).")
         @OptionGroup var options: GlobalOptions
-        @Option(help: "Connection id or name.") var connection: String?
+        @Option(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String?
         @Option(help: "Comma-separated types; `user.*` selects a family.") var types: String?
         @Option(help: "Start after this sequence number (default: only new events).") var after: Int?
         func run() async throws {

@@ -21,7 +21,7 @@ struct MappingCommand: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the current mapping.")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         func run() async throws {
             let info = try await options.withClient { try await $0.mapping(connection) }
             if options.json { return try options.printJSON(info) }
@@ -53,7 +53,7 @@ struct MappingCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Replace the mapping from a JSON file ({\"users\": {\"properties\": [...]}, \"groups\": {...}, \"roles\": {...}}, as `mapping show --json` prints).")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         @Argument(help: "JSON file.") var file: String
         @Option(help: "Fail unless the current version is this one.") var expectedVersion: Int?
         @Option(help: "Comment kept in the history.") var comment: String?
@@ -74,7 +74,7 @@ struct MappingCommand: AsyncParsableCommand {
             commandName: "add-fallback", abstract: "Append a fallback path to a property and re-map.")
         @OptionGroup var options: GlobalOptions
         @OptionGroup var target: Target
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         @Argument(help: "Property name.") var property: String
         @Argument(help: "SCIM path to try when the earlier ones yield nothing.") var path: String
         func run() async throws {
@@ -96,7 +96,7 @@ struct MappingCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Turn warn-if-missing on or off for a property and re-map.")
         @OptionGroup var options: GlobalOptions
         @OptionGroup var target: Target
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         @Argument(help: "Property name.") var property: String
         @Argument(help: "on or off.") var state: String
         func validate() throws {
@@ -119,7 +119,7 @@ struct MappingCommand: AsyncParsableCommand {
     struct Preview: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show what a mapping file would change, without applying it.")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         @Argument(help: "JSON file, as for `mapping set`.") var file: String
         func run() async throws {
             let json = try readJSONFile(file)
@@ -134,7 +134,7 @@ struct MappingCommand: AsyncParsableCommand {
     struct History: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List mapping versions, newest first.")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         func run() async throws {
             let versions = try await options.withClient { try await $0.mappingHistory(connection) }
             if options.json { return try options.printJSON(MappingHistory.Result(versions: versions)) }
@@ -153,7 +153,7 @@ struct MappingCommand: AsyncParsableCommand {
     struct Rollback: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make an earlier version current again and re-map.")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         @Argument(help: "Version to restore.") var version: Int
         func run() async throws {
             let result = try await options.withClient { try await $0.rollbackMapping(connection, to: version) }
@@ -167,7 +167,7 @@ struct MappingCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Find where a missing property's value actually lives in the stored data.")
         @OptionGroup var options: GlobalOptions
         @OptionGroup var target: Target
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         @Argument(help: "Property name.") var property: String
         func run() async throws {
             let result = try await options.withClient {
@@ -195,7 +195,7 @@ struct WarningsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "warnings", abstract: "Open mapping warnings: a summary, or with --list the resources and what each misses.")
     @OptionGroup var options: GlobalOptions
-    @Argument(help: "Connection id or name (all connections when omitted).") var connection: String?
+    @Argument(help: "Connection id or name (all connections when omitted).", completion: ConnectionCompletion.kind) var connection: String?
     @Flag(help: "List the resources with warnings (needs CONNECTION).") var list = false
     @Option(help: "Only this property (with --list).") var property: String?
     @Option(help: "Page size (with --list).") var limit: Int = 50

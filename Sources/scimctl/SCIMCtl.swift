@@ -217,7 +217,7 @@ struct Connections: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one connection.")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         @Flag(help: "Show absolute UTC times.") var utc = false
         func run() async throws {
             let c = try await options.withClient { try await $0.connection(connection) }
@@ -243,10 +243,10 @@ struct Connections: AsyncParsableCommand {
     struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Rename, re-label, disable or enable a connection.")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "Connection id or name.") var connection: String
-        @Option var name: String?
-        @Option var customerId: String?
-        @Option var idp: String?
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
+        @Option(help: "New display name (unique across connections).") var name: String?
+        @Option(help: "The customer's id in your application (an empty value removes it).") var customerId: String?
+        @Option(help: "The identity provider (Okta, Entra ID, …; an empty value removes it).") var idp: String?
         @Flag(help: "Disable the connection: its token is refused (SCIM 403) until --enable.") var disable = false
         @Flag(help: "Enable a disabled connection.") var enable = false
         @Option(help: "SSO matching: \(SSOStrategy.kinds.joined(separator: ", ")).") var sso: String?
@@ -284,7 +284,7 @@ struct Connections: AsyncParsableCommand {
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a connection and everything it holds.")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         @Flag(help: "Do not ask for confirmation.") var yes = false
         func run() async throws {
             if !yes {
@@ -305,7 +305,7 @@ struct Connections: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rotate-token", abstract: "Issue a new bearer token; the old one stops at once unless --overlap-seconds keeps it.")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         @Option(help: "Seconds the old token keeps working: 0 stops it at once (right for a leaked token); give the IdP's admin time to switch with e.g. 86400.")
         var overlapSeconds: Int = 0
         func run() async throws {
@@ -327,7 +327,7 @@ struct Requests: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List a connection's logged requests, newest first.")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         @Option(help: "2xx, 4xx, 5xx, error, or an exact status.") var status: String?
         @Option(help: "Only requests since this RFC 3339 time.") var since: String?
         @Option(help: "Page size.") var limit: Int = 50
@@ -377,7 +377,7 @@ struct Replay: AsyncParsableCommand {
         abstract: "Replay a scenario file of SCIM requests through scim.handle and check each step's expectation.")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "Scenario file (fixtures format: {name, steps: [{request, expect, save}]}).") var file: String
-    @Option(help: "Connection id or name to replay against.") var connection: String
+    @Option(help: "Connection id or name to replay against.", completion: ConnectionCompletion.kind) var connection: String
 
     func run() async throws {
         guard let data = FileManager.default.contents(atPath: file) else {

@@ -13,7 +13,7 @@ struct SSOCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Resolve SSO claims to a SCIM user and a verdict (allow, deny_deprovisioned, deny_not_provisioned, ambiguous).")
         @OptionGroup var options: GlobalOptions
-        @Argument(help: "Connection id or name.") var connection: String
+        @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         @Option(name: .customLong("claim"), help: "A claim as name=value (repeatable), e.g. --claim email=a@example.com.")
         var claims: [String] = []
         func validate() throws {

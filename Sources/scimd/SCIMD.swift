@@ -19,6 +19,9 @@ struct SCIMD: AsyncParsableCommand {
 
             The SCIM HTTP/1.1 listener is off unless --http is given or systemd passes a socket named \
             "http" (scimd-http.socket); it serves the same engine as scim.handle under --scim-base-path.
+
+            Prometheus metrics (GET /metrics) are off unless --metrics is given or systemd passes a \
+            socket named "metrics" (scimd-metrics.socket).
             """,
         version: version)
 
@@ -66,6 +69,12 @@ struct SCIMD: AsyncParsableCommand {
             "Serve SCIM over HTTP/1.1 on HOST:PORT (127.0.0.1:8080, [::1]:8080; port 0 picks one and logs it) or unix:PATH. Off by default.",
             valueName: "address"))
     var http: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Serve Prometheus metrics (GET /metrics, text format) on HOST:PORT (127.0.0.1:9464; port 0 picks one and logs it) or unix:PATH. Off by default; no authentication, so keep it on loopback or a private network.",
+            valueName: "address"))
+    var metrics: String?
 
     @Option(help: "Largest request body the HTTP listener reads, in bytes (more gets 413 at once). Default: --max-body-bytes.")
     var httpMaxBodyBytes: Int?
@@ -119,6 +128,9 @@ struct SCIMD: AsyncParsableCommand {
         if let http {
             do { _ = try HTTPListenAddress(parsing: http) } catch { throw ValidationError("--http: \(error.message)") }
         }
+        if let metrics {
+            do { _ = try HTTPListenAddress(parsing: metrics) } catch { throw ValidationError("--metrics: \(error.message)") }
+        }
         guard (httpMaxBodyBytes ?? maxBodyBytes) >= 1024 else { throw ValidationError("--http-max-body-bytes must be at least 1024") }
         guard httpIdleTimeout >= 1 else { throw ValidationError("--http-idle-timeout must be at least 1 second") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
@@ -138,7 +150,8 @@ struct SCIMD: AsyncParsableCommand {
 
         let plan = ListenerPlan.resolve(
             socketOption: socket, httpOption: try http.map { try HTTPListenAddress(parsing: $0) },
-            inherited: Systemd.listenDescriptors(), runtimeDirectory: environment["RUNTIME_DIRECTORY"])
+            metricsOption: try metrics.map { try HTTPListenAddress(parsing: $0) }, inherited: Systemd.listenDescriptors(),
+            runtimeDirectory: environment["RUNTIME_DIRECTORY"])
         for note in plan.notes { logger.notice("\(note)") }
         let databasePath = database ?? environment["STATE_DIRECTORY"].map { $0 + "/scimd.sqlite" } ?? "scimd.sqlite"
         if let restore {
@@ -180,13 +193,18 @@ struct SCIMD: AsyncParsableCommand {
 
         do {
             if case .path(let path) = plan.rpc { try RPCServer.checkSocketPath(path) }
-            let store = try Store(path: databasePath, logger: logger)
+            // Metrics cost nothing when off: no observer is installed anywhere.
+            let metrics = plan.metrics.isEmpty ? nil : SCIMDMetrics()
+            var commitObserver: (@Sendable (GroupCommitObservation) -> Void)? = nil
+            if let metrics { commitObserver = { metrics.groupCommit($0) } }
+            let store = try Store(path: databasePath, logger: logger, commitObserver: commitObserver)
             var serviceConfiguration = ServiceConfiguration(
                 version: Self.version, scimBasePath: scimBasePath, requestLogMaxEntries: requestLogMaxEntries,
                 requestLogMaxAgeSeconds: requestLogMaxAgeDays * 86_400, maxResults: maxResults,
                 maxPatchOperations: maxPatchOperations, maxBodyBytes: maxBodyBytes, maxFilterLength: maxFilterLength,
                 maxFilterDepth: maxFilterDepth, eventMaxAgeSeconds: eventRetentionDays * 86_400)
             serviceConfiguration.accessLog = accessLog == "on"
+            if let metrics { serviceConfiguration.requestObserver = { metrics.scimRequest($0) } }
             let service = try SCIMDService(store: store, configuration: serviceConfiguration, logger: logger)
             // In the background: the daemon answers at once; a request for a connection not loaded
             // yet waits for that connection only.
@@ -194,9 +212,10 @@ struct SCIMD: AsyncParsableCommand {
             let counters = TransportCounters()
             let health = HealthMonitor(service: service, minimumFreeBytes: Int64(minFreeDiskMB) * 1_048_576)
             let dispatcher = RPCDispatcher.scimd(
-                service: service, counters: counters, logger: logger, health: health, accessLog: accessLog == "on")
+                service: service, counters: counters, logger: logger, health: health, accessLog: accessLog == "on",
+                metrics: metrics)
             let status = plan.http.isEmpty ? "serving JSON-RPC" : "serving JSON-RPC and SCIM over HTTP"
-            let readiness = ReadinessBarrier(count: 1 + plan.http.count) {
+            let readiness = ReadinessBarrier(count: 1 + plan.http.count + plan.metrics.count) {
                 logger.info("ready", metadata: ["database": "\(databasePath)"])
                 Systemd.notify("READY=1\nSTATUS=\(status)")
             }
@@ -214,8 +233,23 @@ struct SCIMD: AsyncParsableCommand {
                     bodyTimeout: .seconds(httpBodyTimeout), minBodyRate: httpMinBodyRate)
                 let listener = SCIMHTTPServer(
                     configuration: configuration, engine: SCIMHTTPServer.engine(service, logger: logger), logger: logger,
-                    counters: counters, isHealthy: { health.isHealthy() }, onReady: { _ in readiness.arrive() })
+                    counters: counters, isHealthy: { health.isHealthy() }, metrics: metrics, onReady: { _ in readiness.arrive() })
                 services.append(.init(service: listener))
+            }
+            if let metrics {
+                let sources = SCIMDMetrics.Sources.scimd(
+                    service: service, health: health, counters: counters, databasePath: databasePath)
+                for address in plan.metrics {
+                    let server = MetricsServer(
+                        address: address,
+                        render: {
+                            await metrics.render(from: sources) { source, error in
+                                logger.warning("metrics: a source failed; its gauges are left out of this scrape", metadata: ["source": "\(source)", "error": "\(error)"])
+                            }
+                        },
+                        logger: logger, onReady: { _ in readiness.arrive() })
+                    services.append(.init(service: server))
+                }
             }
             services.append(.init(service: HealthService(monitor: health, watchdogInterval: Systemd.watchdogInterval(), logger: logger)))
             var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)

@@ -28,6 +28,15 @@ import Testing
         for _ in 0..<3 {
             #expect(try runTool("scimctl", ["mapping", "show", "Acme", "--json"], environment: env).stdout == first.stdout)
         }
+        // Members come in the order of the result's fields (ConnectionInfo: id, name, then
+        // customerId and idp, absent here, …), in every run.
+        let shown = try runTool("scimctl", ["connections", "show", "Acme", "--json"], environment: env)
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let keys = try JSONParser().parse(shown.stdout).objectValue.map { $0.map(\.key) } ?? []
+        #expect(Array(keys.prefix(5)) == ["id", "name", "disabled", "createdAt", "updatedAt"], "\(shown.stdout)")
+        for _ in 0..<3 {
+            #expect(try runTool("scimctl", ["connections", "show", "Acme", "--json"], environment: env).stdout == shown.stdout)
+        }
     }
 
     @Test func errorsAreJSONWithJSONAndExitCodesAreDocumented() async throws {

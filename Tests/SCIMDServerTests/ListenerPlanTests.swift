@@ -49,6 +49,33 @@ import Testing
         #expect(plan.notes.first?.contains("--http 127.0.0.1:9999 ignored") == true)
     }
 
+    @Test func metricsAreOffUnlessAskedForAndTheirSocketIsNeverTakenForJSONRPC() {
+        let off = ListenerPlan.resolve(socketOption: nil, httpOption: nil, inherited: [(3, "rpc")], runtimeDirectory: nil)
+        #expect(off.metrics.isEmpty)
+        let option = ListenerPlan.resolve(
+            socketOption: "/tmp/s.sock", httpOption: nil, metricsOption: .tcp(host: "127.0.0.1", port: 9464), inherited: [],
+            runtimeDirectory: nil)
+        #expect(option.metrics == [.tcp(host: "127.0.0.1", port: 9464)])
+        #expect(option.notes.isEmpty)
+        // scimd-metrics.socket first in the list, the JSON-RPC socket after it.
+        let activated = ListenerPlan.resolve(
+            socketOption: nil, httpOption: nil, inherited: [(3, "metrics"), (4, "http"), (5, "rpc")], runtimeDirectory: nil)
+        #expect(activated.rpc == .inherited(descriptor: 5))
+        #expect(activated.http == [.inherited(descriptor: 4)])
+        #expect(activated.metrics == [.inherited(descriptor: 3)])
+        let onlyMetrics = ListenerPlan.resolve(
+            socketOption: "/tmp/s.sock", httpOption: nil, inherited: [(3, "metrics")], runtimeDirectory: nil)
+        #expect(onlyMetrics.rpc == .path("/tmp/s.sock"))
+    }
+
+    @Test func systemdsMetricsSocketWinsOverTheOptionAndSaysSo() {
+        let plan = ListenerPlan.resolve(
+            socketOption: nil, httpOption: nil, metricsOption: .tcp(host: "127.0.0.1", port: 9999),
+            inherited: [(3, "rpc"), (4, "metrics")], runtimeDirectory: nil)
+        #expect(plan.metrics == [.inherited(descriptor: 4)])
+        #expect(plan.notes == ["--metrics 127.0.0.1:9999 ignored: systemd passed the metrics socket"])
+    }
+
     @Test func readinessWaitsForEveryListener() {
         let calls = Counter()
         let barrier = ReadinessBarrier(count: 2) { calls.add() }

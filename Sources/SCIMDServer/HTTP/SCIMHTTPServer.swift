@@ -87,13 +87,16 @@ public final class SCIMHTTPServer: Service, Sendable {
 
     /// Answers `GET /healthz` (see ``healthz(_:)``); nil: `/healthz` is not served.
     let isHealthy: (@Sendable () -> Bool)?
+    /// Counts every response written, by status class; nil: metrics are off.
+    let metrics: SCIMDMetrics?
 
-    /// `isHealthy` backs the unauthenticated `GET /healthz` for load balancers.
+    /// `isHealthy` backs the unauthenticated `GET /healthz` for load balancers; `metrics` counts responses.
     public init(
         configuration: Configuration, engine: @escaping Engine, logger: Logger, counters: TransportCounters = TransportCounters(),
-        isHealthy: (@Sendable () -> Bool)? = nil, onReady: @escaping @Sendable (String) -> Void = { _ in }
+        isHealthy: (@Sendable () -> Bool)? = nil, metrics: SCIMDMetrics? = nil, onReady: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.isHealthy = isHealthy
+        self.metrics = metrics
         self.configuration = configuration
         self.counters = counters
         self.limiter = ConnectionLimiter(
@@ -264,6 +267,7 @@ public final class SCIMHTTPServer: Service, Sendable {
                         let result = await respond(to: head, body: body)
                         let (responseHead, responseBody) = translator.response(result, version: head.version, closing: !head.isKeepAlive)
                         try await write(responseHead, responseBody, to: outbound)
+                        metrics?.httpResponse(status: result.status)
                         logger.debug(
                             "SCIM HTTP request",
                             metadata: [
@@ -277,6 +281,7 @@ public final class SCIMHTTPServer: Service, Sendable {
                         let (responseHead, responseBody) = translator.response(
                             SCIMHTTPTranslator.errorResult(error), version: head.version, closing: true)
                         try await write(responseHead, responseBody, to: outbound)
+                        metrics?.httpResponse(status: error.status)
                         logger.notice(
                             "SCIM HTTP request refused: body too large",
                             metadata: ["method": "\(head.method.rawValue)", "uri": "\(head.uri)", "limit": "\(configuration.maxBodyBytes)"])

@@ -1,0 +1,101 @@
+import Foundation
+import SCIMJSON
+import Testing
+
+/// scimctl's shell completion of connection names from the running daemon, help text on every
+/// option, and man pages that hold every option the binaries have.
+@Suite struct ManPageAndCompletionTests {
+    static var root: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// What the shell scripts run for a custom completion (swift-argument-parser's protocol):
+    /// `scimctl ---completion SUBCOMMANDS -- ARGUMENT WORD-INDEX CURSOR-INDEX WORDS…`.
+    func complete(_ subcommands: [String], _ argument: String, words: [String], environment: [String: String] = [:]) throws -> (
+        status: Int32, names: [String]
+    ) {
+        let current = words.last ?? ""
+        let result = try runTool(
+            "scimctl", ["---completion"] + subcommands + ["--", argument, "\(words.count - 1)", "\(current.count)"] + words,
+            environment: environment)
+        return (result.status, result.stdout.split(separator: "\n").map(String.init))
+    }
+
+    @Test func connectionNamesCompleteFromTheRunningDaemon() async throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        defer { daemon.stop() }
+        for name in ["Acme", "Apex", "Globex"] { _ = try await daemon.client { try await $0.createConnection(name: name) } }
+        let env = ["SCIMD_SOCKET": daemon.socket]
+        let show = try complete(["connections", "show"], "positional@0", words: ["scimctl", "connections", "show", "A"], environment: env)
+        #expect(show.status == 0)
+        #expect(show.names == ["Acme", "Apex"])
+        // An option that takes a connection, and the socket named on the command line being completed.
+        let tail = try complete(
+            ["events", "tail"], "--connection", words: ["scimctl", "--socket", daemon.socket, "events", "tail", "--connection", ""])
+        #expect(tail.names == ["Acme", "Apex", "Globex"])
+        let equals = try complete(
+            ["users", "list"], "positional@0", words: ["scimctl", "users", "list", "--socket=\(daemon.socket)", "G"])
+        #expect(equals.names == ["Globex"])
+    }
+
+    @Test func completionFailsQuietlyWithoutADaemon() throws {
+        let started = Date()
+        let none = try complete(
+            ["connections", "show"], "positional@0", words: ["scimctl", "connections", "show", ""],
+            environment: ["SCIMD_SOCKET": "/tmp/scimd-no-such-\(UUID().uuidString.prefix(8)).sock"])
+        #expect(none.status == 0)
+        #expect(none.names.isEmpty)
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    @Test func theShellScriptsAskScimctlForConnectionNames() throws {
+        for shell in ["bash", "zsh", "fish"] {
+            let script = try runTool("scimctl", ["--generate-completion-script", shell])
+            #expect(script.status == 0, "\(shell)")
+            #expect(script.stdout.contains("---completion"), "\(shell)")
+        }
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains("scimctl --generate-completion-script bash"))
+    }
+
+    /// Every argument of every command of `tool` (from swift-argument-parser's help dump), with the command's path.
+    func arguments(of tool: String) throws -> [(command: String, argument: JSONValue)] {
+        let dump = try runTool(tool, ["--experimental-dump-help"])
+        #expect(dump.status == 0)
+        var out: [(String, JSONValue)] = []
+        func walk(_ command: JSONValue, _ path: String) {
+            for argument in command["arguments"]?.arrayValue ?? [] { out.append((path, argument)) }
+            for sub in command["subcommands"]?.arrayValue ?? [] {
+                walk(sub, path + " " + (sub["commandName"]?.stringValue ?? "?"))
+            }
+        }
+        let root = try JSONParser().parse(dump.stdout)
+        walk(root["command"] ?? .null, tool)
+        return out
+    }
+
+    @Test func everyOptionHasHelpText() throws {
+        for tool in ["scimctl", "scimd"] {
+            for (command, argument) in try arguments(of: tool) where argument["shouldDisplay"] != .bool(false) {
+                // swift-argument-parser's own `help` subcommand lists its words without help.
+                if command.hasSuffix(" help") { continue }
+                let abstract = argument["abstract"]?.stringValue ?? ""
+                #expect(!abstract.isEmpty, "\(command): \(JSONSerializer.string(argument["names"] ?? argument["valueName"] ?? .null)) has no help")
+            }
+        }
+    }
+
+    @Test func theManPagesHoldEveryOption() throws {
+        for (tool, page) in [("scimctl", "docs/man/scimctl.1"), ("scimd", "docs/man/scimd.8")] {
+            let text = try String(contentsOf: Self.root.appendingPathComponent(page), encoding: .utf8)
+            #expect(text.hasPrefix(#".\" "Generated by swift-argument-parser""#), "\(page)")
+            for (command, argument) in try arguments(of: tool) {
+                for name in argument["names"]?.arrayValue ?? [] where name["kind"]?.stringValue == "long" {
+                    let long = name["name"]?.stringValue ?? ""
+                    #expect(text.contains("Fl -\(long)"), "\(page) lacks --\(long) of \(command): run scripts/man")
+                }
+            }
+        }
+    }
+}
