@@ -474,11 +474,11 @@ public actor SCIMDService {
         let since = clock.now() - 24 * 3600 * 1000
         let id = record.id
         try await store.waitForQueuedWrites()  // the request counters include reads' log entries
-        let (resources, requests, warnings) = try await store.read { db in
-            (
-                try db.resourceCounts(connectionId: id), try db.requestCounts(connectionId: id, since: since),
-                try db.warningCounts(connectionId: id)
-            )
+        let resources = try await store.withResources(id) { resources in
+            (users: resources.users.count, activeUsers: resources.users.activeCount, groups: resources.groups.count)
+        }
+        let (requests, warnings) = try await store.read { db in
+            (try db.requestCounts(connectionId: id, since: since), try db.warningCounts(connectionId: id))
         }
         let previousExpiry = record.previousTokenExpiresAt.flatMap { $0 > clock.now() ? Timestamp.string($0) : nil }
         let settings = ConnectionSettings(record)

@@ -47,6 +47,9 @@ public struct ResourceTable: Sendable {
     /// Number of resources.
     public var count: Int { byId.count }
 
+    /// Resources whose `active` is not false (every Group: groups have no `active`).
+    public private(set) var activeCount = 0
+
     /// Every id in the table.
     var allIds: Set<String> { Set(byId.keys) }
 
@@ -101,6 +104,7 @@ public struct ResourceTable: Sendable {
     mutating func put(_ record: ResourceRecord) {
         remove(id: record.id)
         byId[record.id] = ReplicaResource(record)
+        if record.active ?? true { activeCount += 1 }
         byNameKey[record.nameKey] = record.id
         if let externalId = record.externalId { byExternalId[externalId, default: []].insert(record.id) }
         let key = CreationOrderKey(createdAt: record.createdAt, id: record.id)
@@ -114,6 +118,7 @@ public struct ResourceTable: Sendable {
 
     mutating func remove(id: String) {
         guard let old = byId.removeValue(forKey: id) else { return }
+        if old.record.active ?? true { activeCount -= 1 }
         if byNameKey[old.record.nameKey] == id { byNameKey[old.record.nameKey] = nil }
         if let externalId = old.record.externalId {
             byExternalId[externalId]?.remove(id)

@@ -28,8 +28,10 @@ import Testing
     static func expectReplicaMatchesDisk(_ store: Store, _ context: @autoclosure () -> String) async throws {
         let fresh = try store.loadReplicaFromDisk()
         for id in store.replica.connectionIds.union(fresh.connectionIds) {
-            let memory = try await store.resources(id).allRows()
+            let inMemory = try await store.resources(id)
+            let memory = inMemory.allRows()
             let disk = fresh.snapshot(id).allRows()
+            #expect(inMemory.users.activeCount == fresh.snapshot(id).users.activeCount, "active users of \(id) after \(context())")
             #expect(memory.resources == disk.resources, "resources of \(id) differ after \(context())")
             #expect(memory.members == disk.members, "members of \(id) differ after \(context())")
         }
