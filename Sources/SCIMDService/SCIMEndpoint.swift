@@ -197,8 +197,7 @@ struct SCIMEndpoint: Sendable {
         let connectionId = self.connectionId
         let base = baseURL(request)
         let includeMembers = query.returns("members")
-        let resources = try await store.resources(connectionId)
-        let readPage: @Sendable () throws -> (Int, [JSONObject]) = {
+        let readPage: @Sendable (ConnectionResources) throws -> (Int, [JSONObject]) = { resources in
             // No filter and no sort: the page is a slice of list order.
             if query.filter == nil, query.sortBy == nil, types.count == 1 {
                 let table = resources.table(types[0].rawValue)
@@ -261,7 +260,16 @@ struct SCIMEndpoint: Sendable {
         // at once. Anything that scans runs off the event loop.
         let indexed = query.sortBy == nil && query.filter.map { filter in types.allSatisfy { IndexPlan.candidates(filter, type: $0) != nil } } == true
         let noScan = query.filter == nil && query.sortBy == nil && types.count == 1 && (types[0] == .user || !includeMembers)
-        let (total, page) = indexed || noScan ? try readPage() : try await ReplicaScans.run(readPage)
+        let total: Int
+        let page: [JSONObject]
+        if indexed || noScan {
+            // Under the connection's lock: a snapshot here would make a commit racing this read
+            // copy the connection's tables.
+            (total, page) = try await store.withResources(connectionId) { try readPage($0) }
+        } else {
+            let resources = try await store.resources(connectionId)
+            (total, page) = try await ReplicaScans.run { try readPage(resources) }
+        }
         let projected = page.map { resource -> JSONValue in
             if query.attributes.isEmpty && query.excludedAttributes.isEmpty { return .object(resource) }
             let type: SCIMResourceType = resource["meta"]?["resourceType"]?.stringValue == "Group" ? .group : .user
