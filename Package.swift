@@ -33,7 +33,10 @@ let package = Package(
         .target(name: "SCIMModel", dependencies: ["SCIMJSON"]),
         .target(name: "SCIMMapping", dependencies: ["SCIMJSON", "SCIMModel"]),
         .target(name: "SCIMDProtocol", dependencies: ["SCIMJSON"]),
-        .target(name: "SCIMDFraming", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(
+            name: "SCIMDFraming",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]
+        ),
         .systemLibrary(
             name: "CSystemd",
             pkgConfig: "libsystemd",

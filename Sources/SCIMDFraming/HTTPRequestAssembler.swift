@@ -2,11 +2,12 @@ import NIOCore
 import NIOHTTP1
 
 /// Collects the parts of one HTTP request (head, body chunks, end) into a head and a body and
-/// enforces the body limit. A pure state machine: the connection loop feeds it each part NIO
-/// decoded and does what the returned ``Action`` says, so every path is tested without a socket.
-struct HTTPRequestAssembler {
+/// enforces the body limit. A pure state machine: the connection loop of the SCIM HTTP listener
+/// feeds it each part NIO decoded and does what the returned ``Action`` says, so every path is
+/// tested without a socket (and fuzzed behind NIO's real decoder: `Fuzz/Targets`).
+public struct HTTPRequestAssembler: Sendable {
     /// What the connection must do after a part.
-    enum Action: Equatable {
+    public enum Action: Equatable, Sendable {
         /// Nothing yet: keep reading.
         case none
         /// The client sent `Expect: 100-continue` for an acceptable body: send `100 Continue`.
@@ -29,17 +30,19 @@ struct HTTPRequestAssembler {
     }
 
     /// Largest body accepted, in bytes.
-    let maxBodyBytes: Int
+    public let maxBodyBytes: Int
     /// How much of a refused body is read and dropped before giving up on the client reading the
     /// 413 cleanly: a body up to twice the limit drains to its end.
-    var discardBudget: Int { 2 * maxBodyBytes }
+    public var discardBudget: Int { 2 * maxBodyBytes }
     private var state = State.idle
 
-    init(maxBodyBytes: Int) {
+    /// An assembler for one connection, refusing bodies over `maxBodyBytes`.
+    public init(maxBodyBytes: Int) {
         self.maxBodyBytes = maxBodyBytes
     }
 
-    mutating func receive(_ part: HTTPServerRequestPart) -> Action {
+    /// Takes the next part NIO decoded on the connection and says what to do.
+    public mutating func receive(_ part: HTTPServerRequestPart) -> Action {
         switch (part, state) {
         case (.head(let head), .idle):
             if let declared = head.headers.first(name: "content-length").flatMap({ Int($0) }), declared > maxBodyBytes {
