@@ -140,6 +140,21 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
+        // The fuzz targets' checks (Fuzz/Targets), shared by libFuzzer and the test suite; the
+        // fuzzer executable (built with -sanitize=fuzzer by scripts/fuzz; an ordinary build gives
+        // a replayer); and the tests that replay the committed corpus (Fuzz/corpus) through them.
+        .target(
+            name: "SCIMDFuzzTargets",
+            dependencies: [
+                "SCIMJSON", "SCIMModel", "SCIMMapping", "SCIMDProtocol", "SCIMDFraming",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            path: "Fuzz/Targets"
+        ),
+        .executableTarget(name: "scimd-fuzz", dependencies: ["SCIMDFuzzTargets"], path: "Fuzz/Driver"),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["SCIMDFuzzTargets"]),
         // A small blocking HTTP/1.1 client for tests: raw socket writes, NIO's encoder and decoder.
         .target(
             name: "HTTPTestClient",

@@ -1,0 +1,147 @@
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import SCIMDFraming
+
+/// HTTP request assembly as the SCIM HTTP listener does it: raw bytes into NIO's HTTP/1.1 server
+/// pipeline (`configureHTTPServerPipeline` with pipelining assistance and error handling, as the
+/// listener configures it), each decoded part into ``HTTPRequestAssembler``, and its actions
+/// answered as the listener answers them (a response per served or refused request, `100
+/// Continue`, closing).
+///
+/// Properties, for every byte string and every split of it into chunks (see ``ChunkedInput``):
+/// - a served body is exactly the bytes NIO decoded for that request, and never over the limit;
+/// - a request is refused (413) exactly when its declared `Content-Length` or the body received
+///   so far exceeds the limit; after a refusal the connection closes at the body's end, or once
+///   more than ``HTTPRequestAssembler/discardBudget`` bytes were dropped, and serves nothing more;
+/// - `100 Continue` is asked for exactly for an acceptable HTTP/1.1 request that expects it;
+/// - what is served, refused and closed does not depend on how the bytes were split.
+enum HTTPRequestAssemblyTarget {
+    static let limits = [0, 1, 10, 100, 4096]
+
+    /// What the listener does, in order: the observable outcome of a connection.
+    enum Event: Equatable {
+        case serve(HTTPRequestHead, [UInt8]?)
+        case refuse(HTTPRequestHead)
+        case sendContinue
+        case close
+    }
+
+    static func check(_ input: UnsafeRawBufferPointer) throws(FuzzFailure) {
+        let chunked = ChunkedInput(input)
+        let limit = limits[chunked.limitSelector % limits.count]
+        let split = try events(of: chunked.chunks, limit: limit)
+        let whole = try events(of: [chunked.payload[...]], limit: limit)
+        if split != whole {
+            throw FuzzFailure("assembly depends on the split \(chunked.chunks.map(\.count)): \(split) vs \(whole) in one write")
+        }
+    }
+
+    /// What the connection serves for `chunks`, checking the assembler's contract on the way.
+    static func events(of chunks: [ArraySlice<UInt8>], limit: Int) throws(FuzzFailure) -> [Event] {
+        let channel = EmbeddedChannel()
+        var assembler = HTTPRequestAssembler(maxBodyBytes: limit)
+        var events: [Event] = []
+        // The request being received: its head, the body bytes NIO delivered, and whether it was refused.
+        var head: HTTPRequestHead? = nil
+        var delivered: [UInt8] = []
+        var refused = false
+        var dropped = 0
+        var closed = false
+
+        func respond(_ status: HTTPResponseStatus, version: HTTPVersion) {
+            let response = HTTPResponseHead(version: version, status: status, headers: ["content-length": "0"])
+            channel.write(HTTPServerResponsePart.head(response), promise: nil)
+            channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: nil)
+        }
+
+        func receive(_ part: HTTPServerRequestPart) throws {
+            let action = assembler.receive(part)
+            switch part {
+            case .head(let newHead):
+                head = newHead
+                delivered = []
+                dropped = 0
+                refused = false
+                let declared = newHead.headers.first(name: "content-length").flatMap { Int($0) }
+                let expects = newHead.headers["expect"].contains { $0.lowercased() == "100-continue" }
+                if let declared, declared > limit {
+                    guard action == .refuseTooLarge(newHead) else {
+                        throw FuzzFailure("Content-Length \(declared) over the limit \(limit) gave \(action), not a refusal")
+                    }
+                } else if expects && newHead.version.major == 1 && newHead.version.minor >= 1 {
+                    guard action == .sendContinue(newHead.version) else {
+                        throw FuzzFailure("an acceptable request expecting 100-continue gave \(action)")
+                    }
+                } else if action != .none {
+                    throw FuzzFailure("an acceptable head gave \(action)")
+                }
+            case .body(let chunk):
+                guard let current = head else { throw FuzzFailure("NIO delivered a body part before a head") }
+                if refused {
+                    dropped += chunk.readableBytes
+                    let expected: HTTPRequestAssembler.Action = dropped > assembler.discardBudget ? .close : .none
+                    guard action == expected else {
+                        throw FuzzFailure("after \(dropped) bytes dropped (budget \(assembler.discardBudget)): \(action), expected \(expected)")
+                    }
+                } else {
+                    delivered += chunk.readableBytesView
+                    let expected: HTTPRequestAssembler.Action = delivered.count > limit ? .refuseTooLarge(current) : .none
+                    guard action == expected else {
+                        throw FuzzFailure("after \(delivered.count) body bytes (limit \(limit)): \(action), expected \(expected)")
+                    }
+                }
+            case .end:
+                guard let current = head else { throw FuzzFailure("NIO delivered an end before a head") }
+                let expected: HTTPRequestAssembler.Action =
+                    refused ? .close : .serve(current, delivered.isEmpty ? nil : ByteBuffer(bytes: delivered))
+                guard action == expected else { throw FuzzFailure("at the end of a request: \(action), expected \(expected)") }
+                head = nil
+            }
+            switch action {
+            case .none:
+                break
+            case .sendContinue(let version):
+                events.append(.sendContinue)
+                channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: .continue)), promise: nil)
+                channel.flush()
+            case .serve(let served, let body):
+                if let body, body.readableBytes > limit {
+                    throw FuzzFailure("served a body of \(body.readableBytes) bytes over the limit \(limit)")
+                }
+                events.append(.serve(served, body.map { Array($0.readableBytesView) }))
+                respond(.ok, version: served.version)
+            case .refuseTooLarge(let refusedHead):
+                refused = true
+                dropped = 0
+                events.append(.refuse(refusedHead))
+                respond(.payloadTooLarge, version: refusedHead.version)
+            case .close:
+                events.append(.close)
+                closed = true
+            }
+        }
+
+        do {
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+            for chunk in chunks where !closed && channel.isActive {
+                // A malformed request is NIO's to answer (400, then close): the error handler does
+                // it, and writing more to the closed channel is refused.
+                do {
+                    try channel.writeInbound(ByteBuffer(bytes: chunk))
+                } catch is HTTPParserError {
+                } catch ChannelError.ioOnClosedChannel {
+                }
+                while !closed, let part = try channel.readInbound(as: HTTPServerRequestPart.self) {
+                    try receive(part)
+                }
+            }
+            _ = try? channel.finish()
+        } catch let failure as FuzzFailure {
+            throw failure
+        } catch {
+            throw FuzzFailure("the HTTP channel failed: \(error)")
+        }
+        return events
+    }
+}
