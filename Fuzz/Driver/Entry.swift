@@ -47,7 +47,9 @@ struct FuzzReplay {
         var files: [URL] = []
         for path in arguments.dropFirst() {
             let url = URL(fileURLWithPath: path)
-            if let entries = try? FileManager.default.contentsOfDirectory(at: url, includingPropertiesForKeys: nil) {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                let entries = (try? FileManager.default.contentsOfDirectory(at: url, includingPropertiesForKeys: nil)) ?? []
                 files += entries.sorted { $0.path < $1.path }
             } else {
                 files.append(url)

@@ -124,6 +124,8 @@ enum HTTPRequestAssemblyTarget {
 
         do {
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+            // An accepted connection is active; the pipeline sees `channelActive` as on a real socket.
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8080)).wait()
             for chunk in chunks where !closed && channel.isActive {
                 // A malformed request is NIO's to answer (400, then close): the error handler does
                 // it, and writing more to the closed channel is refused.

@@ -153,9 +153,9 @@ enum MappingEvaluationTarget {
             hour < 24, minute < 60, second < 60
         else { return false }
         if b.count == 20 { return true }
-        let fraction = b[20..<(b.count - 1)]
+        let fraction = b[19..<(b.count - 1)]
         guard fraction.first == UInt8(ascii: "."), (2...10).contains(fraction.count), fraction.last != UInt8(ascii: "0"),
-            number(b, 21..<(b.count - 1)) != nil
+            number(b, 20..<(b.count - 1)) != nil
         else { return false }
         return true
     }
