@@ -15,11 +15,13 @@ import SCIMDFraming
 ///   so far exceeds the limit; after a refusal the connection closes at the body's end, or once
 ///   more than ``HTTPRequestAssembler/discardBudget`` bytes were dropped, and serves nothing more;
 /// - `100 Continue` is asked for exactly for an acceptable HTTP/1.1 request that expects it;
-/// - what is served, refused and closed does not depend on how the bytes were split.
+/// - what is served, refused and closed does not depend on how the bytes were split (up to a
+///   refusal, after which the connection ends: see ``outcome(_:)``).
 enum HTTPRequestAssemblyTarget {
     static let limits = [0, 1, 10, 100, 4096]
 
-    /// What the listener does, in order: the observable outcome of a connection.
+    /// What the listener does, in order: the observable outcome of a connection. `close` is the
+    /// connection's end, whichever part of the pipeline ended it.
     enum Event: Equatable {
         case serve(HTTPRequestHead, [UInt8]?)
         case refuse(HTTPRequestHead)
@@ -30,11 +32,22 @@ enum HTTPRequestAssemblyTarget {
     static func check(_ input: UnsafeRawBufferPointer) throws(FuzzFailure) {
         let chunked = ChunkedInput(input)
         let limit = limits[chunked.limitSelector % limits.count]
-        let split = try events(of: chunked.chunks, limit: limit)
-        let whole = try events(of: [chunked.payload[...]], limit: limit)
+        let split = outcome(try events(of: chunked.chunks, limit: limit))
+        let whole = outcome(try events(of: [chunked.payload[...]], limit: limit))
         if split != whole {
             throw FuzzFailure("assembly depends on the split \(chunked.chunks.map(\.count)): \(split) vs \(whole) in one write")
         }
+    }
+
+    /// The events up to and including a refusal. A 413 is answered with `Connection: close`, so
+    /// the connection ends after it; whether the assembler's drain ends first (its budget, the
+    /// body's end) or the close after the answer depends on how the bytes arrive, and NIO stops
+    /// delivering a request's parts once its response is complete.
+    static func outcome(_ events: [Event]) -> [Event] {
+        guard let refusal = events.firstIndex(where: { if case .refuse = $0 { return true } else { return false } }) else {
+            return events
+        }
+        return Array(events[...refusal])
     }
 
     /// What the connection serves for `chunks`, checking the assembler's contract on the way.
@@ -126,18 +139,31 @@ enum HTTPRequestAssemblyTarget {
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
             // An accepted connection is active; the pipeline sees `channelActive` as on a real socket.
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8080)).wait()
+            var failed = false
             for chunk in chunks where !closed && channel.isActive {
-                // A malformed request is NIO's to answer (400, then close): the error handler does
-                // it, and writing more to the closed channel is refused.
+                // An error in the pipeline (a malformed request: NIO's error handler answers 400)
+                // ends the connection after the parts decoded before it, as the listener's loop
+                // over the channel's inbound parts ends by throwing.
                 do {
                     try channel.writeInbound(ByteBuffer(bytes: chunk))
-                } catch is HTTPParserError {
-                } catch ChannelError.ioOnClosedChannel {
+                } catch {
+                    failed = true
                 }
                 while !closed, let part = try channel.readInbound(as: HTTPServerRequestPart.self) {
                     try receive(part)
                 }
+                // NIO holds back an error that comes while a request awaits its response, and
+                // raises it once the response is written.
+                do {
+                    try channel.throwIfErrorCaught()
+                } catch {
+                    failed = true
+                }
+                if failed { break }
             }
+            // However it ends — the assembler's `close`, a pipeline error, or NIO's error handler
+            // closing the channel after its 400 — the connection ends once, at this point.
+            if !closed && (failed || !channel.isActive) { events.append(.close) }
             _ = try? channel.finish()
         } catch let failure as FuzzFailure {
             throw failure
