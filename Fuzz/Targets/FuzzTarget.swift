@@ -64,5 +64,6 @@ public struct FuzzFailure: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
 
+    /// The message.
     public var description: String { message }
 }

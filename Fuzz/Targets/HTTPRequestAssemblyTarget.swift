@@ -62,7 +62,24 @@ enum HTTPRequestAssemblyTarget {
         var dropped = 0
         var closed = false
 
+        // Set at a pipeline error: NIO's error handler has answered 400, and the listener, whose
+        // loop over the inbound parts ends by throwing, writes nothing more.
+        var failed = false
+
+        /// Whether the listener still writes: not after a pipeline error, which NIO may raise
+        /// while parts decoded before it are still to be read (and its error handler has then
+        /// already answered 400: a second response would break NIO's pipelining invariants).
+        func answering() -> Bool {
+            do {
+                try channel.throwIfErrorCaught()
+            } catch {
+                failed = true
+            }
+            return !failed && channel.isActive
+        }
+
         func respond(_ status: HTTPResponseStatus, version: HTTPVersion) {
+            guard answering() else { return }
             let response = HTTPResponseHead(version: version, status: status, headers: ["content-length": "0"])
             channel.write(HTTPServerResponsePart.head(response), promise: nil)
             channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: nil)
@@ -116,6 +133,7 @@ enum HTTPRequestAssemblyTarget {
                 break
             case .sendContinue(let version):
                 events.append(.sendContinue)
+                guard answering() else { break }
                 channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: .continue)), promise: nil)
                 channel.flush()
             case .serve(let served, let body):
@@ -139,7 +157,6 @@ enum HTTPRequestAssemblyTarget {
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
             // An accepted connection is active; the pipeline sees `channelActive` as on a real socket.
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8080)).wait()
-            var failed = false
             for chunk in chunks where !closed && channel.isActive {
                 // An error in the pipeline (a malformed request: NIO's error handler answers 400)
                 // ends the connection after the parts decoded before it, as the listener's loop
