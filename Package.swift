@@ -35,7 +35,10 @@ let package = Package(
         .target(name: "SCIMModel", dependencies: ["SCIMJSON"]),
         .target(name: "SCIMMapping", dependencies: ["SCIMJSON", "SCIMModel"]),
         .target(name: "SCIMDProtocol", dependencies: ["SCIMJSON"]),
-        .target(name: "SCIMDFraming", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(
+            name: "SCIMDFraming",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]
+        ),
         .systemLibrary(
             name: "CSystemd",
             pkgConfig: "libsystemd",
@@ -143,6 +146,21 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus")]
         ),
+        // The fuzz targets' checks (Fuzz/Targets), shared by libFuzzer and the test suite; the
+        // fuzzer executable (built with -sanitize=fuzzer by scripts/fuzz; an ordinary build gives
+        // a replayer); and the tests that replay the committed corpus (Fuzz/corpus) through them.
+        .target(
+            name: "SCIMDFuzzTargets",
+            dependencies: [
+                "SCIMJSON", "SCIMModel", "SCIMMapping", "SCIMDProtocol", "SCIMDFraming",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            path: "Fuzz/Targets"
+        ),
+        .executableTarget(name: "scimd-fuzz", dependencies: ["SCIMDFuzzTargets"], path: "Fuzz/Driver"),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["SCIMDFuzzTargets"]),
         // A small blocking HTTP/1.1 client for tests: raw socket writes, NIO's encoder and decoder.
         .target(
             name: "HTTPTestClient",

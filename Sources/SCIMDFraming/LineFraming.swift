@@ -40,12 +40,9 @@ public struct LineFrameDecoder: ByteToMessageDecoder {
             if length > maximumLength {
                 return overflow(context: context, buffer: &buffer)
             }
-            var line = buffer.readSlice(length: length)!
+            let line = buffer.readSlice(length: length)!
             buffer.moveReaderIndex(forwardBy: 1)
-            if line.readableBytesView.last == UInt8(ascii: "\r") {
-                line = line.getSlice(at: line.readerIndex, length: line.readableBytes - 1)!
-            }
-            context.fireChannelRead(Self.wrapInboundOut(.line(line)))
+            context.fireChannelRead(Self.wrapInboundOut(.line(Self.droppingCarriageReturn(line))))
             return .continue
         }
         scanned = view.count
@@ -53,6 +50,12 @@ public struct LineFrameDecoder: ByteToMessageDecoder {
             return overflow(context: context, buffer: &buffer)
         }
         return .needMoreData
+    }
+
+    /// `line` without one trailing `\r` (a `\r\n` line ending, or a final `…\r` at end of input).
+    private static func droppingCarriageReturn(_ line: ByteBuffer) -> ByteBuffer {
+        guard line.readableBytesView.last == UInt8(ascii: "\r") else { return line }
+        return line.getSlice(at: line.readerIndex, length: line.readableBytes - 1)!
     }
 
     private mutating func overflow(context: ChannelHandlerContext, buffer: inout ByteBuffer) -> DecodingState {
@@ -67,7 +70,7 @@ public struct LineFrameDecoder: ByteToMessageDecoder {
         while try decode(context: context, buffer: &buffer) == .continue {}
         if !overflowed, buffer.readableBytes > 0 {
             let line = buffer.readSlice(length: buffer.readableBytes)!
-            context.fireChannelRead(Self.wrapInboundOut(.line(line)))
+            context.fireChannelRead(Self.wrapInboundOut(.line(Self.droppingCarriageReturn(line))))
         }
         return .needMoreData
     }

@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP1
 import Testing
 
-@testable import SCIMDServer
+import SCIMDFraming
 
 /// The body limit and request assembly, part by part.
 @Suite struct HTTPRequestAssemblerTests {

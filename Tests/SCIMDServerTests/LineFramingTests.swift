@@ -27,4 +27,19 @@ import Testing
         #expect(try frames([String(repeating: "y", count: 17) + "\n"]) == ["<too long>"])
         #expect(try frames([String(repeating: "z", count: 16) + "\n"]) == [String(repeating: "z", count: 16)])
     }
+
+    /// Found by the LineFraming fuzz target's contract check (Fuzz/corpus/LineFraming/crash-*): a last line without
+    /// a newline, handed on when the peer closes, kept its trailing `\r`, unlike every other line.
+    @Test func aFinalLineWithoutNewlineLosesItsCarriageReturnLikeAnyOther() throws {
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(LineFrameDecoder(maximumLength: 16)))
+        try channel.writeInbound(ByteBuffer(string: "{\"a\":1}\r\n{\"b\":2}\r"))
+        channel.pipeline.fireChannelInactive()
+        var lines: [String] = []
+        while let frame: InboundFrame = try channel.readInbound() {
+            guard case .line(let b) = frame else { Issue.record("unexpected \(frame)"); continue }
+            lines.append(String(buffer: b))
+        }
+        _ = try? channel.finish()
+        #expect(lines == ["{\"a\":1}", "{\"b\":2}"])
+    }
 }

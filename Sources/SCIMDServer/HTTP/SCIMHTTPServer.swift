@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOPosix
 import SCIMDProtocol
 import SCIMDService
+import SCIMDFraming
 import SCIMModel
 import ServiceLifecycle
 import NIOConcurrencyHelpers
