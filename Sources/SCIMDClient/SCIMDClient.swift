@@ -55,6 +55,9 @@ public final class SCIMDClient: Sendable {
         /// Live event streams by subscription id.
         var subscriptions: [String: AsyncThrowingStream<EventInfo, any Error>.Continuation] = [:]
         var closed = false
+        /// Why the connection ended, for calls made after it did: the first error that ended it
+        /// (scimd's `id: null` error when it refused the connection, else "connection closed").
+        var closedBy: (any Error)?
     }
 
     private init(outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
@@ -169,6 +172,8 @@ public final class SCIMDClient: Sendable {
     private func failAll(_ error: any Error) {
         let (pending, streams) = state.withLockedValue { state in
             state.closed = true
+            // A refusal can arrive before the first call is made: keep it for that call.
+            if state.closedBy == nil { state.closedBy = error }
             defer {
                 state.pending.removeAll()
                 state.subscriptions.removeAll()
@@ -251,17 +256,20 @@ public final class SCIMDClient: Sendable {
     private func callRaw(_ method: String, params: JSONValue, beforeSending: (Int) -> Void) async throws -> JSONValue {
         let promise = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: JSONValue.self)
         // Registered before the request is written, so the response can never arrive unclaimed.
-        let id: Int? = state.withLockedValue { state in
-            guard !state.closed else { return nil }
+        let registered: Result<Int, any Error> = state.withLockedValue { state in
+            guard !state.closed else { return .failure(state.closedBy ?? SCIMDClientError.connectionClosed) }
             let id = state.nextID
             state.nextID += 1
             state.pending[id] = promise
-            return id
+            return .success(id)
         }
-        guard let id else {
+        guard case .success(let id) = registered else {
             // Every promise must be completed, even one that never went out.
-            promise.fail(SCIMDClientError.connectionClosed)
-            throw SCIMDClientError.connectionClosed
+            if case .failure(let error) = registered {
+                promise.fail(error)
+                throw error
+            }
+            return try await promise.futureResult.get()
         }
         beforeSending(id)
         let request: JSONValue = ["jsonrpc": "2.0", "id": .int(id), "method": .string(method), "params": params]
@@ -270,8 +278,9 @@ public final class SCIMDClient: Sendable {
         do {
             try await outbound.write(ByteBuffer(bytes: bytes))
         } catch {
-            state.withLockedValue { _ = $0.pending.removeValue(forKey: id) }
-            promise.fail(SCIMDClientError.connectionClosed)
+            // The connection is gone. Its reader fails every pending call when it sees the end,
+            // with scimd's own reason if one came first (a refusal at --max-connections often
+            // arrives just after the request was written): leave this call to it.
         }
         return try await promise.futureResult.get()
     }

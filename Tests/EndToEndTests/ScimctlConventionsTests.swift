@@ -1,4 +1,6 @@
 import Foundation
+import SCIMDClient
+import SCIMDProtocol
 import SCIMJSON
 import Testing
 
@@ -83,6 +85,35 @@ import Testing
         let refused = try runTool("scimctl", ["health"], environment: ["SCIMD_SOCKET": daemon.socket])
         #expect(refused.status == 69)
         #expect(refused.stderr.contains("[unavailable]") && refused.stderr.contains("--max-connections"), "\(refused.stderr)")
+    }
+
+    /// A refusal can reach the client before its first call is even made (scimd answers at
+    /// accept): that call gets the refusal, not "connection closed". (scimctl met this race under
+    /// load: scimd's `unavailable` line was read, found no call waiting, and was lost.)
+    @Test func aRefusalThatArrivesBeforeTheFirstCallIsWhatTheCallGets() async throws {
+        let daemon = try Daemon()
+        try daemon.start(extra: ["--max-connections", "1"])
+        var holder: RawSocket? = nil
+        for _ in 0..<100 where holder == nil {
+            let candidate = try RawSocket(path: daemon.socket)
+            if (try? candidate.json(#"{"jsonrpc":"2.0","id":1,"method":"system.health"}"#))?["result"] != nil {
+                holder = candidate
+            } else {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        #expect(holder != nil)
+        do {
+            _ = try await SCIMDClient.withConnection(socketPath: daemon.socket) { client in
+                // Long enough for the refusal line to arrive and the connection to close.
+                try await Task.sleep(for: .milliseconds(500))
+                return try await client.callRaw("system.health", params: [:])
+            }
+            Issue.record("a client over --max-connections was served")
+        } catch let error as RPCError {
+            #expect(error.data?.kind == "unavailable", "\(error)")
+            #expect(error.message.contains("--max-connections"))
+        }
     }
 
     @Test func aMistypedEnvironmentVariableIsReported() async throws {
