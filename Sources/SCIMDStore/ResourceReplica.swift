@@ -102,6 +102,25 @@ public struct ResourceTable: Sendable {
     }
 
     mutating func put(_ record: ResourceRecord) {
+        if let old = byId[record.id], old.record.createdAt == record.createdAt {
+            // An update: same place in list order, so the order array (one entry per resource,
+            // moved on every insert or removal) is left alone.
+            if old.record.active ?? true { activeCount -= 1 }
+            if record.active ?? true { activeCount += 1 }
+            if old.record.nameKey != record.nameKey {
+                if byNameKey[old.record.nameKey] == record.id { byNameKey[old.record.nameKey] = nil }
+                byNameKey[record.nameKey] = record.id
+            }
+            if old.record.externalId != record.externalId {
+                if let externalId = old.record.externalId {
+                    byExternalId[externalId]?.remove(record.id)
+                    if byExternalId[externalId]?.isEmpty == true { byExternalId[externalId] = nil }
+                }
+                if let externalId = record.externalId { byExternalId[externalId, default: []].insert(record.id) }
+            }
+            byId[record.id] = ReplicaResource(record)
+            return
+        }
         remove(id: record.id)
         byId[record.id] = ReplicaResource(record)
         if record.active ?? true { activeCount += 1 }
@@ -157,26 +176,36 @@ public struct MembershipTable: Sendable {
     /// The ids of the groups `memberId` directly belongs to (unordered).
     public func groupIds(ofMember memberId: String) -> Set<String> { groupsByMember[memberId] ?? [] }
 
+    /// Where `row` goes in its group's list order (position, then member id, bytewise).
+    private static func insertionIndex(of row: GroupMemberRecord, in rows: [GroupMemberRecord]) -> Int {
+        var low = 0
+        var high = rows.count
+        while low < high {
+            let middle = (low + high) / 2
+            let other = rows[middle]
+            let precedes =
+                other.position < row.position
+                || (other.position == row.position && other.memberId.utf8.lexicographicallyPrecedes(row.memberId.utf8))
+            if precedes { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    // The arrays are changed in place through the dictionary (`[key, default: []]`): copying a
+    // group's array out and back would copy all of a 10,000-member group for each member change.
     mutating func put(_ row: GroupMemberRecord) {
         remove(groupId: row.groupId, memberId: row.memberId)
-        var rows = membersByGroup[row.groupId] ?? []
-        let precedes: (GroupMemberRecord) -> Bool = { other in
-            other.position < row.position
-                || (other.position == row.position && other.memberId.utf8.lexicographicallyPrecedes(row.memberId.utf8))
-        }
-        if let last = rows.last, precedes(last) {
-            rows.append(row)
-        } else {
-            rows.insert(row, at: rows.firstIndex { !precedes($0) } ?? rows.count)
-        }
-        membersByGroup[row.groupId] = rows
+        let index = Self.insertionIndex(of: row, in: membersByGroup[row.groupId] ?? [])
+        membersByGroup[row.groupId, default: []].insert(row, at: index)
         groupsByMember[row.memberId, default: []].insert(row.groupId)
     }
 
     mutating func remove(groupId: String, memberId: String) {
-        guard var rows = membersByGroup[groupId], let index = rows.firstIndex(where: { $0.memberId == memberId }) else { return }
-        rows.remove(at: index)
-        membersByGroup[groupId] = rows.isEmpty ? nil : rows
+        guard groupsByMember[memberId]?.contains(groupId) == true,
+            let index = membersByGroup[groupId]?.firstIndex(where: { $0.memberId == memberId })
+        else { return }
+        membersByGroup[groupId]?.remove(at: index)
+        if membersByGroup[groupId]?.isEmpty == true { membersByGroup[groupId] = nil }
         groupsByMember[memberId]?.remove(groupId)
         if groupsByMember[memberId]?.isEmpty == true { groupsByMember[memberId] = nil }
     }
