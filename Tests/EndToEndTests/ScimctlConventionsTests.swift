@@ -66,25 +66,27 @@ import Testing
         #expect(usage.status == 64)
     }
 
+    /// Takes the one slot of a daemon started with `--max-connections 1` (the harness's readiness
+    /// probe may hold it for a moment first) and returns the connection holding it.
+    static func holdTheOnlySlot(_ daemon: Daemon) async throws -> RawSocket {
+        for _ in 0..<100 {
+            let candidate = try RawSocket(path: daemon.socket)
+            if (try? candidate.json(#"{"jsonrpc":"2.0","id":1,"method":"system.health"}"#))?["result"] != nil { return candidate }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw HarnessError("the only JSON-RPC slot was never free")
+    }
+
     /// At its connection limit scimd answers a new client with `unavailable` before closing; the
     /// client library and scimctl pass that on instead of "connection closed".
     @Test func theConnectionLimitReachesScimctlAsUnavailable() async throws {
         let daemon = try Daemon()
         try daemon.start(extra: ["--max-connections", "1"])
-        // Hold the one slot (the harness's readiness probe may hold it for a moment first).
-        var holder: RawSocket? = nil
-        for _ in 0..<100 where holder == nil {
-            let candidate = try RawSocket(path: daemon.socket)
-            if (try? candidate.json(#"{"jsonrpc":"2.0","id":1,"method":"system.health"}"#))?["result"] != nil {
-                holder = candidate
-            } else {
-                try await Task.sleep(for: .milliseconds(50))
-            }
-        }
-        #expect(holder != nil)
+        let holder = try await Self.holdTheOnlySlot(daemon)
         let refused = try runTool("scimctl", ["health"], environment: ["SCIMD_SOCKET": daemon.socket])
         #expect(refused.status == 69)
         #expect(refused.stderr.contains("[unavailable]") && refused.stderr.contains("--max-connections"), "\(refused.stderr)")
+        withExtendedLifetime(holder) {}  // the slot stays taken until here
     }
 
     /// A refusal can reach the client before its first call is even made (scimd answers at
@@ -93,16 +95,7 @@ import Testing
     @Test func aRefusalThatArrivesBeforeTheFirstCallIsWhatTheCallGets() async throws {
         let daemon = try Daemon()
         try daemon.start(extra: ["--max-connections", "1"])
-        var holder: RawSocket? = nil
-        for _ in 0..<100 where holder == nil {
-            let candidate = try RawSocket(path: daemon.socket)
-            if (try? candidate.json(#"{"jsonrpc":"2.0","id":1,"method":"system.health"}"#))?["result"] != nil {
-                holder = candidate
-            } else {
-                try await Task.sleep(for: .milliseconds(50))
-            }
-        }
-        #expect(holder != nil)
+        let holder = try await Self.holdTheOnlySlot(daemon)
         do {
             _ = try await SCIMDClient.withConnection(socketPath: daemon.socket) { client in
                 // Long enough for the refusal line to arrive and the connection to close.
@@ -114,6 +107,7 @@ import Testing
             #expect(error.data?.kind == "unavailable", "\(error)")
             #expect(error.message.contains("--max-connections"))
         }
+        withExtendedLifetime(holder) {}
     }
 
     @Test func aMistypedEnvironmentVariableIsReported() async throws {
