@@ -9,6 +9,7 @@ import SCIMJSON
 /// 5 KB in memory against about 1 KB for its row (measured with 50,000 users), which would put a
 /// million users far past the memory budget.
 public struct ReplicaResource: Sendable {
+    /// The row as committed.
     public var record: ResourceRecord
 
     /// `record.raw`, parsed. An unparsable row (never written by scimd) reads as an empty object.
@@ -217,8 +218,11 @@ public struct MembershipTable: Sendable {
 
 /// Everything in memory about one connection's SCIM data.
 public struct ConnectionResources: Sendable {
+    /// The connection's Users.
     public internal(set) var users = ResourceTable()
+    /// The connection's Groups.
     public internal(set) var groups = ResourceTable()
+    /// Who is in which group, both ways.
     public internal(set) var memberships = MembershipTable()
 
     /// Every row held, in a canonical order (resources by type and id, members by group, position

@@ -61,16 +61,19 @@ extension ResourceRecord {
 // GRDB's own persistence methods (`insert`, `update`, `save`, `delete`) on these rows are
 // recorded for the replica too, through GRDB's persistence callbacks.
 extension ResourceRecord {
+    /// Inserts, then records the row for the replica.
     public func aroundInsert(_ db: Database, insert: () throws -> InsertionSuccess) throws {
         _ = try insert()
         try ReplicaRecording.record(db, .putResource(self))
     }
 
+    /// Updates, then records the whole row for the replica.
     public func aroundUpdate(_ db: Database, columns: Set<String>, update: () throws -> PersistenceSuccess) throws {
         _ = try update()
         try ReplicaRecording.record(db, .putResource(self))
     }
 
+    /// Deletes, then records the deletion for the replica.
     public func aroundDelete(_ db: Database, delete: () throws -> Bool) throws {
         _ = try delete()
         try ReplicaRecording.record(db, .deleteResource(connectionId: connectionId, type: resourceType, id: id))
@@ -78,16 +81,19 @@ extension ResourceRecord {
 }
 
 extension GroupMemberRecord {
+    /// Inserts, then records the row for the replica.
     public func aroundInsert(_ db: Database, insert: () throws -> InsertionSuccess) throws {
         _ = try insert()
         try ReplicaRecording.record(db, .putMember(self))
     }
 
+    /// Updates, then records the whole row for the replica.
     public func aroundUpdate(_ db: Database, columns: Set<String>, update: () throws -> PersistenceSuccess) throws {
         _ = try update()
         try ReplicaRecording.record(db, .putMember(self))
     }
 
+    /// Deletes, then records the deletion for the replica.
     public func aroundDelete(_ db: Database, delete: () throws -> Bool) throws {
         _ = try delete()
         try ReplicaRecording.record(db, .deleteMember(connectionId: connectionId, groupId: groupId, memberId: memberId))

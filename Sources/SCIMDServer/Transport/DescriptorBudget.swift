@@ -81,7 +81,9 @@ public struct DescriptorBudget: Equatable, Sendable {
 
 /// The descriptor limit leaves no room for even one client connection per listener.
 public struct TooFewDescriptors: Error, CustomStringConvertible {
+    /// The soft limit scimd would run with (raised as far as the hard limit allows).
     public var limit: Int
+    /// The smallest limit that serves one client per listener.
     public var needed: Int
     public var description: String {
         "the file descriptor limit (\(limit)) is too low for scimd: it needs at least \(needed) (raise LimitNOFILE= or `ulimit -n`)"
