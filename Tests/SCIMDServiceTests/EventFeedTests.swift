@@ -109,7 +109,9 @@ import Testing
                 _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": .string("s\(i)"), "emails": [["value": "x@example.com"]]])
             }
             // Polled with a deadline: a stream that stops delivering fails the test instead of hanging it.
-            let deadline = ContinuousClock.now + .seconds(20)
+            // 60 s: under the thread sanitizer, with the whole suite running in parallel on 2 cores,
+            // a stream's task can wait its turn for over 20 s; the deadline only turns a hang into a failure.
+            let deadline = ContinuousClock.now + .seconds(60)
             while received.value.count < 4 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
             group.cancelAll()
         }
@@ -134,19 +136,19 @@ import Testing
             // Write only once the subscription has begun (it sends the backlog's first event
             // after taking its start point): lag counts from there, so the writes below put it
             // 40 events behind. Started after them, it would have no lag and wait forever.
-            let started = ContinuousClock.now + .seconds(20)
+            let started = ContinuousClock.now + .seconds(60)  // see aStreamGetsBacklogThenLiveEvents
             while sent.value == 0 && ContinuousClock.now < started { try await Task.sleep(for: .milliseconds(5)) }
             try #require(sent.value > 0, "the subscription never sent its backlog")
             for i in 0..<20 { _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": .string("d\(i)")]) }
             // The stream ends once it drops the subscriber; a deadline turns "never" into a failure.
             group.addTask {
-                try await Task.sleep(for: .seconds(30))
+                try await Task.sleep(for: .seconds(90))
                 throw StreamTimeout()
             }
             do {
                 try await group.next()
             } catch is StreamTimeout {
-                Issue.record("the lagging subscriber was not dropped within 30 s")
+                Issue.record("the lagging subscriber was not dropped within 90 s")
             }
             group.cancelAll()
         }
