@@ -486,9 +486,11 @@ enum ReplicaRecording {
     /// dictionary itself.
     private static let logs = NIOLockedValueBox<[ObjectIdentifier: Log]>([:])
 
+    /// One write body's changes. `@unchecked Sendable` is safe: a log is created (`begin`),
+    /// appended to (`record`) and closed (`end`) by the one thread running that body — GRDB's writer
+    /// connection runs one body at a time — and only read after that thread has closed it; the
+    /// dictionary that hands it between those calls is behind `logs`' lock.
     final class Log: @unchecked Sendable {
-        // Safe: created, appended to and closed by the single thread running the body (GRDB's
-        // writer connection runs one body at a time); read after that thread closes it.
         var changes: [ReplicaChange] = []
     }
 
