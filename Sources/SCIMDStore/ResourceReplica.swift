@@ -486,7 +486,7 @@ enum ReplicaRecording {
     /// dictionary itself.
     private static let logs = NIOLockedValueBox<[ObjectIdentifier: Log]>([:])
 
-    /// One write body's changes. `@unchecked Sendable` is safe: a log is created (`begin`),
+    /// One write body's changes. Unchecked sendability is safe: a log is created (`begin`),
     /// appended to (`record`) and closed (`end`) by the one thread running that body — GRDB's writer
     /// connection runs one body at a time — and only read after that thread has closed it; the
     /// dictionary that hands it between those calls is behind `logs`' lock.
