@@ -1,5 +1,5 @@
 import Foundation
-import SCIMDClient
+@testable import SCIMDClient
 import Testing
 
 /// The long-lived client against real daemons that stop, restart and refuse.
