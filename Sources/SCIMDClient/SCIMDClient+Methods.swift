@@ -1,7 +1,7 @@
 import SCIMDProtocol
 import SCIMJSON
 
-/// One typed call per RPC method. Each throws ``RPCError`` (with the daemon's `kind`) or ``SCIMDClientError``.
+/// One typed call per RPC method. Each throws `RPCError` (with the daemon's `kind`) or ``SCIMDClientError``.
 extension SCIMDClient {
     /// `system.health`.
     public func health() async throws -> SystemHealth.Result { try await call(SystemHealth.self, Empty()) }

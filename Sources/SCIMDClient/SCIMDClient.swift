@@ -25,10 +25,10 @@ import SCIMJSON
 ///   ``SCIMDClientError/connectionClosed`` and is never re-sent: it may have taken effect.
 /// - Every call has a timeout (``Configuration/timeout``, or the call's `timeout:` argument) and
 ///   honours task cancellation: a cancelled call throws `CancellationError` at once.
-/// - ``subscribeEvents(_:)`` streams survive reconnects: the client subscribes again after the last
+/// - ``subscribeEvents(_:timeout:)`` streams survive reconnects: the client subscribes again after the last
 ///   sequence number it delivered, so no event is lost or delivered twice.
 /// - When scimd refuses the connection because it is at `--max-connections`, the waiting calls
-///   get its ``RPCError`` (kind `unavailable`) at once, and so does every call until the next
+///   get its `RPCError` (kind `unavailable`) at once, and so does every call until the next
 ///   attempt (after the backoff delay); subscriptions keep retrying.
 ///
 /// Call ``shutdown()`` when done: the connection and its timers hold the client.
@@ -380,7 +380,7 @@ public final class SCIMDClient: Sendable {
     /// the connection ends) or the consumer stops iterating. When scimd drops the subscription (too
     /// far behind) or restarts, the client subscribes again after the last sequence number it
     /// delivered: every event of the selection is delivered once, in sequence order.
-    /// Throws the first `events.subscribe`'s ``RPCError`` (`not_found` connection, `invalid_params`);
+    /// Throws the first `events.subscribe`'s `RPCError` (`not_found` connection, `invalid_params`);
     /// if a later re-subscription is refused that way, the stream ends with that error.
     public func subscribeEvents(_ selection: EventSelection, timeout: Duration? = nil) async throws -> AsyncThrowingStream<EventInfo, any Error> {
         let (stream, continuation) = AsyncThrowingStream<EventInfo, any Error>.makeStream(bufferingPolicy: .unbounded)
@@ -407,7 +407,7 @@ public final class SCIMDClient: Sendable {
     }
 
     /// Calls `method` with typed params and returns its typed result, within `timeout` (default:
-    /// the client's). Throws ``RPCError`` from the daemon, ``SCIMDClientError``, or `CancellationError`.
+    /// the client's). Throws `RPCError` from the daemon, ``SCIMDClientError``, or `CancellationError`.
     public func call<M: RPCMethod>(_ method: M.Type, _ params: M.Params, timeout: Duration? = nil) async throws -> M.Result {
         let raw = try await callRaw(M.name, params: JSONParser().parse(bytes: try RPCCodec.encode(params)), timeout: timeout)
         return try RPCCodec.decode(M.Result.self, from: raw)
@@ -421,7 +421,7 @@ public final class SCIMDClient: Sendable {
 
     /// Calls `method` once per element of `params` in one JSON-RPC batch (one line). The daemon runs
     /// a batch's elements concurrently, in any order, and commits their writes together; the
-    /// results come back in the order of `params`, each a result or the ``RPCError`` it failed with.
+    /// results come back in the order of `params`, each a result or the `RPCError` it failed with.
     /// Throws ``SCIMDClientError`` when the connection fails, `CancellationError` when cancelled.
     public func callBatch<M: RPCMethod>(_ method: M.Type, _ params: [M.Params], timeout: Duration? = nil) async throws -> [Result<M.Result, RPCError>] {
         if params.isEmpty { return [] }
@@ -436,7 +436,7 @@ public final class SCIMDClient: Sendable {
     }
 
     /// Registers, writes (now, or once connected) and awaits one request, or a batch of several in
-    /// one line. Each element's result is its answer or the ``RPCError`` it failed with; a client
+    /// one line. Each element's result is its answer or the `RPCError` it failed with; a client
     /// error (closed, timed out, cancelled) throws.
     private func send(_ requests: [(method: String, params: JSONValue)], subscription: Int?, timeout: Duration?) async throws -> [Result<JSONValue, any Error>] {
         try Task.checkCancellation()

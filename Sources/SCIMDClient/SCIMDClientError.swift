@@ -1,6 +1,6 @@
 import SCIMDProtocol
 
-/// Errors of the client itself; errors the daemon answers with are thrown as ``RPCError``
+/// Errors of the client itself; errors the daemon answers with are thrown as `RPCError`
 /// (its `kind` is stable: `not_found`, `invalid_params`, `unavailable`, …).
 ///
 /// Which calls may have taken effect: a call that fails with ``daemonUnavailable(socket:reason:)``
