@@ -44,7 +44,9 @@ public final class SCIMDClient: Sendable {
         public var reconnects: Bool
         /// The delays between connection attempts.
         public var backoff: Backoff
-        /// The longest line (one response) accepted from scimd, in bytes.
+        /// The longest line (one response, or one batch's responses) accepted from scimd, in bytes.
+        /// A longer one closes the connection and fails the calls on it with
+        /// ``SCIMDClientError/invalidResponse(_:)``.
         public var maximumResponseLength: Int
 
         /// Defaults: 60 s timeout, reconnecting, default ``Backoff``, 1 GiB lines.
@@ -301,6 +303,20 @@ public final class SCIMDClient: Sendable {
                 notification(response, on: channel)
             }
         }
+    }
+
+    /// scimd sent a line longer than ``Configuration/maximumResponseLength``: the connection is
+    /// closed (the rest of the line cannot be told from the next one), and the calls on it fail
+    /// with why rather than a bare "connection closed".
+    fileprivate func responseTooLong(on channel: any Channel) {
+        let error = SCIMDClientError.invalidResponse(
+            "a line longer than \(configuration.maximumResponseLength) bytes (Configuration.maximumResponseLength)")
+        let work = state.withLockedValue { state -> ClientState.Completions in
+            guard case .connected(let current) = state.link, current === channel else { return .init() }
+            state.connectionEndedBy = error
+            return state.failSent(error)
+        }
+        work.run()
     }
 
     private func answer(_ id: Int, _ response: JSONValue) {
@@ -710,7 +726,9 @@ private final class ResponseHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .line(let line): client.received(line, on: context.channel)
-        case .tooLong: context.close(promise: nil)  // longer than Configuration.maximumResponseLength
+        case .tooLong:
+            client.responseTooLong(on: context.channel)
+            context.close(promise: nil)
         }
     }
 

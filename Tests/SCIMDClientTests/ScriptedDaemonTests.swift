@@ -194,6 +194,24 @@ final class ScriptedDaemon: Sendable {
         #expect(methods.withLockedValue { $0 } == ["users.link", "system.health"])
     }
 
+    /// A line over `maximumResponseLength` fails the call with why, not "connection closed".
+    @Test func aResponseLongerThanTheLimitFailsTheCallClearly() async throws {
+        let daemon = try ScriptedDaemon(connections: 1) { _, connection in
+            guard let request = connection.read() else { return }
+            connection.answer(request, ["status": .string(String(repeating: "x", count: 200)), "version": "t", "uptimeSeconds": 1])
+            _ = connection.read()
+        }
+        let client = SCIMDClient(socketPath: daemon.path, configuration: .init(timeout: .seconds(30), maximumResponseLength: 64))
+        do {
+            _ = try await client.health()
+            Issue.record("a response over the limit was accepted")
+        } catch SCIMDClientError.invalidResponse(let detail) {
+            #expect(detail.contains("64 bytes"), "\(detail)")
+        }
+        await client.shutdown()
+        await daemon.finished()
+    }
+
     /// A batch goes out as one line and its answers come back in the order of its params, each a
     /// result or its own error.
     @Test func aBatchIsOneLineAndItsAnswersKeepTheirOrder() async throws {
