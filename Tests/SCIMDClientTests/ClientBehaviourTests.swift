@@ -35,6 +35,7 @@ final class SilentSocket {
     @Test func aCallThatGetsNoAnswerTimesOutWithTheClientDefault() async throws {
         let silent = try SilentSocket()
         let client = SCIMDClient(socketPath: silent.path, configuration: .init(timeout: .milliseconds(200)))
+        try await client.connect()  // so that the timeout is the answer's, not the connection's
         do {
             _ = try await client.health()
             Issue.record("a silent daemon answered")
@@ -50,6 +51,7 @@ final class SilentSocket {
         let silent = try SilentSocket()
         // No default limit: only the call's own timeout can end it.
         let client = SCIMDClient(socketPath: silent.path, configuration: .init(timeout: nil))
+        try await client.connect()
         do {
             _ = try await client.callRaw("system.version", params: [:], timeout: .milliseconds(100))
             Issue.record("a silent daemon answered")
@@ -117,7 +119,8 @@ final class SilentSocket {
 
     @Test func aCallWaitingForAnAbsentDaemonFailsWithWhyAtItsTimeout() async throws {
         let path = "/tmp/scimd-client-absent-\(UUID().uuidString.prefix(8)).sock"
-        let client = SCIMDClient(socketPath: path, configuration: .init(timeout: .milliseconds(300)))
+        // Long enough for the first attempt (immediate) to fail even on a loaded machine.
+        let client = SCIMDClient(socketPath: path, configuration: .init(timeout: .seconds(2)))
         do {
             _ = try await client.health()
             Issue.record("a call to nothing succeeded")
