@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 /// The long-lived client against real daemons that stop, restart and refuse.
-@Suite struct ClientReconnectEndToEndTests {
+// A hang guard, not a speed requirement: a stream that never resumes would otherwise wait forever.
+@Suite(.timeLimit(.minutes(5))) struct ClientReconnectEndToEndTests {
     /// Creates `count` users through `scim.handle` on a scoped connection of its own.
     static func createUsers(_ daemon: Daemon, token: String, prefix: String, count: Int) async throws {
         try await daemon.client { client in

@@ -31,7 +31,8 @@ final class SilentSocket {
     }
 }
 
-@Suite struct ClientBehaviourTests {
+// A hang guard, not a speed requirement: a call that ignored its timeout or cancellation would wait forever.
+@Suite(.timeLimit(.minutes(2))) struct ClientBehaviourTests {
     @Test func aCallThatGetsNoAnswerTimesOutWithTheClientDefault() async throws {
         let silent = try SilentSocket()
         let client = SCIMDClient(socketPath: silent.path, configuration: .init(timeout: .milliseconds(200)))

@@ -114,7 +114,8 @@ final class ScriptedDaemon: Sendable {
     }
 }
 
-@Suite struct ScriptedDaemonTests {
+// A hang guard, not a speed requirement: a stream that never resumes would otherwise wait forever.
+@Suite(.timeLimit(.minutes(2))) struct ScriptedDaemonTests {
     /// `events.dropped`: the client subscribes again after the last event it delivered, ignores the
     /// old subscription's stragglers and the new one's repeats.
     @Test func aDroppedSubscriptionResumesAfterTheLastDeliveredEventWithoutDuplicates() async throws {
