@@ -24,7 +24,7 @@ extension SCIMDClient {
     }
     /// `connections.get` by id or name.
     public func connection(_ idOrName: String) async throws -> ConnectionInfo {
-        try await call(ConnectionsGet.self, .init(id: idOrName))
+        try await call(ConnectionsGet.self, .init(connection: idOrName))
     }
     /// `connections.update`.
     public func updateConnection(_ params: ConnectionsUpdate.Params) async throws -> ConnectionInfo {
@@ -32,11 +32,11 @@ extension SCIMDClient {
     }
     /// `connections.delete`.
     public func deleteConnection(_ idOrName: String) async throws -> ConnectionsDelete.Result {
-        try await call(ConnectionsDelete.self, .init(id: idOrName))
+        try await call(ConnectionsDelete.self, .init(connection: idOrName))
     }
     /// `connections.rotateToken`.
     public func rotateToken(_ idOrName: String, overlapSeconds: Int? = nil) async throws -> ConnectionWithToken {
-        try await call(ConnectionsRotateToken.self, .init(id: idOrName, overlapSeconds: overlapSeconds))
+        try await call(ConnectionsRotateToken.self, .init(connection: idOrName, overlapSeconds: overlapSeconds))
     }
 
     /// `scim.handle`: one SCIM HTTP request through the daemon.
@@ -115,11 +115,11 @@ extension SCIMDClient {
     }
     /// `users.link`.
     public func linkUser(_ connection: String, user: String, appUserId: String) async throws -> LinkResult {
-        try await call(UsersLink.self, .init(connection: connection, user: user, appUserId: appUserId))
+        try await call(UsersLink.self, .init(connection: connection, id: user, appUserId: appUserId))
     }
     /// `users.unlink`.
     public func unlinkUser(_ connection: String, user: String) async throws -> LinkResult {
-        try await call(UsersUnlink.self, .init(connection: connection, user: user))
+        try await call(UsersUnlink.self, .init(connection: connection, id: user))
     }
     /// `scim.commit`.
     public func commitSCIM(_ commitId: String, appUserId: String? = nil) async throws -> SCIMHandle.Result {

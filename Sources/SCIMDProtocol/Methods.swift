@@ -200,9 +200,9 @@ public struct ConnectionInfo: Codable, Sendable, Equatable {
 
 /// Params naming one connection by id (or by its unique name).
 public struct ConnectionRef: Codable, Sendable, Equatable {
-    /// Connection id, or its name.
-    public var id: String
-    public init(id: String) { self.id = id }
+    /// Connection id, or its name. (Was `id` before the naming rule; `id` is still accepted.)
+    public var connection: String
+    public init(connection: String) { self.connection = connection }
 }
 
 /// A connection plus its bearer token, which is returned only here and never again.
@@ -250,6 +250,7 @@ public enum ConnectionsList: RPCMethod {
 public enum ConnectionsGet: RPCMethod {
     public static let name = "connections.get"
     public static let summary = "One connection with its counters."
+    public static var deprecatedParamNames: [String: String] { ["id": "connection"] }
     public typealias Params = ConnectionRef
     public typealias Result = ConnectionInfo
 }
@@ -258,8 +259,10 @@ public enum ConnectionsGet: RPCMethod {
 public enum ConnectionsUpdate: RPCMethod {
     public static let name = "connections.update"
     public static let summary = "Change a connection's name, customerId, idp, disabled flag, SSO strategy, email domains or confirm mode."
+    public static var deprecatedParamNames: [String: String] { ["id": "connection"] }
     public struct Params: Codable, Sendable, Equatable {
-        public var id: String
+        /// Connection id or name (was `id`, still accepted).
+        public var connection: String
         public var name: String?
         public var customerId: String?
         public var idp: String?
@@ -274,14 +277,14 @@ public enum ConnectionsUpdate: RPCMethod {
         /// domain name, without `@`; matching ignores case and allows no subdomains.
         public var domains: [String]?
         public init(
-            id: String, name: String? = nil, customerId: String? = nil, idp: String? = nil, disabled: Bool? = nil,
+            connection: String, name: String? = nil, customerId: String? = nil, idp: String? = nil, disabled: Bool? = nil,
             sso: SSOStrategy? = nil, confirmMode: Bool? = nil, commitTimeoutSeconds: Int? = nil, domains: [String]? = nil
         ) {
             self.domains = domains
             self.sso = sso
             self.confirmMode = confirmMode
             self.commitTimeoutSeconds = commitTimeoutSeconds
-            self.id = id
+            self.connection = connection
             self.name = name
             self.customerId = customerId
             self.idp = idp
@@ -295,6 +298,7 @@ public enum ConnectionsUpdate: RPCMethod {
 public enum ConnectionsDelete: RPCMethod {
     public static let name = "connections.delete"
     public static let summary = "Delete a connection with all its users, groups, requests and mappings."
+    public static var deprecatedParamNames: [String: String] { ["id": "connection"] }
     public typealias Params = ConnectionRef
     public struct Result: Codable, Sendable, Equatable {
         public var deleted: Bool
@@ -313,12 +317,14 @@ public enum ConnectionsDelete: RPCMethod {
 public enum ConnectionsRotateToken: RPCMethod {
     public static let name = "connections.rotateToken"
     public static let summary = "Issue a new bearer token; the old one keeps working for overlapSeconds."
+    public static var deprecatedParamNames: [String: String] { ["id": "connection"] }
     public struct Params: Codable, Sendable, Equatable {
-        public var id: String
+        /// Connection id or name (was `id`, still accepted).
+        public var connection: String
         /// Seconds the previous token stays valid (0…2,592,000).
         public var overlapSeconds: Int?
-        public init(id: String, overlapSeconds: Int? = nil) {
-            self.id = id
+        public init(connection: String, overlapSeconds: Int? = nil) {
+            self.connection = connection
             self.overlapSeconds = overlapSeconds
         }
     }

@@ -117,14 +117,15 @@ public struct LinkResult: Codable, Sendable, Equatable {
 public enum UsersLink: RPCMethod {
     public static let name = "users.link"
     public static let summary = "Link a SCIM user to the application's own user id."
+    public static var deprecatedParamNames: [String: String] { ["user": "id"] }
     public struct Params: Codable, Sendable, Equatable {
         public var connection: String
-        /// The SCIM user's id or userName.
-        public var user: String
+        /// The SCIM user's id or userName (was `user`, still accepted).
+        public var id: String
         public var appUserId: String
-        public init(connection: String, user: String, appUserId: String) {
+        public init(connection: String, id: String, appUserId: String) {
             self.connection = connection
-            self.user = user
+            self.id = id
             self.appUserId = appUserId
         }
     }
@@ -135,12 +136,14 @@ public enum UsersLink: RPCMethod {
 public enum UsersUnlink: RPCMethod {
     public static let name = "users.unlink"
     public static let summary = "Remove a SCIM user's link to an application user id."
+    public static var deprecatedParamNames: [String: String] { ["user": "id"] }
     public struct Params: Codable, Sendable, Equatable {
         public var connection: String
-        public var user: String
-        public init(connection: String, user: String) {
+        /// The SCIM user's id or userName (was `user`, still accepted).
+        public var id: String
+        public init(connection: String, id: String) {
             self.connection = connection
-            self.user = user
+            self.id = id
         }
     }
     public typealias Result = LinkResult

@@ -34,9 +34,9 @@ extension RPCDispatcher {
         }
         d.register(ConnectionsCreate.self) { try await service.createConnection($0) }
         d.register(ConnectionsList.self) { _ in .init(connections: try await service.listConnections()) }
-        d.register(ConnectionsGet.self) { try await service.getConnection($0.id) }
+        d.register(ConnectionsGet.self) { try await service.getConnection($0.connection) }
         d.register(ConnectionsUpdate.self) { try await service.updateConnection($0) }
-        d.register(ConnectionsDelete.self) { try await service.deleteConnection($0.id) }
+        d.register(ConnectionsDelete.self) { try await service.deleteConnection($0.connection) }
         d.register(ConnectionsRotateToken.self) { try await service.rotateToken($0) }
         d.register(SCIMHandle.self) { await service.handleSCIM($0) }
         d.register(RequestsList.self) { try await service.listRequests($0) }
