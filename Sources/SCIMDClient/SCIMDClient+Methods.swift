@@ -12,7 +12,7 @@ extension SCIMDClient {
     /// `system.stats`.
     public func stats() async throws -> SystemStats.Result { try await call(SystemStats.self, Empty()) }
     /// `rpc.discover`: the OpenRPC document.
-    public func discover() async throws -> JSONValue { try await call(RPCDiscover.self, Empty()) }
+    public func discover() async throws -> JSONValue { try await call(RPCDiscover.self, Empty()).document }
 
     /// `connections.create`: returns the connection and its token (shown only this once).
     public func createConnection(name: String, customerId: String? = nil, idp: String? = nil) async throws -> ConnectionWithToken {

@@ -53,6 +53,15 @@ public struct FieldDoc: Sendable {
     }
 }
 
+extension JSONValue {
+    /// This schema object with `description` set (unchanged when it is not an object).
+    public func merging(description: String) -> JSONValue {
+        guard case .object(var object) = self else { return self }
+        object["description"] = .string(description)
+        return .object(object)
+    }
+}
+
 /// A `Codable` struct that documents its members for the OpenRPC document: descriptions, enums
 /// and, for ``JSONValue`` members, their real schema. The walk merges these into the schema it
 /// derives from the same `Decodable` conformance, so names, types and requiredness still cannot
