@@ -4,6 +4,8 @@ import SCIMJSON
 // mapping engine: `{"properties": [{"name", "type", "options"?, "of"?, "path", "fallbackPaths",
 // "default", "warnIfMissing", "description"?}, …]}` per resource type. scimd validates them and
 // answers `invalid_mapping` (with `data.details.property` and `data.details.position`) when they are wrong.
+// Their schema in `rpc.discover` is derived from the typed values in MappingDefinition.swift
+// (`MappingDefinition`, `RoleRulesDefinition`), which a client may build them with and encode.
 
 /// A connection's mapping at one version.
 public struct MappingInfo: Codable, Sendable, Equatable {
