@@ -145,6 +145,11 @@ public struct OpenRPCDocumentValue: Codable, Sendable, Equatable, JSONSchemaDesc
     public static var schemaSample: OpenRPCDocumentValue { OpenRPCDocumentValue(.object([:])) }
 }
 
+extension OpenRPCDocumentValue: FastJSONEncodable {
+    /// The document as it is: its members keep the order they were built in.
+    var fastJSON: JSONValue? { document }
+}
+
 // MARK: - connections
 
 /// A SCIM connection (one customer organization) as the dashboard shows it.
