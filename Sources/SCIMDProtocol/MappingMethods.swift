@@ -418,12 +418,14 @@ private let exampleRemap: JSONValue = [
     "changed": [:], "warningsOpened": [:], "warningsResolved": [:], "examples": [], "elapsedMilliseconds": 3.2,
 ]
 
-private func exampleMappingInfo(version: Int, comment: JSONValue) -> JSONValue {
-    [
+private func exampleMappingInfo(version: Int, comment: String?) -> JSONValue {
+    var info: JSONObject = [
         "connection": "0e9f5f0e-8f4c-4a6e-9a51-2f1d3c4b5a69", "version": .int(version), "users": exampleUsersMapping,
         "groups": ["properties": [["name": "displayName", "type": "string", "path": "displayName", "fallbackPaths": [], "default": nil, "warnIfMissing": true]]],
-        "createdAt": "2026-11-30T09:10:00.000Z", "comment": comment,
+        "createdAt": "2026-11-30T09:10:00.000Z",
     ]
+    if let comment { info["comment"] = .string(comment) }
+    return .object(info)
 }
 
 extension MappingGet {
