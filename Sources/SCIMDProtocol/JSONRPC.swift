@@ -221,13 +221,17 @@ extension RPCMethod {
     /// Throws `invalid_params` naming the field for a name not in `accepted` (pass
     /// ``acceptedParamNames``, computed once), and for an old and a new name given together.
     public static func normalizedParams(_ params: JSONValue?, accepted: Set<String>) throws(RPCError) -> JSONValue? {
-        guard case .object(var object)? = params else { return params }
-        for key in object.keys where !accepted.contains(key) {
+        guard case .object(let given)? = params else { return params }
+        for (key, _) in given where !accepted.contains(key) {
             let known = accepted.sorted().joined(separator: ", ")
             throw RPCError.invalidParams(
                 "unknown param '\(key)' for \(name) (accepted: \(known.isEmpty ? "none" : known))", field: key)
         }
-        for (old, current) in deprecatedParamNames.sorted(by: { $0.key < $1.key }) {
+        // The common case (scim.handle's hot path among them) hands the params on untouched.
+        let renames = deprecatedParamNames
+        guard !renames.isEmpty, renames.keys.contains(where: { given[$0] != nil }) else { return params }
+        var object = given
+        for (old, current) in renames.sorted(by: { $0.key < $1.key }) {
             guard let value = object[old] else { continue }
             if object[current] != nil {
                 throw RPCError.invalidParams(
