@@ -203,3 +203,35 @@ public struct RoleRuleDefinition: Codable, Sendable, Equatable, JSONSchemaDocume
         ]
     }
 }
+
+// MARK: - Typed access to the mapping methods' JSON members
+
+extension MappingInfo {
+    /// ``users`` as a typed value. Throws ``RPCError`` `invalid_params` when it is not one (a daemon
+    /// speaking another contract).
+    public func usersDefinition() throws(RPCError) -> MappingDefinition { try RPCCodec.decode(MappingDefinition.self, from: users) }
+    /// ``groups`` as a typed value.
+    public func groupsDefinition() throws(RPCError) -> MappingDefinition { try RPCCodec.decode(MappingDefinition.self, from: groups) }
+    /// ``roles`` as a typed value; nil when the connection has none.
+    public func rolesDefinition() throws(RPCError) -> RoleRulesDefinition? {
+        guard let roles, !roles.isNull else { return nil }
+        return try RPCCodec.decode(RoleRulesDefinition.self, from: roles)
+    }
+}
+
+extension MappingChange {
+    /// Params of `mapping.set` / `mapping.preview` from typed values (nil keeps the current one).
+    /// Throws only if a value cannot be encoded, which these types cannot cause.
+    public static func typed(
+        connection: String, users: MappingDefinition? = nil, groups: MappingDefinition? = nil, roles: RoleRulesDefinition? = nil,
+        expectedVersion: Int? = nil, comment: String? = nil
+    ) throws -> MappingChange {
+        func json<T: Encodable>(_ value: T?) throws -> JSONValue? {
+            guard let value else { return nil }
+            return try JSONParser().parse(bytes: try RPCCodec.encode(value))
+        }
+        return MappingChange(
+            connection: connection, users: try json(users), groups: try json(groups), roles: try json(roles),
+            expectedVersion: expectedVersion, comment: comment)
+    }
+}

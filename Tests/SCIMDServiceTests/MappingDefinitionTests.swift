@@ -100,3 +100,28 @@ import Testing
         }
     }
 }
+
+extension MappingDefinitionTests {
+    @Test func aMappingBuiltFromTypedValuesIsSetAndReadBackTyped() async throws {
+        let fixture = try ServiceFixture()
+        _ = try await fixture.connection()
+        let current = try await fixture.service.getMapping("Acme")
+        var users = try current.usersDefinition()
+        users.properties.append(
+            MappingPropertyDefinition(
+                name: "level", type: .named("enum"), options: ["junior", "senior"], path: "title", default: "junior",
+                warnIfMissing: false))
+        let roles = RoleRulesDefinition(rules: [RoleRuleDefinition(group: "Admins", role: "admin")], defaultRole: "member")
+        let set = try await fixture.service.setMapping(try .typed(connection: "Acme", users: users, roles: roles, comment: "typed"))
+        #expect(set.mapping.version == current.version + 1)
+        let reread = try await fixture.service.getMapping("Acme")
+        let level = try #require(try reread.usersDefinition().properties.first { $0.name == "level" })
+        #expect(level.options == ["junior", "senior"])
+        #expect(level.default == "junior")
+        #expect(try reread.rolesDefinition()?.rules?.first?.role == "admin")
+        #expect(try reread.groupsDefinition() == (try current.groupsDefinition()))
+        // A user mapping without a path is refused by the engine as it would be over the wire.
+        let broken = MappingDefinition(properties: [MappingPropertyDefinition(name: "x", type: .named("string"), path: "")])
+        await #expect(throws: RPCError.self) { try await fixture.service.setMapping(try .typed(connection: "Acme", users: broken)) }
+    }
+}
