@@ -17,7 +17,7 @@ extension SCIMDClient {
     /// `system.stats`.
     public func stats() async throws -> SystemStats.Result { try await call(SystemStats.self, Empty()) }
     /// `rpc.discover`: the OpenRPC document.
-    public func discover() async throws -> JSONValue { try await call(RPCDiscover.self, Empty()) }
+    public func discover() async throws -> JSONValue { try await call(RPCDiscover.self, Empty()).document }
 
     /// `connections.create`: returns the connection and its token (shown only this once).
     public func createConnection(name: String, customerId: String? = nil, idp: String? = nil) async throws -> ConnectionWithToken {
@@ -29,7 +29,7 @@ extension SCIMDClient {
     }
     /// `connections.get` by id or name.
     public func connection(_ idOrName: String) async throws -> ConnectionInfo {
-        try await call(ConnectionsGet.self, .init(id: idOrName))
+        try await call(ConnectionsGet.self, .init(connection: idOrName))
     }
     /// `connections.update`.
     public func updateConnection(_ params: ConnectionsUpdate.Params) async throws -> ConnectionInfo {
@@ -37,11 +37,11 @@ extension SCIMDClient {
     }
     /// `connections.delete`.
     public func deleteConnection(_ idOrName: String) async throws -> ConnectionsDelete.Result {
-        try await call(ConnectionsDelete.self, .init(id: idOrName))
+        try await call(ConnectionsDelete.self, .init(connection: idOrName))
     }
     /// `connections.rotateToken`.
     public func rotateToken(_ idOrName: String, overlapSeconds: Int? = nil) async throws -> ConnectionWithToken {
-        try await call(ConnectionsRotateToken.self, .init(id: idOrName, overlapSeconds: overlapSeconds))
+        try await call(ConnectionsRotateToken.self, .init(connection: idOrName, overlapSeconds: overlapSeconds))
     }
 
     /// `scim.handle`: one SCIM HTTP request through the daemon.
@@ -120,11 +120,11 @@ extension SCIMDClient {
     }
     /// `users.link`.
     public func linkUser(_ connection: String, user: String, appUserId: String) async throws -> LinkResult {
-        try await call(UsersLink.self, .init(connection: connection, user: user, appUserId: appUserId))
+        try await call(UsersLink.self, .init(connection: connection, id: user, appUserId: appUserId))
     }
     /// `users.unlink`.
     public func unlinkUser(_ connection: String, user: String) async throws -> LinkResult {
-        try await call(UsersUnlink.self, .init(connection: connection, user: user))
+        try await call(UsersUnlink.self, .init(connection: connection, id: user))
     }
     /// `scim.commit`.
     public func commitSCIM(_ commitId: String, appUserId: String? = nil) async throws -> SCIMHandle.Result {

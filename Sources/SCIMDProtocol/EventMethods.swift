@@ -96,3 +96,141 @@ public enum EventsSubscribe: RPCMethod {
     /// Method name of the final notification sent to a dropped subscriber; params `{"subscription", "reason", "resumeAfter"}`.
     public static let droppedNotification = "events.dropped"
 }
+
+/// `events.event`: one change-feed event pushed to an `events.subscribe` subscriber.
+public enum EventsEventNotification: RPCNotification {
+    public static let name = EventsSubscribe.eventNotification
+    public static let summary = "One change-feed event, pushed to a subscriber (backlog first, then live)."
+    public struct Params: Codable, Sendable, Equatable, JSONSchemaDocumented {
+        /// The `subscription` `events.subscribe` answered with.
+        public var subscription: String
+        public var event: EventInfo
+        public init(subscription: String, event: EventInfo) {
+            self.subscription = subscription
+            self.event = event
+        }
+        public static var fieldDocs: [String: FieldDoc] {
+            [
+                "subscription": FieldDoc("The subscription id events.subscribe answered with."),
+                "event": FieldDoc("The event, as events.list returns it."),
+            ]
+        }
+    }
+}
+
+/// `events.dropped`: the last notification a subscriber that fell too far behind gets.
+public enum EventsDroppedNotification: RPCNotification {
+    public static let name = EventsSubscribe.droppedNotification
+    public static let summary = "Sent once to a subscriber that fell too far behind; nothing follows. Resume with events.list."
+    public struct Params: Codable, Sendable, Equatable, JSONSchemaDocumented {
+        public var subscription: String
+        /// Why the subscription ended, for people.
+        public var reason: String
+        /// Pass as `after` to `events.list` to read on without a gap.
+        public var resumeAfter: Int
+        public init(subscription: String, reason: String, resumeAfter: Int) {
+            self.subscription = subscription
+            self.reason = reason
+            self.resumeAfter = resumeAfter
+        }
+        public static var fieldDocs: [String: FieldDoc] {
+            [
+                "subscription": FieldDoc("The subscription id events.subscribe answered with."),
+                "reason": FieldDoc("Why the subscription ended, for people."),
+                "resumeAfter": FieldDoc("Pass as `after` to events.list to read on without a gap."),
+            ]
+        }
+    }
+}
+
+/// The notifications the daemon pushes, as `rpc.discover` lists them under `x-notifications`.
+public let allNotifications: [any RPCNotification.Type] = [EventsEventNotification.self, EventsDroppedNotification.self]
+
+// MARK: - OpenRPC documentation
+
+extension EventInfo: JSONSchemaDocumented {
+    /// Every event type the feed carries.
+    public static let types = [
+        "user.created", "user.updated", "user.deactivated", "user.reactivated", "user.deleted", "group.created", "group.updated", "group.deleted", "group.member_added", "group.member_removed",
+        "warning.opened", "warning.resolved", "mapping.changed", "connection.created", "connection.updated", "connection.deleted",
+        "connection.token_rotated",
+    ]
+
+    /// The members `data` holds, by event type. Never secrets.
+    static let dataSchema: JSONValue = [
+        "type": "object",
+        "properties": [
+            "userName": ["type": "string", "description": "user.*: the user's userName."],
+            "displayName": ["type": "string", "description": "group.*: the group's displayName."],
+            "version": ["type": ["string", "integer"], "description": "user.*, group.*: the resource's meta.version (a string); mapping.changed: the new mapping version (an integer)."],
+            "member": ["type": "string", "description": "group.member_added, group.member_removed: the member's id."],
+            "mapped": ["type": "object", "description": "user.*, group.*: the resource's mapped properties after the change."],
+            "property": ["type": "string", "description": "warning.opened, warning.resolved: the mapped property."],
+            "comment": ["type": ["string", "null"], "description": "mapping.changed: the change's comment."],
+            "appUserId": ["type": ["string", "null"], "description": "user.updated by users.link / users.unlink: the application's id, null when unlinked."],
+            "name": ["type": "string", "description": "connection.*: the connection's name."],
+            "disabled": ["type": "boolean", "description": "connection.*: whether it is disabled."],
+            "customerId": ["type": "string", "description": "connection.*: its customerId, when set."],
+            "idp": ["type": "string", "description": "connection.*: its identity provider label, when set."],
+            "overlapSeconds": ["type": "integer", "description": "connection.token_rotated: how long the previous token keeps working."],
+        ],
+    ]
+
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "sequence": FieldDoc("Monotonically increasing; resume with after: sequence."),
+            "at": FieldDoc("When it happened (RFC 3339, UTC, milliseconds)."),
+            "type": FieldDoc("What happened.", enum: types),
+            "connection": FieldDoc("The connection's id."),
+            "resourceType": FieldDoc("For user.*, group.* and warning.*: the kind of resource.", enum: ["User", "Group"]),
+            "resourceId": FieldDoc("For user.*, group.* and warning.*: the resource's id."),
+            "data": FieldDoc("The change's details; which members appear depends on type.", schema: dataSchema),
+        ]
+    }
+}
+
+extension EventSelection: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "after": FieldDoc("Only events after this sequence number (default 0: from the oldest retained)."),
+            "connection": FieldDoc("Only this connection (id or name)."),
+            "types": FieldDoc("Only these event types; an entry ending in .* selects a family (user.*)."),
+        ]
+    }
+}
+
+/// The event the `events.*` examples show.
+private let exampleEvent: JSONValue = [
+    "sequence": 3, "at": "2026-11-30T09:05:00.000Z", "type": "user.created", "connection": "0e9f5f0e-8f4c-4a6e-9a51-2f1d3c4b5a69",
+    "resourceType": "User", "resourceId": "2819c223-7f76-453a-919d-413861904646",
+    "data": ["userName": "ada@example.com", "version": "W/\"1\"", "mapped": ["userName": "ada@example.com", "active": true]],
+]
+
+extension EventsList {
+    public static var errors: [RPCErrorKind]? { [.notFound] }
+    public static var example: RPCExample? {
+        RPCExample("users", "User events from the start of the feed, one at a time.", params: ["after": 0, "types": ["user.*"], "limit": 1],
+            result: ["events": [exampleEvent], "nextAfter": 3, "latestSequence": 9])
+    }
+}
+extension EventsList.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "after": FieldDoc("Only events after this sequence number (default 0: from the oldest retained)."),
+            "connection": FieldDoc("Only this connection (id or name)."),
+            "types": FieldDoc("Only these event types; an entry ending in .* selects a family (user.*)."),
+            "limit": FieldDoc("Page size, 1…1000 (default 100)."),
+        ]
+    }
+}
+
+extension EventsSubscribe {
+    public static var errors: [RPCErrorKind]? { [.notFound] }
+    public static var methodDescription: String? {
+        "After answering, the daemon pushes events.event notifications on the same socket connection (backlog after `after` first, then live); a subscriber that falls too far behind gets one events.dropped and no more. See x-notifications."
+    }
+    public static var example: RPCExample? {
+        RPCExample("acme-users", "Follow the user events of one connection.", params: ["connection": "Acme", "types": ["user.*"]],
+            result: ["subscription": "9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f", "after": 0])
+    }
+}

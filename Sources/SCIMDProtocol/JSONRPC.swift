@@ -84,9 +84,7 @@ public struct RPCError: Error, Sendable, Equatable, Codable, CustomStringConvert
 
     /// Machine-readable detail. `kind` is stable across versions.
     public struct ErrorData: Sendable, Equatable, Codable {
-        /// Stable error kind: `parse_error`, `invalid_request`, `method_not_found`, `invalid_params`,
-        /// `internal`, `not_found`, `conflict`, `invalid_mapping`, `unauthorized`, `line_too_long`, `unavailable`,
-        /// `storage_full`.
+        /// Stable error kind: one of ``RPCErrorKind``'s raw values.
         public var kind: String
         /// The parameter at fault, as a dotted path (`invalid_params`, `invalid_mapping`).
         public var field: String?
@@ -190,10 +188,144 @@ public protocol RPCMethod: Sendable {
     /// the field). True for every method but those whose params carry an IdP's SCIM request, which
     /// the SCIM layer judges by the same rule and answers with a SCIM 400 the IdP understands.
     static var refusesNUL: Bool { get }
+    /// Old param name → the name that replaced it, for params renamed to the naming rule
+    /// (`connection` names a connection, `id` the resource inside it). The dispatcher accepts an
+    /// old name as the new one (both at once is `invalid_params`); the document lists it as a
+    /// deprecated param.
+    static var deprecatedParamNames: [String: String] { get }
+    /// More than the summary, when there is more to say (OpenRPC `description`).
+    static var methodDescription: String? { get }
+    /// The error kinds the method itself can answer with, besides `invalid_params` and `internal`
+    /// (which every method can). nil means "not stated", which the contract test refuses: a method
+    /// that only fails in those two ways says `[]`.
+    static var errors: [RPCErrorKind]? { get }
+    /// One call and its answer, for the OpenRPC document. The contract test (scripts/check-openrpc)
+    /// makes the call against a real daemon and validates params and answer against the schemas.
+    static var example: RPCExample? { get }
 }
 
 extension RPCMethod {
     public static var refusesNUL: Bool { true }
+    public static var deprecatedParamNames: [String: String] { [:] }
+    public static var methodDescription: String? { nil }
+    public static var errors: [RPCErrorKind]? { nil }
+    public static var example: RPCExample? { nil }
+
+    /// The param names the method accepts: the top-level members `Params` decodes (derived from
+    /// the same walk as the document) and the deprecated names.
+    public static var acceptedParamNames: Set<String> {
+        JSONSchemaGenerator.memberNames(of: Params.self).union(deprecatedParamNames.keys)
+    }
+
+    /// `params` as `Params` will decode it: a deprecated name renamed to its current one.
+    /// Throws `invalid_params` naming the field for a name not in `accepted` (pass
+    /// ``acceptedParamNames``, computed once), and for an old and a new name given together.
+    public static func normalizedParams(_ params: JSONValue?, accepted: Set<String>) throws(RPCError) -> JSONValue? {
+        guard case .object(let given)? = params else { return params }
+        for (key, _) in given where !accepted.contains(key) {
+            let known = accepted.sorted().joined(separator: ", ")
+            throw RPCError.invalidParams(
+                "unknown param '\(key)' for \(name) (accepted: \(known.isEmpty ? "none" : known))", field: key)
+        }
+        // The common case (scim.handle's hot path among them) hands the params on untouched.
+        let renames = deprecatedParamNames
+        guard !renames.isEmpty, renames.keys.contains(where: { given[$0] != nil }) else { return params }
+        var object = given
+        for (old, current) in renames.sorted(by: { $0.key < $1.key }) {
+            guard let value = object[old] else { continue }
+            if object[current] != nil {
+                throw RPCError.invalidParams(
+                    "give '\(current)' or its deprecated name '\(old)', not both", field: old)
+            }
+            object[old] = nil
+            object[current] = value
+        }
+        return .object(object)
+    }
+}
+
+/// One example call of a method: params by name and the result it answers with.
+public struct RPCExample: Sendable {
+    /// Short name of the example (OpenRPC `examplePairing.name`).
+    public var name: String
+    /// What the example shows.
+    public var description: String
+    /// The params, in order.
+    public var params: JSONObject
+    /// A result the call answers with (values such as ids and times differ on each daemon).
+    public var result: JSONValue
+
+    public init(_ name: String, _ description: String, params: JSONObject, result: JSONValue) {
+        self.name = name
+        self.description = description
+        self.params = params
+        self.result = result
+    }
+}
+
+/// The stable error kinds (`data.kind`) and the JSON-RPC code each comes with.
+public enum RPCErrorKind: String, CaseIterable, Sendable {
+    case parseError = "parse_error"
+    case invalidRequest = "invalid_request"
+    case lineTooLong = "line_too_long"
+    case methodNotFound = "method_not_found"
+    case invalidParams = "invalid_params"
+    case internalError = "internal"
+    case notFound = "not_found"
+    case conflict
+    case invalidMapping = "invalid_mapping"
+    case unauthorized
+    case unavailable
+    case storageFull = "storage_full"
+
+    /// The JSON-RPC error code this kind is sent with.
+    public var code: JSONRPCErrorCode {
+        switch self {
+        case .parseError: return .parseError
+        case .invalidRequest, .lineTooLong: return .invalidRequest
+        case .methodNotFound: return .methodNotFound
+        case .invalidParams: return .invalidParams
+        case .internalError: return .internalError
+        case .notFound: return .notFound
+        case .conflict: return .conflict
+        case .invalidMapping: return .invalidMapping
+        case .unauthorized: return .unauthorized
+        case .unavailable: return .unavailable
+        case .storageFull: return .storageFull
+        }
+    }
+
+    /// What the kind means, for the OpenRPC error object's `message`.
+    public var meaning: String {
+        switch self {
+        case .parseError: return "The line is not valid JSON."
+        case .invalidRequest: return "The message is not a valid JSON-RPC 2.0 request."
+        case .lineTooLong: return "The line exceeds the maximum length; the connection is closed."
+        case .methodNotFound: return "No such method."
+        case .invalidParams: return "A param is missing, unknown, of the wrong type or out of range; data.field names it."
+        case .internalError: return "A fault inside scimd (logged there); never caused by the params."
+        case .notFound: return "The named connection, resource, request, version or commit does not exist."
+        case .conflict: return "The change conflicts with the current state (a name taken, a stale expectedVersion)."
+        case .invalidMapping: return "The mapping is invalid; data.field and data.details say where."
+        case .unauthorized: return "Credentials were refused."
+        case .unavailable: return "scimd is shutting down or over a limit; retry later."
+        case .storageFull: return "The disk is full; nothing was written. data.details.retryAfterSeconds says when to retry."
+        }
+    }
+
+    /// The OpenRPC error object: `{"code", "message", "data": {"kind"}}`.
+    public var errorObject: JSONValue {
+        ["code": .int(code.rawValue), "message": .string(meaning), "data": ["kind": .string(rawValue)]]
+    }
+}
+
+/// A notification the daemon pushes on a socket connection (JSON-RPC 2.0 §4.1: no id, no answer).
+public protocol RPCNotification: Sendable {
+    associatedtype Params: Codable & Sendable
+    /// The JSON-RPC method name of the notification, e.g. `events.event`.
+    static var name: String { get }
+    /// One line for humans.
+    static var summary: String { get }
 }
 
 /// An error a lower layer throws that has a JSON-RPC form of its own (not `internal`): the

@@ -4,6 +4,8 @@ import SCIMJSON
 // mapping engine: `{"properties": [{"name", "type", "options"?, "of"?, "path", "fallbackPaths",
 // "default", "warnIfMissing", "description"?}, …]}` per resource type. scimd validates them and
 // answers `invalid_mapping` (with `data.details.property` and `data.details.position`) when they are wrong.
+// Their schema in `rpc.discover` is derived from the typed values in MappingDefinition.swift
+// (`MappingDefinition`, `RoleRulesDefinition`), which a client may build them with and encode.
 
 /// A connection's mapping at one version.
 public struct MappingInfo: Codable, Sendable, Equatable {
@@ -338,5 +340,229 @@ public enum WarningsList: RPCMethod {
             self.resources = resources
             self.nextCursor = nextCursor
         }
+    }
+}
+
+// MARK: - OpenRPC documentation
+
+/// The schema of a Users or Groups mapping, derived from ``MappingDefinition``.
+private func mappingDoc(_ description: String) -> FieldDoc {
+    FieldDoc(description, schema: JSONSchemaGenerator.schema(for: MappingDefinition.self))
+}
+/// A schema admitting any JSON value, with `description`.
+private func anyJSON(_ description: String) -> JSONValue {
+    FieldDoc.anyValue(description).schema!.merging(description: description)
+}
+
+/// The schema of group → role rules, derived from ``RoleRulesDefinition``.
+private func rolesDoc(_ description: String) -> FieldDoc {
+    FieldDoc(description, schema: JSONSchemaGenerator.schema(for: RoleRulesDefinition.self))
+}
+
+extension MappingInfo: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "connection": FieldDoc("The connection's id."),
+            "version": FieldDoc("Increases by one with every change (set or rollback)."),
+            "users": mappingDoc("The Users mapping."),
+            "groups": mappingDoc("The Groups mapping."),
+            "roles": rolesDoc("Group → role rules; absent when the connection has none."),
+            "comment": FieldDoc("Free text given with the change."),
+        ]
+    }
+}
+
+extension MappingChange: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "connection": FieldDoc("The connection's id or name."),
+            "users": mappingDoc("The new Users mapping; absent keeps the current one."),
+            "groups": mappingDoc("The new Groups mapping; absent keeps the current one."),
+            "roles": rolesDoc("The new group → role rules; absent keeps the current ones, {\"rules\": []} removes them."),
+            "expectedVersion": FieldDoc("Fail with conflict unless the current version is this one (optimistic concurrency)."),
+            "comment": FieldDoc("Free text kept in the history."),
+        ]
+    }
+}
+
+extension RemapExample: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "resourceType": FieldDoc("The kind of resource.", enum: ["User", "Group"]),
+            "changes": FieldDoc(
+                "Property → {\"old\", \"new\"} for each mapped property that differs.",
+                schema: ["type": "object", "additionalProperties": ["type": "object", "properties": ["old": anyJSON("The value before; absent or null: none."), "new": anyJSON("The value after; absent or null: none.")]]]),
+        ]
+    }
+}
+
+/// The Users mapping the `mapping.set` and `mapping.preview` examples send.
+private let exampleUsersMapping: JSONValue = [
+    "properties": [
+        ["name": "userName", "type": "string", "path": "userName", "warnIfMissing": true],
+        [
+            "name": "email", "type": "string", "path": "emails[primary eq true].value", "fallbackPaths": ["emails.value"],
+            "warnIfMissing": true,
+        ],
+        ["name": "active", "type": "boolean", "path": "active", "default": true],
+        [
+            "name": "department", "type": "string", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+            "description": "From the enterprise extension.",
+        ],
+        ["name": "level", "type": "enum", "options": ["junior", "senior"], "path": "title", "default": "junior"],
+    ]
+]
+
+private let exampleRemap: JSONValue = [
+    "resources": 2, "resourcesChanged": 1, "gained": ["department": 1], "lost": ["givenName": 1, "familyName": 1, "displayName": 1, "externalId": 1],
+    "changed": [:], "warningsOpened": [:], "warningsResolved": [:], "examples": [], "elapsedMilliseconds": 3.2,
+]
+
+private func exampleMappingInfo(version: Int, comment: String?) -> JSONValue {
+    var info: JSONObject = [
+        "connection": "0e9f5f0e-8f4c-4a6e-9a51-2f1d3c4b5a69", "version": .int(version), "users": exampleUsersMapping,
+        "groups": ["properties": [["name": "displayName", "type": "string", "path": "displayName", "fallbackPaths": [], "default": nil, "warnIfMissing": true]]],
+        "createdAt": "2026-11-30T09:10:00.000Z",
+    ]
+    if let comment { info["comment"] = .string(comment) }
+    return .object(info)
+}
+
+extension MappingGet {
+    public static var errors: [RPCErrorKind]? { [.notFound] }
+    public static var example: RPCExample? {
+        RPCExample("current", "The current mapping.", params: ["connection": "Acme"], result: exampleMappingInfo(version: 1, comment: nil))
+    }
+}
+extension MappingGet.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] { ["connection": FieldDoc("The connection's id or name.")] }
+}
+
+extension MappingSet {
+    public static var errors: [RPCErrorKind]? { [.notFound, .invalidMapping, .conflict, .storageFull] }
+    public static var example: RPCExample? {
+        RPCExample(
+            "department", "Add the enterprise department and a level enum to the Users mapping.",
+            params: ["connection": "Acme", "users": exampleUsersMapping, "comment": "Add department and level"],
+            result: ["mapping": exampleMappingInfo(version: 2, comment: "Add department and level"), "remap": exampleRemap])
+    }
+}
+
+extension MappingPreview {
+    public static var errors: [RPCErrorKind]? { [.notFound, .invalidMapping, .conflict] }
+    public static var example: RPCExample? {
+        RPCExample(
+            "department", "What adding department and level would change, changing nothing.",
+            params: ["connection": "Acme", "users": exampleUsersMapping], result: exampleRemap)
+    }
+}
+
+extension MappingHistory {
+    public static var errors: [RPCErrorKind]? { [.notFound] }
+    public static var example: RPCExample? {
+        RPCExample("history", "Every version, newest first.", params: ["connection": "Acme"],
+            result: ["versions": [exampleMappingInfo(version: 2, comment: "Add department and level")]])
+    }
+}
+extension MappingHistory.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] { ["connection": FieldDoc("The connection's id or name.")] }
+}
+
+extension MappingRollback {
+    public static var errors: [RPCErrorKind]? { [.notFound, .invalidMapping, .storageFull] }
+    public static var example: RPCExample? {
+        RPCExample("back-to-1", "Make version 1 current again (saved as version 3).", params: ["connection": "Acme", "version": 1],
+            result: ["mapping": exampleMappingInfo(version: 3, comment: "rollback to version 1"), "remap": exampleRemap])
+    }
+}
+extension MappingRollback.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        ["connection": FieldDoc("The connection's id or name."), "version": FieldDoc("The version to restore, from mapping.history.")]
+    }
+}
+
+extension PathSuggestionInfo: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        ["exampleValue": .anyValue("The value the path yields on one of the resources.")]
+    }
+}
+
+extension MappingSuggest {
+    public static var errors: [RPCErrorKind]? { [.notFound] }
+    public static var example: RPCExample? {
+        RPCExample("email", "Where the email of users missing one might be.", params: ["connection": "Acme", "property": "email"],
+            result: ["warnedResources": 1, "suggestions": [["path": "userName", "resourcesFixed": 1, "exampleValue": "grace@example.com"]]])
+    }
+}
+extension MappingSuggest.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "connection": FieldDoc("The connection's id or name."),
+            "property": FieldDoc("The mapped property with warnings."),
+            "resourceType": FieldDoc("User (the default) or Group.", enum: ["User", "Group"]),
+        ]
+    }
+}
+
+extension WarningsSummary {
+    public static var errors: [RPCErrorKind]? { [.notFound] }
+    public static var example: RPCExample? {
+        RPCExample("acme", "Open warnings of one connection.", params: ["connection": "Acme"],
+            result: [
+                "connections": [
+                    [
+                        "connection": "0e9f5f0e-8f4c-4a6e-9a51-2f1d3c4b5a69", "connectionName": "Acme", "openWarnings": 1,
+                        "resourcesWithWarnings": 1, "byProperty": [["resourceType": "User", "property": "email", "count": 1]],
+                    ]
+                ]
+            ])
+    }
+}
+extension WarningsSummary.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] { ["connection": FieldDoc("Only this connection (id or name); absent: all.")] }
+}
+extension PropertyWarningCount: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        ["resourceType": FieldDoc("The kind of resource.", enum: ["User", "Group"])]
+    }
+}
+extension WarningInfo: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        ["kind": FieldDoc("missing: no path yielded a value; typeMismatch: the value could not be coerced.", enum: ["missing", "typeMismatch"])]
+    }
+}
+extension ResourceWarnings: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        ["resourceType": FieldDoc("The kind of resource.", enum: ["User", "Group"])]
+    }
+}
+
+extension WarningsList {
+    public static var errors: [RPCErrorKind]? { [.notFound] }
+    public static var example: RPCExample? {
+        RPCExample("acme", "Resources with open warnings, first page.", params: ["connection": "Acme", "limit": 10],
+            result: [
+                "resources": [
+                    [
+                        "resourceType": "User", "id": "7d1f5c1e-9a0b-4c2d-8e3f-4a5b6c7d8e9f", "name": "grace",
+                        "warnings": [
+                            [
+                                "property": "email", "kind": "missing", "firstSeenAt": "2026-11-30T09:06:00.000Z",
+                                "lastSeenAt": "2026-11-30T09:06:00.000Z",
+                            ]
+                        ],
+                    ]
+                ]
+            ])
+    }
+}
+extension WarningsList.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "connection": FieldDoc("The connection's id or name."),
+            "property": FieldDoc("Only warnings on this property."),
+            "limit": FieldDoc("Page size, 1…500 (default 50)."),
+            "cursor": FieldDoc("The nextCursor of the previous page."),
+        ]
     }
 }

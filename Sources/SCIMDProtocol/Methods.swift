@@ -125,7 +125,29 @@ public enum RPCDiscover: RPCMethod {
     public static let name = "rpc.discover"
     public static let summary = "OpenRPC document describing every method, its params and result."
     public typealias Params = Empty
-    public typealias Result = JSONValue
+    public typealias Result = OpenRPCDocumentValue
+}
+
+/// The result of `rpc.discover`: an OpenRPC 1.2.6 document, carried as JSON.
+public struct OpenRPCDocumentValue: Codable, Sendable, Equatable, JSONSchemaDescribing {
+    /// The document (see ``OpenRPCDocument/make(methods:notifications:version:)``).
+    public var document: JSONValue
+    public init(_ document: JSONValue) { self.document = document }
+    public init(from decoder: any Decoder) throws { document = try JSONValue(from: decoder) }
+    public func encode(to encoder: any Encoder) throws { try document.encode(to: encoder) }
+    /// Stated, not walked: the document's own schema is the OpenRPC meta-schema.
+    public static var jsonSchema: JSONValue {
+        [
+            "type": "object", "required": ["openrpc", "info", "methods"],
+            "description": "An OpenRPC 1.2.6 document (https://spec.open-rpc.org); its schema is the OpenRPC meta-schema.",
+        ]
+    }
+    public static var schemaSample: OpenRPCDocumentValue { OpenRPCDocumentValue(.object([:])) }
+}
+
+extension OpenRPCDocumentValue: FastJSONEncodable {
+    /// The document as it is: its members keep the order they were built in.
+    var fastJSON: JSONValue? { document }
 }
 
 // MARK: - connections
@@ -200,9 +222,9 @@ public struct ConnectionInfo: Codable, Sendable, Equatable {
 
 /// Params naming one connection by id (or by its unique name).
 public struct ConnectionRef: Codable, Sendable, Equatable {
-    /// Connection id, or its name.
-    public var id: String
-    public init(id: String) { self.id = id }
+    /// Connection id, or its name. (Was `id` before the naming rule; `id` is still accepted.)
+    public var connection: String
+    public init(connection: String) { self.connection = connection }
 }
 
 /// A connection plus its bearer token, which is returned only here and never again.
@@ -250,6 +272,7 @@ public enum ConnectionsList: RPCMethod {
 public enum ConnectionsGet: RPCMethod {
     public static let name = "connections.get"
     public static let summary = "One connection with its counters."
+    public static var deprecatedParamNames: [String: String] { ["id": "connection"] }
     public typealias Params = ConnectionRef
     public typealias Result = ConnectionInfo
 }
@@ -258,8 +281,10 @@ public enum ConnectionsGet: RPCMethod {
 public enum ConnectionsUpdate: RPCMethod {
     public static let name = "connections.update"
     public static let summary = "Change a connection's name, customerId, idp, disabled flag, SSO strategy, email domains or confirm mode."
+    public static var deprecatedParamNames: [String: String] { ["id": "connection"] }
     public struct Params: Codable, Sendable, Equatable {
-        public var id: String
+        /// Connection id or name (was `id`, still accepted).
+        public var connection: String
         public var name: String?
         public var customerId: String?
         public var idp: String?
@@ -274,14 +299,14 @@ public enum ConnectionsUpdate: RPCMethod {
         /// domain name, without `@`; matching ignores case and allows no subdomains.
         public var domains: [String]?
         public init(
-            id: String, name: String? = nil, customerId: String? = nil, idp: String? = nil, disabled: Bool? = nil,
+            connection: String, name: String? = nil, customerId: String? = nil, idp: String? = nil, disabled: Bool? = nil,
             sso: SSOStrategy? = nil, confirmMode: Bool? = nil, commitTimeoutSeconds: Int? = nil, domains: [String]? = nil
         ) {
             self.domains = domains
             self.sso = sso
             self.confirmMode = confirmMode
             self.commitTimeoutSeconds = commitTimeoutSeconds
-            self.id = id
+            self.connection = connection
             self.name = name
             self.customerId = customerId
             self.idp = idp
@@ -295,6 +320,7 @@ public enum ConnectionsUpdate: RPCMethod {
 public enum ConnectionsDelete: RPCMethod {
     public static let name = "connections.delete"
     public static let summary = "Delete a connection with all its users, groups, requests and mappings."
+    public static var deprecatedParamNames: [String: String] { ["id": "connection"] }
     public typealias Params = ConnectionRef
     public struct Result: Codable, Sendable, Equatable {
         public var deleted: Bool
@@ -313,12 +339,14 @@ public enum ConnectionsDelete: RPCMethod {
 public enum ConnectionsRotateToken: RPCMethod {
     public static let name = "connections.rotateToken"
     public static let summary = "Issue a new bearer token; the old one keeps working for overlapSeconds."
+    public static var deprecatedParamNames: [String: String] { ["id": "connection"] }
     public struct Params: Codable, Sendable, Equatable {
-        public var id: String
+        /// Connection id or name (was `id`, still accepted).
+        public var connection: String
         /// Seconds the previous token stays valid (0…2,592,000).
         public var overlapSeconds: Int?
-        public init(id: String, overlapSeconds: Int? = nil) {
-            self.id = id
+        public init(connection: String, overlapSeconds: Int? = nil) {
+            self.connection = connection
             self.overlapSeconds = overlapSeconds
         }
     }
@@ -337,3 +365,185 @@ public let allMethods: [any RPCMethod.Type] = [
     EventsList.self, EventsSubscribe.self,
     SSOResolve.self, UsersLink.self, UsersUnlink.self, SCIMCommit.self, SCIMReject.self,
 ]
+
+// MARK: - OpenRPC documentation (descriptions, errors, examples) of the methods above
+
+extension SystemHealth {
+    public static var errors: [RPCErrorKind]? { [] }
+    public static var example: RPCExample? {
+        RPCExample(
+            "healthy", "A daemon whose storage accepts writes.", params: [:],
+            result: ["status": "ok", "version": "1.0.0", "uptimeSeconds": 3600.5, "checks": [["name": "storage", "status": "ok"]]])
+    }
+}
+extension SystemHealth.Result: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "status": FieldDoc("ok when every check passes, degraded when one fails (the daemon still answers).", enum: ["ok", "degraded"]),
+            "version": FieldDoc("The daemon's version."),
+            "uptimeSeconds": FieldDoc("Seconds since the daemon started."),
+            "checks": FieldDoc("What the status was decided from."),
+        ]
+    }
+}
+extension HealthCheck: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "name": FieldDoc("Stable name of the check (storage: writes succeed)."),
+            "status": FieldDoc("The check's outcome.", enum: ["ok", "failing"]),
+            "detail": FieldDoc("Why it fails, for people."),
+        ]
+    }
+}
+
+extension SystemVersion {
+    public static var errors: [RPCErrorKind]? { [] }
+    public static var example: RPCExample? {
+        RPCExample("version", "Versions of the daemon, the RPC contract and SQLite.", params: [:],
+            result: ["version": "1.0.0", "protocolVersion": 1, "sqliteVersion": "3.46.1"])
+    }
+}
+
+extension SystemStats {
+    public static var errors: [RPCErrorKind]? { [] }
+    public static var example: RPCExample? {
+        RPCExample("counters", "Counters of a daemon serving one connection.", params: [:],
+            result: [
+                "uptimeSeconds": 3600.5, "openSocketConnections": 2, "acceptedSocketConnections": 17, "requestsServed": 412,
+                "scimConnections": 1, "scimRequests": 380, "refusedConnections": 0,
+            ])
+    }
+}
+
+extension SystemBackup {
+    public static var errors: [RPCErrorKind]? { [.conflict, .storageFull] }
+    public static var example: RPCExample? {
+        RPCExample("backup", "A copy into the state directory.", params: ["path": "/var/lib/scimd/backup-2026-11-30.sqlite"],
+            result: ["path": "/var/lib/scimd/backup-2026-11-30.sqlite", "bytes": 1_269_760, "milliseconds": 42.7])
+    }
+}
+extension SystemBackup.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        ["path": FieldDoc("Absolute path of the file to create, as scimd's process sees the file system; it must not exist.")]
+    }
+}
+
+extension RPCDiscover {
+    public static var errors: [RPCErrorKind]? { [] }
+    public static var example: RPCExample? {
+        RPCExample("discover", "This document (shortened here).", params: [:],
+            result: ["openrpc": "1.2.6", "info": ["title": "scimd", "version": "1.0.0"], "methods": []])
+    }
+}
+
+extension ConnectionInfo: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "id": FieldDoc("The connection's id (a UUID)."),
+            "name": FieldDoc("Unique display name."),
+            "customerId": FieldDoc("The application's id for the customer organization."),
+            "idp": FieldDoc("Free text naming the identity provider (Okta, Entra ID, …)."),
+            "disabled": FieldDoc("A disabled connection's token is refused (SCIM 403)."),
+        ]
+    }
+}
+
+extension ConnectionRef: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        ["connection": FieldDoc("The connection's id or name.")]
+    }
+}
+
+extension ConnectionsCreate {
+    public static var errors: [RPCErrorKind]? { [.conflict, .storageFull] }
+    public static var example: RPCExample? {
+        RPCExample("create", "A connection for a customer provisioning from Okta.",
+            params: ["name": "Globex", "customerId": "cust-77", "idp": "Okta"],
+            result: [
+                "connection": exampleConnection(id: "5b0c7a52-3d0e-4c55-9d6e-0b8f2f3c9a11", name: "Globex", customerId: "cust-77"),
+                "token": "scimd_4q0V3m8kR2sX9yT1wZ6pL5nB7cD0fG3h",
+            ])
+    }
+}
+extension ConnectionsCreate.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "name": FieldDoc("Unique, non-empty display name."),
+            "customerId": FieldDoc("The application's id for the customer organization (sso.resolve can look connections up by it)."),
+            "idp": FieldDoc("Free text naming the identity provider (Okta, Entra ID, …)."),
+        ]
+    }
+}
+
+extension ConnectionsList {
+    public static var errors: [RPCErrorKind]? { [] }
+    public static var example: RPCExample? {
+        RPCExample("list", "One connection.", params: [:], result: ["connections": [exampleConnection()]])
+    }
+}
+
+extension ConnectionsGet {
+    public static var errors: [RPCErrorKind]? { [.notFound] }
+    public static var example: RPCExample? {
+        RPCExample("get", "A connection by name.", params: ["connection": "Acme"], result: exampleConnection())
+    }
+}
+
+extension ConnectionsUpdate {
+    public static var errors: [RPCErrorKind]? { [.notFound, .conflict, .storageFull] }
+    public static var example: RPCExample? {
+        RPCExample("relabel", "Record the identity provider.", params: ["connection": "Acme", "idp": "Okta"], result: exampleConnection())
+    }
+}
+extension ConnectionsUpdate.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "connection": FieldDoc("The connection's id or name."),
+            "name": FieldDoc("New unique display name."),
+            "customerId": FieldDoc("New customer id; empty removes it."),
+            "idp": FieldDoc("New identity provider label; empty removes it."),
+            "disabled": FieldDoc("true refuses the connection's token (SCIM 403); false accepts it again."),
+            "sso": FieldDoc("How sso.resolve matches logins to users."),
+            "confirmMode": FieldDoc("Hold user creation, deactivation, reactivation and deletion for scim.commit."),
+            "commitTimeoutSeconds": FieldDoc("Seconds a held change waits for scim.commit, 10…86,400."),
+            "domains": FieldDoc("The customer's email domains (without @); [] removes the restriction."),
+        ]
+    }
+}
+
+extension ConnectionsDelete {
+    public static var errors: [RPCErrorKind]? { [.notFound, .storageFull] }
+    public static var example: RPCExample? {
+        RPCExample("delete", "Delete a connection and all it holds.", params: ["connection": "Globex"],
+            result: ["deleted": true, "users": 0, "groups": 0])
+    }
+}
+
+extension ConnectionsRotateToken {
+    public static var errors: [RPCErrorKind]? { [.notFound, .storageFull] }
+    public static var example: RPCExample? {
+        RPCExample("rotate", "A new token; the old one works for another hour.", params: ["connection": "Acme", "overlapSeconds": 3600],
+            result: ["connection": exampleConnection(), "token": "scimd_9Zt2Lw0Qe4Rn7Ub1Yc3Vx5Ma8Ks6Hd2J"])
+    }
+}
+extension ConnectionsRotateToken.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "connection": FieldDoc("The connection's id or name."),
+            "overlapSeconds": FieldDoc("Seconds the previous token keeps working, 0…2,592,000 (default 0: it stops at once)."),
+        ]
+    }
+}
+
+/// The connection the examples use (`Acme`), as results show it.
+func exampleConnection(
+    id: String = "0e9f5f0e-8f4c-4a6e-9a51-2f1d3c4b5a69", name: String = "Acme", customerId: String = "cust-42"
+) -> JSONValue {
+    [
+        "id": .string(id), "name": .string(name), "customerId": .string(customerId), "idp": "Okta", "disabled": false,
+        "createdAt": "2026-11-30T09:00:00.000Z", "updatedAt": "2026-11-30T09:00:00.000Z", "users": 1, "activeUsers": 1,
+        "groups": 1, "openWarnings": 0, "resourcesWithWarnings": 0, "requests24h": 2, "errors24h": 0,
+        "lastRequestAt": "2026-11-30T09:05:00.000Z", "lastRequestStatus": 201, "sso": ["kind": "email_userName"],
+        "confirmMode": false, "commitTimeoutSeconds": 300, "domains": [],
+    ]
+}

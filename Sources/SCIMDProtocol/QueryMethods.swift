@@ -210,3 +210,124 @@ public enum GroupsGet: RPCMethod {
     }
     public typealias Result = ResourceDetail
 }
+
+// MARK: - OpenRPC documentation
+
+extension ResourceRef: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        ["resourceType": FieldDoc("The kind of resource; absent when the id matches none stored.", enum: ["User", "Group"])]
+    }
+}
+
+extension ResourceDetail: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "resourceType": FieldDoc("The kind of resource.", enum: ["User", "Group"]),
+            "raw": FieldDoc("The SCIM resource exactly as stored (compact JSON text, member order as the IdP sent it)."),
+            "scim": .object("The resource as SCIM serves it (RFC 7643 User or Group, with id, meta and, for users, groups)."),
+            "mapped": .object("The mapped properties the application reads: property name → value (as the connection's mapping says)."),
+        ]
+    }
+}
+
+/// The user the examples show (`ada@example.com` of connection `Acme`).
+let exampleUserRow: JSONValue = [
+    "id": "2819c223-7f76-453a-919d-413861904646", "userName": "ada@example.com", "externalId": "00u1ada", "active": true,
+    "displayName": "Ada Lovelace", "warningCount": 0, "updatedAt": "2026-11-30T09:05:00.000Z",
+]
+
+extension UsersList {
+    public static var errors: [RPCErrorKind]? { [.notFound] }
+    public static var example: RPCExample? {
+        RPCExample("active", "Active users, first page.", params: ["connection": "Acme", "active": true, "limit": 10],
+            result: ["users": [exampleUserRow]])
+    }
+}
+extension UsersList.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "connection": FieldDoc("The connection's id or name."),
+            "filter": FieldDoc("A SCIM filter (RFC 7644 §3.4.2.2) over the user as SCIM serves it."),
+            "withWarnings": FieldDoc("Only users with open warnings."),
+            "active": FieldDoc("Only active (true) or inactive (false) users."),
+            "limit": FieldDoc("Page size, 1…1000 (default 50)."),
+            "cursor": FieldDoc("The nextCursor of the previous page."),
+        ]
+    }
+}
+
+extension UsersGet {
+    public static var errors: [RPCErrorKind]? { [.notFound] }
+    public static var example: RPCExample? {
+        RPCExample("by-userName", "A user by userName.", params: ["connection": "Acme", "id": "ada@example.com"],
+            result: [
+                "resourceType": "User", "id": "2819c223-7f76-453a-919d-413861904646", "name": "ada@example.com",
+                "raw": #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada@example.com"}"#,
+                "scim": [
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "2819c223-7f76-453a-919d-413861904646",
+                    "userName": "ada@example.com",
+                ],
+                "mapped": ["userName": "ada@example.com", "email": "ada@example.com", "active": true],
+                "mappingVersion": 1, "related": [["id": "e9e30dba-f08f-4109-8486-d5c6a331660a", "resourceType": "Group", "name": "Engineering"]],
+                "relatedCount": 1, "warnings": [], "recentRequests": [exampleRequestSummary],
+                "createdAt": "2026-11-30T09:05:00.000Z", "updatedAt": "2026-11-30T09:05:00.000Z",
+            ])
+    }
+}
+extension UsersGet.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        ["connection": FieldDoc("The connection's id or name."), "id": FieldDoc("The user's id or userName.")]
+    }
+}
+
+extension GroupsList {
+    public static var errors: [RPCErrorKind]? { [.notFound] }
+    public static var example: RPCExample? {
+        RPCExample("all", "Groups, first page.", params: ["connection": "Acme", "limit": 10],
+            result: [
+                "groups": [
+                    [
+                        "id": "e9e30dba-f08f-4109-8486-d5c6a331660a", "displayName": "Engineering", "memberCount": 1, "warningCount": 0,
+                        "updatedAt": "2026-11-30T09:05:00.000Z",
+                    ]
+                ]
+            ])
+    }
+}
+extension GroupsList.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "connection": FieldDoc("The connection's id or name."),
+            "filter": FieldDoc("A SCIM filter (RFC 7644 §3.4.2.2) over the group as SCIM serves it."),
+            "withWarnings": FieldDoc("Only groups with open warnings."),
+            "limit": FieldDoc("Page size, 1…1000 (default 50)."),
+            "cursor": FieldDoc("The nextCursor of the previous page."),
+        ]
+    }
+}
+
+extension GroupsGet {
+    public static var errors: [RPCErrorKind]? { [.notFound] }
+    public static var example: RPCExample? {
+        RPCExample("by-displayName", "A group by displayName with its first members.", params: ["connection": "Acme", "id": "Engineering", "membersLimit": 10],
+            result: [
+                "resourceType": "Group", "id": "e9e30dba-f08f-4109-8486-d5c6a331660a", "name": "Engineering",
+                "raw": #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Engineering"}"#,
+                "scim": ["schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "e9e30dba-f08f-4109-8486-d5c6a331660a", "displayName": "Engineering"],
+                "mapped": ["displayName": "Engineering"], "mappingVersion": 1,
+                "related": [["id": "2819c223-7f76-453a-919d-413861904646", "resourceType": "User", "name": "ada@example.com", "active": true]],
+                "relatedCount": 1, "warnings": [], "recentRequests": [], "createdAt": "2026-11-30T09:05:00.000Z",
+                "updatedAt": "2026-11-30T09:05:00.000Z",
+            ])
+    }
+}
+extension GroupsGet.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "connection": FieldDoc("The connection's id or name."),
+            "id": FieldDoc("The group's id or displayName."),
+            "membersLimit": FieldDoc("Members per page, 1…1000 (default 100)."),
+            "membersCursor": FieldDoc("The nextRelatedCursor of the previous page of members."),
+        ]
+    }
+}

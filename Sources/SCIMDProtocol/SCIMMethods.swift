@@ -187,3 +187,106 @@ public enum RequestsGet: RPCMethod {
     }
     public typealias Result = RequestDetail
 }
+
+// MARK: - OpenRPC documentation
+
+extension SCIMHandle {
+    public static var errors: [RPCErrorKind]? { [.storageFull, .unavailable] }
+    public static var methodDescription: String? {
+        "A SCIM-level failure (bad token, invalid filter, uniqueness, …) is a normal result with a 4xx/5xx status and an RFC 7644 §3.12 error body; RPC errors are only for malformed calls."
+    }
+    public static var example: RPCExample? {
+        RPCExample(
+            "lookup", "The IdP's uniqueness lookup before it creates a user, served for a connection named on the trusted socket.",
+            params: ["method": "GET", "path": "/Users?filter=userName%20eq%20%22ada%40example.com%22", "connection": "Acme"],
+            result: [
+                "status": 200, "headers": ["Content-Type": "application/scim+json"],
+                "body": #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":1,"startIndex":1,"itemsPerPage":1,"Resources":[]}"#,
+                "changes": [],
+            ])
+    }
+}
+extension SCIMHandle.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "method": FieldDoc("The HTTP method.", enum: ["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            "path": FieldDoc("Path relative to the SCIM base URL with the percent-encoded query (/Users?filter=…); a leading /scim/v2 is stripped."),
+            "headers": FieldDoc("Request headers (names case-insensitive); Authorization: Bearer <token> selects the connection."),
+            "body": FieldDoc("The request body exactly as received; absent for none."),
+            "connection": FieldDoc("For operator tools on the trusted socket: serve the request for this connection (id or name) without a bearer token."),
+        ]
+    }
+}
+extension SCIMHandle.Result: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "status": FieldDoc("The HTTP status to send to the IdP."),
+            "headers": FieldDoc("Response headers: Content-Type, and Location, ETag, Allow, WWW-Authenticate where they apply."),
+            "body": FieldDoc("The response body (SCIM JSON text); absent for 204 and 304."),
+            "changes": FieldDoc("What the request changed, in order, for the application to act on."),
+            "actionRequired": FieldDoc("Present (status 202) when the connection is in confirm mode and the change waits for scim.commit or scim.reject."),
+        ]
+    }
+}
+extension ResourceChange: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "resourceType": FieldDoc("The kind of resource.", enum: ["User", "Group"]),
+            "change": FieldDoc(
+                "What happened to the resource.",
+                enum: ["created", "updated", "deactivated", "reactivated", "deleted", "member_added", "member_removed"]),
+            "mapped": .object("The resource's mapped properties after the change (property name → value)."),
+            "member": FieldDoc("For member_added and member_removed: the member's id."),
+            "version": FieldDoc("The resource's meta.version after the change; absent for deletions."),
+        ]
+    }
+}
+extension RequestSummary: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        ["resourceType": FieldDoc("The kind of resource addressed, when there is one.", enum: ["User", "Group"])]
+    }
+}
+
+extension RequestsList {
+    public static var errors: [RPCErrorKind]? { [.notFound] }
+    public static var example: RPCExample? {
+        RPCExample("recent", "The latest requests of a connection.", params: ["connection": "Acme", "limit": 1],
+            result: ["requests": [exampleRequestSummary], "nextCursor": "1"])
+    }
+}
+extension RequestsList.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "connection": FieldDoc("The connection's id or name."),
+            "status": FieldDoc("2xx, 4xx, 5xx, error (any status ≥ 400) or an exact status such as 409."),
+            "since": FieldDoc("Only requests at or after this RFC 3339 time."),
+            "limit": FieldDoc("Page size, 1…1000 (default 50)."),
+            "cursor": FieldDoc("The nextCursor of the previous page."),
+        ]
+    }
+}
+
+extension RequestsGet {
+    public static var errors: [RPCErrorKind]? { [.notFound] }
+    public static var example: RPCExample? {
+        RPCExample("one", "One logged request with its bodies.", params: ["id": 1],
+            result: [
+                "summary": exampleRequestSummary, "requestHeaders": ["Authorization": "[redacted]", "Content-Type": "application/scim+json"],
+                "requestBody": #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada@example.com"}"#,
+                "responseBody": #"{"id":"2819c223-7f76-453a-919d-413861904646","userName":"ada@example.com"}"#,
+                "requestId": "c2f1f1de-2f5e-4f3a-8d0e-6a1b2c3d4e5f",
+            ])
+    }
+}
+extension RequestsGet.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        ["id": FieldDoc("The request's id, from requests.list.")]
+    }
+}
+
+/// The logged request the examples show.
+let exampleRequestSummary: JSONValue = [
+    "id": 1, "connection": "0e9f5f0e-8f4c-4a6e-9a51-2f1d3c4b5a69", "at": "2026-11-30T09:05:00.000Z", "method": "POST",
+    "path": "/Users", "status": 201, "durationMicroseconds": 850, "resourceType": "User",
+    "resourceId": "2819c223-7f76-453a-919d-413861904646",
+]

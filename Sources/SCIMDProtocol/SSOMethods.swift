@@ -117,14 +117,15 @@ public struct LinkResult: Codable, Sendable, Equatable {
 public enum UsersLink: RPCMethod {
     public static let name = "users.link"
     public static let summary = "Link a SCIM user to the application's own user id."
+    public static var deprecatedParamNames: [String: String] { ["user": "id"] }
     public struct Params: Codable, Sendable, Equatable {
         public var connection: String
-        /// The SCIM user's id or userName.
-        public var user: String
+        /// The SCIM user's id or userName (was `user`, still accepted).
+        public var id: String
         public var appUserId: String
-        public init(connection: String, user: String, appUserId: String) {
+        public init(connection: String, id: String, appUserId: String) {
             self.connection = connection
-            self.user = user
+            self.id = id
             self.appUserId = appUserId
         }
     }
@@ -135,12 +136,14 @@ public enum UsersLink: RPCMethod {
 public enum UsersUnlink: RPCMethod {
     public static let name = "users.unlink"
     public static let summary = "Remove a SCIM user's link to an application user id."
+    public static var deprecatedParamNames: [String: String] { ["user": "id"] }
     public struct Params: Codable, Sendable, Equatable {
         public var connection: String
-        public var user: String
-        public init(connection: String, user: String) {
+        /// The SCIM user's id or userName (was `user`, still accepted).
+        public var id: String
+        public init(connection: String, id: String) {
             self.connection = connection
-            self.user = user
+            self.id = id
         }
     }
     public typealias Result = LinkResult
@@ -198,4 +201,159 @@ public enum SCIMReject: RPCMethod {
         }
     }
     public typealias Result = SCIMHandle.Result
+}
+
+// MARK: - OpenRPC documentation
+
+extension SSOStrategy: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "kind": FieldDoc(
+                "Which claim is compared with which user attribute: sub → userName, sub → externalId, email → userName (the default), the part of email before @ → userName, preferred_username → userName, or claim → mapped property.",
+                enum: kinds),
+            "claim": FieldDoc("For claim_property: the claim to read."),
+            "property": FieldDoc("For claim_property: the mapped property to compare with."),
+        ]
+    }
+}
+
+extension SSOUser: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        ["mapped": .object("The user's mapped properties: property name → value.")]
+    }
+}
+
+extension SSOResolve {
+    public static var errors: [RPCErrorKind]? { [.notFound, .conflict] }
+    public static var example: RPCExample? {
+        RPCExample(
+            "allow", "An OIDC login of a provisioned, active user.",
+            params: ["connection": "Acme", "claims": ["sub": "00u1ada", "email": "ada@example.com"]],
+            result: [
+                "verdict": "allow", "connection": "0e9f5f0e-8f4c-4a6e-9a51-2f1d3c4b5a69", "strategy": ["kind": "email_userName"],
+                "lookedUp": "ada@example.com",
+                "user": [
+                    "id": "2819c223-7f76-453a-919d-413861904646", "userName": "ada@example.com", "active": true,
+                    "mapped": ["userName": "ada@example.com", "email": "ada@example.com", "active": true],
+                    "groups": [["id": "e9e30dba-f08f-4109-8486-d5c6a331660a", "resourceType": "Group", "name": "Engineering"]],
+                    "roles": [],
+                ],
+            ])
+    }
+}
+extension SSOResolve.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "connection": FieldDoc("The connection's id or name; or give customerId."),
+            "customerId": FieldDoc("The connection's customerId, instead of connection."),
+            "claims": FieldDoc(
+                "The ID token's (or SAML assertion's) claims, e.g. {\"sub\": …, \"email\": …}.",
+                schema: ["type": "object", "additionalProperties": FieldDoc.anyValue("A claim's value.").schema!.merging(description: "A claim's value.")]),
+        ]
+    }
+}
+extension SSOResolve.Result: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "verdict": FieldDoc(
+                "allow; deny_deprovisioned (SCIM active false, or deleted); deny_not_provisioned; ambiguous (several matches: scimd never guesses).",
+                enum: ["allow", "deny_deprovisioned", "deny_not_provisioned", "ambiguous"]),
+            "reason": FieldDoc(
+                "Why the login was not allowed; absent for allow.",
+                enum: ["not_provisioned", "deprovisioned", "inactive", "ambiguous", "claim_missing", "invalid_claim", "domain_not_allowed"]),
+            "lookedUp": FieldDoc("The value that was looked up."),
+            "candidates": FieldDoc("For ambiguous: the ids of every match."),
+        ]
+    }
+}
+
+extension UsersLink {
+    public static var errors: [RPCErrorKind]? { [.notFound, .conflict, .storageFull] }
+    public static var example: RPCExample? {
+        RPCExample("link", "Remember the application's id for a user.", params: ["connection": "Acme", "id": "ada@example.com", "appUserId": "app-1001"],
+            result: ["id": "2819c223-7f76-453a-919d-413861904646", "userName": "ada@example.com", "appUserId": "app-1001"])
+    }
+}
+extension UsersLink.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "connection": FieldDoc("The connection's id or name."),
+            "id": FieldDoc("The SCIM user's id or userName."),
+            "appUserId": FieldDoc("The application's own id for the user; unique within the connection."),
+        ]
+    }
+}
+
+extension UsersUnlink {
+    public static var errors: [RPCErrorKind]? { [.notFound, .storageFull] }
+    public static var example: RPCExample? {
+        RPCExample("unlink", "Forget the application's id of a user.", params: ["connection": "Acme", "id": "ada@example.com"],
+            result: ["id": "2819c223-7f76-453a-919d-413861904646", "userName": "ada@example.com"])
+    }
+}
+extension UsersUnlink.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        ["connection": FieldDoc("The connection's id or name."), "id": FieldDoc("The SCIM user's id or userName.")]
+    }
+}
+
+extension ActionRequired: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "commitId": FieldDoc("Pass to scim.commit or scim.reject."),
+            "action": FieldDoc("link: a user is being created; disable, enable or delete an existing one.", enum: ["link", "disable", "enable", "delete"]),
+            "user": .object("The user as it will be once applied (an RFC 7643 User; for delete, as it is now)."),
+            "mapped": .object("The user's mapped properties after the change: property name → value."),
+            "expiresAt": FieldDoc("When the commit id stops working and the change is dropped (RFC 3339)."),
+        ]
+    }
+}
+
+/// The answer `scim.commit` and `scim.reject` examples show: the SCIM response for the IdP.
+private let exampleHeldUserResponse: JSONValue = [
+    "status": 201, "headers": ["Content-Type": "application/scim+json", "Location": "https://scim.example.com/scim/v2/Users/4f9d7a2c-1c5e-4a8b-9d3e-2b1a0c9f8e7d"],
+    "body": #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"4f9d7a2c-1c5e-4a8b-9d3e-2b1a0c9f8e7d","userName":"linus@example.com"}"#,
+    "changes": [
+        [
+            "resourceType": "User", "id": "4f9d7a2c-1c5e-4a8b-9d3e-2b1a0c9f8e7d", "change": "created",
+            "connection": "0e9f5f0e-8f4c-4a6e-9a51-2f1d3c4b5a69", "version": "W/\"1\"", "mapped": ["userName": "linus@example.com"],
+        ]
+    ],
+]
+
+extension SCIMCommit {
+    public static var errors: [RPCErrorKind]? { [.notFound, .storageFull] }
+    public static var example: RPCExample? {
+        RPCExample("commit", "Apply a held user creation and link it to the application's new user.",
+            params: ["commitId": "c0mm1t-5e7a-4b1c-9f0d-8e6a2b3c4d5e", "appUserId": "app-1002"], result: exampleHeldUserResponse)
+    }
+}
+extension SCIMCommit.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "commitId": FieldDoc("The commitId of the held change (from scim.handle's actionRequired)."),
+            "appUserId": FieldDoc("For link: the application's id for the new user, linked at once."),
+        ]
+    }
+}
+
+extension SCIMReject {
+    public static var errors: [RPCErrorKind]? { [.notFound] }
+    public static var example: RPCExample? {
+        RPCExample("reject", "Refuse a held user creation; the IdP gets a SCIM error with the reason.",
+            params: ["commitId": "c0mm1t-5e7a-4b1c-9f0d-8e6a2b3c4d5e", "reason": "no seats left on this plan"],
+            result: [
+                "status": 409, "headers": ["Content-Type": "application/scim+json"],
+                "body": #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"409","detail":"no seats left on this plan"}"#,
+                "changes": [],
+            ])
+    }
+}
+extension SCIMReject.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "commitId": FieldDoc("The commitId of the held change (from scim.handle's actionRequired)."),
+            "reason": FieldDoc("Why the change is refused; sent to the IdP in the SCIM error's detail. Non-empty."),
+        ]
+    }
 }

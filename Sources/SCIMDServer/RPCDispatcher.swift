@@ -16,8 +16,8 @@ public struct NotificationStream: Sendable {
 /// Routes JSON-RPC 2.0 messages to typed handlers, one per ``RPCMethod``.
 ///
 /// It turns every failure into a JSON-RPC error object in one place: parse errors (-32700),
-/// invalid requests (-32600), unknown methods (-32601), params that do not decode (-32602,
-/// naming the field), ``RPCError``s thrown by handlers as they are, and any other error as
+/// invalid requests (-32600), unknown methods (-32601), params that do not decode or that the
+/// method does not know (-32602, naming the field; see ``RPCMethod/normalizedParams(_:accepted:)``), ``RPCError``s thrown by handlers as they are, and any other error as
 /// -32603 without leaking its text to the client (it is logged instead).
 public struct RPCDispatcher: Sendable {
     typealias Handler = @Sendable (JSONValue?) async -> Result<([UInt8], NotificationStream?), RPCError>
@@ -48,10 +48,12 @@ public struct RPCDispatcher: Sendable {
         precondition(handlers[M.name] == nil, "\(M.name) registered twice")
         methods.append(method)
         let logger = self.logger
+        // Walked once here, not per call: the names `M.Params` decodes, plus its deprecated ones.
+        let accepted = M.acceptedParamNames
         handlers[M.name] = { params in
             do {
                 try Self.refuseNUL(in: params, for: M.self)
-                let decoded = try RPCCodec.decode(M.Params.self, from: params)
+                let decoded = try RPCCodec.decode(M.Params.self, from: try M.normalizedParams(params, accepted: accepted))
                 let result = try await body(decoded)
                 return .success((try RPCCodec.encode(result), nil))
             } catch let error as RPCError {
@@ -73,10 +75,12 @@ public struct RPCDispatcher: Sendable {
         precondition(handlers[M.name] == nil, "\(M.name) registered twice")
         methods.append(method)
         let logger = self.logger
+        // Walked once here, not per call: the names `M.Params` decodes, plus its deprecated ones.
+        let accepted = M.acceptedParamNames
         handlers[M.name] = { params in
             do {
                 try Self.refuseNUL(in: params, for: M.self)
-                let decoded = try RPCCodec.decode(M.Params.self, from: params)
+                let decoded = try RPCCodec.decode(M.Params.self, from: try M.normalizedParams(params, accepted: accepted))
                 let (result, stream) = try await body(decoded)
                 return .success((try RPCCodec.encode(result), stream))
             } catch let error as RPCError {

@@ -34,9 +34,9 @@ extension RPCDispatcher {
         }
         d.register(ConnectionsCreate.self) { try await service.createConnection($0) }
         d.register(ConnectionsList.self) { _ in .init(connections: try await service.listConnections()) }
-        d.register(ConnectionsGet.self) { try await service.getConnection($0.id) }
+        d.register(ConnectionsGet.self) { try await service.getConnection($0.connection) }
         d.register(ConnectionsUpdate.self) { try await service.updateConnection($0) }
-        d.register(ConnectionsDelete.self) { try await service.deleteConnection($0.id) }
+        d.register(ConnectionsDelete.self) { try await service.deleteConnection($0.connection) }
         d.register(ConnectionsRotateToken.self) { try await service.rotateToken($0) }
         d.register(SCIMHandle.self) { await service.handleSCIM($0) }
         d.register(RequestsList.self) { try await service.listRequests($0) }
@@ -72,18 +72,16 @@ extension RPCDispatcher {
                 }
                 try await service.streamEvents(
                     connectionId: connectionId, types: types, after: after,
+                    // Encoded from the same types rpc.discover documents under x-notifications.
                     send: { event in
-                        try await send(
-                            EventsSubscribe.eventNotification,
-                            ["subscription": .string(subscription), "event": try JSONParser().parse(bytes: try RPCCodec.encode(event))])
+                        let params = EventsEventNotification.Params(subscription: subscription, event: event)
+                        try await send(EventsEventNotification.name, try JSONParser().parse(bytes: try RPCCodec.encode(params)))
                     },
                     dropped: { resumeAfter in
-                        try await send(
-                            EventsSubscribe.droppedNotification,
-                            [
-                                "subscription": .string(subscription), "reason": "subscriber fell too far behind the change feed",
-                                "resumeAfter": .int(Int(resumeAfter)),
-                            ])
+                        let params = EventsDroppedNotification.Params(
+                            subscription: subscription, reason: "subscriber fell too far behind the change feed",
+                            resumeAfter: Int(resumeAfter))
+                        try await send(EventsDroppedNotification.name, try JSONParser().parse(bytes: try RPCCodec.encode(params)))
                     },
                     progress: progress)
             }
@@ -91,7 +89,7 @@ extension RPCDispatcher {
         }
         // rpc.discover describes exactly what is registered above.
         let document = OpenRPCDocument.make(methods: d.methods + [RPCDiscover.self], version: service.configuration.version)
-        d.register(RPCDiscover.self) { _ in document }
+        d.register(RPCDiscover.self) { _ in OpenRPCDocumentValue(document) }
         return d
     }
 }

@@ -190,7 +190,7 @@ extension SCIMDService {
             request, connectionId: pending.connectionId, confirm: false, assignedId: stored["assignedId"]?.stringValue,
             linkAppUserId: pending.action == "link" ? params.appUserId.nonEmpty : nil)
         if pending.action != "link", let appUserId = params.appUserId.nonEmpty, response.status < 300, let id = response.resourceId {
-            _ = try? await linkUser(.init(connection: pending.connectionId, user: id, appUserId: appUserId))
+            _ = try? await linkUser(.init(connection: pending.connectionId, id: id, appUserId: appUserId))
         }
         return .init(
             status: response.status, headers: response.headers, body: response.body.map(JSONSerializer.string),

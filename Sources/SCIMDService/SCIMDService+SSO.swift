@@ -132,12 +132,12 @@ extension SCIMDService {
     public func linkUser(_ params: UsersLink.Params) async throws -> LinkResult {
         let appUserId = params.appUserId.trimmingCharacters(in: .whitespaces)
         guard !appUserId.isEmpty else { throw RPCError.invalidParams("appUserId must not be empty", field: "appUserId") }
-        return try await setLink(connection: params.connection, user: params.user, appUserId: appUserId)
+        return try await setLink(connection: params.connection, user: params.id, appUserId: appUserId)
     }
 
     /// `users.unlink`. Throws `not_found`.
     public func unlinkUser(_ params: UsersUnlink.Params) async throws -> LinkResult {
-        try await setLink(connection: params.connection, user: params.user, appUserId: nil)
+        try await setLink(connection: params.connection, user: params.id, appUserId: nil)
     }
 
     private func setLink(connection reference: String, user: String, appUserId: String?) async throws -> LinkResult {

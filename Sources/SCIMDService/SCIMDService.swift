@@ -283,7 +283,7 @@ public actor SCIMDService {
     /// Throws `not_found`, `invalid_params`, `conflict` (the new name is taken).
     public func updateConnection(_ params: ConnectionsUpdate.Params) async throws -> ConnectionInfo {
         try await serialized(Self.connectionRecordsGate) {
-            let current = try connection(named: params.id)
+            let current = try connection(named: params.connection)
             let name = params.name?.trimmingCharacters(in: .whitespacesAndNewlines)
             if name?.isEmpty == true { throw RPCError.invalidParams("name must not be empty", field: "name") }
             if let sso = params.sso {
@@ -377,7 +377,7 @@ public actor SCIMDService {
             throw RPCError.invalidParams("overlapSeconds must be between 0 and 2592000", field: "overlapSeconds")
         }
         return try await serialized(Self.connectionRecordsGate) {
-            let current = try connection(named: params.id)
+            let current = try connection(named: params.connection)
             let (token, hash) = BearerToken.generate()
             let committed = try await commitConnectionChange(
                 current.id, eventType: "connection.token_rotated", eventData: { _ in ["overlapSeconds": .int(overlap)] }

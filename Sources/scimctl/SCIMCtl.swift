@@ -272,7 +272,7 @@ struct Connections: AsyncParsableCommand {
             let strategy = sso.map { SSOStrategy(kind: $0, claim: ssoClaim, property: ssoProperty) }
             let disabled: Bool? = disable ? true : (enable ? false : nil)
             let params = ConnectionsUpdate.Params(
-                id: connection, name: name, customerId: customerId, idp: idp, disabled: disabled, sso: strategy,
+                connection: connection, name: name, customerId: customerId, idp: idp, disabled: disabled, sso: strategy,
                 confirmMode: confirmMode, commitTimeoutSeconds: commitTimeout,
                 domains: clearDomains ? [] : (domains.isEmpty ? nil : domains))
             let c = try await options.withClient { try await $0.updateConnection(params) }

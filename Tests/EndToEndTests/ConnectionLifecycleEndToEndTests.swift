@@ -107,7 +107,7 @@ func errorKind(_ body: () async throws -> Void) async -> String? {
         }
         #expect(created.status == 201)
 
-        let disabled = try await daemon.client { try await $0.updateConnection(.init(id: "Acme", disabled: true)) }
+        let disabled = try await daemon.client { try await $0.updateConnection(.init(connection: "Acme", disabled: true)) }
         #expect(disabled.disabled)
         #expect(try await status(of: acme.token, daemon) == 403)
         let write = try await daemon.client {
@@ -121,7 +121,7 @@ func errorKind(_ body: () async throws -> Void) async -> String? {
         try daemon.start()
         #expect(try await status(of: acme.token, daemon) == 403, "disabled stays disabled after a restart")
         #expect(try await daemon.client { try await $0.connection("Acme") }.users == 1, "the refused write changed nothing")
-        _ = try await daemon.client { try await $0.updateConnection(.init(id: "Acme", disabled: false)) }
+        _ = try await daemon.client { try await $0.updateConnection(.init(connection: "Acme", disabled: false)) }
         #expect(try await status(of: acme.token, daemon) == 200)
 
         let deleted = try await daemon.client { try await $0.deleteConnection("Acme") }
@@ -221,7 +221,7 @@ func errorKind(_ body: () async throws -> Void) async -> String? {
 
         // Matching a claim against the mapped email: a second user with Ada's email makes it ambiguous.
         _ = try await daemon.client {
-            try await $0.updateConnection(.init(id: "Acme", sso: SSOStrategy(kind: "claim_property", claim: "upn", property: "email")))
+            try await $0.updateConnection(.init(connection: "Acme", sso: SSOStrategy(kind: "claim_property", claim: "upn", property: "email")))
         }
         #expect(try await verdict(["upn": "ada@example.com"]).verdict == "allow")
         let alias = try await daemon.client {
@@ -239,7 +239,7 @@ func errorKind(_ body: () async throws -> Void) async -> String? {
         #expect(daemon.stop() == 0)
         try daemon.start()
         #expect(try await verdict(["upn": "ada@example.com"]).verdict == "ambiguous")
-        _ = try await daemon.client { try await $0.updateConnection(.init(id: "Acme", sso: SSOStrategy(kind: "email_userName"))) }
+        _ = try await daemon.client { try await $0.updateConnection(.init(connection: "Acme", sso: SSOStrategy(kind: "email_userName"))) }
         #expect(try await verdict(["email": "carol@example.com"]).verdict == "deny_deprovisioned")
     }
 }
@@ -254,7 +254,7 @@ func errorKind(_ body: () async throws -> Void) async -> String? {
         try daemon.start()
         let token = try await daemon.client { try await $0.createConnection(name: "Acme") }.token
         let auth = ["Authorization": "Bearer \(token)"]
-        _ = try await daemon.client { try await $0.updateConnection(.init(id: "Acme", confirmMode: true)) }
+        _ = try await daemon.client { try await $0.updateConnection(.init(connection: "Acme", confirmMode: true)) }
 
         // A create is held: 202, nothing applied, until scim.commit (which links the app user).
         let held = try await daemon.client {
@@ -301,7 +301,7 @@ func errorKind(_ body: () async throws -> Void) async -> String? {
         #expect(done.status == 204)
         #expect(try await daemon.client { try await $0.handleSCIM(method: "GET", path: "/Users/\(id)", headers: auth) }.status == 404)
         #expect(await errorKind { _ = try await daemon.client { try await $0.rejectSCIM("nope", reason: "x") } } == "not_found")
-        #expect(await errorKind { _ = try await daemon.client { try await $0.updateConnection(.init(id: "Acme", commitTimeoutSeconds: 9)) } } == "invalid_params")
+        #expect(await errorKind { _ = try await daemon.client { try await $0.updateConnection(.init(connection: "Acme", commitTimeoutSeconds: 9)) } } == "invalid_params")
     }
 
     /// The smallest allowed timeout (10 s) is the only wait: the test holds a change, waits for
@@ -311,7 +311,7 @@ func errorKind(_ body: () async throws -> Void) async -> String? {
         try daemon.start()
         let token = try await daemon.client { try await $0.createConnection(name: "Acme") }.token
         let auth = ["Authorization": "Bearer \(token)"]
-        let info = try await daemon.client { try await $0.updateConnection(.init(id: "Acme", confirmMode: true, commitTimeoutSeconds: 10)) }
+        let info = try await daemon.client { try await $0.updateConnection(.init(connection: "Acme", confirmMode: true, commitTimeoutSeconds: 10)) }
         #expect(info.commitTimeoutSeconds == 10)
         let heldAt = Date()
         let held = try await daemon.client {

@@ -102,7 +102,8 @@ import Testing
         let params = create?["params"]?.arrayValue ?? []
         #expect(params.contains { $0["name"] == "name" && $0["required"] == true })
         #expect(params.contains { $0["name"] == "customerId" && $0["required"] == false })
-        #expect(create?["result"]?["schema"]?["properties"]?["token"]?["type"] == "string")
+        #expect(create?["result"]?["schema"]?["$ref"] == "#/components/schemas/ConnectionWithToken")
+        #expect(doc?["components"]?["schemas"]?["ConnectionWithToken"]?["properties"]?["token"]?["type"] == "string")
     }
 
     @Test func paramsHoldingNULAreInvalidParamsNamingTheField() async throws {

@@ -157,7 +157,7 @@ import Testing
         let store = try Store(path: directory.appendingPathComponent("db.sqlite").path)
         let service = try SCIMDService(store: store, logger: Logger(label: "test"))
         let created = try await service.createConnection(.init(name: "Held"))
-        _ = try await service.updateConnection(.init(id: "Held", confirmMode: true))
+        _ = try await service.updateConnection(.init(connection: "Held", confirmMode: true))
         let engine = SCIMHTTPServer.engine(service, logger: Logger(label: "test"))
 
         let result = await engine(
@@ -174,7 +174,7 @@ import Testing
         #expect(try JSONParser().parse(list.body ?? "")["totalResults"] == 0)
 
         // Everything else is the engine's answer, untouched.
-        _ = try await service.updateConnection(.init(id: "Held", confirmMode: false))
+        _ = try await service.updateConnection(.init(connection: "Held", confirmMode: false))
         let served = await engine(
             .init(
                 method: "POST", path: "/scim/v2/Users", headers: ["authorization": "Bearer \(created.token)"],

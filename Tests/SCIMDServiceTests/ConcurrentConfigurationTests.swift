@@ -68,8 +68,8 @@ import Testing
             let service = daemon.live
             let created = try await daemon.live.createConnection(.init(name: "c\(round)"))
             let id = created.connection.id
-            async let updated = service.updateConnection(.init(id: id, disabled: true))
-            async let rotated = service.rotateToken(.init(id: id))
+            async let updated = service.updateConnection(.init(connection: id, disabled: true))
+            async let rotated = service.rotateToken(.init(connection: id))
             let (u, r) = try await (updated, rotated)
             #expect(u.disabled)
             let row = try #require(try await daemon.row(id))
@@ -95,8 +95,8 @@ import Testing
             let service = daemon.live
             let created = try await daemon.live.createConnection(.init(name: "c\(round)"))
             let id = created.connection.id
-            async let rotated = service.rotateToken(.init(id: id))
-            async let updated = service.updateConnection(.init(id: id, idp: "Okta"))
+            async let rotated = service.rotateToken(.init(connection: id))
+            async let updated = service.updateConnection(.init(connection: id, idp: "Okta"))
             let (r, u) = try await (rotated, updated)
             #expect(u.idp == "Okta")
             let row = try #require(try await daemon.row(id))
@@ -120,8 +120,8 @@ import Testing
         for round in 0..<Self.rounds {
             let service = daemon.live
             let id = try await daemon.live.createConnection(.init(name: "c\(round)")).connection.id
-            async let renamed = service.updateConnection(.init(id: id, name: "renamed-\(round)"))
-            async let disabled = service.updateConnection(.init(id: id, disabled: true))
+            async let renamed = service.updateConnection(.init(connection: id, name: "renamed-\(round)"))
+            async let disabled = service.updateConnection(.init(connection: id, disabled: true))
             _ = try await (renamed, disabled)
             let memory = try await daemon.live.getConnection(id)
             #expect(memory.name == "renamed-\(round)" && memory.disabled, "round \(round): memory \(memory.name) \(memory.disabled)")
@@ -155,8 +155,8 @@ import Testing
             let service = daemon.live
             let first = try await daemon.live.createConnection(.init(name: "first\(round)")).connection.id
             let second = try await daemon.live.createConnection(.init(name: "second\(round)")).connection.id
-            async let a = Self.outcome { try await service.updateConnection(.init(id: first, name: "taken\(round)")) }
-            async let b = Self.outcome { try await service.updateConnection(.init(id: second, name: "taken\(round)")) }
+            async let a = Self.outcome { try await service.updateConnection(.init(connection: first, name: "taken\(round)")) }
+            async let b = Self.outcome { try await service.updateConnection(.init(connection: second, name: "taken\(round)")) }
             let kinds = await [a, b].sorted()
             #expect(kinds == ["conflict", "ok"], "round \(round): \(kinds)")
             let names = try await daemon.store!.read { db in

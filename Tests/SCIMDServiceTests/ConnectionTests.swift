@@ -50,8 +50,8 @@ import Testing
             #expect(error.code == .notFound)
         }
         await #expect(throws: RPCError.self) { try await fixture.service.deleteConnection("nope") }
-        await #expect(throws: RPCError.self) { try await fixture.service.updateConnection(.init(id: "nope", name: "x")) }
-        await #expect(throws: RPCError.self) { try await fixture.service.rotateToken(.init(id: "nope")) }
+        await #expect(throws: RPCError.self) { try await fixture.service.updateConnection(.init(connection: "nope", name: "x")) }
+        await #expect(throws: RPCError.self) { try await fixture.service.rotateToken(.init(connection: "nope")) }
     }
 
     @Test func tokenReachesOnlyItsOwnConnection() async throws {
@@ -77,17 +77,17 @@ import Testing
         #expect(missing.result.headers["WWW-Authenticate"] != nil)
         #expect(missing.body?["status"] == "401")
         #expect(await fixture.scim("GET", "/Users", token: a.token + "x").status == 401)
-        _ = try await fixture.service.updateConnection(.init(id: a.connection.id, disabled: true))
+        _ = try await fixture.service.updateConnection(.init(connection: a.connection.id, disabled: true))
         let disabled = await fixture.scim("GET", "/Users", token: a.token)
         #expect(disabled.status == 403)
-        _ = try await fixture.service.updateConnection(.init(id: a.connection.id, disabled: false))
+        _ = try await fixture.service.updateConnection(.init(connection: a.connection.id, disabled: false))
         #expect(await fixture.scim("GET", "/Users", token: a.token).status == 200)
     }
 
     @Test func rotationWithoutOverlapStopsTheOldTokenAtOnce() async throws {
         let fixture = try ServiceFixture()
         let a = try await fixture.connection("A")
-        let rotated = try await fixture.service.rotateToken(.init(id: "A"))
+        let rotated = try await fixture.service.rotateToken(.init(connection: "A"))
         #expect(rotated.token != a.token)
         #expect(await fixture.scim("GET", "/Users", token: a.token).status == 401)
         #expect(await fixture.scim("GET", "/Users", token: rotated.token).status == 200)
@@ -97,14 +97,14 @@ import Testing
         let now = Box(Milliseconds(1_000_000))
         let fixture = try ServiceFixture(clock: Clock { now.value })
         let a = try await fixture.connection("A")
-        let rotated = try await fixture.service.rotateToken(.init(id: a.connection.id, overlapSeconds: 60))
+        let rotated = try await fixture.service.rotateToken(.init(connection: a.connection.id, overlapSeconds: 60))
         #expect(rotated.connection.previousTokenExpiresAt != nil)
         #expect(await fixture.scim("GET", "/Users", token: a.token).status == 200)
         #expect(await fixture.scim("GET", "/Users", token: rotated.token).status == 200)
         now.mutate { $0 += 61_000 }
         #expect(await fixture.scim("GET", "/Users", token: a.token).status == 401)
         #expect(await fixture.scim("GET", "/Users", token: rotated.token).status == 200)
-        await #expect(throws: RPCError.self) { try await fixture.service.rotateToken(.init(id: "A", overlapSeconds: -1)) }
+        await #expect(throws: RPCError.self) { try await fixture.service.rotateToken(.init(connection: "A", overlapSeconds: -1)) }
     }
 
     @Test func deleteRemovesEverythingTheConnectionHolds() async throws {
@@ -125,8 +125,8 @@ import Testing
         let fixture = try ReopenableService()
         let a = try await fixture.connection("Persisted")
         let b = try await fixture.connection("Disabled")
-        _ = try await fixture.service.updateConnection(.init(id: "Disabled", disabled: true))
-        let rotated = try await fixture.service.rotateToken(.init(id: "Persisted", overlapSeconds: 3600))
+        _ = try await fixture.service.updateConnection(.init(connection: "Disabled", disabled: true))
+        let rotated = try await fixture.service.rotateToken(.init(connection: "Persisted", overlapSeconds: 3600))
         #expect(await fixture.scim("POST", "/Users", token: rotated.token, body: ["userName": "kept@example.com"]).status == 201)
         try fixture.reopen()
         let list = try await fixture.service.listConnections()

@@ -133,7 +133,7 @@ import Testing
         #expect(await f.scim("GET", "/Users/\(id)%27%20OR%201=1", token: a.token).status == 404)
         #expect(try await f.service.getConnection(evil).users == 1)
         #expect(try await f.service.listUsers(.init(connection: evil, filter: filter)).users.count == 1)
-        _ = try await f.service.linkUser(.init(connection: evil, user: evil, appUserId: evil))
+        _ = try await f.service.linkUser(.init(connection: evil, id: evil, appUserId: evil))
         #expect(try await f.service.resolveSSO(.init(connection: evil, claims: ["email": .string(evil)])).verdict == "allow")
         let tables = try await f.store.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") }
         #expect(tables.contains("resource"))

@@ -25,7 +25,7 @@ import Testing
     @Test func theLocalPartStrategyCannotBeChosenWithoutDomains() async throws {
         let f = try await setup()
         do {
-            _ = try await f.service.updateConnection(.init(id: "Acme", sso: SSOStrategy(kind: "email_localpart_userName")))
+            _ = try await f.service.updateConnection(.init(connection: "Acme", sso: SSOStrategy(kind: "email_localpart_userName")))
             Issue.record("local-part strategy accepted without domains")
         } catch let error as RPCError {
             #expect(error.kind == "invalid_params")
@@ -34,10 +34,10 @@ import Testing
         #expect(try await f.service.getConnection("Acme").sso.kind == "email_userName")
         // With domains, in the same call: accepted. Then the domains cannot be removed under it.
         let updated = try await f.service.updateConnection(
-            .init(id: "Acme", sso: SSOStrategy(kind: "email_localpart_userName"), domains: ["Example.COM", "@example.org"]))
+            .init(connection: "Acme", sso: SSOStrategy(kind: "email_localpart_userName"), domains: ["Example.COM", "@example.org"]))
         #expect(updated.domains == ["example.com", "example.org"])
         do {
-            _ = try await f.service.updateConnection(.init(id: "Acme", domains: []))
+            _ = try await f.service.updateConnection(.init(connection: "Acme", domains: []))
             Issue.record("domains removed under the local-part strategy")
         } catch let error as RPCError {
             #expect(error.data?.field == "domains")
@@ -47,7 +47,7 @@ import Testing
     @Test func theLocalPartStrategyRefusesOtherDomains() async throws {
         let f = try await setup()
         _ = try await f.service.updateConnection(
-            .init(id: "Acme", sso: SSOStrategy(kind: "email_localpart_userName"), domains: ["example.com"]))
+            .init(connection: "Acme", sso: SSOStrategy(kind: "email_localpart_userName"), domains: ["example.com"]))
         let evil = try await resolve(f, ["email": "mhopper@evil.example.net"])
         #expect(evil.verdict == "deny_not_provisioned")
         #expect(evil.reason == "domain_not_allowed")
@@ -68,7 +68,7 @@ import Testing
     ])
     func everyEmailBasedStrategyRefusesOtherDomains(_ strategy: SSOStrategy, _ claim: String) async throws {
         let f = try await setup()
-        _ = try await f.service.updateConnection(.init(id: "Acme", sso: strategy, domains: ["example.com"]))
+        _ = try await f.service.updateConnection(.init(connection: "Acme", sso: strategy, domains: ["example.com"]))
         let evil = try await resolve(f, [claim: "ada@evil.example.net"])
         #expect(evil.verdict == "deny_not_provisioned")
         #expect(evil.reason == "domain_not_allowed")
@@ -89,7 +89,7 @@ import Testing
     func invalidDomainsAreRefusedNamingTheEntry(_ domains: [String]) async throws {
         let f = try await setup()
         do {
-            _ = try await f.service.updateConnection(.init(id: "Acme", domains: ["ok.example"] + domains))
+            _ = try await f.service.updateConnection(.init(connection: "Acme", domains: ["ok.example"] + domains))
             Issue.record("\(domains) accepted")
         } catch let error as RPCError {
             #expect(error.kind == "invalid_params")

@@ -57,7 +57,7 @@ import Testing
         let (f, _, ids) = try await setup()
         // The local-part strategy needs the customer's domains.
         let domains = kind == "email_localpart_userName" ? ["x.example"] : nil
-        _ = try await f.service.updateConnection(.init(id: "Acme", sso: SSOStrategy(kind: kind), domains: domains))
+        _ = try await f.service.updateConnection(.init(connection: "Acme", sso: SSOStrategy(kind: kind), domains: domains))
         // email_localpart_userName: the local part of "Ada@Example.com@x.example" (before the last "@") is Ada's userName.
         let r = try await resolve(f, claims)
         #expect(r.verdict == "allow", "\(kind)")
@@ -67,14 +67,14 @@ import Testing
 
     @Test func externalIdIsCaseExact() async throws {
         let (f, _, _) = try await setup()
-        _ = try await f.service.updateConnection(.init(id: "Acme", sso: SSOStrategy(kind: "sub_externalId")))
+        _ = try await f.service.updateConnection(.init(connection: "Acme", sso: SSOStrategy(kind: "sub_externalId")))
         #expect(try await resolve(f, ["sub": "EXT-ADA"]).verdict == "deny_not_provisioned")
         #expect(try await resolve(f, ["sub": "ext-carol"]).verdict == "deny_deprovisioned")
     }
 
     @Test func claimToMappedPropertyAndAmbiguity() async throws {
         let (f, token, _) = try await setup()
-        _ = try await f.service.updateConnection(.init(id: "Acme", sso: SSOStrategy(kind: "claim_property", claim: "upn", property: "email")))
+        _ = try await f.service.updateConnection(.init(connection: "Acme", sso: SSOStrategy(kind: "claim_property", claim: "upn", property: "email")))
         #expect(try await resolve(f, ["upn": "ADA@example.com"]).verdict == "allow")
         // Two users whose mapped email is the same: never guess.
         _ = await f.scim("POST", "/Users", token: token, body: ["userName": "ada-alias", "emails": [["value": "ada@example.com", "primary": true]]])
@@ -94,10 +94,10 @@ import Testing
         await #expect(throws: RPCError.self) { try await resolve(f, ["email": "a"], connection: nil) }
         await #expect(throws: RPCError.self) { try await resolve(f, ["email": "a"], connection: "nope") }
         await #expect(throws: RPCError.self) {
-            try await f.service.updateConnection(.init(id: "Acme", sso: SSOStrategy(kind: "guess")))
+            try await f.service.updateConnection(.init(connection: "Acme", sso: SSOStrategy(kind: "guess")))
         }
         await #expect(throws: RPCError.self) {
-            try await f.service.updateConnection(.init(id: "Acme", sso: SSOStrategy(kind: "claim_property", claim: "x", property: "nonexistent")))
+            try await f.service.updateConnection(.init(connection: "Acme", sso: SSOStrategy(kind: "claim_property", claim: "x", property: "nonexistent")))
         }
         let byCustomer = try await resolve(f, ["email": "ada@example.com"], connection: nil, customerId: "cus_42")
         #expect(byCustomer.verdict == "allow")
@@ -105,28 +105,28 @@ import Testing
 
     @Test func linkAndUnlink() async throws {
         let (f, _, ids) = try await setup()
-        let linked = try await f.service.linkUser(.init(connection: "Acme", user: "ada@example.com", appUserId: "app-1"))
+        let linked = try await f.service.linkUser(.init(connection: "Acme", id: "ada@example.com", appUserId: "app-1"))
         #expect(linked.id == ids["ada"])
         #expect(try await resolve(f, ["email": "ada@example.com"]).user?.appUserId == "app-1")
         #expect(try await f.service.getUser(.init(connection: "Acme", id: ids["ada"]!)).appUserId == "app-1")
         #expect(try await f.service.listUsers(.init(connection: "Acme")).users.first { $0.id == ids["ada"] }?.appUserId == "app-1")
         do {
-            _ = try await f.service.linkUser(.init(connection: "Acme", user: "bob@example.com", appUserId: "app-1"))
+            _ = try await f.service.linkUser(.init(connection: "Acme", id: "bob@example.com", appUserId: "app-1"))
             Issue.record("one app user linked twice")
         } catch let error as RPCError {
             #expect(error.kind == "conflict")
         }
-        _ = try await f.service.unlinkUser(.init(connection: "Acme", user: ids["ada"]!))
+        _ = try await f.service.unlinkUser(.init(connection: "Acme", id: ids["ada"]!))
         #expect(try await resolve(f, ["email": "ada@example.com"]).user?.appUserId == nil)
-        await #expect(throws: RPCError.self) { try await f.service.linkUser(.init(connection: "Acme", user: "ghost", appUserId: "x")) }
-        await #expect(throws: RPCError.self) { try await f.service.linkUser(.init(connection: "Acme", user: "ada@example.com", appUserId: " ")) }
+        await #expect(throws: RPCError.self) { try await f.service.linkUser(.init(connection: "Acme", id: "ghost", appUserId: "x")) }
+        await #expect(throws: RPCError.self) { try await f.service.linkUser(.init(connection: "Acme", id: "ada@example.com", appUserId: " ")) }
     }
 }
 
 @Suite struct ConfirmModeTests {
     func confirmConnection(_ f: ServiceFixture, timeout: Int? = nil) async throws -> String {
         let a = try await f.connection()
-        _ = try await f.service.updateConnection(.init(id: "Acme", confirmMode: true, commitTimeoutSeconds: timeout))
+        _ = try await f.service.updateConnection(.init(connection: "Acme", confirmMode: true, commitTimeoutSeconds: timeout))
         return a.token
     }
 
@@ -155,7 +155,7 @@ import Testing
         let a = try await f.connection()
         let created = await f.scim("POST", "/Users", token: a.token, body: ["userName": "d@example.com"])
         let id = created.body?["id"]?.stringValue ?? ""
-        _ = try await f.service.updateConnection(.init(id: "Acme", confirmMode: true))
+        _ = try await f.service.updateConnection(.init(connection: "Acme", confirmMode: true))
         let off = await f.scim(
             "PATCH", "/Users/\(id)", token: a.token,
             body: ["schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [["op": "replace", "path": "active", "value": false]]])
