@@ -227,7 +227,7 @@ final class ScriptedDaemon: Sendable {
         }
         let client = SCIMDClient(socketPath: daemon.path, configuration: .init(timeout: .seconds(30)))
         let results = try await client.callBatch(UsersLink.self, [
-            .init(connection: "acme", user: "a", appUserId: "1"), .init(connection: "acme", user: "b", appUserId: "2"),
+            .init(connection: "acme", id: "a", appUserId: "1"), .init(connection: "acme", id: "b", appUserId: "2"),
         ])
         await client.shutdown()
         await daemon.finished()
