@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import NIOConcurrencyHelpers
 import SCIMDProtocol
 import SCIMDStore
 import SCIMJSON
@@ -237,6 +238,13 @@ struct SCIMEndpoint: Sendable {
                 }
                 if let filter = query.filter, let plan = IndexPlan.candidates(filter, type: type) {
                     for resource in plan.candidates(in: table) { _ = try consider(resource) }
+                } else if let filter = query.filter, let storedMembers, table.count >= Self.parallelScanMinimum {
+                    // Matching one resource needs nothing of another: split the scan over the cores.
+                    let all = table.page(offset: 0, count: table.count)
+                    for position in try Self.matchingPositions(all, filter: filter, type: type, storedMembers: storedMembers) {
+                        if pageRange.contains(matched) { matches.append((JSONObject(), type, all[position])) }
+                        matched += 1
+                    }
                 } else {
                     try table.forEach(consider)
                 }
@@ -289,6 +297,32 @@ struct SCIMEndpoint: Sendable {
                     resource, attributes: query.attributes, excludedAttributes: query.excludedAttributes, resourceType: type))
         }
         return listResponse(projected, total: total, startIndex: query.startIndex)
+    }
+
+    /// Fewest resources for which a scan is split over the cores (below, the hand-off costs more).
+    static let parallelScanMinimum = 2_048
+
+    /// The positions in `resources` (ascending) of those `filter` matches, evaluated on the members
+    /// `storedMembers` names, in one slice per core. Throws the filter's `SCIMError` (the first
+    /// slice's that threw).
+    static func matchingPositions(
+        _ resources: [ReplicaResource], filter: Filter, type: SCIMResourceType, storedMembers: [String]
+    ) throws -> [Int] {
+        let slices = max(1, min(ProcessInfo.processInfo.activeProcessorCount, resources.count / (parallelScanMinimum / 2)))
+        let results = NIOLockedValueBox([Result<[Int], SCIMError>?](repeating: nil, count: slices))
+        DispatchQueue.concurrentPerform(iterations: slices) { slice in
+            let range = (resources.count * slice / slices)..<(resources.count * (slice + 1) / slices)
+            let outcome = Result { () throws(SCIMError) -> [Int] in
+                var positions: [Int] = []
+                for position in range {
+                    let members = resources[position].object { key in storedMembers.contains { $0.caseInsensitiveEquals(key) } }
+                    if try filter.matches(members, resourceType: type) { positions.append(position) }
+                }
+                return positions
+            }
+            results.withLockedValue { $0[slice] = outcome }
+        }
+        return try results.withLockedValue { $0 }.flatMap { try $0!.get() }
     }
 
     /// The top-level members `filter` reads, when all of them are stored as sent; nil when it reads

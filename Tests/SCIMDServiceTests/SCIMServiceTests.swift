@@ -1,6 +1,6 @@
 import Foundation
 import SCIMDProtocol
-import SCIMDService
+@testable import SCIMDService
 import SCIMJSON
 import Testing
 
@@ -176,5 +176,47 @@ import Testing
         let beyond = await fixture.scim("GET", "/Users?filter=title%20sw%20%22p%22&startIndex=9", token: a.token)
         #expect(beyond.body?["totalResults"] == 5)
         #expect(beyond.body?["Resources"]?.arrayValue?.isEmpty == true)
+    }
+
+    /// A connection large enough for the scan to be split over the cores gives the same count and
+    /// the same page, in list order, as a sequential scan would: every third user matches, and the
+    /// pages straddle the slices' boundary.
+    @Test func aScanSplitOverTheCoresKeepsListOrder() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection()
+        let users = 2_400
+        #expect(users >= SCIMEndpoint.parallelScanMinimum)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    for i in stride(from: worker, to: users, by: 8) {
+                        let created = await fixture.scim(
+                            "POST", "/Users", token: a.token,
+                            body: ["userName": .string("u\(i)@example.com"), "title": .string(i % 3 == 0 ? "match" : "other"), "nickName": .string("\(i)")])
+                        #expect(created.status == 201)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        // List order is creation order; the matches, in it, are the users whose title is "match".
+        var expected: [String] = []
+        var startIndex = 1
+        while true {
+            let page = await fixture.scim("GET", "/Users?startIndex=\(startIndex)&count=1000", token: a.token)
+            let resources = page.body?["Resources"]?.arrayValue ?? []
+            if resources.isEmpty { break }
+            expected += resources.filter { $0["title"]?.stringValue == "match" }.compactMap { $0["nickName"]?.stringValue }
+            startIndex += resources.count
+        }
+        #expect(expected.count == users / 3)
+        for (start, count) in [(1, 10), (395, 10), (401, 5), (790, 20), (801, 50)] {
+            let page = await fixture.scim("GET", "/Users?filter=title%20eq%20%22match%22&startIndex=\(start)&count=\(count)", token: a.token)
+            #expect(page.body?["totalResults"] == .int(users / 3))
+            let got = page.body?["Resources"]?.arrayValue?.compactMap { $0["nickName"]?.stringValue } ?? []
+            #expect(got == Array(expected.dropFirst(start - 1).prefix(count)), "startIndex \(start)")
+            // Page resources are rendered whole: id, meta and the stored members all there.
+            #expect(page.body?["Resources"]?.arrayValue?.allSatisfy { $0["id"] != nil && $0["meta"] != nil && $0["userName"] != nil } == true)
+        }
     }
 }
