@@ -221,7 +221,7 @@ struct SCIMEndpoint: Sendable {
                 let consider: (ReplicaResource) throws -> Bool = { resource in
                     if let filter = query.filter, let storedMembers {
                         let members = resource.object { key in storedMembers.contains { $0.caseInsensitiveEquals(key) } }
-                        guard try filter.matches(members, resourceType: type) else { return true }
+                        guard try filter.matchesValidated(members, resourceType: type) else { return true }
                         // Rendered with its groups or members below, like every page resource here.
                         if pageRange.contains(matched) { matches.append((JSONObject(), type, resource)) }
                         matched += 1
@@ -302,7 +302,7 @@ struct SCIMEndpoint: Sendable {
     /// Fewest resources for which a scan is split over the cores (below, the hand-off costs more).
     static let parallelScanMinimum = 2_048
 
-    /// The positions in `resources` (ascending) of those `filter` matches, evaluated on the members
+    /// The positions in `resources` (ascending) of those the validated `filter` matches, evaluated on the members
     /// `storedMembers` names, in one slice per core. Throws the filter's `SCIMError` (the first
     /// slice's that threw).
     static func matchingPositions(
@@ -316,7 +316,7 @@ struct SCIMEndpoint: Sendable {
                 var positions: [Int] = []
                 for position in range {
                     let members = resources[position].object { key in storedMembers.contains { $0.caseInsensitiveEquals(key) } }
-                    if try filter.matches(members, resourceType: type) { positions.append(position) }
+                    if try filter.matchesValidated(members, resourceType: type) { positions.append(position) }
                 }
                 return positions
             }

@@ -92,6 +92,13 @@ extension Filter {
         return try FilterEvaluator.evaluate(self, on: resource, scope: scope)
     }
 
+    /// ``matches(_:resourceType:)`` without checking the filter against the schema first, for a
+    /// scan that called ``validate(resourceType:)`` once and then evaluates the filter on every
+    /// resource of a connection. Same result for a filter that passed validation.
+    public func matchesValidated(_ resource: JSONObject, resourceType: SCIMResourceType) throws(SCIMError) -> Bool {
+        try FilterEvaluator.evaluate(self, on: resource, scope: .top(resourceType))
+    }
+
     /// Checks this filter against the schema of `resourceType` without evaluating it, so a
     /// search can be refused with `invalidFilter` even when there is nothing to match.
     /// Throws what ``matches(_:resourceType:)`` throws for schema mismatches.

@@ -432,3 +432,18 @@ struct SplitMix: RandomNumberGenerator {
         #expect(throws: JSONParseError.self) { try JSONParser().parseObject(#"{"a": 1, "a": 2}"#, keepingMembers: { _ in true }) }
     }
 }
+
+/// `caseInsensitiveEquals`: ASCII folded byte by byte, anything else by Unicode lowercasing.
+@Suite struct CaseInsensitiveEqualsTests {
+    @Test(arguments: [
+        ("userName", "USERNAME", true), ("userName", "userNames", false), ("", "", true), ("a", "", false),
+        ("emails", "EMAILS", true), ("@", "`", false), ("[", "{", false), ("Z", "z", true), ("_", "\u{7F}", false),
+        ("Ärger", "ärger", true), ("ÄRGER", "ärger", true), ("café", "CAFÉ", true), ("caf\u{E9}", "caf\u{E8}", false),
+        ("\u{212A}", "k", true), ("x\u{212A}", "xK", true), ("straße", "STRASSE", false), ("ünïcødé ✓", "ÜNÏCØDÉ ✓", true),
+    ])
+    func foldsCase(a: String, b: String, equal: Bool) {
+        #expect(a.caseInsensitiveEquals(b) == equal)
+        #expect(b.caseInsensitiveEquals(a) == equal)
+        #expect(a.caseInsensitiveEquals(b) == (a.lowercased() == b.lowercased()))
+    }
+}
