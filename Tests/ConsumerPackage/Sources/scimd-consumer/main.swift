@@ -1,6 +1,7 @@
 import SCIMDClient
 
 let scimd = SCIMDClient(socketPath: CommandLine.arguments.dropFirst().first ?? SCIMDClient.defaultSocketPath)
+try await scimd.connect()  // fail now if scimd is not there, not after a call's 60 s timeout
 // Provisioning check: is the customer's IdP provisioning anyone yet?
 let acme = try await scimd.connection("acme")
 print("acme: \(acme.activeUsers) of \(acme.users) users active")
