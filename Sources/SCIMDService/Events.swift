@@ -48,6 +48,23 @@ enum EventLog {
             resourceType: r.resourceType, resourceId: r.resourceId, data: (try? JSONParser().parse(r.data)) ?? .object([:]))
     }
 
+    /// Throws `invalid_params` (field `types`) naming the first entry that selects no event type
+    /// the feed carries (``EventInfo/types``): a typo such as `usr.*` or `user.creatd` would
+    /// otherwise select nothing, silently, forever.
+    static func checkSelection(_ types: [String]?) throws(RPCError) {
+        for entry in types ?? [] {
+            let known = entry.hasSuffix(".*")
+                ? EventInfo.types.contains { $0.hasPrefix(String(entry.dropLast(1))) }
+                : EventInfo.types.contains(entry)
+            guard known else {
+                let families = Set(EventInfo.types.map { String($0.prefix { $0 != "." }) + ".*" }).sorted()
+                throw RPCError.invalidParams(
+                    "types: '\(entry)' selects no event type (one of \(EventInfo.types.joined(separator: ", ")), or a family: \(families.joined(separator: ", ")))",
+                    field: "types")
+            }
+        }
+    }
+
     /// Whether `type` is selected by `types` (exact names, or `family.*`).
     static func matches(_ type: String, _ types: [String]?) -> Bool {
         guard let types, !types.isEmpty else { return true }
@@ -107,6 +124,7 @@ extension SCIMDService {
         guard after >= 0 else { throw RPCError.invalidParams("after must not be negative", field: "after") }
         let connectionId = try params.connection.map { try connection(named: $0).id }
         let types = params.types
+        try EventLog.checkSelection(types)
         let (events, latest) = try await readEvents(after: after, connectionId: connectionId, types: types, limit: limit)
         return .init(events: events, nextAfter: events.last?.sequence ?? Int(after), latestSequence: Int(latest))
     }
@@ -134,6 +152,7 @@ extension SCIMDService {
     public func prepareSubscription(_ selection: EventSelection) throws -> (connectionId: String?, after: Int64) {
         let after = Int64(selection.after ?? 0)
         guard after >= 0 else { throw RPCError.invalidParams("after must not be negative", field: "after") }
+        try EventLog.checkSelection(selection.types)
         return (try selection.connection.map { try connection(named: $0).id }, after)
     }
 

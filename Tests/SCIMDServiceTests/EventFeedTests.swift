@@ -60,6 +60,26 @@ import Testing
         await #expect(throws: RPCError.self) { try await fixture.service.listEvents(.init(connection: "nope")) }
     }
 
+    /// A type or family the feed never carries is refused, naming it, on both reads of the feed:
+    /// a typo would otherwise select nothing and look like a quiet feed.
+    @Test func anEventTypeTheFeedNeverCarriesIsRefused() async throws {
+        let fixture = try ServiceFixture()
+        for types in [["usr.*"], ["user.creatd"], ["user.created", "group.*", "warning"], ["*"], [""]] {
+            do {
+                _ = try await fixture.service.listEvents(.init(types: types))
+                Issue.record("accepted \(types)")
+            } catch let error as RPCError {
+                #expect(error.data?.field == "types")
+                #expect(error.message.contains("'\(types.last!)'"), "\(error.message)")
+            }
+            await #expect(throws: RPCError.self) { try await fixture.service.prepareSubscription(EventSelection(types: types)) }
+        }
+        // Every type and every family the feed carries is accepted.
+        let all = EventInfo.types + ["user.*", "group.*", "warning.*", "mapping.*", "connection.*"]
+        _ = try await fixture.service.listEvents(.init(types: all))
+        _ = try await fixture.service.prepareSubscription(EventSelection(types: all))
+    }
+
     @Test func theFeedSurvivesARestart() async throws {
         let fixture = try ReopenableService()
         let a = try await fixture.connection()
