@@ -47,11 +47,17 @@ public enum EnvironmentOptions {
         return environment.keys.filter { $0.hasPrefix(prefix) && !known.contains($0) }.sorted()
     }
 
-    /// The arguments the environment sets, in `options` order (`["--log-level", "debug", "--http-trust-forwarded"]`).
-    public static func arguments(for options: [Option], environment: [String: String], prefix: String = "SCIMD_") -> [String] {
+    /// The arguments the environment sets, in `options` order (`["--log-level", "debug", "--http-trust-forwarded"]`),
+    /// leaving out the options `commandLine` gives itself (`--name` or `--name=value`): the command
+    /// line wins, and what scimd reports as taken from the environment is what it really took.
+    public static func arguments(
+        for options: [Option], environment: [String: String], prefix: String = "SCIMD_", commandLine: [String] = []
+    ) -> [String] {
         var arguments: [String] = []
         for option in options {
             guard let value = environment[option.variable(prefix: prefix)] else { continue }
+            let flag = "--" + option.name
+            if commandLine.contains(where: { $0 == flag || $0.hasPrefix(flag + "=") }) { continue }
             if option.isFlag {
                 if ["1", "true", "yes", "on"].contains(value.lowercased()) { arguments.append("--" + option.name) }
             } else {

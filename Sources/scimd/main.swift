@@ -17,7 +17,7 @@ NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExe
 func runCommand() async {
     let environment = ProcessInfo.processInfo.environment
     let options = EnvironmentOptions.options(fromHelpDump: SCIMD._dumpHelp())
-    let fromEnvironment = EnvironmentOptions.arguments(for: options, environment: environment)
+    let fromEnvironment = EnvironmentOptions.arguments(for: options, environment: environment, commandLine: Array(CommandLine.arguments.dropFirst()))
     // Said before anything else, so a bad value's error ("invalid for '--http-idle-timeout'") can be
     // traced to the variable, and a typo does not go unnoticed.
     if !fromEnvironment.isEmpty {

@@ -64,6 +64,14 @@ import Testing
             for: options, environment: ["SCIMD_LOG_LEVEL": "debug", "SCIMD_HTTP_TRUST_FORWARDED": "Yes", "SCIMD_HELP": "1", "OTHER": "x"])
         #expect(arguments == ["--log-level", "debug", "--http-trust-forwarded"])
         #expect(EnvironmentOptions.arguments(for: options, environment: ["SCIMD_HTTP_TRUST_FORWARDED": "0"]).isEmpty)
+        // An option the command line gives itself is not taken from the environment (nor reported so).
+        let environment = ["SCIMD_LOG_LEVEL": "debug", "SCIMD_MAX_CONNECTIONS": "5", "SCIMD_HTTP_TRUST_FORWARDED": "1"]
+        #expect(
+            EnvironmentOptions.arguments(for: options, environment: environment, commandLine: ["--log-level", "info", "--max-connections=9"])
+                == ["--http-trust-forwarded"])
+        #expect(
+            EnvironmentOptions.arguments(for: options, environment: environment, commandLine: ["--http-trust-forwarded", "--log-levelx"])
+                == ["--log-level", "debug", "--max-connections", "5"])
         #expect(
             EnvironmentOptions.unknownVariables(
                 for: options, environment: ["SCIMD_LOGLEVEL": "debug", "SCIMD_LOG_LEVEL": "info", "OTHER": "1", "SCIMD_MAX_CONNECTION": "2"])
