@@ -34,6 +34,9 @@ struct EventsCommand: AsyncParsableCommand {
                 after: after, connection: connection, types: types?.split(separator: ",").map(String.init), limit: limit)
             let page = try await options.withClient { try await $0.listEvents(params) }
             if options.json { return try options.printJSON(page) }
+            if page.events.isEmpty {
+                print(after < page.latestSequence ? "No events match." : "No events after \(after) (the newest is \(page.latestSequence)).")
+            }
             for e in page.events { print(EventsCommand.line(e)) }
             if page.nextAfter < page.latestSequence && page.events.count == limit {
                 print("More: scimctl events list --after \(page.nextAfter)")
