@@ -83,7 +83,7 @@ struct Users: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One user's mapped properties, warnings, groups, requests and raw SCIM data.")
+        static let configuration = CommandConfiguration(abstract: "One user's mapped properties, warnings, groups, requests and raw SCIM data.", aliases: ["get"])
         @OptionGroup var options: GlobalOptions
         @OptionGroup var view: ViewOptions
         @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
@@ -119,7 +119,7 @@ struct Groups: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One group with its members (paged), warnings and raw SCIM data.")
+        static let configuration = CommandConfiguration(abstract: "One group with its members (paged), warnings and raw SCIM data.", aliases: ["get"])
         @OptionGroup var options: GlobalOptions
         @OptionGroup var view: ViewOptions
         @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String

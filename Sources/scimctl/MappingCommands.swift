@@ -19,7 +19,7 @@ struct MappingCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the current mapping.")
+        static let configuration = CommandConfiguration(abstract: "Show the current mapping.", aliases: ["get"])
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         func run() async throws {

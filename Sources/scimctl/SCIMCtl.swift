@@ -219,7 +219,7 @@ struct Connections: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one connection.")
+        static let configuration = CommandConfiguration(abstract: "Show one connection.", aliases: ["get"])
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String
         @Flag(help: "Show absolute UTC times.") var utc = false
@@ -356,7 +356,7 @@ struct Requests: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one logged request with its bodies.")
+        static let configuration = CommandConfiguration(abstract: "Show one logged request with its bodies.", aliases: ["get"])
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Request id.") var id: Int
         func run() async throws {

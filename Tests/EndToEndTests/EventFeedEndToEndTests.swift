@@ -96,6 +96,10 @@ import Testing
         #expect(none.stdout == "No events match.\n")
         let beyond = try runTool("scimctl", ["events", "list", "--after", "1000"], environment: env)
         #expect(beyond.stdout.hasPrefix("No events after 1000 (the newest is "))
+        // `get`, the RPC methods' verb, finds the `show` commands.
+        let shown = try runTool("scimctl", ["connections", "get", "Tail"], environment: env)
+        #expect(shown.status == 0)
+        #expect(shown.stdout.contains("Tail"))
         let typo = try runTool("scimctl", ["events", "list", "--types", "usr.*"], environment: env)
         #expect(typo.status != 0)
         #expect(typo.stderr.contains("'usr.*' selects no event type"))
