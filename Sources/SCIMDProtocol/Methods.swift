@@ -336,4 +336,6 @@ public let allMethods: [any RPCMethod.Type] = [
     UsersList.self, UsersGet.self, GroupsList.self, GroupsGet.self,
     EventsList.self, EventsSubscribe.self,
     SSOResolve.self, UsersLink.self, UsersUnlink.self, SCIMCommit.self, SCIMReject.self,
+    WebhooksAdd.self, WebhooksList.self, WebhooksRemove.self, WebhooksPause.self, WebhooksResume.self,
+    WebhooksRotateSecret.self, WebhooksDeliveries.self, WebhooksRedeliver.self,
 ]
