@@ -373,11 +373,12 @@ extension SCIMDService {
         while true {
             let snapshot = try await store.read { db -> (WebhookRecord, WebhookHead)? in
                 guard let webhook = try db.webhook(id: id) else { return nil }
-                if webhook.paused { return (webhook, .caughtUp(scannedThrough: webhook.cursor)) }
+                if webhook.paused { return (webhook, .caughtUp(scannedThrough: webhook.cursor, complete: true)) }
                 let types = WebhookValues.decodeTypes(webhook.types)
                 return (webhook, try db.webhookHead(webhook) { EventLog.matches($0, types) })
             }
-            guard let (webhook, head) = snapshot else { return .removed }
+            guard let snapshot else { return .removed }
+            let (webhook, head) = snapshot
             if webhook.paused { return .idle }
             let now = clock.now()
             switch head {
@@ -395,11 +396,13 @@ extension SCIMDService {
                     finishedAt: now, redelivery: true)
                 _ = try await store.write { db in try db.finishWebhookDelivery(entry, at: now) }
                 continue
-            case .caughtUp(let scannedThrough):
+            case .caughtUp(let scannedThrough, let complete):
                 if scannedThrough > webhook.cursor {
                     let from = webhook.cursor
                     try await store.writeRelaxed { db in try db.advanceWebhookCursor(webhookId: id, from: from, to: scannedThrough) }
                 }
+                // A scan cut short by its limit goes on from where it stopped.
+                if !complete { continue }
                 return .idle
             case .event(let event), .redelivery(let event, _):
                 let sequence = event.sequence ?? 0

@@ -118,8 +118,9 @@ public enum WebhookHead: Sendable, Equatable {
     /// Events after the cursor up to `through` were pruned (retention) before this endpoint
     /// delivered them; `from` is the cursor's successor.
     case gap(from: Int64, through: Int64)
-    /// Nothing matches up to `scannedThrough` (the cursor may move there).
-    case caughtUp(scannedThrough: Int64)
+    /// Nothing matches up to `scannedThrough` (the cursor may move there); `complete` when that
+    /// is the end of the feed, false when the scan stopped at its limit.
+    case caughtUp(scannedThrough: Int64, complete: Bool)
 }
 
 extension Database {
@@ -203,11 +204,11 @@ extension Database {
             scanned += batch.count
             guard batch.count == 500, let last = batch.last?.sequence else {
                 // Everything up to the newest event was scanned: the cursor may move past it.
-                return .caughtUp(scannedThrough: max(cursor, try eventHighWater()))
+                return .caughtUp(scannedThrough: max(cursor, try eventHighWater()), complete: true)
             }
             cursor = last
         }
-        return .caughtUp(scannedThrough: cursor)
+        return .caughtUp(scannedThrough: cursor, complete: false)
     }
 
     /// Records the outcome of the head delivery and moves on, in one transaction: the log entry,
