@@ -40,13 +40,17 @@ public struct WebhookInfo: Codable, Sendable, Equatable {
     public var missedEvents: Int
     /// Manual redeliveries queued (`webhooks.redeliver`), sent before the next feed event.
     public var queuedRedeliveries: Int
-    /// Logged deliveries by outcome (the log keeps each endpoint's newest 1000).
+    /// Logged deliveries that got a 2xx answer (the log keeps each endpoint's newest 1000).
     public var delivered: Int
+    /// Logged deliveries that had no 2xx answer within the retry period.
     public var failed: Int
+    /// Logged ranges of events pruned before they could be delivered.
     public var skipped: Int
     /// While a rotation overlap lasts: until when the previous secret still signs (a second `v1`).
     public var previousSecretExpiresAt: String?
+    /// When it was added (RFC 3339, UTC).
     public var createdAt: String
+    /// When it was last changed by an operator or a finished delivery (RFC 3339, UTC).
     public var updatedAt: String
 
     public init(
@@ -101,6 +105,7 @@ public struct WebhookRetry: Codable, Sendable, Equatable {
 
 /// A new endpoint or a rotated secret, with the secret: shown this once, never again.
 public struct WebhookWithSecret: Codable, Sendable, Equatable {
+    /// The endpoint as it now stands.
     public var webhook: WebhookInfo
     /// The signing secret (`whsec_` and 43 base64url characters); its UTF-8 bytes are the HMAC key.
     public var secret: String
@@ -139,7 +144,9 @@ public struct WebhookDelivery: Codable, Sendable, Equatable {
     public var status: Int?
     /// Why the last attempt failed, or what was skipped.
     public var error: String?
+    /// When its first attempt was made (RFC 3339, UTC).
     public var firstAttemptAt: String
+    /// When the outcome was recorded (RFC 3339, UTC).
     public var finishedAt: String
     /// Whether it was a manual redelivery (`webhooks.redeliver`).
     public var redelivery: Bool
@@ -193,6 +200,7 @@ public enum WebhooksList: RPCMethod {
         public init(connection: String? = nil) { self.connection = connection }
     }
     public struct Result: Codable, Sendable, Equatable {
+        /// The endpoints, oldest first.
         public var webhooks: [WebhookInfo]
         public init(webhooks: [WebhookInfo]) { self.webhooks = webhooks }
     }
@@ -272,6 +280,7 @@ public enum WebhooksDeliveries: RPCMethod {
         }
     }
     public struct Result: Codable, Sendable, Equatable {
+        /// Up to `limit` entries, newest first.
         public var deliveries: [WebhookDelivery]
         /// Pass as `before` for the next (older) page; absent on the last page.
         public var next: Int?

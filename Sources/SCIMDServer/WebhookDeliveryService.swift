@@ -56,7 +56,7 @@ public struct WebhookDeliveryService: Service {
         let running = NIOLockedValueBox<Set<String>>([])
         await withDiscardingTaskGroup { group in
             var iterator = wakeUps.makeAsyncIterator()
-            repeat {
+            while !Task.isCancelled {
                 let ids: [String]
                 do {
                     ids = try await service.webhookIds()
@@ -70,7 +70,9 @@ public struct WebhookDeliveryService: Service {
                         await work(id, client: client)
                     }
                 }
-            } while !Task.isCancelled && (await iterator.next()) != nil
+                // Ends when cancelled (the stream finishes for a cancelled waiter).
+                if await iterator.next() == nil { break }
+            }
             group.cancelAll()
         }
     }
@@ -125,11 +127,12 @@ public struct WebhookDeliveryService: Service {
             http.headers.add(name: name, value: value)
         }
         http.body = .bytes(ByteBuffer(bytes: request.body))
+        let signed = http
         let timeout = policy.attemptTimeout
         do {
             return try await withThrowingTaskGroup(of: WebhookAttemptResult.self) { group in
                 group.addTask {
-                    let response = try await client.execute(http, timeout: Self.timeAmount(timeout))
+                    let response = try await client.execute(signed, timeout: Self.timeAmount(timeout))
                     // Read the answer to its end (so the connection can be reused), keeping none of it.
                     var read = 0
                     for try await part in response.body {
