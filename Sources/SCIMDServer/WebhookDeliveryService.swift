@@ -61,6 +61,7 @@ public struct WebhookDeliveryService: Service {
                 do {
                     ids = try await service.webhookIds()
                 } catch {
+                    if Task.isCancelled { break }
                     logger.warning("webhooks: cannot read the endpoints; trying again at the next commit", metadata: ["error": "\(error)"])
                     ids = []
                 }
@@ -89,6 +90,7 @@ public struct WebhookDeliveryService: Service {
                 next = try await service.nextWebhookWork(id)
                 failures = 0
             } catch {
+                if Task.isCancelled { return }
                 // The database refused (a full disk, say): try again, backing off, without losing the place.
                 failures += 1
                 logger.warning("webhooks: cannot read the next delivery", metadata: ["webhook": "\(id)", "error": "\(error)"])
@@ -109,6 +111,7 @@ public struct WebhookDeliveryService: Service {
                 do {
                     try await service.recordWebhookAttempt(request, result: result, policy: policy)
                 } catch {
+                    if Task.isCancelled { return }
                     logger.warning(
                         "webhooks: cannot record a delivery's outcome; it will be attempted again",
                         metadata: ["webhook": "\(id)", "sequence": "\(request.sequence)", "error": "\(error)"])
