@@ -128,6 +128,11 @@ let package = Package(
         .testTarget(name: "SCIMMappingTests", dependencies: ["SCIMJSON", "SCIMModel", "SCIMMapping"]),
         .testTarget(name: "SCIMDProtocolTests", dependencies: ["SCIMJSON", "SCIMDProtocol"]),
         .testTarget(name: "SCIMDConsoleTests", dependencies: ["SCIMJSON", "SCIMDProtocol", "SCIMDConsole"]),
+        // The client against sockets the tests control (silent, absent); the daemon is in EndToEndTests.
+        .testTarget(
+            name: "SCIMDClientTests",
+            dependencies: ["SCIMDClient", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+        ),
         .testTarget(
             name: "SCIMDServiceTests",
             dependencies: ["SCIMJSON", "SCIMModel", "SCIMDProtocol", "SCIMDStore", "SCIMDService", "SCIMDClient",

@@ -1,7 +1,12 @@
 import SCIMDProtocol
 import SCIMJSON
 
-/// One typed call per RPC method. Each throws ``RPCError`` (with the daemon's `kind`) or ``SCIMDClientError``.
+/// One typed call per RPC method, with the client's default timeout (for another, use
+/// ``SCIMDClient/call(_:_:timeout:)`` with the method's type). Each throws `RPCError` (with the
+/// daemon's `kind`), ``SCIMDClientError``, or `CancellationError`.
+///
+/// The mapping methods pass `MappingInfo` and `MappingChange` through unchanged: when those become
+/// typed values in `SCIMDProtocol`, these wrappers need no change of their own.
 extension SCIMDClient {
     /// `system.health`.
     public func health() async throws -> SystemHealth.Result { try await call(SystemHealth.self, Empty()) }

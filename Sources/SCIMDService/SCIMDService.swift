@@ -211,6 +211,12 @@ public actor SCIMDService {
         do { try store.checkpoint() } catch { logger.warning("checkpoint failed", metadata: ["error": "\(error)"]) }
     }
 
+    /// Commits what is queued without a waiter (the last reads' log entries, which wait up to
+    /// 20 ms for company): a stopping daemon calls it before ``checkpoint()``.
+    public nonisolated func finishQueuedWrites() async {
+        do { try await store.waitForQueuedWrites() } catch { logger.warning("queued writes did not finish", metadata: ["error": "\(error)"]) }
+    }
+
     // MARK: connections
 
     /// Finds a connection by id, else by exact name, else by a name that differs only in case

@@ -211,10 +211,21 @@ struct SCIMEndpoint: Sendable {
             let pageRange = (query.startIndex - 1)..<(query.startIndex - 1 + query.count)
             let filterNeedsGroups = query.filter.map { mentions($0, attribute: "groups") } ?? false
             let filterNeedsMembers = query.filter.map { mentions($0, attribute: "members") } ?? false
+            // Without sortBy, a filter that reads only stored members is evaluated on just those
+            // members of each resource (see `Filter.topLevelMemberNames`); only the page is rendered.
+            let storedMembers = query.sortBy == nil ? query.filter.flatMap(Self.storedMembersRead) : nil
             for type in types {
                 let includeRelated = type == .user ? filterNeedsGroups : filterNeedsMembers
                 let table = resources.table(type.rawValue)
                 let consider: (ReplicaResource) throws -> Bool = { resource in
+                    if let filter = query.filter, let storedMembers {
+                        let members = resource.object { key in storedMembers.contains { $0.caseInsensitiveEquals(key) } }
+                        guard try filter.matches(members, resourceType: type) else { return true }
+                        // Rendered with its groups or members below, like every page resource here.
+                        if pageRange.contains(matched) { matches.append((JSONObject(), type, resource)) }
+                        matched += 1
+                        return true
+                    }
                     let rendered =
                         includeRelated ? resources.rendered(resource, baseURL: base) : resources.renderedAlone(resource, baseURL: base)
                     if let filter = query.filter {
@@ -248,7 +259,7 @@ struct SCIMEndpoint: Sendable {
             for (rendered, type, resource) in pageMatches {
                 // Resources were filtered without their groups or members unless the filter needed
                 // them: add them now.
-                if type == .user ? !filterNeedsGroups : (!filterNeedsMembers && includeMembers) {
+                if storedMembers != nil || (type == .user ? !filterNeedsGroups : (!filterNeedsMembers && includeMembers)) {
                     page.append(resources.rendered(resource, members: includeMembers, baseURL: base))
                 } else {
                     page.append(rendered)
@@ -278,6 +289,16 @@ struct SCIMEndpoint: Sendable {
                     resource, attributes: query.attributes, excludedAttributes: query.excludedAttributes, resourceType: type))
         }
         return listResponse(projected, total: total, startIndex: query.startIndex)
+    }
+
+    /// The top-level members `filter` reads, when all of them are stored as sent; nil when it reads
+    /// one that rendering adds or replaces (`id`, `meta`, `schemas`, a User's `groups`, a Group's
+    /// `members`), so it must see the rendered resource.
+    static func storedMembersRead(by filter: Filter) -> [String]? {
+        let names = filter.topLevelMemberNames
+        let rendered = ["id", "meta", "schemas", "groups", "members"]
+        if names.contains(where: { name in rendered.contains { $0.caseInsensitiveEquals(name) } }) { return nil }
+        return names
     }
 
     private func listResponse(_ resources: [JSONValue], total: Int, startIndex: Int) -> SCIMResponse {

@@ -18,6 +18,13 @@ public struct ReplicaResource: Sendable {
         return [:]
     }
 
+    /// `record.raw` with only the top-level members `keep` accepts, parsed; the rest is skipped
+    /// unbuilt (see `JSONParser.parseObject(_:keepingMembers:)`). An unparsable row reads as an
+    /// empty object, as ``object`` does.
+    public func object(keepingMembers keep: (String) -> Bool) -> JSONObject {
+        (try? JSONParser().parseObject(record.raw, keepingMembers: keep)) ?? [:]
+    }
+
     init(_ record: ResourceRecord) {
         self.record = record
     }

@@ -35,9 +35,12 @@ public final class Store: Sendable {
     ///
     /// `commitObserver`, when given, is called on the writer's queue after every group commit
     /// (committed or failed) with its size and duration: it must return quickly (metrics).
+    ///
+    /// `relaxedLinger` is how long records queued by ``enqueueRelaxed(_:onFailure:)`` wait for
+    /// company before their group commits (see ``waitForQueuedWrites()``).
     public init(
         path: String, logger: Logger = Logger(label: "scimd.store", factory: { _ in SwiftLogNoOpLogHandler() }),
-        storageRecoveryQuietPeriod: Duration = .seconds(5),
+        storageRecoveryQuietPeriod: Duration = .seconds(5), relaxedLinger: Duration = .milliseconds(20),
         commitObserver: (@Sendable (GroupCommitObservation) -> Void)? = nil
     ) throws {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -62,7 +65,7 @@ public final class Store: Sendable {
             let replica = ResourceReplica()
             replica.expect(try pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM connection") })
             self.replica = replica
-            self.writer = GroupCommitWriter(pool: pool, replica: replica, observer: commitObserver)
+            self.writer = GroupCommitWriter(pool: pool, replica: replica, relaxedLinger: relaxedLinger, observer: commitObserver)
         } catch {
             close(descriptor)
             throw error
@@ -149,8 +152,10 @@ public final class Store: Sendable {
 
     /// Queues `body` to be written in the next group commit, relaxed like ``writeRelaxed(_:)``,
     /// and returns at once: for records a caller must not wait for (the log entry of a read).
-    /// `onFailure` gets the error if `body` throws or its commit fails. Reads that must see such
-    /// records call ``waitForQueuedWrites()`` first.
+    /// A group of only such records commits `relaxedLinger` (20 ms) after the first, so a crash
+    /// may lose that much of them. `onFailure` gets the error if `body` throws or its commit
+    /// fails. Reads that must see such records call ``waitForQueuedWrites()`` first, and a
+    /// stopping daemon calls it before it exits.
     public func enqueueRelaxed(_ body: @escaping @Sendable (Database) throws -> Void, onFailure: @escaping @Sendable (any Error) -> Void) {
         let (health, path) = (self.health, self.path)
         writer.enqueue(durable: false, body, onSuccess: { health.succeeded(path: path) }, onFailure: { error in
@@ -158,7 +163,8 @@ public final class Store: Sendable {
         })
     }
 
-    /// Returns once every write queued before this call has been committed (or has failed).
+    /// Returns once every write queued before this call has been committed (or has failed),
+    /// without waiting out the relaxed records' linger.
     /// Their failures are theirs to report (a full disk among them): waiting does not throw them.
     public func waitForQueuedWrites() async throws {
         do {

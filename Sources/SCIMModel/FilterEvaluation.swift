@@ -100,6 +100,37 @@ extension Filter {
     }
 }
 
+extension Filter {
+    /// The names of the top-level members of a resource that evaluating this filter can read
+    /// (looked up ignoring case): each top-level path's attribute and, for a schema-qualified
+    /// path, its URN and the literal `urn:attribute` key. Paths inside a value filter are read
+    /// inside the values they select, not at the top. A resource cut down to these members (in
+    /// their order) matches exactly when the whole resource does, because
+    /// `FilterEvaluator.rawAttributeValues` is the only place top-level members are read; a scan
+    /// uses this to parse one or two members of each stored resource instead of all of them.
+    public var topLevelMemberNames: [String] {
+        var names: [String] = []
+        func add(_ path: AttributePath) {
+            names.append(path.attribute)
+            if let urn = path.schemaURN {
+                names.append(urn)
+                names.append(urn + ":" + path.attribute)
+            }
+        }
+        func walk(_ filter: Filter) {
+            switch filter {
+            case .compare(let path, _, _), .present(let path), .valuePath(let path, _): add(path)
+            case .and(let a, let b), .or(let a, let b):
+                walk(a)
+                walk(b)
+            case .not(let inner): walk(inner)
+            }
+        }
+        walk(self)
+        return names
+    }
+}
+
 enum FilterEvaluator {
     // MARK: Resolution
 

@@ -43,7 +43,11 @@ struct EventsCommand: AsyncParsableCommand {
 
     struct Tail: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Follow the change feed live (backlog after --after first); one line per event (--json: one JSON object per line).")
+            abstract: "Follow the change feed live (backlog after --after first); one line per event (--json: one JSON object per line).",
+            discussion: """
+                When scimd restarts, tail reconnects (with backoff) and resumes after the last event it printed: \
+                no event is skipped or printed twice.
+                """)
         @OptionGroup var options: GlobalOptions
         @Option(help: "Connection id or name.", completion: ConnectionCompletion.kind) var connection: String?
         @Option(help: "Comma-separated types; `user.*` selects a family.") var types: String?
@@ -53,7 +57,7 @@ struct EventsCommand: AsyncParsableCommand {
             let connection = self.connection
             let types = self.types?.split(separator: ",").map(String.init)
             let after = self.after
-            try await options.withClient { client in
+            try await options.withClient(reconnecting: true) { client in
                 let start: Int
                 if let after {
                     start = after

@@ -78,9 +78,13 @@ struct GlobalOptions: ParsableArguments {
     var socketPath: String { socket ?? SCIMDClient.defaultSocketPath }
 
     /// Runs `body` with a connected client; prints errors the way operators need them and exits non-zero.
-    func withClient<T: Sendable>(_ body: (SCIMDClient) async throws -> T) async throws -> T {
+    /// With `reconnecting` (a command that follows the daemon, `events tail`), the client opens a
+    /// new connection when scimd restarts instead of ending with the first one; it still fails
+    /// at once when scimd cannot be reached at the start.
+    func withClient<T: Sendable>(reconnecting: Bool = false, _ body: (SCIMDClient) async throws -> T) async throws -> T {
         do {
-            return try await SCIMDClient.withConnection(socketPath: socketPath, body)
+            let configuration = SCIMDClient.Configuration(timeout: reconnecting ? .seconds(60) : nil, reconnects: reconnecting)
+            return try await SCIMDClient.withConnection(socketPath: socketPath, configuration: configuration, body)
         } catch let error as RPCError {
             if json {
                 printErrorJSON(["code": .int(error.code.rawValue), "message": .string(error.message), "data": error.json["data"] ?? .null])

@@ -269,6 +269,7 @@ struct SCIMD: AsyncParsableCommand {
             groupConfiguration.maximumCancellationDuration = .seconds(5)
             let group = ServiceGroup(configuration: groupConfiguration)
             try await group.run()
+            await service.finishQueuedWrites()
             Systemd.notify("STOPPING=1\nSTATUS=checkpointing the database")
             service.checkpoint()
             logger.info("stopped cleanly")

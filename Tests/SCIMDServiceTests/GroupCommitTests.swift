@@ -9,11 +9,11 @@ import Testing
 @Suite struct GroupCommitTests {
     struct Rejected: Error, Equatable { var index: Int }
 
-    func withStore(_ body: (Store) async throws -> Void) async throws {
+    func withStore(relaxedLinger: Duration = .milliseconds(20), _ body: (Store) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-gc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path)
+        let store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path, relaxedLinger: relaxedLinger)
         try await store.write { db in try db.execute(sql: "CREATE TABLE scratch (n INTEGER NOT NULL)") }
         try await body(store)
     }
@@ -148,6 +148,51 @@ import Testing
             }
             #expect(count == 2)
             #expect(synchronous == 2)
+        }
+    }
+
+    /// The log entries of sequential reads share a transaction: a group of only enqueued relaxed
+    /// records waits for company (here 10 minutes, so nothing else can commit it), and a waiter
+    /// or a durable write brings it forward at once.
+    @Test func enqueuedRecordsWaitForCompanyUntilSomethingMustNotWait() async throws {
+        try await withStore(relaxedLinger: .seconds(600)) { store in
+            let groupsBefore = store.writer.groupCount
+            for i in 0..<5 {
+                store.enqueueRelaxed({ db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (?)", arguments: [i]) }) { _ in }
+            }
+            #expect(store.writer.queuedCount == 5)
+            #expect(store.writer.groupCount == groupsBefore)
+            // A durable write does not wait behind the linger; the five join its group.
+            let count = try await store.write { db in
+                try db.execute(sql: "INSERT INTO scratch (n) VALUES (5)")
+                return try Int.fetchOne(db, sql: "SELECT count(*) FROM scratch") ?? 0
+            }
+            #expect(count == 6)
+            #expect(store.writer.groupCount == groupsBefore + 1)
+            // Lingering again: waiting for queued writes commits them now, in one more group.
+            for i in 6..<9 {
+                store.enqueueRelaxed({ db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (?)", arguments: [i]) }) { _ in }
+            }
+            #expect(store.writer.groupCount == groupsBefore + 1)
+            try await store.waitForQueuedWrites()
+            #expect(store.writer.groupCount == groupsBefore + 2)
+            let stored = try await store.read { db in try Int.fetchAll(db, sql: "SELECT n FROM scratch ORDER BY rowid") }
+            #expect(stored == Array(0..<9))
+        }
+    }
+
+    /// Without a waiter, the lingering group still commits on its own once the linger is over.
+    @Test func aLingeringGroupCommitsOnItsOwn() async throws {
+        try await withStore(relaxedLinger: .milliseconds(1)) { store in
+            let groupsBefore = store.writer.groupCount
+            store.enqueueRelaxed({ db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (1)") }) { _ in }
+            var count = 0
+            for _ in 0..<5_000 where count == 0 {
+                try await Task.sleep(for: .milliseconds(1))
+                count = try await store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM scratch") ?? 0 }
+            }
+            #expect(count == 1)
+            #expect(store.writer.groupCount == groupsBefore + 1)
         }
     }
 

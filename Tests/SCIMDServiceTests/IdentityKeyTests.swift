@@ -123,3 +123,21 @@ import Testing
         #expect(sso.user?.id == created.body?["id"]?.stringValue)
     }
 }
+
+/// `foldedKey`'s ASCII path agrees with the Unicode one (composition, then lowercasing) on every
+/// ASCII character in every position, and non-ASCII text still folds the Unicode way.
+@Suite struct FoldedKeyTests {
+    @Test func theASCIIPathAgreesWithTheUnicodePath() {
+        let all = (0..<128).map { Character(Unicode.Scalar(UInt8($0))) }
+        let samples = [String(all), String(all.reversed()), "Alice@Example.COM", "bob", "", "ZZ top", "a\u{7F}B"]
+        for sample in samples {
+            #expect(foldedKey(sample) == sample.precomposedStringWithCanonicalMapping.lowercased(), "\(sample.debugDescription)")
+        }
+    }
+
+    @Test func nonASCIITextIsComposedThenLowercased() {
+        #expect(foldedKey("A\u{0308}ssa") == "\u{00E4}ssa")
+        #expect(foldedKey("\u{00C4}SSA") == "\u{00E4}ssa")
+        #expect(foldedKey("Zoë@Example.com") == "zoë@example.com")
+    }
+}

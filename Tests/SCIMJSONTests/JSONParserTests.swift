@@ -391,3 +391,44 @@ struct SplitMix: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// `parseObject(_:keepingMembers:)`: the kept members exactly as a full parse gives them, the
+/// skipped values stepped over whatever they hold.
+@Suite struct PartialObjectParseTests {
+    static let texts = [
+        #"{}"#,
+        #"{"a": 1}"#,
+        #" { "a" : "x\"}{][" , "b":[1,2,{"c":"d\\"}],"C": {"a": [[], {}, "]"]}, "d": -1.5e3, "e": true, "f": null, "g": false } "#,
+        #"{"skip": {"deep": [[[["\u00e9\ud83d\ude00"]]]]}, "keep": "caf\u00e9", "n": 12345678901234, "x": [true,false,null]}"#,
+        #"{"emails":[{"type":"work","value":"a@example.com"}],"name":{"givenName":"A"},"userName":"a"}"#,
+    ]
+
+    @Test(arguments: texts)
+    func keptMembersAreWhatAFullParseGives(text: String) throws {
+        guard case .object(let whole) = try JSONParser().parse(text) else {
+            Issue.record("not an object")
+            return
+        }
+        let choices: [(String) -> Bool] = [{ _ in true }, { _ in false }, { $0.count == 1 }, { $0.lowercased() == "c" || $0 == "keep" || $0 == "emails" }]
+        for keep in choices {
+            let part = try JSONParser().parseObject(text, keepingMembers: keep)
+            var expected = JSONObject()
+            for (key, value) in whole where keep(key) { expected[key] = value }
+            #expect(part == expected, "\(text)")
+        }
+    }
+
+    @Test(arguments: [
+        "", "[]", "\"x\"", "1", "{", #"{"a"}"#, #"{"a": }"#, #"{"a": [1, 2}"#, #"{"a": "unterminated}"#, #"{"a": 1,}"#,
+        #"{"a": 1} x"#, #"{"a": 1 "b": 2}"#, #"{"a": ]}"#,
+    ])
+    func malformedTextIsRefused(text: String) {
+        #expect(throws: JSONParseError.self) { try JSONParser().parseObject(text, keepingMembers: { _ in false }) }
+        #expect(throws: JSONParseError.self) { try JSONParser().parseObject(text, keepingMembers: { _ in true }) }
+    }
+
+    @Test func aKeptMemberIsCheckedLikeAFullParse() {
+        #expect(throws: JSONParseError.self) { try JSONParser().parseObject(#"{"a": 01}"#, keepingMembers: { _ in true }) }
+        #expect(throws: JSONParseError.self) { try JSONParser().parseObject(#"{"a": 1, "a": 2}"#, keepingMembers: { _ in true }) }
+    }
+}

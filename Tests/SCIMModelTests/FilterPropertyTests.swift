@@ -113,3 +113,46 @@ struct FilterBuilder {
         }
     }
 }
+
+/// A scan evaluates a filter on only the top-level members it reads (`topLevelMemberNames`): the
+/// outcome (match, no match, or the error) must be the one the whole resource gives.
+@Suite struct TopLevelMemberNamesTests {
+    /// Resources whose members are spelled in other cases, held under extension URNs and under
+    /// literal `urn:…:attribute` keys, so each way the evaluator finds a member is exercised.
+    static let resources: [JSONObject] = [
+        babs,
+        object(#"""
+            {"USERNAME": "Zed", "Emails": [{"VALUE": "z@example.com", "Type": "work"}], "title": "and",
+             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Tour Operations",
+             "urn:ietf:params:scim:schemas:extension:CustomExtension:2.0:User": {"costCenter": {"sub": "O'Malley"}},
+             "phoneNumbers": [{"value": "555", "type": "work"}], "members": [{"value": "1", "$ref": "[brackets]"}],
+             "meta": {"lastModified": "2011-05-13T04:42:34Z"}}
+            """#),
+        object(#"{"userName": "", "emails": [], "x-y_z": 3, "urn:ietf:params:scim:schemas:core:2.0:User:title": "bjensen"}"#),
+    ]
+
+    @Test func aResourceCutToTheMembersAFilterReadsMatchesLikeTheWholeOne() async {
+        await propertyCheck(count: 500, input: Gen.int(in: 0...10_000).array(of: 0...60)) { choices in
+            var builder = FilterBuilder(choices: choices)
+            let filter = builder.filter()
+            let names = filter.topLevelMemberNames
+            for resource in Self.resources {
+                var cut = JSONObject()
+                for (key, value) in resource where names.contains(where: { $0.caseInsensitiveEquals(key) }) { cut[key] = value }
+                let whole = Result { () throws(SCIMError) in try filter.matches(resource, resourceType: .user) }
+                let part = Result { () throws(SCIMError) in try filter.matches(cut, resourceType: .user) }
+                #expect(whole == part, "filter: \(filter)")
+            }
+        }
+    }
+
+    @Test func namesComeFromTopLevelPathsOnly() throws {
+        let filter = try Filter.parse(
+            #"emails[type eq "work" and value ew "@example.com"] or urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "x" or not (name.givenName pr)"#)
+        #expect(
+            filter.topLevelMemberNames == [
+                "emails", "department", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "name",
+            ])
+    }
+}
