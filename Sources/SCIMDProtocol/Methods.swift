@@ -364,6 +364,8 @@ public let allMethods: [any RPCMethod.Type] = [
     UsersList.self, UsersGet.self, GroupsList.self, GroupsGet.self,
     EventsList.self, EventsSubscribe.self,
     SSOResolve.self, UsersLink.self, UsersUnlink.self, SCIMCommit.self, SCIMReject.self,
+    WebhooksAdd.self, WebhooksList.self, WebhooksRemove.self, WebhooksPause.self, WebhooksResume.self,
+    WebhooksRotateSecret.self, WebhooksDeliveries.self, WebhooksRedeliver.self,
 ]
 
 // MARK: - OpenRPC documentation (descriptions, errors, examples) of the methods above

@@ -54,6 +54,14 @@ extension RPCDispatcher {
         d.register(GroupsList.self) { try await service.listGroups($0) }
         d.register(GroupsGet.self) { try await service.getGroup($0) }
         d.register(EventsList.self) { try await service.listEvents($0) }
+        d.register(WebhooksAdd.self) { try await service.addWebhook($0) }
+        d.register(WebhooksList.self) { try await service.listWebhooks($0) }
+        d.register(WebhooksRemove.self) { try await service.removeWebhook($0) }
+        d.register(WebhooksPause.self) { try await service.setWebhookPaused($0, paused: true) }
+        d.register(WebhooksResume.self) { try await service.setWebhookPaused($0, paused: false) }
+        d.register(WebhooksRotateSecret.self) { try await service.rotateWebhookSecret($0) }
+        d.register(WebhooksDeliveries.self) { try await service.webhookDeliveries($0) }
+        d.register(WebhooksRedeliver.self) { try await service.redeliverWebhookEvent($0) }
         d.register(SSOResolve.self) { try await service.resolveSSO($0) }
         d.register(UsersLink.self) { try await service.linkUser($0) }
         d.register(UsersUnlink.self) { try await service.unlinkUser($0) }

@@ -233,6 +233,7 @@ extension SCIMDService {
             try await store.write { db in
                 try db.pruneRequestLog(connectionId: connectionId, keep: keep, olderThan: oldest)
                 try db.execute(sql: "DELETE FROM event WHERE at < ?", arguments: [oldestEvent])
+                try db.pruneWebhookDeliveries(keep: 1_000)
             }
         } catch {
             logger.warning("could not prune the request log", metadata: ["error": "\(error)"])

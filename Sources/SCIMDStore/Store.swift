@@ -504,6 +504,54 @@ public final class Store: Sendable {
                       WHERE resourceType = 'Group' AND json_type(raw, '$.members') IS NOT NULL;
                     """)
         }
+        // Webhook endpoints, their delivery log and queued manual redeliveries (see
+        // docs/DESIGN-NOTES.md, "Webhooks"). An endpoint of a deleted connection goes with it.
+        migrator.registerMigration("v5: webhooks") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE webhook (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        connectionId TEXT REFERENCES connection(id) ON DELETE CASCADE,
+                        url TEXT NOT NULL,
+                        types TEXT,
+                        secret TEXT NOT NULL,
+                        previousSecret TEXT,
+                        previousSecretExpiresAt INTEGER,
+                        paused INTEGER NOT NULL DEFAULT 0,
+                        cursor INTEGER NOT NULL,
+                        createdAt INTEGER NOT NULL,
+                        updatedAt INTEGER NOT NULL,
+                        retrySequence INTEGER,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        firstAttemptAt INTEGER,
+                        nextAttemptAt INTEGER,
+                        lastError TEXT,
+                        lastStatus INTEGER,
+                        missedEvents INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE INDEX webhook_connection ON webhook(connectionId);
+                    CREATE TABLE webhookDelivery (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        webhookId TEXT NOT NULL REFERENCES webhook(id) ON DELETE CASCADE,
+                        sequence INTEGER NOT NULL,
+                        eventType TEXT,
+                        outcome TEXT NOT NULL,
+                        attempts INTEGER NOT NULL,
+                        status INTEGER,
+                        error TEXT,
+                        firstAttemptAt INTEGER NOT NULL,
+                        finishedAt INTEGER NOT NULL,
+                        redelivery INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE INDEX webhookDelivery_webhook ON webhookDelivery(webhookId, id);
+                    CREATE TABLE webhookRedelivery (
+                        webhookId TEXT NOT NULL REFERENCES webhook(id) ON DELETE CASCADE,
+                        sequence INTEGER NOT NULL,
+                        requestedAt INTEGER NOT NULL,
+                        PRIMARY KEY (webhookId, sequence)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

@@ -109,6 +109,12 @@ struct SCIMD: AsyncParsableCommand {
     @Option(help: "One info line per JSON-RPC call and per SCIM request (method, connection, status or error kind, duration, request id): on or off.")
     var accessLog: String = "on"
 
+    @Option(help: "Seconds a webhook delivery is retried (exponential backoff) after its event was committed; then it is logged as failed and the endpoint moves on.")
+    var webhookRetryPeriod: Int = 86_400
+
+    @Option(help: "Seconds one webhook delivery attempt may take (connect, send, answer); longer counts as a failed attempt.")
+    var webhookTimeout: Int = 10
+
     @Option(
         help: ArgumentHelp(
             "Replace the database (--database) with a backup made by `scimctl backup`, then exit. scimd must be stopped.",
@@ -138,6 +144,8 @@ struct SCIMD: AsyncParsableCommand {
         guard rpcLineTimeout >= 1 else { throw ValidationError("--rpc-line-timeout must be at least 1 second") }
         guard httpHeaderTimeout >= 1 else { throw ValidationError("--http-header-timeout must be at least 1 second") }
         guard httpBodyTimeout >= 1 else { throw ValidationError("--http-body-timeout must be at least 1 second") }
+        guard webhookRetryPeriod >= 0 else { throw ValidationError("--webhook-retry-period must not be negative") }
+        guard webhookTimeout >= 1 else { throw ValidationError("--webhook-timeout must be at least 1 second") }
         guard httpMinBodyRate >= 1 else { throw ValidationError("--http-min-body-rate must be at least 1 byte per second") }
     }
 
@@ -251,6 +259,8 @@ struct SCIMD: AsyncParsableCommand {
                     services.append(.init(service: server))
                 }
             }
+            let webhookPolicy = WebhookPolicy(retryPeriod: .seconds(webhookRetryPeriod), attemptTimeout: .seconds(webhookTimeout))
+            services.append(.init(service: WebhookDeliveryService(service: service, policy: webhookPolicy, logger: logger)))
             services.append(.init(service: HealthService(monitor: health, watchdogInterval: Systemd.watchdogInterval(), logger: logger)))
             var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
             groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
