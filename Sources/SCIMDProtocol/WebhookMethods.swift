@@ -313,3 +313,144 @@ public enum WebhooksRedeliver: RPCMethod {
     }
     public typealias Result = WebhookInfo
 }
+
+// MARK: - OpenRPC documentation
+
+/// A webhook as the examples show it.
+private func exampleWebhook(paused: Bool = false) -> JSONValue {
+    [
+        "id": "wh_k3v9q2m8x4c7t1b6n5zr", "connection": "0b5f6c9e-2d41-4b7a-9e3c-5a8d7f1e2c40", "connectionName": "Acme",
+        "url": "https://app.example.com/hooks/scimd", "types": ["user.*"], "paused": .bool(paused),
+        "state": .string(paused ? "paused" : "delivering"), "cursor": 42, "latestSequence": 42, "missedEvents": 0,
+        "queuedRedeliveries": 0, "delivered": 17, "failed": 0, "skipped": 0, "createdAt": "2026-11-30T09:00:00.000Z",
+        "updatedAt": "2026-11-30T09:05:00.000Z",
+    ]
+}
+
+private let exampleSecret: JSONValue = "whsec_4c1d0f7a9b2e8c3d6a5f0e1b7c9d2a4e8f6b3c0d1e5a7f9b2c4d6e8a0b1c3d5e"
+
+extension WebhooksAdd {
+    public static var errors: [RPCErrorKind]? { [.notFound, .storageFull] }
+    public static var example: RPCExample? {
+        RPCExample(
+            "acme-users", "Deliver one connection's user events; the secret is shown only here.",
+            params: ["url": "https://app.example.com/hooks/scimd", "connection": "Acme", "types": ["user.*"]],
+            result: ["webhook": exampleWebhook(), "secret": exampleSecret])
+    }
+}
+extension WebhooksAdd.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "url": FieldDoc("Where events are POSTed: http:// or https://, with a host and no user name or password."),
+            "connection": FieldDoc("Connection id or name whose events it receives; absent: every connection's."),
+            "types": FieldDoc("Event types to deliver (exact names or family.*, like events.list); absent or empty: all."),
+        ]
+    }
+}
+
+extension WebhooksList {
+    public static var errors: [RPCErrorKind]? { [.notFound] }
+    public static var example: RPCExample? {
+        RPCExample("acme", "One connection's endpoints.", params: ["connection": "Acme"], result: ["webhooks": [exampleWebhook()]])
+    }
+}
+extension WebhooksList.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        ["connection": FieldDoc("Connection id or name: only its endpoints (not those for every connection).")]
+    }
+}
+
+extension WebhookReference: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "id": FieldDoc("The webhook's id (wh_…), as webhooks.add and webhooks.list return it."),
+            "connection": FieldDoc("Connection id or name the webhook must belong to (a check, not a selector)."),
+        ]
+    }
+}
+
+extension WebhooksRemove {
+    public static var errors: [RPCErrorKind]? { [.notFound, .storageFull] }
+    public static var example: RPCExample? {
+        RPCExample("remove", "Delete an endpoint and its delivery log.", params: ["id": "wh_p7w2d9f4j6h8k1m3q5sv"], result: ["removed": true])
+    }
+}
+
+extension WebhooksPause {
+    public static var errors: [RPCErrorKind]? { [.notFound, .storageFull] }
+    public static var example: RPCExample? {
+        RPCExample("pause", "Hold deliveries while the receiver is down for maintenance.", params: ["id": "wh_k3v9q2m8x4c7t1b6n5zr"],
+            result: exampleWebhook(paused: true))
+    }
+}
+
+extension WebhooksResume {
+    public static var errors: [RPCErrorKind]? { [.notFound, .storageFull] }
+    public static var example: RPCExample? {
+        RPCExample("resume", "Deliver again from where it stopped.", params: ["id": "wh_k3v9q2m8x4c7t1b6n5zr"], result: exampleWebhook())
+    }
+}
+
+extension WebhooksRotateSecret {
+    public static var errors: [RPCErrorKind]? { [.notFound, .storageFull] }
+    public static var example: RPCExample? {
+        RPCExample(
+            "rotate", "A new secret; the previous one also signs for an hour.",
+            params: ["id": "wh_k3v9q2m8x4c7t1b6n5zr", "overlapSeconds": 3600],
+            result: ["webhook": exampleWebhook(), "secret": exampleSecret])
+    }
+}
+extension WebhooksRotateSecret.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "id": FieldDoc("The webhook's id (wh_…)."),
+            "connection": FieldDoc("Connection id or name the webhook must belong to (a check, not a selector)."),
+            "overlapSeconds": FieldDoc("Seconds the previous secret keeps signing beside the new one, 0…2,592,000 (default 86,400)."),
+        ]
+    }
+}
+
+extension WebhooksDeliveries {
+    public static var errors: [RPCErrorKind]? { [.notFound] }
+    public static var example: RPCExample? {
+        RPCExample(
+            "latest", "The newest entry of an endpoint's delivery log.", params: ["id": "wh_k3v9q2m8x4c7t1b6n5zr", "limit": 1],
+            result: [
+                "deliveries": [
+                    [
+                        "id": 17, "sequence": 42, "eventType": "user.created", "outcome": "delivered", "attempts": 1, "status": 204,
+                        "firstAttemptAt": "2026-11-30T09:05:00.000Z", "finishedAt": "2026-11-30T09:05:00.041Z", "redelivery": false,
+                    ]
+                ],
+                "next": 17,
+            ])
+    }
+}
+extension WebhooksDeliveries.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "id": FieldDoc("The webhook's id (wh_…)."),
+            "connection": FieldDoc("Connection id or name the webhook must belong to (a check, not a selector)."),
+            "before": FieldDoc("Only entries with a smaller id: the previous page's next."),
+            "limit": FieldDoc("Page size, 1…500 (default 50)."),
+        ]
+    }
+}
+
+extension WebhooksRedeliver {
+    public static var errors: [RPCErrorKind]? { [.notFound, .storageFull] }
+    public static var example: RPCExample? {
+        RPCExample(
+            "again", "Send one event again (the receiver lost it).", params: ["id": "wh_k3v9q2m8x4c7t1b6n5zr", "sequence": 1],
+            result: exampleWebhook())
+    }
+}
+extension WebhooksRedeliver.Params: JSONSchemaDocumented {
+    public static var fieldDocs: [String: FieldDoc] {
+        [
+            "id": FieldDoc("The webhook's id (wh_…)."),
+            "connection": FieldDoc("Connection id or name the webhook must belong to (a check, not a selector)."),
+            "sequence": FieldDoc("The event's sequence number (from webhooks.deliveries or events.list); at most the endpoint's cursor."),
+        ]
+    }
+}

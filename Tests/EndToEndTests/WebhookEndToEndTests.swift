@@ -43,8 +43,8 @@ import Testing
         let added = try await daemon.client { c in
             let added = try await c.call(WebhooksAdd.self, .init(url: receiver.url()))
             _ = try await c.createConnection(name: "acme")
-            _ = try await c.updateConnection(.init(id: "acme", customerId: "one"))
-            _ = try await c.updateConnection(.init(id: "acme", customerId: "two"))
+            _ = try await c.updateConnection(.init(connection: "acme", customerId: "one"))
+            _ = try await c.updateConnection(.init(connection: "acme", customerId: "two"))
             return added
         }
         let first = added.webhook.cursor + 1
@@ -60,7 +60,7 @@ import Testing
         let afterRestart = try await waitForWebhook(daemon, "the same retry state after the restart") { _ in true }
         #expect((afterRestart.retry?.attempts ?? 0) >= 2 || afterRestart.delivered > 0)
         let latest = try await daemon.client { c in
-            _ = try await c.updateConnection(.init(id: "acme", customerId: "three"))
+            _ = try await c.updateConnection(.init(connection: "acme", customerId: "three"))
             return try await c.listEvents(.init(limit: 1)).latestSequence
         }
         let received = try await receiver.wait { requests in requests.contains { Self.sequence($0) == latest && $0.reply == .status(200) } }
@@ -145,7 +145,7 @@ import Testing
         let table = try runTool("scimctl", ["webhooks", "list"], environment: env)
         #expect(table.status == 0 && table.stdout.contains(id) && table.stdout.contains(receiver.url()))
 
-        _ = try await daemon.client { try await $0.updateConnection(.init(id: "acme", customerId: "x")) }
+        _ = try await daemon.client { try await $0.updateConnection(.init(connection: "acme", customerId: "x")) }
         try await receiver.wait { $0.count >= 1 }
         let sequence = try #require(Self.sequence(receiver.requests[0]))
         let secret = try #require(added.stdout.split(separator: "\n").first { $0.contains("whsec_") }?.trimmingCharacters(in: .whitespaces))

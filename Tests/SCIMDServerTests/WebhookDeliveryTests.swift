@@ -25,7 +25,7 @@ import Testing
         @discardableResult
         func touch(_ connection: String, times: Int = 1) async throws -> Int {
             for i in 0..<times {
-                _ = try await service.updateConnection(.init(id: connection, customerId: "c\(i)-\(UUID().uuidString.prefix(6))"))
+                _ = try await service.updateConnection(.init(connection: connection, customerId: "c\(i)-\(UUID().uuidString.prefix(6))"))
             }
             return try await service.listEvents(.init(limit: 1)).latestSequence
         }
@@ -147,8 +147,8 @@ import Testing
             #expect(added.webhook.connection == acme && added.webhook.connectionName == "acme")
             try await f.touch(acme)
             try await f.touch(other)
-            _ = try await f.service.rotateToken(.init(id: other))
-            _ = try await f.service.rotateToken(.init(id: acme))
+            _ = try await f.service.rotateToken(.init(connection: other))
+            _ = try await f.service.rotateToken(.init(connection: acme))
             let latest = try await f.touch(other)
             let received = try await f.receiver.wait { $0.count >= 1 }
             // Everything after it in the feed was scanned: the cursor passes the events it does not select.
