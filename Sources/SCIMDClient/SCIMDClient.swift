@@ -162,6 +162,8 @@ public final class SCIMDClient: Sendable {
     /// Starts one connection attempt; the caller has set `link` to `.connecting`.
     private func open() {
         let maximum = configuration.maximumResponseLength
+        // A refusal read before `opened` runs belongs to this attempt (see `received`).
+        state.withLockedValue { $0.connectionEndedBy = nil }
         ClientBootstrap(group: eventLoop)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -182,7 +184,6 @@ public final class SCIMDClient: Sendable {
         let (writes, waiters, closeIt) = state.withLockedValue { state -> ([ByteBuffer], [EventLoopPromise<Void>], Bool) in
             guard case .connecting = state.link else { return ([], [], true) }  // shut down meanwhile
             state.link = .connected(channel)
-            state.connectionEndedBy = nil
             let waiters = state.connectWaiters
             state.connectWaiters = []
             var writes: [ByteBuffer] = []
@@ -200,6 +201,10 @@ public final class SCIMDClient: Sendable {
         for waiter in waiters { waiter.succeed(()) }
         for bytes in writes { channel.write(bytes, promise: nil) }
         channel.flush()
+        // scimd may have answered and closed (a refusal at --max-connections is written at
+        // accept) before this ran: its `channelInactive` then found the link still `.connecting`
+        // and did nothing, so end the connection here, or the calls just queued would wait forever.
+        if !channel.isActive { connectionEnded(channel) }
     }
 
     private func failedToOpen(_ error: any Error) {
@@ -294,9 +299,18 @@ public final class SCIMDClient: Sendable {
                 // Every call waiting on it gets that error, not a bare "connection closed".
                 let error: any Error = RPCError(json: payload) ?? SCIMDClientError.invalidResponse("malformed error object")
                 let work = state.withLockedValue { state -> ClientState.Completions in
-                    guard case .connected(let current) = state.link, current === channel else { return .init() }
-                    state.connectionEndedBy = error
-                    return state.failSent(error)
+                    switch state.link {
+                    case .connected(let current) where current === channel:
+                        state.connectionEndedBy = error
+                        return state.failSent(error)
+                    case .connecting:
+                        // Read before `opened` ran: the only connection in flight is this one.
+                        // `opened` (or `channelInactive` after it) ends it with this error.
+                        state.connectionEndedBy = error
+                        return .init()
+                    default:
+                        return .init()
+                    }
                 }
                 work.run()
             } else {
