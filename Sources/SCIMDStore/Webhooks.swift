@@ -63,6 +63,17 @@ public struct WebhookRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
         self.lastStatus = nil
         self.missedEvents = 0
     }
+
+    /// Clears the head event's retry state once it is done with (delivered, failed or skipped).
+    mutating func finishHeadEvent(at now: Milliseconds) {
+        retrySequence = nil
+        attempts = 0
+        firstAttemptAt = nil
+        nextAttemptAt = nil
+        lastError = nil
+        lastStatus = nil
+        updatedAt = now
+    }
 }
 
 /// One finished delivery in an endpoint's log.
@@ -225,13 +236,7 @@ extension Database {
             guard webhook.cursor < delivery.sequence else { return false }
             webhook.cursor = delivery.sequence
         }
-        webhook.retrySequence = nil
-        webhook.attempts = 0
-        webhook.firstAttemptAt = nil
-        webhook.nextAttemptAt = nil
-        webhook.lastError = nil
-        webhook.lastStatus = nil
-        webhook.updatedAt = now
+        webhook.finishHeadEvent(at: now)
         try webhook.update(self)
         var entry = delivery
         try entry.insert(self)
@@ -245,13 +250,7 @@ extension Database {
         guard var webhook = try webhook(id: webhookId), webhook.cursor < through else { return }
         webhook.cursor = through
         webhook.missedEvents += through - from + 1
-        webhook.retrySequence = nil
-        webhook.attempts = 0
-        webhook.firstAttemptAt = nil
-        webhook.nextAttemptAt = nil
-        webhook.lastError = nil
-        webhook.lastStatus = nil
-        webhook.updatedAt = now
+        webhook.finishHeadEvent(at: now)
         try webhook.update(self)
         var entry = WebhookDeliveryRecord(
             webhookId: webhookId, sequence: from, eventType: nil, outcome: "skipped", attempts: 0, status: nil, error: reason,
