@@ -156,7 +156,12 @@ public final class DashboardServer: Service, Sendable {
                         try await outbound.write(.head(HTTPResponseHead(version: version, status: .continue)))
                     case .serve(let head, let body):
                         let started = ContinuousClock.now
-                        let response = await dashboard.respond(to: request(head, body))
+                        var response = await dashboard.respond(to: request(head, body))
+                        // Server time, for the browser's developer tools and the benchmark
+                        // (scimd-bench reads it): the page's work, without the network.
+                        let elapsed = ContinuousClock.now - started
+                        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+                        response.headers.append(("Server-Timing", "app;dur=\(String(format: "%.2f", milliseconds))"))
                         try await write(response, for: head, to: outbound)
                         logger.debug(
                             "dashboard request",
