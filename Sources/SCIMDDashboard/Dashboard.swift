@@ -176,6 +176,10 @@ public final class Dashboard: Sendable {
             }
         case ("POST", 1) where rest[0] == "settings":
             return try await changeSettings(c, visit)
+        case ("POST", 2) where rest[0] == "settings" && rest[1] == "rotate-token":
+            return try await rotateToken(c, visit)
+        case ("POST", 3) where rest[0] == "requests" && rest[2] == "replay":
+            return try await replayRequest(c, rest[1], visit)
         case ("POST", 2) where rest[0] == "mapping":
             switch rest[1] {
             case "edit": return try await editMapping(c, visit)

@@ -239,6 +239,7 @@ extension Dashboard {
             ["value": $0.0, "label": $0.1, "selected": $0.0 == (status ?? "")] as [String: Any]
         }
         if let next = result.nextCursor { model["nextHref"] = "\(base)/requests?status=\((status ?? "").urlComponent)&cursor=\(next.urlComponent)" }
+        if let notice = query.nonBlank("notice") { model["notice"] = notice }
         return render("requests", model)
     }
 
@@ -260,6 +261,8 @@ extension Dashboard {
             model["resourceHref"] = "\(base)/\(type == "Group" ? "groups" : "users")/\(rid.urlComponent)"
         }
         if let requestId = detail.requestId { model["requestId"] = requestId }
+        model["canEdit"] = visit.canEdit
+        model["replayAction"] = "\(base)/requests/\(id)/replay"
         model["headers"] = detail.requestHeaders.sorted { $0.key < $1.key }.map { name, value -> [String: Any] in
             ["name": name, "value": Self.secretHeaders.contains(name.lowercased()) ? "[redacted]" : value]
         }
@@ -294,8 +297,11 @@ extension Dashboard {
 
     // MARK: - Settings
 
-    func settingsPage(_ reference: String, _ visit: Visit) async throws -> DashboardResponse {
+    func settingsPage(_ reference: String, _ visit: Visit, newToken: String? = nil) async throws -> DashboardResponse {
         var (connection, model) = try await connectionPage(reference, current: "settings", visit: visit)
+        if let newToken { model["newToken"] = newToken }
+        model["rotateAction"] = "/connections/\(connection.id.urlComponent)/settings/rotate-token"
+        model["overlaps"] = Self.overlapChoices.map { ["seconds": $0.seconds, "label": $0.label, "selected": $0.seconds == 86_400] as [String: Any] }
         model["sso"] = connection.sso.kind + (connection.sso.claim.map { " (claim \($0) = property \(connection.sso.property ?? "?"))" } ?? "")
         model["domains"] = connection.domains.isEmpty ? "any" : connection.domains.joined(separator: ", ")
         model["confirmMode"] = connection.confirmMode
@@ -308,6 +314,53 @@ extension Dashboard {
         model["action"] = "/connections/\(connection.id.urlComponent)/settings"
         if let notice = visit.request.query.nonBlank("notice") { model["notice"] = notice }
         return render("settings", model)
+    }
+
+    /// Rotates the bearer token, the old one kept for the chosen overlap; the new token is shown
+    /// on this one answer (never stored, never in a URL) for the operator to give the IdP.
+    func rotateToken(_ reference: String, _ visit: Visit) async throws -> DashboardResponse {
+        guard let overlap = visit.request.form["overlapSeconds"].flatMap(Int.init), Self.overlapChoices.contains(where: { $0.seconds == overlap }) else {
+            throw RPCError.invalidParams("choose how long the current token keeps working", field: "overlapSeconds")
+        }
+        let rotated = try await service.rotateToken(ConnectionsRotateToken.Params(connection: reference, overlapSeconds: overlap))
+        logger.notice(
+            "dashboard: bearer token rotated",
+            metadata: ["operator": "\(visit.operator.name)", "connection": "\(rotated.connection.name)", "overlapSeconds": "\(overlap)"])
+        var response = try await settingsPage(rotated.connection.id, visit, newToken: rotated.token)
+        response.status = 200
+        return response
+    }
+
+    static let overlapChoices: [(seconds: Int, label: String)] = [
+        (0, "stops working now"), (3600, "keeps working for 1 hour"), (86_400, "keeps working for 24 hours"), (604_800, "keeps working for 7 days"),
+    ]
+
+    /// Replays a logged request through the engine again (as `scimctl replay` does, addressed by
+    /// connection rather than token): for an operator who fixed what made it fail. A change that
+    /// confirm mode would hold is dropped at once, as on the HTTP listener.
+    func replayRequest(_ reference: String, _ number: String, _ visit: Visit) async throws -> DashboardResponse {
+        let connection = try await service.getConnection(reference)
+        guard let id = Int(number) else { throw RPCError.notFound("there is no request \(number)") }
+        let logged = try await service.getRequest(id)
+        guard logged.summary.connection == connection.id || logged.summary.connection == connection.name else {
+            throw RPCError.notFound("request \(id) does not belong to connection '\(connection.name)'")
+        }
+        let headers = logged.requestHeaders.filter { !Self.secretHeaders.contains($0.key.lowercased()) }
+        var result = await service.handleSCIM(
+            SCIMHandle.Params(
+                method: logged.summary.method, path: logged.summary.path, headers: headers, body: logged.requestBody, connection: connection.id))
+        if let action = result.actionRequired {
+            _ = try? await service.rejectSCIM(.init(commitId: action.commitId, reason: "replayed from the dashboard, which cannot confirm changes"))
+            result.status = 501
+        }
+        logger.notice(
+            "dashboard: request replayed",
+            metadata: ["operator": "\(visit.operator.name)", "connection": "\(connection.name)", "request": "\(id)", "status": "\(result.status)"])
+        let notice =
+            result.status == 501
+            ? "Not replayed: the connection is in confirm mode, and the dashboard cannot confirm a change."
+            : "Replayed \(logged.summary.method) \(logged.summary.path): \(result.status)."
+        return .redirect("/connections/\(connection.id.urlComponent)/requests?notice=\(notice.urlComponent)")
     }
 
     func changeSettings(_ reference: String, _ visit: Visit) async throws -> DashboardResponse {

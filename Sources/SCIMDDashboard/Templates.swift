@@ -355,6 +355,8 @@ enum Templates {
         <h2>{{method}} {{path}} <span class="status s{{statusClass}}">{{status}}</span></h2>
         <p class="sub"><time>{{at}}</time> · {{milliseconds}} ms{{#resourceHref}} · <a href="{{resourceHref}}">the resource</a>{{/resourceHref}}{{#requestId}} · request id <code>{{requestId}}</code>{{/requestId}}</p>
         {{#error}}<p class="problem">{{error}}</p>{{/error}}
+        {{#canEdit}}<form method="post" action="{{replayAction}}" class="inline"><input type="hidden" name="_csrf" value="{{csrfToken}}"><button type="submit">Replay this request</button></form>
+        <p class="hint">Replaying sends it through the engine again, as the IdP sent it (secrets were never logged).</p>{{/canEdit}}
         <h3>Request headers</h3>
         <table class="kv">{{#headers}}<tr><th scope="row">{{name}}</th><td><code>{{value}}</code></td></tr>{{/headers}}</table>
         <h3>Request body</h3>
@@ -375,7 +377,22 @@ enum Templates {
           {{#previousTokenExpiresAt}}<tr><th scope="row">Previous token</th><td>works until <time>{{previousTokenExpiresAt}}</time></td></tr>{{/previousTokenExpiresAt}}
           <tr><th scope="row">Created</th><td><time>{{createdAt}}</time></td></tr>
         </table>
+        {{#newToken}}
+        <section class="notice" role="status" aria-labelledby="token-h">
+        <h2 id="token-h">The new bearer token</h2>
+        <p>Give it to the IdP now: it is shown only this once (scimd keeps only its hash).</p>
+        <pre><code id="new-token">{{newToken}}</code></pre>
+        </section>
+        {{/newToken}}
         {{#canEdit}}
+        <h2>Rotate the bearer token</h2>
+        <form method="post" action="{{rotateAction}}" class="filters">
+          <input type="hidden" name="_csrf" value="{{csrfToken}}">
+          <label for="overlap">The current token</label>
+          <select id="overlap" name="overlapSeconds">{{#overlaps}}<option value="{{seconds}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/overlaps}}</select>
+          <button type="submit">Rotate the token</button>
+        </form>
+        <h2>Provisioning</h2>
         <form method="post" action="{{action}}">
           <input type="hidden" name="_csrf" value="{{csrfToken}}">
           <input type="hidden" name="disabled" value="{{toggleDisabled}}">

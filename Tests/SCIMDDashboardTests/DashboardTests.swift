@@ -376,6 +376,67 @@ extension DashboardResponse {
         #expect(await browser.get("/connections").status == 303)
     }
 
+    @Test func rotatingTheTokenShowsTheNewOneOnceAndKeepsTheOldOneForTheOverlap() async throws {
+        let f = try DashboardFixture()
+        _ = f.operators.add("ops", role: .admin, password: "pw")
+        let (connection, _) = try await f.seed()
+        let base = "/connections/\(connection.connection.id)"
+        var browser = Browser(f.dashboard)
+        _ = await browser.signIn("ops", "pw")
+        _ = await browser.get("\(base)/settings")
+        #expect(await browser.post("\(base)/settings/rotate-token", [("overlapSeconds", "12345")]).status == 400, "only the offered overlaps")
+        _ = await browser.get("\(base)/settings")
+        let rotated = await browser.post("\(base)/settings/rotate-token", [("overlapSeconds", "3600")])
+        #expect(rotated.status == 200 && rotated.header("Cache-Control") == "no-store")
+        let page = browser.lastPage
+        guard let start = page.range(of: "<code id=\"new-token\">"), let end = page[start.upperBound...].range(of: "</code>") else {
+            Issue.record("no new token on the page")
+            return
+        }
+        let token = String(page[start.upperBound..<end.lowerBound])
+        #expect(token != connection.token && token.count >= 32)
+        for bearer in [token, connection.token] {
+            let answer = await f.service.handleSCIM(.init(method: "GET", path: "/Users", headers: ["Authorization": "Bearer \(bearer)"]))
+            #expect(answer.status == 200, "the new token, and the old one during the overlap")
+        }
+        _ = await browser.get("\(base)/settings")
+        #expect(!browser.lastPage.contains(token), "shown once")
+    }
+
+    @Test func anAdminReplaysALoggedRequestThroughTheEngine() async throws {
+        let f = try DashboardFixture()
+        _ = f.operators.add("ops", role: .admin, password: "pw")
+        let (connection, userId) = try await f.seed()
+        let base = "/connections/\(connection.connection.id)"
+        let deactivate: JSONValue = [
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [["op": "replace", "path": "active", "value": false]],
+        ]
+        _ = await f.service.handleSCIM(
+            .init(method: "PATCH", path: "/Users/\(userId)", headers: ["Authorization": "Bearer \(connection.token)"], body: JSONSerializer.string(deactivate)))
+        let reactivate: JSONValue = [
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [["op": "replace", "path": "active", "value": true]],
+        ]
+        _ = await f.service.handleSCIM(
+            .init(method: "PATCH", path: "/Users/\(userId)", headers: ["Authorization": "Bearer \(connection.token)"], body: JSONSerializer.string(reactivate)))
+        let logged = try await f.service.listRequests(.init(connection: connection.connection.id)).requests
+        guard let deactivation = logged.first(where: { $0.method == "PATCH" && $0.id == logged.filter { $0.method == "PATCH" }.map(\.id).min() }) else {
+            Issue.record("the PATCH was not logged")
+            return
+        }
+        var browser = Browser(f.dashboard)
+        _ = await browser.signIn("ops", "pw")
+        _ = await browser.get("\(base)/requests/\(deactivation.id)")
+        #expect(browser.lastPage.contains("Replay this request"))
+        let replayed = await browser.post("\(base)/requests/\(deactivation.id)/replay", [])
+        #expect(replayed.status == 303)
+        #expect(replayed.header("Location")?.contains("Replayed%20PATCH") == true)
+        let user = try await f.service.getUser(.init(connection: connection.connection.id, id: userId))
+        #expect(user.scim["active"] == .bool(false), "the replayed PATCH deactivated the user again")
+        _ = await browser.get(replayed.header("Location") ?? "")
+        #expect(browser.lastPage.contains("Replayed PATCH"))
+        #expect(await browser.post("\(base)/requests/999999/replay", []).status == 404)
+    }
+
     @Test func unknownPagesAndMethodsGetClearAnswers() async throws {
         let f = try DashboardFixture()
         _ = f.operators.add("ops", role: .admin, password: "pw")
