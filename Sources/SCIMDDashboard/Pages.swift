@@ -11,12 +11,14 @@ extension Dashboard {
 
     func connectionsPage(_ visit: Visit) async throws -> DashboardResponse {
         let connections = try await service.listConnections()
+        var charts: [String: String] = [:]
+        for c in connections { charts[c.id] = RequestChart.svg(try await service.requestsPerHour(c.id)) }
         let rows: [[String: Any]] = connections.map { c in
             var row: [String: Any] = [
                 "name": c.name, "href": "/connections/\(c.id.urlComponent)/users", "customer": c.customerId ?? "", "idp": c.idp ?? "",
                 "activeUsers": c.activeUsers, "users": c.users, "groups": c.groups, "openWarnings": c.openWarnings,
                 "hasWarnings": c.openWarnings > 0, "warningsHref": "/connections/\(c.id.urlComponent)/warnings",
-                "requests24h": c.requests24h, "errors24h": c.errors24h, "disabled": c.disabled,
+                "requests24h": c.requests24h, "errors24h": c.errors24h, "disabled": c.disabled, "chart": charts[c.id] ?? "",
             ]
             if let at = c.lastRequestAt { row["lastRequestAt"] = at }
             if let status = c.lastRequestStatus {

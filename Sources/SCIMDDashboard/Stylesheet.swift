@@ -50,6 +50,7 @@ enum Stylesheet {
         button.link.danger { color: var(--bad); }
         button.switch[aria-checked="true"] { background: var(--ok); border-color: var(--ok); color: #fff; }
         label.check { display: flex; gap: 6px; align-items: center; }
+        svg.chart { width: 168px; height: 32px; display: block; }
         ol.history { padding-left: 20px; } ol.history > li { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 4px 14px 12px; margin-bottom: 10px; }
         @media (max-width: 640px) {
           main { padding: 12px; } h1 { font-size: 20px; }

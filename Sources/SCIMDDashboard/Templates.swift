@@ -4,8 +4,9 @@ import Mustache
 ///
 /// They are Swift strings rather than SwiftPM resource files on purpose: scimd installs as one
 /// executable (`install -m755 .build/release/scimd /usr/local/bin/`), and a resource bundle left
-/// behind would make `Bundle.module` trap at the first page. `{{x}}` escapes HTML; the templates
-/// never use `{{{x}}}`, so nothing an IdP sent can become markup.
+/// behind would make `Bundle.module` trap at the first page. `{{x}}` escapes HTML; the one
+/// unescaped `{{{chart}}}` is ``RequestChart``'s SVG, made of numbers only, so nothing an IdP sent
+/// can become markup.
 enum Templates {
     static func library() throws -> MustacheLibrary {
         var library = MustacheLibrary()
@@ -99,7 +100,7 @@ enum Templates {
         {{#hasRows}}
         <div class="scroll">
         <table>
-          <thead><tr><th scope="col">Connection</th><th scope="col">Customer</th><th scope="col">IdP</th><th scope="col" class="num">Users active / all</th><th scope="col" class="num">Groups</th><th scope="col" class="num">Open warnings</th><th scope="col" class="num">Errors 24 h</th><th scope="col">Last request</th></tr></thead>
+          <thead><tr><th scope="col">Connection</th><th scope="col">Customer</th><th scope="col">IdP</th><th scope="col" class="num">Users active / all</th><th scope="col" class="num">Groups</th><th scope="col" class="num">Open warnings</th><th scope="col" class="num">Errors 24 h</th><th scope="col">Last request</th><th scope="col">Requests per hour, 7 days</th></tr></thead>
           <tbody>
           {{#rows}}
           <tr data-connection="{{name}}">
@@ -110,6 +111,7 @@ enum Templates {
             <td class="num">{{#hasWarnings}}<a class="warn" href="{{warningsHref}}">{{openWarnings}}</a>{{/hasWarnings}}{{^hasWarnings}}0{{/hasWarnings}}</td>
             <td class="num">{{errors24h}} of {{requests24h}}</td>
             <td>{{#lastRequestAt}}<time>{{lastRequestAt}}</time> <span class="status s{{lastRequestClass}}">{{lastRequestStatus}}</span>{{/lastRequestAt}}{{^lastRequestAt}}none{{/lastRequestAt}}</td>
+            <td>{{{chart}}}</td>
           </tr>
           {{/rows}}
           </tbody>

@@ -192,6 +192,7 @@ extension DashboardResponse {
 
         _ = await browser.get("/connections")
         #expect(browser.lastPage.contains("href=\"\(base)/warnings\">1</a>"))
+        #expect(browser.lastPage.contains("over the last 7 days: 1 in all, 0 with errors"), "the POST /Users in the chart")
 
         #expect(await browser.get("\(base)/warnings").status == 200)
         #expect(browser.lastPage.contains("ann@example.com"))

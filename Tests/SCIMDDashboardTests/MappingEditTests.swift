@@ -1,4 +1,5 @@
 import SCIMDProtocol
+import SCIMDService
 import Testing
 
 @testable import SCIMDDashboard
@@ -74,5 +75,19 @@ import Testing
         for minute in 1...5 { _ = store.session(old, now: start + .seconds(minute * 55)) }
         #expect(store.session(old, now: start + .seconds(301)) == nil, "older than the absolute lifetime")
         #expect(SessionStore.tokensEqual("abc", "abc") && !SessionStore.tokensEqual("abc", "abd") && !SessionStore.tokensEqual("abc", "ab"))
+    }
+}
+
+@Suite struct RequestChartTests {
+    @Test func barsScaleToTheBusiestHourAndErrorsShowInRed() {
+        var hours = (0..<168).map { _ in RequestsInHour(hourStart: "", requests: 0, errors: 0) }
+        hours[10] = RequestsInHour(hourStart: "", requests: 8, errors: 0)
+        hours[167] = RequestsInHour(hourStart: "", requests: 4, errors: 2)
+        let svg = RequestChart.svg(hours)
+        #expect(svg.contains("aria-label=\"Requests per hour over the last 7 days: 12 in all, 2 with errors\""))
+        #expect(svg.contains("<rect x=\"10\" y=\"0\" width=\"1\" height=\"32\" fill=\"#7c9cc9\"/>"))
+        #expect(svg.contains("<rect x=\"167\" y=\"16\" width=\"1\" height=\"16\" fill=\"#7c9cc9\"/>"))
+        #expect(svg.contains("<rect x=\"167\" y=\"24\" width=\"1\" height=\"8\" fill=\"#b3261e\"/>"))
+        #expect(!RequestChart.svg(hours.map { _ in RequestsInHour(hourStart: "", requests: 0, errors: 0) }).contains("#7c9cc9"))
     }
 }
