@@ -167,6 +167,10 @@ extension EventInfo: JSONSchemaDocumented {
             "mapped": ["type": "object", "description": "user.*, group.*: the resource's mapped properties after the change."],
             "property": ["type": "string", "description": "warning.opened, warning.resolved: the mapped property."],
             "comment": ["type": ["string", "null"], "description": "mapping.changed: the change's comment."],
+            "changedBy": [
+                "type": "string",
+                "description": "mapping.changed: who made the change (operator:NAME for a dashboard operator); absent for changes made over the socket.",
+            ],
             "appUserId": ["type": ["string", "null"], "description": "user.updated by users.link / users.unlink: the application's id, null when unlinked."],
             "name": ["type": "string", "description": "connection.*: the connection's name."],
             "disabled": ["type": "boolean", "description": "connection.*: whether it is disabled."],

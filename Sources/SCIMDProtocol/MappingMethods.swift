@@ -21,7 +21,13 @@ public struct MappingInfo: Codable, Sendable, Equatable {
     public var roles: JSONValue?
     public var createdAt: String
     public var comment: String?
-    public init(connection: String, version: Int, users: JSONValue, groups: JSONValue, roles: JSONValue? = nil, createdAt: String, comment: String?) {
+    /// Who made the change when the caller said: `operator:NAME` for a dashboard operator; absent
+    /// for changes made over the socket (`mapping.set` has no such param) and for older versions.
+    public var changedBy: String?
+    public init(
+        connection: String, version: Int, users: JSONValue, groups: JSONValue, roles: JSONValue? = nil, createdAt: String, comment: String?,
+        changedBy: String? = nil
+    ) {
         self.roles = roles
         self.connection = connection
         self.version = version
@@ -29,6 +35,7 @@ public struct MappingInfo: Codable, Sendable, Equatable {
         self.groups = groups
         self.createdAt = createdAt
         self.comment = comment
+        self.changedBy = changedBy
     }
 }
 
@@ -112,9 +119,20 @@ public struct MappingChange: Codable, Sendable, Equatable {
     public var expectedVersion: Int?
     /// Free text kept in the history.
     public var comment: String?
+    /// Who makes the change, kept in the history (``MappingInfo/changedBy``) and the
+    /// `mapping.changed` event: the dashboard passes `operator:NAME`. Set by Swift callers of the
+    /// service only: it is not a param of the RPC (not encoded or decoded), so a socket caller
+    /// cannot claim to be someone.
+    public var changedBy: String? = nil
+
+    /// The members that travel on the wire (`changedBy` does not).
+    enum CodingKeys: String, CodingKey {
+        case connection, users, groups, roles, expectedVersion, comment
+    }
+
     public init(
         connection: String, users: JSONValue? = nil, groups: JSONValue? = nil, roles: JSONValue? = nil, expectedVersion: Int? = nil,
-        comment: String? = nil
+        comment: String? = nil, changedBy: String? = nil
     ) {
         self.roles = roles
         self.connection = connection
@@ -122,6 +140,7 @@ public struct MappingChange: Codable, Sendable, Equatable {
         self.groups = groups
         self.expectedVersion = expectedVersion
         self.comment = comment
+        self.changedBy = changedBy
     }
 }
 
@@ -171,9 +190,19 @@ public enum MappingRollback: RPCMethod {
     public struct Params: Codable, Sendable, Equatable {
         public var connection: String
         public var version: Int
-        public init(connection: String, version: Int) {
+        /// Who makes the change (see ``MappingChange/changedBy``): set by Swift callers of the
+        /// service only, never on the wire.
+        public var changedBy: String? = nil
+
+        /// The members that travel on the wire (`changedBy` does not).
+        enum CodingKeys: String, CodingKey {
+            case connection, version
+        }
+
+        public init(connection: String, version: Int, changedBy: String? = nil) {
             self.connection = connection
             self.version = version
+            self.changedBy = changedBy
         }
     }
     public typealias Result = MappingSet.Result
@@ -368,6 +397,8 @@ extension MappingInfo: JSONSchemaDocumented {
             "groups": mappingDoc("The Groups mapping."),
             "roles": rolesDoc("Group → role rules; absent when the connection has none."),
             "comment": FieldDoc("Free text given with the change."),
+            "changedBy": FieldDoc(
+                "Who made the change, when known: operator:NAME for a dashboard operator; absent for changes made over the socket."),
         ]
     }
 }

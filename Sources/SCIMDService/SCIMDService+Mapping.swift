@@ -30,7 +30,7 @@ extension SCIMDService {
         return MappingInfo(
             connection: record.connectionId, version: record.version, users: try MappingCodec.json(configuration.users),
             groups: try MappingCodec.json(configuration.groups), roles: try roles.map(MappingCodec.json),
-            createdAt: Timestamp.string(record.createdAt), comment: record.comment)
+            createdAt: Timestamp.string(record.createdAt), comment: record.comment, changedBy: record.changedBy)
     }
 
     // MARK: mapping.set / preview / rollback
@@ -115,16 +115,18 @@ extension SCIMDService {
     /// Changes of one connection's mapping take turns (``mappingGate(_:)``): the version check, the
     /// new version's row and the registry update happen as one step, so of two changes made against
     /// the same `expectedVersion` the second gets `conflict`, and without `expectedVersion` the
-    /// second builds on the first.
+    /// second builds on the first. `params.changedBy` (set by Swift callers such as the dashboard,
+    /// never over the socket) is kept with the version and put in its `mapping.changed` event.
     public func setMapping(_ params: MappingChange) async throws -> MappingSet.Result {
         let id = try connection(named: params.connection).id
         return try await serialized(Self.mappingGate(id)) {
             let (connection, _, proposed) = try proposedMapping(params)
-            return try await install(proposed, connection: connection, comment: params.comment)
+            return try await install(proposed, connection: connection, comment: params.comment, changedBy: params.changedBy)
         }
     }
 
-    /// `mapping.rollback`: the configuration of `version` becomes a new version. Throws `not_found`.
+    /// `mapping.rollback`: the configuration of `version` becomes a new version, attributed to
+    /// `params.changedBy` like ``setMapping(_:)``. Throws `not_found`, `conflict` (already current).
     public func rollbackMapping(_ params: MappingRollback.Params) async throws -> MappingSet.Result {
         let id = try connection(named: params.connection).id
         return try await serialized(Self.mappingGate(id)) { try await rollbackMapping(params, connectionId: id) }
@@ -145,20 +147,26 @@ extension SCIMDService {
         }
         let (configuration, roles) = try MappingCodec.decodeWithRoles(old.configuration)
         let proposed = try ActiveMapping(version: current.version + 1, configuration: configuration, roles: roles)
-        return try await install(proposed, connection: connection, comment: "rollback to version \(params.version)")
+        return try await install(
+            proposed, connection: connection, comment: "rollback to version \(params.version)", changedBy: params.changedBy)
     }
 
-    private func install(_ mapping: ActiveMapping, connection: ConnectionRecord, comment: String?) async throws -> MappingSet.Result {
+    private func install(
+        _ mapping: ActiveMapping, connection: ConnectionRecord, comment: String?, changedBy: String?
+    ) async throws -> MappingSet.Result {
         let record = MappingVersionRecord(
             connectionId: connection.id, version: mapping.version,
             configuration: try MappingCodec.encode(mapping.configuration, roles: mapping.roles),
-            createdAt: clock.now(), comment: comment)
+            createdAt: clock.now(), comment: comment, changedBy: changedBy)
+        var data: JSONObject = ["version": .int(mapping.version), "comment": comment.map(JSONValue.string) ?? .null]
+        if let changedBy { data["changedBy"] = .string(changedBy) }
+        let eventData = data
         try await conflictOnConstraint("mapping version \(mapping.version) of '\(connection.name)' was saved meanwhile; reload it and try again") {
             try await store.write { db in
                 try record.insert(db)
                 try EventLog.append(
                     db, at: record.createdAt, connectionId: connection.id, type: "mapping.changed", resourceType: nil, resourceId: nil,
-                    data: ["version": .int(mapping.version), "comment": comment.map(JSONValue.string) ?? .null])
+                    data: eventData)
             }
         }
         mappingRegistry.set(mapping, for: connection.id)

@@ -82,10 +82,10 @@ public struct SCIMRequestObservation: Sendable, Equatable {
 
 /// The daemon's state and behaviour, without any transport: the one owner of mutable state.
 ///
-/// In memory it holds what every request needs at once — the connections and the token index —
-/// and it persists every change to the ``Store`` before answering. Resources live in SQLite and
-/// are read and written in single transactions, so the actor is free while the database works
-/// and other connections' traffic is never blocked behind one request.
+/// In memory it holds what every request needs at once — the connections and the token index,
+/// and the dashboard operators — and it persists every change to the ``Store`` before answering.
+/// Resources live in SQLite and are read and written in single transactions, so the actor is free
+/// while the database works and other connections' traffic is never blocked behind one request.
 public actor SCIMDService {
     let store: Store
     let clock: Clock
@@ -110,6 +110,8 @@ public actor SCIMDService {
     nonisolated let mappingRegistry = MappingRegistry()
     /// Wakes change-feed subscribers after events commit.
     nonisolated let eventNotifier = EventNotifier()
+    /// Dashboard operators by id (mirror of the `operators` table; see SCIMDService+Operators.swift).
+    nonisolated let operatorDirectory = OperatorDirectory()
 
     /// Loads the connections from `store`. Throws the store's error if it cannot be read.
     public init(store: Store, configuration: ServiceConfiguration = .init(), clock: Clock = .system, logger: Logger) throws {
@@ -136,6 +138,7 @@ public actor SCIMDService {
             return Array(latest.values)
         }
         for version in versions { mappingRegistry.setStored(version, logger: logger) }
+        try loadOperators()
         logger.info("loaded connections", metadata: ["count": "\(records.count)"])
     }
 

@@ -163,12 +163,24 @@ public struct MappingVersionRecord: Codable, Sendable, Equatable, FetchableRecor
     public var configuration: String
     public var createdAt: Milliseconds
     public var comment: String?
-    public init(connectionId: String, version: Int, configuration: String, createdAt: Milliseconds, comment: String?) {
+    /// Who made the change, when the caller said (`operator:NAME` for a dashboard operator); nil
+    /// for changes made over the socket and for versions saved before v6.
+    public var changedBy: String?
+
+    enum CodingKeys: String, CodingKey {
+        case connectionId, version, configuration, createdAt, comment
+        case changedBy = "changed_by"
+    }
+
+    public init(
+        connectionId: String, version: Int, configuration: String, createdAt: Milliseconds, comment: String?, changedBy: String? = nil
+    ) {
         self.connectionId = connectionId
         self.version = version
         self.configuration = configuration
         self.createdAt = createdAt
         self.comment = comment
+        self.changedBy = changedBy
     }
 }
 

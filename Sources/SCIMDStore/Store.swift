@@ -552,6 +552,22 @@ public final class Store: Sendable {
                     ) WITHOUT ROWID;
                     """)
         }
+        // People who sign in to the web dashboard, and who made each mapping change (see
+        // docs/DESIGN-NOTES.md, "Dashboard operators"). Only a password's scrypt hash is kept.
+        migrator.registerMigration("v6: dashboard operators") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE operators (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                        role TEXT NOT NULL CHECK (role IN ('viewer', 'admin')),
+                        password_hash TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        password_changed_at INTEGER NOT NULL
+                    );
+                    ALTER TABLE mappingVersion ADD COLUMN changed_by TEXT;
+                    """)
+        }
         return migrator
     }
 }
