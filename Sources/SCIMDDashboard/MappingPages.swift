@@ -31,7 +31,7 @@ extension Dashboard {
         let info = try await service.getMapping(connection.id)
         var page = model
         if let notice = visit.request.query.nonBlank("notice") { page["notice"] = notice }
-//MERGE        if let by = info.changedBy { page["changedBy"] = by }
+        if let by = info.changedBy { page["changedBy"] = by }
         return try await editorPage(
             page, connection: connection, kind: kind, definition: try kind.definition(of: info), baseVersion: info.version, isDraft: false,
             visit: visit)
@@ -190,7 +190,7 @@ extension Dashboard {
         }
         let draft = try MappingDefinition.fromDraft(draftText)
         var change = try kind.change(connection: connection.id, definition: draft, expectedVersion: baseVersion, comment: form.nonBlank("comment"))
-//MERGE        change.changedBy = "operator:\(visit.operator.name)"
+        change.changedBy = "operator:\(visit.operator.name)"
         do {
             let result = try await service.setMapping(change)
             logger.notice(
@@ -235,7 +235,7 @@ extension Dashboard {
                 "rollbackAction": "/connections/\(connection.id.urlComponent)/mapping/rollback",
             ]
             if let comment = info.comment { row["comment"] = comment }
-//MERGE            if let by = info.changedBy { row["changedBy"] = by }
+            if let by = info.changedBy { row["changedBy"] = by }
             return row
         }
         return render("history", model)
@@ -247,7 +247,7 @@ extension Dashboard {
         }
         let connection = try await service.getConnection(reference)
         var params = MappingRollback.Params(connection: connection.id, version: version)
-//MERGE        params.changedBy = "operator:\(visit.operator.name)"
+        params.changedBy = "operator:\(visit.operator.name)"
         let result = try await service.rollbackMapping(params)
         logger.notice(
             "dashboard: mapping rolled back",

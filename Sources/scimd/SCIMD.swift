@@ -282,7 +282,7 @@ struct SCIMD: AsyncParsableCommand {
             }
             if !plan.dashboard.isEmpty {
                 let dashboard = try Dashboard(
-                    service: service, operators: MergeStubOperators(),
+                    service: service, operators: service,
                     configuration: .init(idleLifetime: .seconds(dashboardSessionIdleMinutes * 60)), logger: logger)
                 for address in plan.dashboard {
                     let configuration = DashboardServer.Configuration(address: address, trustForwarded: dashboardTrustForwarded)
@@ -317,8 +317,3 @@ struct SCIMD: AsyncParsableCommand {
     }
 }
 
-//MERGE
-struct MergeStubOperators: OperatorDirectory {
-    func authenticate(name: String, password: String) async -> DashboardOperator? { nil }
-    func currentOperator(id: String) -> DashboardOperator? { nil }
-}

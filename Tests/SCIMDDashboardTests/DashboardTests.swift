@@ -438,6 +438,40 @@ extension DashboardResponse {
         #expect(await browser.post("\(base)/requests/999999/replay", []).status == 404)
     }
 
+    /// The daemon's own operators (scrypt hashes in SQLite): sign-in, the role, and the history
+    /// saying who saved; a role change applies to the live session at once.
+    @Test func theServicesOperatorsSignInAndTheirChangesAreAttributed() async throws {
+        let f = try DashboardFixture()
+        let dashboard = try Dashboard(service: f.service, operators: f.service, logger: Logger(label: "test"))
+        let added = try await f.service.addOperator(.init(name: "olivia", role: .admin))
+        let (connection, _) = try await f.seed()
+        let base = "/connections/\(connection.connection.id)"
+        var browser = Browser(dashboard)
+        #expect(await browser.signIn("olivia", added.password + "x").status == 401)
+        #expect(await browser.signIn("OLIVIA", added.password).status == 303, "names match ignoring case")
+        _ = await browser.get("\(base)/settings")
+        #expect(await browser.post("\(base)/settings", [("disabled", "true")]).status == 303)
+        _ = await browser.get("\(base)/mapping")
+        let page = browser.lastPage
+        _ = await browser.post(
+            "\(base)/mapping/edit",
+            [("kind", "users"), ("baseVersion", Browser.hiddenValue("baseVersion", in: page)!), ("draft", Browser.hiddenValue("draft", in: page)!),
+             ("action", "setWarnIfMissing"), ("property", "group"), ("value", "false")])
+        let draft = browser.lastPage
+        #expect(await browser.post(
+            "\(base)/mapping/save",
+            [("kind", "users"), ("baseVersion", Browser.hiddenValue("baseVersion", in: draft)!), ("draft", Browser.hiddenValue("draft", in: draft)!)]
+        ).status == 303)
+        let history = try await f.service.mappingHistory(connection.connection.id)
+        #expect(history.first { $0.version == 3 }?.changedBy == "operator:olivia")
+        _ = await browser.get("\(base)/mapping/history")
+        #expect(browser.lastPage.contains("by operator:olivia"))
+        _ = try await f.service.setOperatorRole("olivia", role: .viewer)
+        #expect(await browser.post("\(base)/settings", [("disabled", "false")]).status == 403, "a viewer now")
+        try await f.service.removeOperator("olivia")
+        #expect(await browser.get("\(base)/settings").status == 303, "signed out once removed")
+    }
+
     @Test func unknownPagesAndMethodsGetClearAnswers() async throws {
         let f = try DashboardFixture()
         _ = f.operators.add("ops", role: .admin, password: "pw")
