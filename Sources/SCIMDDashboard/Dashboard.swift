@@ -82,6 +82,11 @@ public final class Dashboard: Sendable {
                 status: 200, headers: [("Content-Type", "text/css; charset=utf-8"), ("Cache-Control", "max-age=3600")],
                 body: Array(Stylesheet.css.utf8))
         }
+        if segments == ["favicon.ico"] {
+            // Browsers ask for it on their own; sending them to sign in would replace the sign-in
+            // form's cookie under the form being filled in.
+            return DashboardResponse(status: 204, headers: [("Cache-Control", "max-age=86400")], body: [])
+        }
         if segments == ["signin"] { return method == "GET" ? signInPage(request, problem: nil) : await signIn(request) }
 
         guard let visit = visit(for: request) else {
@@ -199,7 +204,9 @@ public final class Dashboard: Sendable {
     // MARK: - Sign-in
 
     private func signInPage(_ request: DashboardRequest, problem: String?, name: String = "", status: Int = 200) -> DashboardResponse {
-        let token = SessionStore.randomToken()
+        // The same token for every sign-in page a browser opens (tabs, reloads): a new one would
+        // invalidate a form already on screen.
+        let token = request.cookies[Self.signinCookie].flatMap { $0.count == 43 ? $0 : nil } ?? SessionStore.randomToken()
         let next = request.query["next"] ?? request.form["next"] ?? "/connections"
         var model: [String: Any] = ["csrf": token, "next": next, "name": name]
         if let problem { model["problem"] = problem }

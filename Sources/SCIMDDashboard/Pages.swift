@@ -180,7 +180,7 @@ extension Dashboard {
             var row: [String: Any] = [
                 "property": trace.property, "usedDefault": trace.usedDefault, "warnIfMissing": trace.warnIfMissing,
                 "steps": trace.steps.map { step -> [String: Any] in
-                    var s: [String: Any] = ["path": step.path, "matched": step.matched]
+                    var s: [String: Any] = ["path": step.path, "matched": step.matched, "skipped": !step.tried]
                     if !step.valuesFound.isEmpty {
                         s["found"] = step.valuesFound.prefix(3).map { JSONSerializer.string($0) }.joined(separator: ", ")
                             + (step.valuesFound.count > 3 ? ", …" : "")

@@ -28,6 +28,7 @@ enum Templates {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>{{$title}}scimd{{/title}} · scimd dashboard</title>
         <link rel="stylesheet" href="/static/dashboard.css">
+        <link rel="icon" href="data:,">
         </head>
         <body>
         <a class="skip" href="#main">Skip to content</a>
@@ -207,7 +208,7 @@ enum Templates {
           <tr data-property="{{property}}"{{#issue}} class="warned"{{/issue}}>
             <th scope="row">{{property}}{{#warnIfMissing}} <span class="muted" title="warn if missing">⚑</span>{{/warnIfMissing}}</th>
             <td>{{#value}}<code class="value">{{value}}</code>{{#usedDefault}} <span class="muted">(default)</span>{{/usedDefault}}{{/value}}{{^value}}<span class="muted">none</span>{{/value}}</td>
-            <td><ol class="steps">{{#steps}}<li class="{{#matched}}matched{{/matched}}{{^matched}}{{#found}}unused{{/found}}{{^found}}empty{{/found}}{{/matched}}"><code>{{path}}</code> — {{#matched}}matched{{/matched}}{{^matched}}{{#found}}value not usable{{/found}}{{^found}}nothing there{{/found}}{{/matched}}{{#found}}: <code>{{found}}</code>{{/found}}</li>{{/steps}}</ol>
+            <td><ol class="steps">{{#steps}}{{#skipped}}<li class="empty"><code>{{path}}</code> — not needed{{/skipped}}{{^skipped}}<li class="{{#matched}}matched{{/matched}}{{^matched}}{{#found}}unused{{/found}}{{^found}}empty{{/found}}{{/matched}}"><code>{{path}}</code> — {{#matched}}matched{{/matched}}{{^matched}}{{#found}}value not usable{{/found}}{{^found}}nothing there{{/found}}{{/matched}}{{#found}}: <code>{{found}}</code>{{/found}}{{/skipped}}</li>{{/steps}}</ol>
             {{#issue}}<p class="warn-detail">Warning: {{issue}}</p>{{/issue}}</td>
           </tr>
           {{/traces}}

@@ -379,7 +379,9 @@ public struct CompiledMapping: Sendable {
             let outcome = evaluate(property, in: resource)
             let steps = property.paths.enumerated().map { i, path in
                 let found = resource.leaves(at: path, resourceType: resourceType).flatMap { $0.values.filter(CompiledMapping.isPresent) }
-                return PropertyTrace.Step(path: property.pathTexts[i], valuesFound: found, matched: outcome.matchedPathIndex == i)
+                return PropertyTrace.Step(
+                    path: property.pathTexts[i], valuesFound: found, matched: outcome.matchedPathIndex == i,
+                    tried: outcome.matchedPathIndex.map { i <= $0 } ?? true)
             }
             return PropertyTrace(
                 property: property.name, steps: steps, value: outcome.value, usedDefault: outcome.usedDefault,
@@ -429,6 +431,8 @@ public struct PropertyTrace: Sendable, Equatable {
         public var valuesFound: [JSONValue]
         /// Whether the property's value came from this path.
         public var matched: Bool
+        /// False for the paths after the one that matched: evaluation stopped before them.
+        public var tried: Bool
     }
 
     /// The property's name.
