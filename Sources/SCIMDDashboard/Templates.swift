@@ -243,9 +243,28 @@ enum Templates {
     static let mapping = """
         {{<layout}}{{$title}}Mapping · {{header.name}}{{/title}}{{$body}}
         {{>tabs}}
-        <nav class="subtabs" aria-label="Resource type">{{#kinds}}<a href="{{href}}"{{#current}} aria-current="page" class="current"{{/current}}>{{label}}</a>{{/kinds}} · <a href="{{historyHref}}">History</a></nav>
+        <nav class="subtabs" aria-label="Mapping">{{#kinds}}<a href="{{href}}"{{#current}} aria-current="page" class="current"{{/current}}>{{label}} mapping</a>{{/kinds}}<a href="{{historyHref}}">History</a></nav>
         {{#isDraft}}<p class="notice" role="status">Unsaved draft based on version {{baseVersion}}. Nothing changes until you save.</p>{{/isDraft}}
         {{^isDraft}}<p class="sub">Version {{baseVersion}}{{#changedBy}} · saved by {{changedBy}}{{/changedBy}}</p>{{/isDraft}}
+        {{#preview}}
+        <section aria-labelledby="preview-h" id="preview">
+        <h2 id="preview-h">What saving would change</h2>
+        <p>{{resourcesChanged}} of the connection's {{resources}} stored resources would change.</p>
+        <ul class="plain">
+          {{#lines}}<li>{{.}}</li>{{/lines}}
+        </ul>
+        {{#hasExamples}}<h3>Examples</h3><ul class="plain">{{#examples}}<li><a href="{{href}}">{{name}}</a>: {{text}}</li>{{/examples}}</ul>{{/hasExamples}}
+        </section>
+        {{/preview}}
+        {{#diff}}<section aria-labelledby="diff-h"><h2 id="diff-h">Changes in this draft</h2><ul class="plain">{{#lines}}<li>{{.}}</li>{{/lines}}</ul></section>{{/diff}}
+        {{#isDraft}}{{#canEdit}}
+        <form method="post" action="{{saveAction}}" class="save">{{>draft}}
+          <label for="comment">Comment for the history (optional)</label>
+          <input id="comment" name="comment" maxlength="500">
+          <button type="submit" class="primary">Save and re-map</button>
+          <a href="{{discardHref}}">Discard draft</a>
+        </form>
+        {{/canEdit}}{{/isDraft}}
         <div class="scroll">
         <table id="mapping">
           <thead><tr><th scope="col">Property</th><th scope="col">Type</th><th scope="col">Path, then fallback paths</th><th scope="col">Default</th><th scope="col">Warn if missing</th>{{#canEdit}}<th scope="col"><span class="visually-hidden">Remove</span></th>{{/canEdit}}</tr></thead>
@@ -286,25 +305,6 @@ enum Templates {
           {{#canEdit}}<form method="post" action="{{editAction}}" class="inline">{{>draft}}<input type="hidden" name="action" value="addFallbackPath"><input type="hidden" name="property" value="{{property}}"><input type="hidden" name="path" value="{{path}}"><button type="submit">Add {{path}} as a fallback path of {{property}}</button></form>{{/canEdit}}</li>{{/suggestions}}</ul>
         </section>
         {{/hasSuggestions}}
-        {{#preview}}
-        <section aria-labelledby="preview-h" id="preview">
-        <h2 id="preview-h">What saving would change</h2>
-        <p>{{resourcesChanged}} of {{resources}} {{kindLabel}} would change.</p>
-        <ul class="plain">
-          {{#lines}}<li>{{.}}</li>{{/lines}}
-        </ul>
-        {{#hasExamples}}<h3>Examples</h3><ul class="plain">{{#examples}}<li><a href="{{href}}">{{name}}</a>: {{text}}</li>{{/examples}}</ul>{{/hasExamples}}
-        </section>
-        {{/preview}}
-        {{#diff}}<section aria-labelledby="diff-h"><h2 id="diff-h">Changes in this draft</h2><ul class="plain">{{#lines}}<li>{{.}}</li>{{/lines}}</ul></section>{{/diff}}
-        {{#isDraft}}{{#canEdit}}
-        <form method="post" action="{{saveAction}}" class="save">{{>draft}}
-          <label for="comment">Comment for the history (optional)</label>
-          <input id="comment" name="comment" maxlength="500">
-          <button type="submit" class="primary">Save and re-map</button>
-          <a href="{{discardHref}}">Discard draft</a>
-        </form>
-        {{/canEdit}}{{/isDraft}}
         {{/body}}{{/layout}}
         """
 
