@@ -57,13 +57,6 @@ extension Dashboard {
 
     // MARK: - Users and groups
 
-    /// A SCIM filter for the search box: `userName` or an email starting with the text, or
-    /// `externalId` equal to it. Quotes and backslashes are escaped (RFC 7644 §3.4.2.2 strings are JSON strings).
-    static func searchFilter(_ text: String, attributes: [(String, String)]) -> String {
-        let quoted = JSONSerializer.string(.string(text))
-        return attributes.map { "\($0.0) \($0.1) \(quoted)" }.joined(separator: " or ")
-    }
-
     func usersPage(_ reference: String, _ visit: Visit) async throws -> DashboardResponse {
         let query = visit.request.query
         var (connection, model) = try await connectionPage(reference, current: "users", visit: visit)
@@ -71,9 +64,7 @@ extension Dashboard {
         let status = query["status"] ?? "all"
         let result = try await service.listUsers(
             UsersList.Params(
-                connection: connection.id,
-                filter: q.map { Self.searchFilter($0, attributes: [("userName", "sw"), ("emails.value", "sw"), ("externalId", "eq")]) },
-                withWarnings: status == "warnings" ? true : nil, active: status == "active" ? true : status == "inactive" ? false : nil,
+                connection: connection.id, search: q, withWarnings: status == "warnings" ? true : nil, active: status == "active" ? true : status == "inactive" ? false : nil,
                 limit: configuration.pageSize, cursor: query.nonBlank("cursor")))
         let base = "/connections/\(connection.id.urlComponent)"
         let rows: [[String: Any]] = result.users.map { u in
@@ -101,8 +92,7 @@ extension Dashboard {
         let q = query.nonBlank("q")
         let result = try await service.listGroups(
             GroupsList.Params(
-                connection: connection.id, filter: q.map { Self.searchFilter($0, attributes: [("displayName", "sw"), ("externalId", "eq")]) },
-                limit: configuration.pageSize, cursor: query.nonBlank("cursor")))
+                connection: connection.id, search: q, limit: configuration.pageSize, cursor: query.nonBlank("cursor")))
         let base = "/connections/\(connection.id.urlComponent)"
         let rows: [[String: Any]] = result.groups.map { g in
             [

@@ -120,6 +120,9 @@ public enum UsersList: RPCMethod {
         public var connection: String
         /// A SCIM filter (RFC 7644 §3.4.2.2) over the user as SCIM serves it.
         public var filter: String?
+        /// What an operator types to find someone: userName or displayName starting with it
+        /// (ignoring case), externalId equal to it, or with an `@`, an email starting with it.
+        public var search: String?
         /// Only users with open warnings.
         public var withWarnings: Bool?
         /// Only active (true) or inactive (false) users.
@@ -127,8 +130,12 @@ public enum UsersList: RPCMethod {
         /// 1…1000, default 50.
         public var limit: Int?
         public var cursor: String?
-        public init(connection: String, filter: String? = nil, withWarnings: Bool? = nil, active: Bool? = nil, limit: Int? = nil, cursor: String? = nil) {
+        public init(
+            connection: String, filter: String? = nil, search: String? = nil, withWarnings: Bool? = nil, active: Bool? = nil, limit: Int? = nil,
+            cursor: String? = nil
+        ) {
             self.connection = connection
+            self.search = search
             self.filter = filter
             self.withWarnings = withWarnings
             self.active = active
@@ -169,11 +176,16 @@ public enum GroupsList: RPCMethod {
     public struct Params: Codable, Sendable, Equatable {
         public var connection: String
         public var filter: String?
+        /// displayName starting with it (ignoring case), or externalId equal to it.
+        public var search: String?
         public var withWarnings: Bool?
         public var limit: Int?
         public var cursor: String?
-        public init(connection: String, filter: String? = nil, withWarnings: Bool? = nil, limit: Int? = nil, cursor: String? = nil) {
+        public init(
+            connection: String, filter: String? = nil, search: String? = nil, withWarnings: Bool? = nil, limit: Int? = nil, cursor: String? = nil
+        ) {
             self.connection = connection
+            self.search = search
             self.filter = filter
             self.withWarnings = withWarnings
             self.limit = limit
@@ -248,6 +260,8 @@ extension UsersList.Params: JSONSchemaDocumented {
         [
             "connection": FieldDoc("The connection's id or name."),
             "filter": FieldDoc("A SCIM filter (RFC 7644 §3.4.2.2) over the user as SCIM serves it."),
+            "search": FieldDoc(
+                "Search text: userName or displayName starting with it (ignoring case), externalId equal to it, or, with an @, an email value starting with it. Compares stored columns, so it stays fast on large connections where a filter must render every user."),
             "withWarnings": FieldDoc("Only users with open warnings."),
             "active": FieldDoc("Only active (true) or inactive (false) users."),
             "limit": FieldDoc("Page size, 1…1000 (default 50)."),
@@ -299,6 +313,7 @@ extension GroupsList.Params: JSONSchemaDocumented {
         [
             "connection": FieldDoc("The connection's id or name."),
             "filter": FieldDoc("A SCIM filter (RFC 7644 §3.4.2.2) over the group as SCIM serves it."),
+            "search": FieldDoc("Search text: displayName starting with it (ignoring case) or externalId equal to it."),
             "withWarnings": FieldDoc("Only groups with open warnings."),
             "limit": FieldDoc("Page size, 1…1000 (default 50)."),
             "cursor": FieldDoc("The nextCursor of the previous page."),

@@ -12,7 +12,7 @@ extension SCIMDService {
     public func listUsers(_ params: UsersList.Params) async throws -> UsersList.Result {
         let connection = try connection(named: params.connection)
         let page = try await listResources(
-            connectionId: connection.id, type: .user, filter: params.filter, withWarnings: params.withWarnings,
+            connectionId: connection.id, type: .user, filter: params.filter, search: params.search, withWarnings: params.withWarnings,
             active: params.active, limit: params.limit, cursor: params.cursor)
         return .init(
             users: page.records.map { record in
@@ -27,8 +27,8 @@ extension SCIMDService {
     public func listGroups(_ params: GroupsList.Params) async throws -> GroupsList.Result {
         let connection = try connection(named: params.connection)
         let page = try await listResources(
-            connectionId: connection.id, type: .group, filter: params.filter, withWarnings: params.withWarnings, active: nil,
-            limit: params.limit, cursor: params.cursor)
+            connectionId: connection.id, type: .group, filter: params.filter, search: params.search, withWarnings: params.withWarnings,
+            active: nil, limit: params.limit, cursor: params.cursor)
         let counts = try await store.withResources(connection.id) { resources in
             page.records.map { resources.memberships.members(ofGroup: $0.id).count }
         }
@@ -40,11 +40,11 @@ extension SCIMDService {
             }, nextCursor: page.next)
     }
 
-    /// A page of resources in creation order after `cursor`, filtered by columns and, when given,
-    /// by a SCIM filter evaluated on each resource as SCIM serves it.
+    /// A page of resources in creation order after `cursor`, filtered by columns, by `search`
+    /// (see ``SearchText``) and, when given, by a SCIM filter evaluated on each resource as SCIM serves it.
     func listResources(
-        connectionId: String, type: SCIMResourceType, filter: String?, withWarnings: Bool?, active: Bool?, limit: Int?,
-        cursor: String?
+        connectionId: String, type: SCIMResourceType, filter: String?, search: String? = nil, withWarnings: Bool?, active: Bool?,
+        limit: Int?, cursor: String?
     ) async throws -> (records: [ResourceRecord], next: String?) {
         let limit = limit ?? 50
         guard (1...1000).contains(limit) else { throw RPCError.invalidParams("limit must be 1…1000", field: "limit") }
@@ -68,6 +68,7 @@ extension SCIMDService {
         let filterNeedsRelated = parsed.map { mentions($0, attribute: type == .user ? "groups" : "members") } ?? false
         let start = after
         let filterValue = parsed
+        let searchText = search.flatMap(SearchText.init)
         let resources = try await store.resources(connectionId)
         let records = try await ReplicaScans.run { () -> [ResourceRecord] in
             var out: [ResourceRecord] = []
@@ -76,6 +77,7 @@ extension SCIMDService {
                 if withWarnings == true && record.warningCount == 0 { return true }
                 if withWarnings == false && record.warningCount > 0 { return true }
                 if let active, (record.active ?? true) != active { return true }
+                if let searchText, !searchText.matches(record) { return true }
                 if let filterValue {
                     let rendered = filterNeedsRelated ? resources.rendered(resource, baseURL: base) : resources.renderedAlone(resource, baseURL: base)
                     guard (try? filterValue.matches(rendered, resourceType: type)) == true else { return true }
@@ -183,5 +185,41 @@ extension SCIMDService {
                 "no \(type == .user ? "user" : "group") '\(id)' in connection '\(connection.name)' (list them with `scimctl \(type == .user ? "users" : "groups") list \(connection.name)`)")
         }
         return result
+    }
+}
+
+/// The dashboard's search box (`users.list`/`groups.list` `search`): what an operator types to
+/// find someone, matched against the stored row without rendering it, so a search over 100,000
+/// users costs a pass of string comparisons rather than 100,000 SCIM renderings.
+///
+/// A resource matches when its userName (groups: displayName) or displayName starts with the
+/// text, compared as userName uniqueness compares (case and Unicode normalization folded), or its
+/// externalId equals the text exactly; and, when the text contains `@`, when one of its `emails`
+/// values starts with it (ignoring case).
+struct SearchText: Sendable {
+    let text: String
+    let folded: String
+    let emailLike: Bool
+
+    /// nil for blank text (no search).
+    init?(_ text: String) {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { return nil }
+        self.text = trimmed
+        self.folded = foldedKey(trimmed)
+        self.emailLike = trimmed.contains("@")
+    }
+
+    func matches(_ record: ResourceRecord) -> Bool {
+        if record.nameKey.hasPrefix(folded) || record.externalId == text { return true }
+        if let displayName = record.displayName, foldedKey(displayName).hasPrefix(folded) { return true }
+        guard emailLike, record.raw.range(of: text, options: .caseInsensitive) != nil,
+            case .object(let resource)? = try? JSONParser().parse(record.raw),
+            case .array(let emails)? = resource[caseInsensitive: "emails"]
+        else { return false }
+        return emails.contains { email in
+            guard case .object(let e) = email, let value = e[caseInsensitive: "value"]?.stringValue else { return false }
+            return foldedKey(value).hasPrefix(folded)
+        }
     }
 }

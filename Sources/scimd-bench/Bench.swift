@@ -81,7 +81,8 @@ struct Bench: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var daemon = try Daemon(binary: scimd, directory: directory)
-        try daemon.start()
+        let dashboardPort = try freeLoopbackPort()
+        try daemon.start(dashboard: "127.0.0.1:\(dashboardPort)")
         var rows: [[String]] = []
         func row(_ name: String, _ value: String, _ target: String = "") {
             rows.append([name, value, target])
@@ -199,6 +200,14 @@ struct Bench: AsyncParsableCommand {
         row(
             "mapping.set re-map, \(remap.resources) resources",
             "\(Int(Double(remap.resources) / max(remap.elapsedMilliseconds, 0.001) * 1000)) resources/s", "≥ 200,000/s")
+
+        // 6b. Dashboard pages: server time (the Server-Timing header scimd sets), signed in as a
+        // viewer, with every user of the connection carrying a warning (the re-map above added one).
+        try await DashboardWorkload.measure(
+            port: dashboardPort, socket: socket, connection: "bench", sampleUserName: names[names.count / 2], repeats: smoke ? 3 : 20
+        ) { page, latencies in
+            row("dashboard \(page), \(users.formatted()) users: server time p50 / p99", "\(latencies.p50) / \(latencies.p99) ms", "≤ 100 ms")
+        }
 
         // 7. Cold start and memory.
         let rssAfterIngest = daemon.residentMegabytes()
@@ -409,10 +418,11 @@ struct Daemon {
 
     /// Starts scimd; returns seconds from spawn to the first answered health check.
     @discardableResult
-    mutating func start(http: String? = nil) throws -> Double {
+    mutating func start(http: String? = nil, dashboard: String? = nil) throws -> Double {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = ["--socket", socket, "--database", database, "--log-level", "error"] + (http.map { ["--http", $0] } ?? [])
+            + (dashboard.map { ["--dashboard", $0] } ?? [])
         let started = Date()
         try p.run()
         process = p
@@ -541,5 +551,71 @@ enum HTTPWorkload {
         private let samples = NIOLockedValueBox<[Int]>([])
         func add(_ microseconds: Int) { samples.withLockedValue { $0.append(microseconds) } }
         var median: Int { samples.withLockedValue { $0.isEmpty ? 0 : $0.sorted()[$0.count / 2] } }
+    }
+}
+
+/// The dashboard's pages timed by scimd itself (`Server-Timing: app;dur=…`, milliseconds): sign in
+/// as a viewer created for the purpose, then fetch each page `repeats` times over one keep-alive
+/// connection. The network and the client are left out; the numbers are the page's own work.
+enum DashboardWorkload {
+    struct Latencies {
+        var p50: String
+        var p99: String
+    }
+
+    static func measure(
+        port: Int, socket: String, connection: String, sampleUserName: String, repeats: Int,
+        report: (String, Latencies) -> Void
+    ) async throws {
+        let password = try await SCIMDClient.withConnection(socketPath: socket) { client in
+            try await client.call(OperatorsAdd.self, .init(name: "bench-viewer", role: .viewer)).password
+        }
+        let (connectionId, userId) = try await SCIMDClient.withConnection(socketPath: socket) { client in
+            let id = try await client.connection(connection).id
+            let user = try await client.listUsers(.init(connection: connection, filter: "userName eq \"\(sampleUserName)\"", limit: 1))
+            return (id, user.users.first?.id ?? "")
+        }
+        let http = try HTTPTestClient(host: "127.0.0.1", port: port)
+        func cookie(_ name: String, in response: HTTPTestResponse) -> String? {
+            response.headers["Set-Cookie"].lazy.compactMap { value -> String? in
+                let pair = value.split(separator: ";")[0].split(separator: "=", maxSplits: 1)
+                return pair.count == 2 && pair[0] == name ? String(pair[1]) : nil
+            }.first
+        }
+        let form = try http.exchange(HTTPTestRequest(.GET, "/signin"))
+        guard let signinCookie = cookie("scimd_signin", in: form),
+            let tokenRange = form.body.range(of: "name=\"_csrf\" value=\""),
+            let tokenEnd = form.body[tokenRange.upperBound...].firstIndex(of: "\"")
+        else { throw BenchError("the dashboard's sign-in page has no form token") }
+        let token = String(form.body[tokenRange.upperBound..<tokenEnd])
+        let signedIn = try http.exchange(
+            HTTPTestRequest(
+                .POST, "/signin",
+                headers: [("Cookie", "scimd_signin=\(signinCookie)"), ("Content-Type", "application/x-www-form-urlencoded")],
+                body: "_csrf=\(token)&name=bench-viewer&password=\(password)&next=%2Fconnections"))
+        guard signedIn.status == 303, let session = cookie("scimd_session", in: signedIn) else {
+            throw BenchError("dashboard sign-in failed: \(signedIn.status)")
+        }
+        let base = "/connections/\(connectionId)"
+        let prefix = String(sampleUserName.prefix(6)).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        let pages: [(String, String)] = [
+            ("connections page", "/connections"), ("users, first page", "\(base)/users"),
+            ("users, with warnings", "\(base)/users?status=warnings"), ("users, search", "\(base)/users?q=\(prefix)"),
+            ("Users with Warnings", "\(base)/warnings"), ("a user", "\(base)/users/\(userId)"), ("mapping editor", "\(base)/mapping"),
+            ("requests", "\(base)/requests"),
+        ]
+        for (name, target) in pages {
+            var samples: [Double] = []
+            for _ in 0..<repeats {
+                let response = try http.exchange(HTTPTestRequest(.GET, target, headers: [("Cookie", "scimd_session=\(session)")]))
+                guard response.status == 200, let timing = response.headers["Server-Timing"].first,
+                    let duration = timing.split(separator: "=").last.flatMap({ Double($0) })
+                else { throw BenchError("dashboard \(target): \(response.status)") }
+                samples.append(duration)
+            }
+            samples.sort()
+            func format(_ value: Double) -> String { String(format: value < 10 ? "%.1f" : "%.0f", value) }
+            report(name, Latencies(p50: format(samples[samples.count / 2]), p99: format(samples[min(samples.count - 1, samples.count * 99 / 100)])))
+        }
     }
 }

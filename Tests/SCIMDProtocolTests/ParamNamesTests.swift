@@ -6,7 +6,7 @@ import Testing
 /// walk of its `Params`; old names are renamed; anything else is `invalid_params` naming it.
 @Suite struct ParamNamesTests {
     @Test func acceptedNamesAreTheMembersParamsDecodesPlusTheDeprecatedOnes() {
-        #expect(UsersList.acceptedParamNames == ["connection", "filter", "withWarnings", "active", "limit", "cursor"])
+        #expect(UsersList.acceptedParamNames == ["connection", "filter", "search", "withWarnings", "active", "limit", "cursor"])
         #expect(ConnectionsGet.acceptedParamNames == ["connection", "id"])
         #expect(UsersLink.acceptedParamNames == ["connection", "id", "appUserId", "user"])
         #expect(SystemVersion.acceptedParamNames.isEmpty)
@@ -14,7 +14,7 @@ import Testing
 
     @Test func anUnknownNameIsRefusedNamingIt() {
         #expect(throws: RPCError.invalidParams(
-            "unknown param 'withWarning' for users.list (accepted: active, connection, cursor, filter, limit, withWarnings)",
+            "unknown param 'withWarning' for users.list (accepted: active, connection, cursor, filter, limit, search, withWarnings)",
             field: "withWarning")
         ) {
             try UsersList.normalizedParams(["connection": "Acme", "withWarning": true], accepted: UsersList.acceptedParamNames)

@@ -58,6 +58,32 @@ import Testing
         await #expect(throws: RPCError.self) { try await fixture.service.listUsers(.init(connection: "Nope")) }
     }
 
+    @Test func searchFindsUsersByTheStartOfTheirNameTheirExternalIdOrEmail() async throws {
+        let f = try ServiceFixture()
+        let c = try await f.connection()
+        let people: [JSONValue] = [
+            ["schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "Élodie.Martin", "displayName": "Élodie Martin",
+             "externalId": "00uAB", "emails": [["value": "elodie@corp.example"]]],
+            ["schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "emp-2041", "displayName": "Mark Élan",
+             "externalId": "00uCD", "emails": [["value": "mark@corp.example", "primary": true]]],
+            ["schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "zoe", "externalId": "00uab"],
+        ]
+        for person in people { #expect(await f.scim("POST", "/Users", token: c.token, body: person).status == 201) }
+        func names(_ search: String) async throws -> [String] {
+            try await f.service.listUsers(.init(connection: "Acme", search: search)).users.map(\.userName).sorted()
+        }
+        #expect(try await names("élodie") == ["Élodie.Martin"], "userName prefix, case folded")
+        #expect(try await names("E\u{301}LODIE") == ["Élodie.Martin"], "and Unicode normalization folded")
+        #expect(try await names("mark é") == ["emp-2041"], "displayName prefix")
+        #expect(try await names("00uab") == ["zoe"], "externalId exactly")
+        #expect(try await names("mark@corp") == ["emp-2041"], "an email prefix, when the text has an @")
+        #expect(try await names("corp.example") == [], "not the middle of an email")
+        #expect(try await names("   ").count == 3, "blank is no search")
+        #expect(try await f.service.listUsers(.init(connection: "Acme", search: "e", active: false)).users.isEmpty, "combines with the other conditions")
+        let groups = try await f.service.listGroups(.init(connection: "Acme", search: "x"))
+        #expect(groups.groups.isEmpty)
+    }
+
     @Test func userDetailByIdOrUserName() async throws {
         let (fixture, ids, groupId) = try await populated()
         let byName = try await fixture.service.getUser(.init(connection: "Acme", id: "USER0@example.com"))
