@@ -22,12 +22,14 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Bearer token of the peer.") var peerToken: String = "peer-token"
     @Option(help: "Seed of the data generator.") var seed: UInt64 = 1
     @Flag(help: "Smoke mode for CI: tiny sizes, proves the harness works; numbers mean nothing.") var smoke = false
+    @Option(help: "Users in the bench connection (default: 10,000; 100,000 with --full; 300 with --smoke).") var users: Int?
 
     @Option(help: "Run the suite this many times (fresh daemon and database each) and print each number's median.")
     var runs: Int = 1
 
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        if let users { guard users >= 2_000 || smoke else { throw ValidationError("--users must be at least 2,000") } }
     }
 
     func run() async throws {
@@ -76,7 +78,7 @@ struct Bench: AsyncParsableCommand {
 
     /// One run of every measurement on a fresh daemon and database; the rows of the table.
     func suite(run: Int) async throws -> [[String]] {
-        let users = smoke ? 300 : (full ? 100_000 : 10_000)
+        let users = self.users ?? (smoke ? 300 : (full ? 100_000 : 10_000))
         let directory = "/tmp/scimd-bench-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
