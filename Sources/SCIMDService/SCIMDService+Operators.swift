@@ -16,16 +16,17 @@ final class OperatorDirectory: Sendable {
         records.withLockedValue { $0[id] }
     }
 
-    /// The operator called `name`, ignoring ASCII case (names are ASCII; SQLite's NOCASE agrees).
+    /// The operator called `name`, ignoring ASCII case only, as SQLite's NOCASE does (so memory
+    /// and the table agree on every name; Unicode folding would let the Kelvin sign match `k`).
     func record(named name: String) -> OperatorRecord? {
-        let folded = name.lowercased()
-        return records.withLockedValue { all in all.values.first { $0.name.lowercased() == folded } }
+        let folded = name.lowercasedASCII
+        return records.withLockedValue { all in all.values.first { $0.name.lowercasedASCII == folded } }
     }
 
     /// Every operator, by name ignoring case.
     func all() -> [OperatorRecord] {
         records.withLockedValue { Array($0.values) }.sorted {
-            let (a, b) = ($0.name.lowercased(), $1.name.lowercased())
+            let (a, b) = ($0.name.lowercasedASCII, $1.name.lowercasedASCII)
             return a == b ? $0.id < $1.id : a < b
         }
     }
