@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .target(name: "SCIMJSON"),
@@ -68,7 +69,7 @@ let package = Package(
         .target(
             name: "SCIMDServer",
             dependencies: [
-                "SCIMJSON", "SCIMModel", "SCIMDProtocol", "SCIMDService", "SCIMDFraming", "CSystemd",
+                "SCIMJSON", "SCIMModel", "SCIMDProtocol", "SCIMDService", "SCIMDDashboard", "SCIMDFraming", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -78,6 +79,17 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        // The operators' web dashboard: routes, sessions, views (mustache templates compiled into
+        // the module). No sockets: SCIMDServer's DashboardServer hands it each HTTP request.
+        .target(
+            name: "SCIMDDashboard",
+            dependencies: [
+                "SCIMJSON", "SCIMModel", "SCIMMapping", "SCIMDProtocol", "SCIMDService",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .target(
@@ -92,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "scimd",
             dependencies: [
-                "SCIMDServer", "SCIMDService", "SCIMDStore",
+                "SCIMDServer", "SCIMDService", "SCIMDStore", "SCIMDDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -128,6 +140,11 @@ let package = Package(
         .testTarget(name: "SCIMJSONTests", dependencies: ["SCIMJSON"]),
         .testTarget(name: "SCIMMappingTests", dependencies: ["SCIMJSON", "SCIMModel", "SCIMMapping"]),
         .testTarget(name: "SCIMDProtocolTests", dependencies: ["SCIMJSON", "SCIMDProtocol"]),
+        // The dashboard's pages, forms, sessions and CSRF checks through Dashboard.respond (no socket).
+        .testTarget(
+            name: "SCIMDDashboardTests",
+            dependencies: ["SCIMJSON", "SCIMDProtocol", "SCIMDService", "SCIMDStore", "SCIMDDashboard", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "SCIMDConsoleTests", dependencies: ["SCIMJSON", "SCIMDProtocol", "SCIMDConsole"]),
         // The client against sockets the tests control (silent, absent); the daemon is in EndToEndTests.
         .testTarget(

@@ -14,6 +14,8 @@ public struct ListenerPlan: Equatable, Sendable {
     public var http: [HTTPListenAddress]
     /// Where `GET /metrics` is served; empty when metrics are off.
     public var metrics: [HTTPListenAddress] = []
+    /// Where the web dashboard is served; empty when it is off.
+    public var dashboard: [HTTPListenAddress] = []
     /// Things worth a log line (an option overridden by systemd).
     public var notes: [String]
 
@@ -21,17 +23,21 @@ public struct ListenerPlan: Equatable, Sendable {
     public static let httpDescriptorName = "http"
     /// The name of the systemd socket (`FileDescriptorName=`) that serves Prometheus metrics.
     public static let metricsDescriptorName = "metrics"
+    /// The name of the systemd socket (`FileDescriptorName=`) that serves the web dashboard.
+    public static let dashboardDescriptorName = "dashboard"
+    /// Descriptor names that are not the JSON-RPC socket.
+    static let listenerNames: Set<String> = [httpDescriptorName, metricsDescriptorName, dashboardDescriptorName]
 
     /// The plan for `--socket` (`socketOption`), `--http` (`httpOption`), `--metrics`
-    /// (`metricsOption`), the descriptors systemd passed with their names, and `$RUNTIME_DIRECTORY`
-    /// (where the default socket goes).
+    /// (`metricsOption`), `--dashboard` (`dashboardOption`), the descriptors systemd passed with
+    /// their names, and `$RUNTIME_DIRECTORY` (where the default socket goes).
     public static func resolve(
         socketOption: String?, httpOption: HTTPListenAddress?, metricsOption: HTTPListenAddress? = nil,
-        inherited: [(descriptor: Int32, name: String)], runtimeDirectory: String?
+        dashboardOption: HTTPListenAddress? = nil, inherited: [(descriptor: Int32, name: String)], runtimeDirectory: String?
     ) -> ListenerPlan {
         var notes: [String] = []
         let rpc: ListenSocket
-        if let first = inherited.first(where: { $0.name != httpDescriptorName && $0.name != metricsDescriptorName }) {
+        if let first = inherited.first(where: { !listenerNames.contains($0.name) }) {
             rpc = .inherited(descriptor: first.descriptor)
         } else {
             rpc = .path(socketOption ?? runtimeDirectory.map { $0 + "/scimd.sock" } ?? "scimd.sock")
@@ -48,7 +54,13 @@ public struct ListenerPlan: Equatable, Sendable {
         } else if !metrics.isEmpty, let metricsOption {
             notes.append("--metrics \(metricsOption) ignored: systemd passed the metrics socket")
         }
-        return ListenerPlan(rpc: rpc, http: http, metrics: metrics, notes: notes)
+        var dashboard = inherited.filter { $0.name == dashboardDescriptorName }.map { HTTPListenAddress.inherited(descriptor: $0.descriptor) }
+        if dashboard.isEmpty, let dashboardOption {
+            dashboard = [dashboardOption]
+        } else if !dashboard.isEmpty, let dashboardOption {
+            notes.append("--dashboard \(dashboardOption) ignored: systemd passed the dashboard socket")
+        }
+        return ListenerPlan(rpc: rpc, http: http, metrics: metrics, dashboard: dashboard, notes: notes)
     }
 }
 

@@ -51,6 +51,22 @@ struct ActiveMapping: Sendable {
     /// load `groups` only when ``dependsOnGroups``. A Group's `members` (stored as rows) are passed
     /// in `members`; callers load them only when ``groupsReadMembers``.
     func evaluate(raw: JSONObject, id: String, type: SCIMResourceType, groups: [MemberOf], members: [JSONValue] = []) -> MappingResult {
+        var result = compiled(for: type).evaluate(input(raw: raw, id: id, type: type, groups: groups, members: members))
+        if type == .user, let roles {
+            let names = roles.roles(for: groups.map { (displayName: $0.displayName, externalId: $0.externalId) })
+            result.properties["roles"] = .array(names.map(JSONValue.string))
+        }
+        return result
+    }
+
+    /// The step-by-step account of ``evaluate(raw:id:type:groups:members:)`` for the same input
+    /// (role rules, which apply after the properties, are not part of it).
+    func trace(raw: JSONObject, id: String, type: SCIMResourceType, groups: [MemberOf], members: [JSONValue] = []) -> [PropertyTrace] {
+        compiled(for: type).trace(input(raw: raw, id: id, type: type, groups: groups, members: members))
+    }
+
+    /// What the mapping sees of a stored resource (see ``evaluate(raw:id:type:groups:members:)``).
+    private func input(raw: JSONObject, id: String, type: SCIMResourceType, groups: [MemberOf], members: [JSONValue]) -> JSONObject {
         var input = raw
         input["id"] = .string(id)
         if type == .group, !members.isEmpty { input["members"] = .array(members) }
@@ -62,12 +78,7 @@ struct ActiveMapping: Sendable {
                 return .object(value)
             })
         }
-        var result = compiled(for: type).evaluate(input)
-        if type == .user, let roles {
-            let names = roles.roles(for: groups.map { (displayName: $0.displayName, externalId: $0.externalId) })
-            result.properties["roles"] = .array(names.map(JSONValue.string))
-        }
-        return result
+        return input
     }
 
     /// Whether users' mapped properties depend on their groups (role rules, or a property reading

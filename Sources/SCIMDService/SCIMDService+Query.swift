@@ -3,6 +3,7 @@ import GRDB
 import SCIMDProtocol
 import SCIMDStore
 import SCIMJSON
+import SCIMMapping
 import SCIMModel
 
 /// The dashboard queries: users and groups of a connection, one resource's whole story.
@@ -99,6 +100,27 @@ extension SCIMDService {
         let limit = params.membersLimit ?? 100
         guard (1...1000).contains(limit) else { throw RPCError.invalidParams("membersLimit must be 1…1000", field: "membersLimit") }
         return try await detail(connection: params.connection, type: .group, reference: params.id, membersLimit: limit, membersCursor: params.membersCursor)
+    }
+
+    /// How the connection's current mapping finds each property of the user or group in
+    /// `detail` (a `users.get`/`groups.get` answer): every path tried, the values found there, the
+    /// one that matched, the default, the issue. For a user the input includes the groups in
+    /// `detail.related`, as the mapping sees them; for a group, the members on `detail`'s page only.
+    /// Throws `not_found` (no such connection), `internal_error` when `detail.raw` is not a JSON object.
+    public func traceMapping(_ detail: ResourceDetail, connection reference: String) throws -> [PropertyTrace] {
+        let connection = try connection(named: reference)
+        guard case .object(let raw)? = try? JSONParser().parse(detail.raw) else {
+            throw RPCError.internalError("the stored \(detail.resourceType) \(detail.id) is not a JSON object")
+        }
+        let type: SCIMResourceType = detail.resourceType == "Group" ? .group : .user
+        let groups = type == .user ? detail.related.map { MemberOf(id: $0.id, displayName: $0.name, externalId: nil) } : []
+        let members: [JSONValue] = type == .group ? detail.related.map { ref in
+            var member: JSONObject = ["value": .string(ref.id)]
+            if let name = ref.name { member["display"] = .string(name) }
+            if let kind = ref.resourceType { member["type"] = .string(kind) }
+            return .object(member)
+        } : []
+        return activeMapping(connection.id).trace(raw: raw, id: detail.id, type: type, groups: groups, members: members)
     }
 
     private func detail(

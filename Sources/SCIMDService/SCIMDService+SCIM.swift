@@ -283,6 +283,26 @@ extension SCIMDService {
         return .init(requests: page.map(summary), nextCursor: next)
     }
 
+    /// Logged requests and errors (status ≥ 400) per hour over the last `hours` hours, oldest first,
+    /// one entry per hour including empty ones; the last is the current hour. Only what the request
+    /// log still holds counts (`--request-log-max-entries`, `--request-log-max-age-days`).
+    /// Throws `not_found`.
+    public func requestsPerHour(_ reference: String, hours: Int = 168) async throws -> [RequestsInHour] {
+        let connection = try connection(named: reference)
+        let hour: Int64 = 3_600_000
+        let now = clock.now()
+        let currentHour = now - now % hour
+        let first = currentHour - Int64(hours - 1) * hour
+        let id = connection.id
+        try await store.waitForQueuedWrites()
+        let counts = try await store.read { db in try db.requestCountsPerHour(connectionId: id, since: first) }
+        let byHour = Dictionary(counts.map { ($0.hourStart, $0) }, uniquingKeysWith: { a, _ in a })
+        return (0..<hours).map { i in
+            let start = first + Int64(i) * hour
+            return RequestsInHour(hourStart: Timestamp.string(start), requests: byHour[start]?.requests ?? 0, errors: byHour[start]?.errors ?? 0)
+        }
+    }
+
     /// `requests.get`. Throws `not_found`.
     public func getRequest(_ id: Int) async throws -> RequestDetail {
         try await store.waitForQueuedWrites()
@@ -340,5 +360,21 @@ extension SCIMHandle.Result {
         self.init(
             status: response.status, headers: response.headers, body: response.body.map(JSONSerializer.string),
             changes: response.changes)
+    }
+}
+
+/// One hour of a connection's request log (``SCIMDService/requestsPerHour(_:hours:)``).
+public struct RequestsInHour: Sendable, Equatable {
+    /// The hour's start, RFC 3339 UTC.
+    public var hourStart: String
+    /// Requests logged in the hour.
+    public var requests: Int
+    /// Of those, the ones answered with status ≥ 400.
+    public var errors: Int
+
+    public init(hourStart: String, requests: Int, errors: Int) {
+        self.hourStart = hourStart
+        self.requests = requests
+        self.errors = errors
     }
 }

@@ -239,6 +239,18 @@ extension Database {
         return try RequestLogRecord.fetchAll(self, sql: sql, arguments: arguments)
     }
 
+    /// Logged requests of a connection per hour since `since` (ms since 1970): each hour that has
+    /// any, as its start (ms), the requests and those with status ≥ 400. Oldest first.
+    public func requestCountsPerHour(connectionId: String, since: Milliseconds) throws -> [(hourStart: Milliseconds, requests: Int, errors: Int)] {
+        try Row.fetchAll(
+            self,
+            sql: """
+                SELECT at / 3600000 AS hour, COUNT(*), SUM(status >= 400) FROM requestLog
+                WHERE connectionId = ? AND at >= ? GROUP BY hour ORDER BY hour
+                """, arguments: [connectionId, since]
+        ).map { row in (hourStart: (row[0] as Int64) * 3_600_000, requests: row[1] as Int, errors: row[2] as Int) }
+    }
+
     /// One logged request by id.
     public func loggedRequest(id: Int64) throws -> RequestLogRecord? {
         try RequestLogRecord.fetchOne(self, key: id)

@@ -273,82 +273,118 @@ public struct CompiledMapping: Sendable {
         members.reserveCapacity(compiled.count)
         var issues: [PropertyIssue] = []
         for property in compiled {
-            // Values found that the property could not use, with the path they were found at.
-            var unusable: [(pathIndex: Int, text: String)] = []
-            var outcome: JSONValue? = nil
-            var listIssue: PropertyIssue? = nil
-            pathLoop: for (i, path) in property.paths.enumerated() {
-                let leaves = resource.leaves(at: path, resourceType: resourceType)
-                if leaves.isEmpty { continue }
-                if case .list(let element) = property.coercer {
-                    var kept: [JSONValue] = []
-                    var bad: [JSONValue] = []
-                    var firstFailure: CoercionFailure? = nil
-                    for leaf in leaves {
-                        for v in leaf.values where CompiledMapping.isPresent(v) {
-                            switch element.coerce(v) {
-                            case .success(let c): kept.append(c)
-                            case .failure(let f):
-                                bad.append(v)
-                                if firstFailure == nil { firstFailure = f }
-                            }
-                        }
-                    }
-                    if kept.isEmpty && bad.isEmpty { continue }
-                    if kept.isEmpty, let firstFailure {
-                        unusable.append((i, CompiledMapping.describe(bad, at: property.pathTexts[i], failure: firstFailure)))
-                        continue
-                    }
-                    // Some elements coerced: the list keeps them, and the others are reported.
-                    if let firstFailure {
-                        listIssue = CompiledMapping.mismatch(property, pathIndex: i, values: bad, failure: firstFailure)
-                    }
-                    outcome = .array(kept)
-                    break pathLoop
-                } else {
-                    for leaf in leaves {
-                        let present = leaf.values.filter(CompiledMapping.isPresent)
-                        guard let first = present.first else { continue }
-                        if leaf.isArray && present.count > 1 {
-                            // Several values where one is expected: cutting them to the first would
-                            // lose the customer's data without a word.
-                            let shown = present.prefix(3).map(Coercer.quote).joined(separator: ", ") + (present.count > 3 ? ", …" : "")
-                            unusable.append(
-                                (i, "\(present.count) values (\(shown)) at \(property.pathTexts[i]), but the property takes one (a list type keeps them all)"))
-                            continue pathLoop
-                        }
-                        switch property.coercer.coerce(first) {
-                        case .success(let c):
-                            outcome = c
-                            break pathLoop
+            let outcome = evaluate(property, in: resource)
+            if let value = outcome.value { members.append((key: property.name, value: value)) }
+            if let issue = outcome.issue { issues.append(issue) }
+        }
+        return MappingResult(properties: JSONObject(members), issues: issues)
+    }
+
+    /// What one property's evaluation found: the value kept (or the default), the path it came
+    /// from, and the issue reported. One function serves ``evaluate(_:)`` and ``trace(_:)``, so
+    /// the trace an operator reads is the evaluation itself, not a second opinion.
+    struct PropertyOutcome {
+        var value: JSONValue?
+        /// Index into the property's paths of the path the value came from; nil when none gave one.
+        var matchedPathIndex: Int?
+        var usedDefault = false
+        var issue: PropertyIssue?
+    }
+
+    func evaluate(_ property: CompiledProperty, in resource: JSONObject) -> PropertyOutcome {
+        // Values found that the property could not use, with the path they were found at.
+        var unusable: [(pathIndex: Int, text: String)] = []
+        var outcome: JSONValue? = nil
+        var matched: Int? = nil
+        var listIssue: PropertyIssue? = nil
+        pathLoop: for (i, path) in property.paths.enumerated() {
+            let leaves = resource.leaves(at: path, resourceType: resourceType)
+            if leaves.isEmpty { continue }
+            if case .list(let element) = property.coercer {
+                var kept: [JSONValue] = []
+                var bad: [JSONValue] = []
+                var firstFailure: CoercionFailure? = nil
+                for leaf in leaves {
+                    for v in leaf.values where CompiledMapping.isPresent(v) {
+                        switch element.coerce(v) {
+                        case .success(let c): kept.append(c)
                         case .failure(let f):
-                            unusable.append((i, CompiledMapping.describe([first], at: property.pathTexts[i], failure: f)))
-                            continue pathLoop
+                            bad.append(v)
+                            if firstFailure == nil { firstFailure = f }
                         }
                     }
                 }
-            }
-            if let outcome {
-                members.append((key: property.name, value: outcome))
-                if let listIssue { issues.append(listIssue) }
-                continue
-            }
-            if let def = property.defaultValue { members.append((key: property.name, value: def)) }
-            if let firstUnusable = unusable.first {
-                // Always reported, whatever warnIfMissing says: the data is there but unusable.
-                var detail = unusable.map(\.text).joined(separator: "; ")
-                if let note = property.defaultNote { detail += "; " + note }
-                issues.append(
-                    PropertyIssue(
-                        property: property.name, kind: .typeMismatch, detail: detail, pathsTried: property.pathTexts,
-                        path: property.pathTexts[firstUnusable.pathIndex]))
-            } else if property.warnIfMissing {
-                // With a default the value is the default, and the warning still opens: the operator
-                // asked to learn which customers do not send it.
-                issues.append(property.missingIssue)
+                if kept.isEmpty && bad.isEmpty { continue }
+                if kept.isEmpty, let firstFailure {
+                    unusable.append((i, CompiledMapping.describe(bad, at: property.pathTexts[i], failure: firstFailure)))
+                    continue
+                }
+                // Some elements coerced: the list keeps them, and the others are reported.
+                if let firstFailure {
+                    listIssue = CompiledMapping.mismatch(property, pathIndex: i, values: bad, failure: firstFailure)
+                }
+                outcome = .array(kept)
+                matched = i
+                break pathLoop
+            } else {
+                for leaf in leaves {
+                    let present = leaf.values.filter(CompiledMapping.isPresent)
+                    guard let first = present.first else { continue }
+                    if leaf.isArray && present.count > 1 {
+                        // Several values where one is expected: cutting them to the first would
+                        // lose the customer's data without a word.
+                        let shown = present.prefix(3).map(Coercer.quote).joined(separator: ", ") + (present.count > 3 ? ", …" : "")
+                        unusable.append(
+                            (i, "\(present.count) values (\(shown)) at \(property.pathTexts[i]), but the property takes one (a list type keeps them all)"))
+                        continue pathLoop
+                    }
+                    switch property.coercer.coerce(first) {
+                    case .success(let c):
+                        outcome = c
+                        matched = i
+                        break pathLoop
+                    case .failure(let f):
+                        unusable.append((i, CompiledMapping.describe([first], at: property.pathTexts[i], failure: f)))
+                        continue pathLoop
+                    }
+                }
             }
         }
-        return MappingResult(properties: JSONObject(members), issues: issues)
+        if let outcome {
+            return PropertyOutcome(value: outcome, matchedPathIndex: matched, issue: listIssue)
+        }
+        var result = PropertyOutcome(value: property.defaultValue, matchedPathIndex: nil, usedDefault: property.defaultValue != nil)
+        if let firstUnusable = unusable.first {
+            // Always reported, whatever warnIfMissing says: the data is there but unusable.
+            var detail = unusable.map(\.text).joined(separator: "; ")
+            if let note = property.defaultNote { detail += "; " + note }
+            result.issue = PropertyIssue(
+                property: property.name, kind: .typeMismatch, detail: detail, pathsTried: property.pathTexts,
+                path: property.pathTexts[firstUnusable.pathIndex])
+        } else if property.warnIfMissing {
+            // With a default the value is the default, and the warning still opens: the operator
+            // asked to learn which customers do not send it.
+            result.issue = property.missingIssue
+        }
+        return result
+    }
+
+    /// How each property's value was found in `resource`, for an operator reading why a value is
+    /// there or missing: every path in order (``MappingProperty/path`` first, then the fallback
+    /// paths) with the values present at it, which one gave the value, whether the default was
+    /// used, and the issue reported. Pure; agrees with ``evaluate(_:)`` by construction (both use
+    /// one per-property evaluation).
+    public func trace(_ resource: JSONObject) -> [PropertyTrace] {
+        compiled.map { property in
+            let outcome = evaluate(property, in: resource)
+            let steps = property.paths.enumerated().map { i, path in
+                let found = resource.leaves(at: path, resourceType: resourceType).flatMap { $0.values.filter(CompiledMapping.isPresent) }
+                return PropertyTrace.Step(path: property.pathTexts[i], valuesFound: found, matched: outcome.matchedPathIndex == i)
+            }
+            return PropertyTrace(
+                property: property.name, steps: steps, value: outcome.value, usedDefault: outcome.usedDefault,
+                warnIfMissing: property.warnIfMissing, issue: outcome.issue)
+        }
     }
 
     /// Evaluates every resource (convenience for re-mapping and previews).
@@ -380,4 +416,31 @@ public struct CompiledMapping: Sendable {
             property: p.name, kind: .typeMismatch, detail: "\(shown) at \(path) \(what)",
             pathsTried: Array(p.pathTexts[...pathIndex]), path: path)
     }
+}
+
+/// One property's evaluation, step by step (``CompiledMapping/trace(_:)``).
+public struct PropertyTrace: Sendable, Equatable {
+    /// One path tried.
+    public struct Step: Sendable, Equatable {
+        /// The path as configured (`urn:…:enterprise:2.0:User:department`).
+        public var path: String
+        /// The values present at the path (null and blank strings are absent), in document order;
+        /// empty when the resource has nothing there.
+        public var valuesFound: [JSONValue]
+        /// Whether the property's value came from this path.
+        public var matched: Bool
+    }
+
+    /// The property's name.
+    public var property: String
+    /// Every configured path, in the order they are tried.
+    public var steps: [Step]
+    /// The value mapped (coerced), the default when ``usedDefault``; nil when the property is omitted.
+    public var value: JSONValue?
+    /// True when no path gave a value and the configured default was used.
+    public var usedDefault: Bool
+    /// The property's *warn if missing* flag.
+    public var warnIfMissing: Bool
+    /// The issue reported for the property (a warning when stored), if any.
+    public var issue: PropertyIssue?
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SCIMDDashboard
 import SCIMDServer
 import SCIMDService
 import SCIMDStore
@@ -22,6 +23,9 @@ struct SCIMD: AsyncParsableCommand {
 
             Prometheus metrics (GET /metrics) are off unless --metrics is given or systemd passes a \
             socket named "metrics" (scimd-metrics.socket).
+
+            The web dashboard is off unless --dashboard is given or systemd passes a socket named \
+            "dashboard" (scimd-dashboard.socket); operators sign in (scimctl operators add).
             """,
         version: version)
 
@@ -75,6 +79,18 @@ struct SCIMD: AsyncParsableCommand {
             "Serve Prometheus metrics (GET /metrics, text format) on HOST:PORT (127.0.0.1:9464; port 0 picks one and logs it) or unix:PATH. Off by default; no authentication, so keep it on loopback or a private network.",
             valueName: "address"))
     var metrics: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Serve the operators' web dashboard on HOST:PORT (127.0.0.1:8081; port 0 picks one and logs it) or unix:PATH (for a reverse proxy). Off by default. Operators sign in: scimctl operators add NAME.",
+            valueName: "address"))
+    var dashboard: String?
+
+    @Flag(help: "Believe X-Forwarded-Proto from the reverse proxy in front of the dashboard (cookies get Secure over HTTPS).")
+    var dashboardTrustForwarded = false
+
+    @Option(help: "Minutes a dashboard session may stay unused before it ends.")
+    var dashboardSessionIdleMinutes: Int = 480
 
     @Option(help: "Largest request body the HTTP listener reads, in bytes (more gets 413 at once). Default: --max-body-bytes.")
     var httpMaxBodyBytes: Int?
@@ -137,6 +153,10 @@ struct SCIMD: AsyncParsableCommand {
         if let metrics {
             do { _ = try HTTPListenAddress(parsing: metrics) } catch { throw ValidationError("--metrics: \(error.message)") }
         }
+        if let dashboard {
+            do { _ = try HTTPListenAddress(parsing: dashboard) } catch { throw ValidationError("--dashboard: \(error.message)") }
+        }
+        guard dashboardSessionIdleMinutes >= 1 else { throw ValidationError("--dashboard-session-idle-minutes must be at least 1") }
         guard (httpMaxBodyBytes ?? maxBodyBytes) >= 1024 else { throw ValidationError("--http-max-body-bytes must be at least 1024") }
         guard httpIdleTimeout >= 1 else { throw ValidationError("--http-idle-timeout must be at least 1 second") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
@@ -158,7 +178,8 @@ struct SCIMD: AsyncParsableCommand {
 
         let plan = ListenerPlan.resolve(
             socketOption: socket, httpOption: try http.map { try HTTPListenAddress(parsing: $0) },
-            metricsOption: try metrics.map { try HTTPListenAddress(parsing: $0) }, inherited: Systemd.listenDescriptors(),
+            metricsOption: try metrics.map { try HTTPListenAddress(parsing: $0) },
+            dashboardOption: try dashboard.map { try HTTPListenAddress(parsing: $0) }, inherited: Systemd.listenDescriptors(),
             runtimeDirectory: environment["RUNTIME_DIRECTORY"])
         for note in plan.notes { logger.notice("\(note)") }
         let databasePath = database ?? environment["STATE_DIRECTORY"].map { $0 + "/scimd.sqlite" } ?? "scimd.sqlite"
@@ -223,7 +244,7 @@ struct SCIMD: AsyncParsableCommand {
                 service: service, counters: counters, logger: logger, health: health, accessLog: accessLog == "on",
                 metrics: metrics)
             let status = plan.http.isEmpty ? "serving JSON-RPC" : "serving JSON-RPC and SCIM over HTTP"
-            let readiness = ReadinessBarrier(count: 1 + plan.http.count + plan.metrics.count) {
+            let readiness = ReadinessBarrier(count: 1 + plan.http.count + plan.metrics.count + plan.dashboard.count) {
                 logger.info("ready", metadata: ["database": "\(databasePath)"])
                 Systemd.notify("READY=1\nSTATUS=\(status)")
             }
@@ -259,6 +280,16 @@ struct SCIMD: AsyncParsableCommand {
                     services.append(.init(service: server))
                 }
             }
+            if !plan.dashboard.isEmpty {
+                let dashboard = try Dashboard(
+                    service: service, operators: service,
+                    configuration: .init(idleLifetime: .seconds(dashboardSessionIdleMinutes * 60)), logger: logger)
+                for address in plan.dashboard {
+                    let configuration = DashboardServer.Configuration(address: address, trustForwarded: dashboardTrustForwarded)
+                    services.append(
+                        .init(service: DashboardServer(configuration: configuration, dashboard: dashboard, logger: logger, onReady: { _ in readiness.arrive() })))
+                }
+            }
             let webhookPolicy = WebhookPolicy(retryPeriod: .seconds(webhookRetryPeriod), attemptTimeout: .seconds(webhookTimeout))
             services.append(.init(service: WebhookDeliveryService(service: service, policy: webhookPolicy, logger: logger)))
             services.append(.init(service: HealthService(monitor: health, watchdogInterval: Systemd.watchdogInterval(), logger: logger)))
@@ -285,3 +316,4 @@ struct SCIMD: AsyncParsableCommand {
         }
     }
 }
+

@@ -35,14 +35,19 @@ import Testing
         #expect(metrics.contains("FileDescriptorName=metrics"))
         #expect(metrics.contains("Service=scimd.service"))
         #expect(metrics.contains("ListenStream=127.0.0.1:9464"))
+        let dashboard = try String(contentsOf: Self.unitDirectory.appendingPathComponent("scimd-dashboard.socket"), encoding: .utf8)
+        #expect(dashboard.contains("FileDescriptorName=dashboard"))
+        #expect(dashboard.contains("Service=scimd.service"))
+        #expect(dashboard.contains("ListenStream=127.0.0.1:8081"))
         try service.replacingOccurrences(of: "/usr/local/bin/scimd", with: Daemon.binaries.appendingPathComponent("scimd").path)
             .write(to: work.appendingPathComponent("scimd.service"), atomically: true, encoding: .utf8)
         try socket.write(to: work.appendingPathComponent("scimd.socket"), atomically: true, encoding: .utf8)
         try http.write(to: work.appendingPathComponent("scimd-http.socket"), atomically: true, encoding: .utf8)
         try metrics.write(to: work.appendingPathComponent("scimd-metrics.socket"), atomically: true, encoding: .utf8)
+        try dashboard.write(to: work.appendingPathComponent("scimd-dashboard.socket"), atomically: true, encoding: .utf8)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        p.arguments = ["verify"] + ["scimd.socket", "scimd-http.socket", "scimd-metrics.socket", "scimd.service"].map { work.appendingPathComponent($0).path }
+        p.arguments = ["verify"] + ["scimd.socket", "scimd-http.socket", "scimd-metrics.socket", "scimd-dashboard.socket", "scimd.service"].map { work.appendingPathComponent($0).path }
         let err = Pipe()
         p.standardError = err
         p.standardOutput = err

@@ -76,6 +76,22 @@ import Testing
         #expect(plan.notes == ["--metrics 127.0.0.1:9999 ignored: systemd passed the metrics socket"])
     }
 
+    @Test func theDashboardIsOffUnlessAskedForAndItsSocketIsNeverTakenForJSONRPC() {
+        let off = ListenerPlan.resolve(socketOption: nil, httpOption: nil, inherited: [(3, "rpc")], runtimeDirectory: nil)
+        #expect(off.dashboard.isEmpty)
+        let option = ListenerPlan.resolve(
+            socketOption: "/tmp/s.sock", httpOption: nil, dashboardOption: .unix(path: "/run/scimd/dashboard.sock"), inherited: [],
+            runtimeDirectory: nil)
+        #expect(option.dashboard == [.unix(path: "/run/scimd/dashboard.sock")])
+        // scimd-dashboard.socket first in the list, the JSON-RPC socket after it.
+        let activated = ListenerPlan.resolve(
+            socketOption: nil, httpOption: nil, dashboardOption: .tcp(host: "127.0.0.1", port: 9999),
+            inherited: [(3, "dashboard"), (4, "rpc")], runtimeDirectory: nil)
+        #expect(activated.rpc == .inherited(descriptor: 4))
+        #expect(activated.dashboard == [.inherited(descriptor: 3)])
+        #expect(activated.notes == ["--dashboard 127.0.0.1:9999 ignored: systemd passed the dashboard socket"])
+    }
+
     @Test func readinessWaitsForEveryListener() {
         let calls = Counter()
         let barrier = ReadinessBarrier(count: 2) { calls.add() }
