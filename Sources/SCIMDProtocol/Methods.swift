@@ -366,6 +366,7 @@ public let allMethods: [any RPCMethod.Type] = [
     SSOResolve.self, UsersLink.self, UsersUnlink.self, SCIMCommit.self, SCIMReject.self,
     WebhooksAdd.self, WebhooksList.self, WebhooksRemove.self, WebhooksPause.self, WebhooksResume.self,
     WebhooksRotateSecret.self, WebhooksDeliveries.self, WebhooksRedeliver.self,
+    OperatorsAdd.self, OperatorsList.self, OperatorsRemove.self, OperatorsResetPassword.self, OperatorsSetRole.self,
 ]
 
 // MARK: - OpenRPC documentation (descriptions, errors, examples) of the methods above

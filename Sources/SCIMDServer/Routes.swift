@@ -64,12 +64,12 @@ extension RPCDispatcher {
         d.register(WebhooksRedeliver.self) { try await service.redeliverWebhookEvent($0) }
         d.register(OperatorsAdd.self) { try await service.addOperator($0) }
         d.register(OperatorsList.self) { _ in .init(operators: try await service.listOperators()) }
-        d.register(OperatorsResetPassword.self) { try await service.resetOperatorPassword($0.name) }
-        d.register(OperatorsSetRole.self) { try await service.setOperatorRole($0.name, role: $0.role) }
         d.register(OperatorsRemove.self) {
             try await service.removeOperator($0.name)
             return .init(removed: true)
         }
+        d.register(OperatorsResetPassword.self) { try await service.resetOperatorPassword($0.name) }
+        d.register(OperatorsSetRole.self) { try await service.setOperatorRole($0.name, role: $0.role) }
         d.register(SSOResolve.self) { try await service.resolveSSO($0) }
         d.register(UsersLink.self) { try await service.linkUser($0) }
         d.register(UsersUnlink.self) { try await service.unlinkUser($0) }

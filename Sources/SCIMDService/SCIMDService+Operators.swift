@@ -8,7 +8,7 @@ import SCIMDStore
 /// committed transaction wrote (like the connections). A lock rather than actor state, so the
 /// dashboard can ask ``SCIMDService/operatorInfo(id:)`` synchronously on every request, and
 /// ``SCIMDService/authenticateOperator(name:password:)`` never waits for the actor.
-final class OperatorDirectory: Sendable {
+final class OperatorRegistry: Sendable {
     private let records = NIOLockedValueBox<[String: OperatorRecord]>([:])
 
     /// The operator with this id.
@@ -16,16 +16,17 @@ final class OperatorDirectory: Sendable {
         records.withLockedValue { $0[id] }
     }
 
-    /// The operator called `name`, ignoring ASCII case (names are ASCII; SQLite's NOCASE agrees).
+    /// The operator called `name`, ignoring ASCII case only, as SQLite's NOCASE does (so memory
+    /// and the table agree on every name; Unicode folding would let the Kelvin sign match `k`).
     func record(named name: String) -> OperatorRecord? {
-        let folded = name.lowercased()
-        return records.withLockedValue { all in all.values.first { $0.name.lowercased() == folded } }
+        let folded = name.lowercasedASCII
+        return records.withLockedValue { all in all.values.first { $0.name.lowercasedASCII == folded } }
     }
 
     /// Every operator, by name ignoring case.
     func all() -> [OperatorRecord] {
         records.withLockedValue { Array($0.values) }.sorted {
-            let (a, b) = ($0.name.lowercased(), $1.name.lowercased())
+            let (a, b) = ($0.name.lowercasedASCII, $1.name.lowercasedASCII)
             return a == b ? $0.id < $1.id : a < b
         }
     }
@@ -74,7 +75,7 @@ extension SCIMDService {
 
     /// Fills memory from the `operators` table (at start).
     nonisolated func loadOperators() throws {
-        for record in try store.readNow({ db in try db.allOperators() }) { operatorDirectory.set(record) }
+        for record in try store.readNow({ db in try db.allOperators() }) { operatorRegistry.set(record) }
     }
 
     /// An operator name: 1–64 characters, each an ASCII letter or digit, `.`, `_`, `-` or `@`.
@@ -108,7 +109,7 @@ extension SCIMDService {
     public func addOperator(_ params: OperatorsAdd.Params) async throws -> OperatorsAdd.Result {
         let name = try Self.validatedOperatorName(params.name)
         let role = params.role ?? .viewer
-        if let existing = operatorDirectory.record(named: name) {
+        if let existing = operatorRegistry.record(named: name) {
             throw RPCError.conflict("an operator named '\(existing.name)' already exists (names ignore case)")
         }
         // Hashed before taking the gate: other operator changes need not wait for scrypt.
@@ -125,7 +126,7 @@ extension SCIMDService {
                     try db.insertOperator(record)
                 }
             }
-            operatorDirectory.set(record)
+            operatorRegistry.set(record)
             logger.info("operator added", metadata: ["operator": "\(record.id)", "name": "\(name)", "role": "\(role.rawValue)"])
             return OperatorWithPassword(operator: Self.operatorInfo(record), password: password)
         }
@@ -133,7 +134,7 @@ extension SCIMDService {
 
     /// `operators.list`: every operator, by name ignoring case (from memory; never hashes).
     public nonisolated func listOperators() async throws -> [OperatorInfo] {
-        operatorDirectory.all().map(Self.operatorInfo)
+        operatorRegistry.all().map(Self.operatorInfo)
     }
 
     /// `operators.remove`: deletes the operator called `name` (ignoring case); ``operatorInfo(id:)``
@@ -143,7 +144,7 @@ extension SCIMDService {
             guard let removed = try await store.write({ db in try db.deleteOperator(named: name) }) else {
                 throw RPCError.notFound("no operator named '\(name)' (see them with `scimctl operators list`)")
             }
-            operatorDirectory.remove(id: removed.id)
+            operatorRegistry.remove(id: removed.id)
             logger.info("operator removed", metadata: ["operator": "\(removed.id)", "name": "\(removed.name)"])
         }
     }
@@ -152,7 +153,7 @@ extension SCIMDService {
     /// (ignoring case), returned this once; the old one stops working when this returns.
     /// Throws `not_found`, `storage_full`.
     public func resetOperatorPassword(_ name: String) async throws -> OperatorsResetPassword.Result {
-        guard operatorDirectory.record(named: name) != nil else {
+        guard operatorRegistry.record(named: name) != nil else {
             throw RPCError.notFound("no operator named '\(name)' (see them with `scimctl operators list`)")
         }
         let (password, hash) = try await PasswordHashing.newPassword()
@@ -161,7 +162,7 @@ extension SCIMDService {
             guard let record = try await store.write({ db in try db.setOperatorPasswordHash(named: name, to: hash, at: now) }) else {
                 throw RPCError.notFound("no operator named '\(name)' (see them with `scimctl operators list`)")
             }
-            operatorDirectory.set(record)
+            operatorRegistry.set(record)
             logger.info("operator password reset", metadata: ["operator": "\(record.id)", "name": "\(record.name)"])
             return OperatorWithPassword(operator: Self.operatorInfo(record), password: password)
         }
@@ -174,7 +175,7 @@ extension SCIMDService {
             guard let record = try await store.write({ db in try db.setOperatorRole(named: name, to: role.rawValue) }) else {
                 throw RPCError.notFound("no operator named '\(name)' (see them with `scimctl operators list`)")
             }
-            operatorDirectory.set(record)
+            operatorRegistry.set(record)
             logger.info("operator role changed", metadata: ["operator": "\(record.id)", "name": "\(record.name)", "role": "\(role.rawValue)"])
             return Self.operatorInfo(record)
         }
@@ -190,10 +191,10 @@ extension SCIMDService {
     /// SwiftNIO event loop) and without the service actor, which stays free meanwhile. A password
     /// reset or removal that lands while the password is being checked wins: the answer is nil.
     public nonisolated func authenticateOperator(name: String, password: String) async -> OperatorInfo? {
-        let candidate = operatorDirectory.record(named: name)
+        let candidate = operatorRegistry.record(named: name)
         let storedHash = candidate?.passwordHash ?? PasswordHashing.dummyHash
         let matches = await PasswordHashing.run { PasswordHash.verify(password, against: storedHash) }
-        guard matches, let candidate, let current = operatorDirectory.record(id: candidate.id), current.passwordHash == storedHash else {
+        guard matches, let candidate, let current = operatorRegistry.record(id: candidate.id), current.passwordHash == storedHash else {
             return nil
         }
         return Self.operatorInfo(current)
@@ -202,6 +203,6 @@ extension SCIMDService {
     /// The operator with this id as it is now (its current role), or nil once removed: what the
     /// dashboard checks on every request of a session. From memory, without waiting.
     public nonisolated func operatorInfo(id: String) -> OperatorInfo? {
-        operatorDirectory.record(id: id).map(Self.operatorInfo)
+        operatorRegistry.record(id: id).map(Self.operatorInfo)
     }
 }

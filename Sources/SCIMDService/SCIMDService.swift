@@ -111,7 +111,7 @@ public actor SCIMDService {
     /// Wakes change-feed subscribers after events commit.
     nonisolated let eventNotifier = EventNotifier()
     /// Dashboard operators by id (mirror of the `operators` table; see SCIMDService+Operators.swift).
-    nonisolated let operatorDirectory = OperatorDirectory()
+    nonisolated let operatorRegistry = OperatorRegistry()
 
     /// Loads the connections from `store`. Throws the store's error if it cannot be read.
     public init(store: Store, configuration: ServiceConfiguration = .init(), clock: Clock = .system, logger: Logger) throws {

@@ -62,8 +62,8 @@ struct SCIMCtl: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Dashboard.self, Health.self, Stats.self, Backup.self, Discover.self, Connections.self, Users.self, Groups.self,
-            MappingCommand.self, WarningsCommand.self, SSOCommand.self, EventsCommand.self, WebhooksCommand.self, Requests.self,
-            Replay.self,
+            MappingCommand.self, WarningsCommand.self, SSOCommand.self, EventsCommand.self, WebhooksCommand.self, OperatorsCommand.self,
+            Requests.self, Replay.self,
         ])
 }
 

@@ -148,6 +148,12 @@ import Testing
         #expect(await fixture.service.authenticateOperator(name: "Dana", password: "") == nil)
         #expect(await fixture.service.authenticateOperator(name: "nobody", password: added.password) == nil)
         #expect(await fixture.service.authenticateOperator(name: "", password: "") == nil)
+        // Case is folded for ASCII only, as in the table: the Kelvin sign is not a k.
+        let kim = try await fixture.service.addOperator(.init(name: "kim"))
+        #expect(await fixture.service.authenticateOperator(name: "\u{212A}im", password: kim.password) == nil)
+        #expect(await fixture.service.authenticateOperator(name: "KIM", password: kim.password) == kim.operator)
+        let error = await Self.rpcError { _ = try await fixture.service.resetOperatorPassword("\u{212A}im") }
+        #expect(error?.kind == "not_found")
     }
 
     /// The service actor is not held while scrypt runs: other calls are answered meanwhile.
