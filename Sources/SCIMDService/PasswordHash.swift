@@ -59,14 +59,15 @@ public struct PasswordHash: Sendable, Equatable {
         }
     }
 
-    /// Hashes `password` with a new random salt and the default parameters. Blocks for one scrypt.
+    /// Hashes `password` with a new random salt, cost 2^`logRounds` and the default block size
+    /// and parallelism. Blocks for one scrypt.
     /// Throws ``Failure/emptyPassword``, or ``Failure/derivationFailed`` if scrypt fails (it does
     /// not with the defaults).
-    public static func make(password: String) throws(Failure) -> PasswordHash {
+    public static func make(password: String, logRounds: Int = defaultLogRounds) throws(Failure) -> PasswordHash {
         var generator = SystemRandomNumberGenerator()
         let salt = (0..<saltByteCount).map { _ in UInt8.random(in: 0...255, using: &generator) }
         return try make(
-            password: password, salt: salt, logRounds: defaultLogRounds, blockSize: defaultBlockSize, parallelism: defaultParallelism)
+            password: password, salt: salt, logRounds: logRounds, blockSize: defaultBlockSize, parallelism: defaultParallelism)
     }
 
     /// Hashes `password` with the given salt and parameters (tests, and future parameter changes).

@@ -56,9 +56,9 @@ enum PasswordHashing {
     }
 
     /// A new password and its hash, made on ``queue``. Throws ``PasswordHash/Failure``.
-    static func newPassword() async throws -> (password: String, hash: String) {
+    static func newPassword(logRounds: Int) async throws -> (password: String, hash: String) {
         let password = PasswordHash.generatePassword()
-        let made: Result<PasswordHash, any Error> = await run { Result { try PasswordHash.make(password: password) } }
+        let made: Result<PasswordHash, any Error> = await run { Result { try PasswordHash.make(password: password, logRounds: logRounds) } }
         return (password, try made.get().encoded)
     }
 
@@ -66,6 +66,20 @@ enum PasswordHashing {
     /// name's (the time taken does not tell which names exist). A real hash with the default
     /// parameters, of a password nobody knows.
     static let dummyHash = "$scrypt$ln=15,r=8,p=1$zVY0CEznJlh1ZJr74fDkYg==$HRTwN7Tx4OTUP94yzqrVYgxdSJEeJFtrx/YuKBqXvDs="
+
+    /// The dummy hash at cost `logRounds` (``dummyHash`` for the default; another cost's is made
+    /// once, on first use, and kept), so an unknown name costs what a known name's check costs.
+    static func dummyHash(logRounds: Int) -> String {
+        if logRounds == PasswordHash.defaultLogRounds { return dummyHash }
+        return dummies.withLockedValue { dummies in
+            if let made = dummies[logRounds] { return made }
+            let made = (try? PasswordHash.make(password: PasswordHash.generatePassword(), logRounds: logRounds).encoded) ?? dummyHash
+            dummies[logRounds] = made
+            return made
+        }
+    }
+
+    private static let dummies = NIOLockedValueBox<[Int: String]>([:])
 }
 
 extension SCIMDService {
@@ -113,7 +127,7 @@ extension SCIMDService {
             throw RPCError.conflict("an operator named '\(existing.name)' already exists (names ignore case)")
         }
         // Hashed before taking the gate: other operator changes need not wait for scrypt.
-        let (password, hash) = try await PasswordHashing.newPassword()
+        let (password, hash) = try await PasswordHashing.newPassword(logRounds: configuration.passwordHashLogRounds)
         return try await serialized(Self.operatorsGate) {
             let now = clock.now()
             let record = OperatorRecord(
@@ -156,7 +170,7 @@ extension SCIMDService {
         guard operatorRegistry.record(named: name) != nil else {
             throw RPCError.notFound("no operator named '\(name)' (see them with `scimctl operators list`)")
         }
-        let (password, hash) = try await PasswordHashing.newPassword()
+        let (password, hash) = try await PasswordHashing.newPassword(logRounds: configuration.passwordHashLogRounds)
         return try await serialized(Self.operatorsGate) {
             let now = clock.now()
             guard let record = try await store.write({ db in try db.setOperatorPasswordHash(named: name, to: hash, at: now) }) else {
@@ -192,8 +206,11 @@ extension SCIMDService {
     /// reset or removal that lands while the password is being checked wins: the answer is nil.
     public nonisolated func authenticateOperator(name: String, password: String) async -> OperatorInfo? {
         let candidate = operatorRegistry.record(named: name)
-        let storedHash = candidate?.passwordHash ?? PasswordHashing.dummyHash
-        let matches = await PasswordHashing.run { PasswordHash.verify(password, against: storedHash) }
+        let logRounds = configuration.passwordHashLogRounds
+        let matches = await PasswordHashing.run {
+            PasswordHash.verify(password, against: candidate?.passwordHash ?? PasswordHashing.dummyHash(logRounds: logRounds))
+        }
+        let storedHash = candidate?.passwordHash
         guard matches, let candidate, let current = operatorRegistry.record(id: candidate.id), current.passwordHash == storedHash else {
             return nil
         }

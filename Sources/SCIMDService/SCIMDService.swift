@@ -33,6 +33,11 @@ public struct ServiceConfiguration: Sendable {
     public var maintenanceInterval: Int
     /// One `info` line per SCIM request (method, path, connection, status, duration, request id).
     public var accessLog: Bool = false
+    /// log2 of scrypt's cost N for operators' new passwords (`--password-hash-cost`, 10…20,
+    /// default ``PasswordHash/defaultLogRounds`` = 15: about 32 MiB and tens of milliseconds
+    /// each). Stored hashes keep the cost they were made with. Test suites lower it: scrypt built
+    /// without optimization (debug, thread sanitizer) takes a second or more at 15.
+    public var passwordHashLogRounds: Int = PasswordHash.defaultLogRounds
     /// Told about every `scim.handle` (either door) once it is answered, for metrics; nil: nobody listens.
     public var requestObserver: (@Sendable (SCIMRequestObservation) -> Void)? = nil
 

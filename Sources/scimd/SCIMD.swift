@@ -92,6 +92,9 @@ struct SCIMD: AsyncParsableCommand {
     @Option(help: "Minutes a dashboard session may stay unused before it ends.")
     var dashboardSessionIdleMinutes: Int = 480
 
+    @Option(help: "Cost of operators' password hashes: log2 of scrypt's N, 10…20 (15: 32 MiB per hash). Hashes already stored keep their own cost.")
+    var passwordHashCost: Int = 15
+
     @Option(help: "Largest request body the HTTP listener reads, in bytes (more gets 413 at once). Default: --max-body-bytes.")
     var httpMaxBodyBytes: Int?
 
@@ -157,6 +160,7 @@ struct SCIMD: AsyncParsableCommand {
             do { _ = try HTTPListenAddress(parsing: dashboard) } catch { throw ValidationError("--dashboard: \(error.message)") }
         }
         guard dashboardSessionIdleMinutes >= 1 else { throw ValidationError("--dashboard-session-idle-minutes must be at least 1") }
+        guard (10...20).contains(passwordHashCost) else { throw ValidationError("--password-hash-cost must be 10…20") }
         guard (httpMaxBodyBytes ?? maxBodyBytes) >= 1024 else { throw ValidationError("--http-max-body-bytes must be at least 1024") }
         guard httpIdleTimeout >= 1 else { throw ValidationError("--http-idle-timeout must be at least 1 second") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
@@ -233,6 +237,7 @@ struct SCIMD: AsyncParsableCommand {
                 maxPatchOperations: maxPatchOperations, maxBodyBytes: maxBodyBytes, maxFilterLength: maxFilterLength,
                 maxFilterDepth: maxFilterDepth, eventMaxAgeSeconds: eventRetentionDays * 86_400)
             serviceConfiguration.accessLog = accessLog == "on"
+            serviceConfiguration.passwordHashLogRounds = passwordHashCost
             if let metrics { serviceConfiguration.requestObserver = { metrics.scimRequest($0) } }
             let service = try SCIMDService(store: store, configuration: serviceConfiguration, logger: logger)
             // In the background: the daemon answers at once; a request for a connection not loaded

@@ -91,7 +91,7 @@ class Story:
         self.log = open(os.path.join(self.work, "scimd.log"), "w")
         self.daemon = subprocess.Popen(
             [self.args.scimd, "--socket", self.socket, "--database", os.path.join(self.work, "scimd.sqlite"),
-             "--dashboard", f"127.0.0.1:{self.port}", "--log-level", "info"],
+             "--dashboard", f"127.0.0.1:{self.port}", "--password-hash-cost", "10", "--log-level", "info"],
             stdout=self.log, stderr=self.log)
         deadline = time.time() + 30
         while time.time() < deadline:

@@ -54,7 +54,8 @@ final class Daemon: @unchecked Sendable {
     ) throws {
         let p = Process()
         let scimd = Self.binaries.appendingPathComponent("scimd")
-        let arguments = ["--socket", socket, "--database", database] + (logLevel.map { ["--log-level", $0] } ?? []) + extra
+        // Cheap operator password hashes: scrypt at the default cost takes about a second in a debug build.
+        let arguments = ["--socket", socket, "--database", database, "--password-hash-cost", "10"] + (logLevel.map { ["--log-level", $0] } ?? []) + extra
         var environment = environment
         if let descriptorLimit {
             p.executableURL = URL(fileURLWithPath: "/bin/sh")

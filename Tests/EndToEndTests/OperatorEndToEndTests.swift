@@ -15,6 +15,14 @@ import Testing
         return lines[index + 1].trimmingCharacters(in: .whitespaces)
     }
 
+    @Test func scimdRefusesAPasswordHashCostOutsideItsRange() throws {
+        for cost in ["9", "21"] {
+            let run = try runTool("scimd", ["--password-hash-cost", cost, "--socket", "/nonexistent/s.sock"])
+            #expect(run.status == 64, "\(run.stderr)")
+            #expect(run.stderr.contains("--password-hash-cost must be 10…20"))
+        }
+    }
+
     @Test func scimctlDrivesEveryOperatorCommand() async throws {
         let daemon = try Daemon()
         try daemon.start()

@@ -38,7 +38,9 @@ final class DashboardFixture: Sendable {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-dashboard-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path)
-        service = try SCIMDService(store: store, logger: Logger(label: "test"))
+        var configuration = ServiceConfiguration()
+        configuration.passwordHashLogRounds = 10  // scrypt unoptimized (debug, sanitizer) is slow at the default
+        service = try SCIMDService(store: store, configuration: configuration, logger: Logger(label: "test"))
         dashboard = try Dashboard(service: service, operators: operators, logger: Logger(label: "test"))
     }
 

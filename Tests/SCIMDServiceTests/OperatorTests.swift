@@ -31,6 +31,25 @@ import Testing
         func advance(seconds: Int64) { value.withLockedValue { $0 += seconds * 1000 } }
     }
 
+    @Test func theDefaultCostIs2To15AndHashesKeepTheirOwnCostWhenItChanges() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-cost-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path)
+        #expect(ServiceConfiguration().passwordHashLogRounds == 15)
+        let cheap = try SCIMDService(store: store, configuration: .forTests, logger: Logger(label: "test"))
+        let added = try await cheap.addOperator(.init(name: "ops"))
+        var stronger = ServiceConfiguration.forTests
+        stronger.passwordHashLogRounds = 11
+        let restarted = try SCIMDService(store: store, configuration: stronger, logger: Logger(label: "test"))
+        #expect(await restarted.authenticateOperator(name: "ops", password: added.password) != nil, "the stored ln=10 hash still verifies")
+        #expect(await restarted.authenticateOperator(name: "nobody", password: added.password) == nil)
+        let reset = try await restarted.resetOperatorPassword("ops")
+        let row = try #require(try await store.read { db in try db.allOperators() }.first)
+        #expect(row.passwordHash.hasPrefix("$scrypt$ln=11,"), "a new password gets the new cost")
+        #expect(await restarted.authenticateOperator(name: "ops", password: reset.password) != nil)
+    }
+
     @Test func addStoresOnlyAHashAndAnswersTheGeneratedPasswordOnce() async throws {
         let fixture = try ServiceFixture()
         let added = try await fixture.service.addOperator(.init(name: "dana.ops"))
@@ -44,7 +63,7 @@ import Testing
         #expect(rows.count == 1)
         let row = try #require(rows.first)
         #expect(row.id == added.operator.id && row.role == "viewer")
-        #expect(row.passwordHash.hasPrefix("$scrypt$ln=15,r=8,p=1$"))
+        #expect(row.passwordHash.hasPrefix("$scrypt$ln=10,r=8,p=1$"), "the configured cost (the tests' cheap one)")
         #expect(!row.passwordHash.contains(added.password))
         #expect(PasswordHash.verify(added.password, against: row.passwordHash))
         let raw = try await fixture.store.read { db in try Row.fetchAll(db, sql: "SELECT * FROM operators").description }

@@ -11,7 +11,7 @@ final class ServiceFixture: Sendable {
     let store: Store
     let service: SCIMDService
 
-    init(configuration: ServiceConfiguration = .init(), clock: Clock = .system) throws {
+    init(configuration: ServiceConfiguration = .forTests, clock: Clock = .system) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path)
@@ -74,7 +74,7 @@ final class ReopenableService: @unchecked Sendable {
 
     private func open() throws {
         let store = try Store(path: path)
-        opened = (store, try SCIMDService(store: store, logger: Logger(label: "test")))
+        opened = (store, try SCIMDService(store: store, configuration: .forTests, logger: Logger(label: "test")))
     }
 
     /// Creates a connection and returns it with its token.
@@ -106,5 +106,15 @@ final class ReopenableService: @unchecked Sendable {
             }
         }
         try open()
+    }
+}
+
+extension ServiceConfiguration {
+    /// The defaults, with cheap password hashes: scrypt at 2^15 takes about a second unoptimized
+    /// (debug, thread sanitizer), and the operator tests make dozens.
+    static var forTests: ServiceConfiguration {
+        var configuration = ServiceConfiguration()
+        configuration.passwordHashLogRounds = 10
+        return configuration
     }
 }
