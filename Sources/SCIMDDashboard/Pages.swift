@@ -295,6 +295,9 @@ extension Dashboard {
         model["rotateAction"] = "/connections/\(connection.id.urlComponent)/settings/rotate-token"
         model["overlaps"] = Self.overlapChoices.map { ["seconds": $0.seconds, "label": $0.label, "selected": $0.seconds == 86_400] as [String: Any] }
         model["sso"] = connection.sso.kind + (connection.sso.claim.map { " (claim \($0) = property \(connection.sso.property ?? "?"))" } ?? "")
+        model["ssoKinds"] = SSOStrategy.kinds.map { ["value": $0, "selected": $0 == connection.sso.kind] as [String: Any] }
+        model["ssoClaim"] = connection.sso.claim ?? ""
+        model["ssoProperty"] = connection.sso.property ?? ""
         model["domains"] = connection.domains.isEmpty ? "any" : connection.domains.joined(separator: ", ")
         model["confirmMode"] = connection.confirmMode
         model["commitTimeoutSeconds"] = connection.commitTimeoutSeconds
@@ -355,15 +358,29 @@ extension Dashboard {
         return .redirect("/connections/\(connection.id.urlComponent)/requests?notice=\(notice.urlComponent)")
     }
 
+    /// The settings forms: enable/disable (`disabled`), or SSO matching and confirm mode
+    /// (`sso`, with `claim` and `property` for `claim_property`; `confirmMode`). The service checks
+    /// every value as `connections.update` does; its refusal is shown as the page's problem.
     func changeSettings(_ reference: String, _ visit: Visit) async throws -> DashboardResponse {
         let form = visit.request.form
-        guard let disabled = form["disabled"].flatMap(Bool.init) else {
-            throw RPCError.invalidParams("the settings form sent no disabled value", field: "disabled")
+        var params = ConnectionsUpdate.Params(connection: reference)
+        let notice: String
+        if let disabled = form["disabled"] {
+            guard let value = Bool(disabled) else { throw RPCError.invalidParams("disabled must be true or false", field: "disabled") }
+            params.disabled = value
+            notice = value ? "Disabled: the IdP's token is now refused." : "Enabled: the IdP can provision again."
+        } else if let kind = form.nonBlank("sso") {
+            params.sso = SSOStrategy(
+                kind: kind, claim: kind == "claim_property" ? form.nonBlank("claim") : nil,
+                property: kind == "claim_property" ? form.nonBlank("property") : nil)
+            params.confirmMode = form["confirmMode"] == "true"
+            notice = "Saved: SSO matching \(kind), confirm mode \(params.confirmMode == true ? "on" : "off")."
+        } else {
+            throw RPCError.invalidParams("the settings form sent nothing to change", field: "disabled")
         }
-        let updated = try await service.updateConnection(ConnectionsUpdate.Params(connection: reference, disabled: disabled))
+        let updated = try await service.updateConnection(params)
         logger.notice(
-            "dashboard: connection \(disabled ? "disabled" : "enabled")", metadata: ["operator": "\(visit.operator.name)", "connection": "\(updated.name)"])
-        let notice = disabled ? "Disabled: the IdP's token is now refused." : "Enabled: the IdP can provision again."
+            "dashboard: connection settings changed", metadata: ["operator": "\(visit.operator.name)", "connection": "\(updated.name)", "change": "\(notice)"])
         return .redirect("/connections/\(updated.id.urlComponent)/settings?notice=\(notice.urlComponent)")
     }
 }

@@ -395,6 +395,18 @@ enum Templates {
           <select id="overlap" name="overlapSeconds">{{#overlaps}}<option value="{{seconds}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/overlaps}}</select>
           <button type="submit">Rotate the token</button>
         </form>
+        <h2>SSO matching and confirm mode</h2>
+        <form method="post" action="{{action}}" class="filters">
+          <input type="hidden" name="_csrf" value="{{csrfToken}}">
+          <label for="sso">Match SSO logins by</label>
+          <select id="sso" name="sso">{{#ssoKinds}}<option{{#selected}} selected{{/selected}}>{{value}}</option>{{/ssoKinds}}</select>
+          <label for="sso-claim">Claim (claim_property)</label>
+          <input id="sso-claim" name="claim" value="{{ssoClaim}}">
+          <label for="sso-property">Mapped property (claim_property)</label>
+          <input id="sso-property" name="property" value="{{ssoProperty}}">
+          <label class="check"><input type="checkbox" name="confirmMode" value="true"{{#confirmMode}} checked{{/confirmMode}}> Confirm mode (the application confirms each lifecycle change)</label>
+          <button type="submit">Save</button>
+        </form>
         <h2>Provisioning</h2>
         <form method="post" action="{{action}}">
           <input type="hidden" name="_csrf" value="{{csrfToken}}">

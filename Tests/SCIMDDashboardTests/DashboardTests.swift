@@ -406,6 +406,27 @@ extension DashboardResponse {
         #expect(!browser.lastPage.contains(token), "shown once")
     }
 
+    @Test func ssoMatchingAndConfirmModeChangeFromSettingsAndBadValuesAreRefused() async throws {
+        let f = try DashboardFixture()
+        _ = f.operators.add("ops", role: .admin, password: "pw")
+        let (connection, _) = try await f.seed()
+        let base = "/connections/\(connection.connection.id)"
+        var browser = Browser(f.dashboard)
+        _ = await browser.signIn("ops", "pw")
+        _ = await browser.get("\(base)/settings")
+        let saved = await browser.post("\(base)/settings", [("sso", "claim_property"), ("claim", "employee_id"), ("property", "externalId"), ("confirmMode", "true")])
+        #expect(saved.status == 303)
+        let info = try await f.service.getConnection(connection.connection.id)
+        #expect(info.sso == SSOStrategy(kind: "claim_property", claim: "employee_id", property: "externalId") && info.confirmMode)
+        _ = await browser.get("\(base)/settings")
+        #expect(browser.lastPage.contains("<option selected>claim_property</option>"))
+        let refused = await browser.post("\(base)/settings", [("sso", "telepathy")])
+        #expect(refused.status == 400)
+        #expect(try await f.service.getConnection(connection.connection.id).sso.kind == "claim_property", "nothing half-applied")
+        _ = await browser.get("\(base)/settings")
+        #expect(await browser.post("\(base)/settings", [("disabled", "maybe")]).status == 400)
+    }
+
     @Test func anAdminReplaysALoggedRequestThroughTheEngine() async throws {
         let f = try DashboardFixture()
         _ = f.operators.add("ops", role: .admin, password: "pw")
