@@ -82,6 +82,11 @@ public final class Dashboard: Sendable {
                 status: 200, headers: [("Content-Type", "text/css; charset=utf-8"), ("Cache-Control", "max-age=3600")],
                 body: Array(Stylesheet.css.utf8))
         }
+        if segments == ["static", "live.js"] {
+            return DashboardResponse(
+                status: 200, headers: [("Content-Type", "text/javascript; charset=utf-8"), ("Cache-Control", "max-age=3600")],
+                body: Array(LiveScript.js.utf8))
+        }
         if segments == ["favicon.ico"] {
             // Browsers ask for it on their own; sending them to sign in would replace the sign-in
             // form's cookie under the form being filled in.
@@ -154,6 +159,7 @@ public final class Dashboard: Sendable {
 
     private func route(_ segments: [String], method: String, visit: Visit) async throws -> DashboardResponse {
         if method == "GET" && (segments.isEmpty || segments == ["connections"]) { return try await connectionsPage(visit) }
+        if method == "GET" && segments == ["live"] { return try await liveStream(connection: nil, visit) }
         guard segments.count >= 2, segments[0] == "connections" else { return notFound(visit) }
         let c = segments[1]
         let rest = Array(segments.dropFirst(2))
@@ -169,6 +175,7 @@ public final class Dashboard: Sendable {
             case "requests": return try await requestsPage(c, visit)
             case "events": return try await eventsPage(c, visit)
             case "settings": return try await settingsPage(c, visit)
+            case "live": return try await liveStream(connection: c, visit)
             default: return notFound(visit)
             }
         case ("GET", 2):

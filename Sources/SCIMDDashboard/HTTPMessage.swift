@@ -98,11 +98,19 @@ public struct DashboardResponse: Sendable {
     public var headers: [(name: String, value: String)]
     /// The body bytes (UTF-8 HTML for pages).
     public var body: [UInt8]
+    /// For a stream (Server-Sent Events): called once the head is sent, with a function that
+    /// writes one chunk; returns when the stream ends. The listener cancels it when the browser
+    /// goes away or scimd shuts down. nil for an ordinary response (``body``).
+    public var stream: EventStream?
 
-    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
+    /// Writes chunks until done; throws when a write fails (the browser left).
+    public typealias EventStream = @Sendable (_ write: @escaping @Sendable (String) async throws -> Void) async throws -> Void
+
+    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8], stream: EventStream? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.stream = stream
     }
 
     /// A page. Pages are never cached (they show live state and carry CSRF tokens), may not be

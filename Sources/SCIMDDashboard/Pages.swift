@@ -27,7 +27,9 @@ extension Dashboard {
             }
             return row
         }
-        return render("connections", ["chrome": visit.chrome, "rows": rows, "hasRows": !rows.isEmpty])
+        return render(
+            "connections",
+            ["chrome": visit.chrome, "rows": rows, "hasRows": !rows.isEmpty, "live": "/live?after=\(try await service.latestEventSequence())"])
     }
 
     /// The connection's title, tabs and links, shared by every page inside it.
@@ -52,7 +54,47 @@ extension Dashboard {
 
     func connectionPage(_ reference: String, current: String, visit: Visit) async throws -> (ConnectionInfo, [String: Any]) {
         let connection = try await service.getConnection(reference)
-        return (connection, ["chrome": visit.chrome, "header": header(connection, current: current), "csrfToken": visit.session.csrfToken])
+        var model: [String: Any] = ["chrome": visit.chrome, "header": header(connection, current: current), "csrfToken": visit.session.csrfToken]
+        // Pages that show what the IdP sends follow the change feed; the editor and settings do not
+        // (a refresh would replace a form being filled in).
+        if ["users", "groups", "warnings", "requests", "events"].contains(current) {
+            model["live"] = "/connections/\(connection.id.urlComponent)/live?after=\(try await service.latestEventSequence())"
+        }
+        return (connection, model)
+    }
+
+    /// Server-Sent Events for the live pages: one `change` event per change-feed event of the
+    /// connection (all connections for `connection` nil) after the query's `after`, and a comment
+    /// every 20 seconds so proxies keep the connection and a browser that left is noticed.
+    func liveStream(connection reference: String?, _ visit: Visit) async throws -> DashboardResponse {
+        var after = visit.request.query["after"].flatMap(Int.init)
+        if after == nil { after = try await service.latestEventSequence() }
+        let (connectionId, start) = try await service.prepareSubscription(EventSelection(after: after, connection: reference))
+        let service = self.service
+        return DashboardResponse(
+            status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-store"), ("X-Accel-Buffering", "no")], body: [],
+            stream: { write in
+                try await write("retry: 3000\n\n")
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        try await service.streamEvents(
+                            connectionId: connectionId, types: nil, after: start,
+                            send: { event in
+                                try await write("event: change\nid: \(event.sequence)\ndata: {\"sequence\":\(event.sequence),\"type\":\(JSONSerializer.string(.string(event.type)))}\n\n")
+                            },
+                            dropped: { _ in try await write("event: change\ndata: {}\n\n") })
+                    }
+                    group.addTask {
+                        while true {
+                            try await Task.sleep(for: .seconds(20))
+                            try await write(": keep-alive\n\n")
+                        }
+                    }
+                    // Either ends only by failing (the browser left) or by cancellation (shutdown).
+                    _ = try await group.next()
+                    group.cancelAll()
+                }
+            })
     }
 
     // MARK: - Users and groups

@@ -50,6 +50,7 @@ enum Stylesheet {
         button.link.danger { color: var(--bad); }
         button.switch[aria-checked="true"] { background: var(--ok); border-color: var(--ok); color: #fff; }
         label.check { display: flex; gap: 6px; align-items: center; }
+        .live { color: var(--muted); font-size: 13px; margin: 0 0 8px; }
         svg.chart { width: 168px; height: 32px; display: block; }
         ol.history { padding-left: 20px; } ol.history > li { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 4px 14px 12px; margin-bottom: 10px; }
         @media (max-width: 640px) {
@@ -57,5 +58,41 @@ enum Stylesheet {
           form.filters input, form.filters select { width: 100%; }
           th, td { padding: 6px; }
         }
+        """
+}
+
+/// `/static/live.js`: the pages that list things follow the change feed (Server-Sent Events from
+/// `…/live`) and re-fetch themselves after a change, replacing their `<main>` in place, at most
+/// once a second and never while the operator is typing in one of its fields. Pages work the
+/// same without it (reload to see changes).
+enum LiveScript {
+    static let js = """
+        (() => {
+          const main = document.getElementById('main');
+          const url = main && main.dataset.live;
+          if (!url || !window.EventSource || !window.fetch) return;
+          const note = document.createElement('p');
+          note.className = 'live';
+          note.setAttribute('role', 'status');
+          note.textContent = 'Live: this page updates as changes arrive.';
+          main.before(note);
+          let timer = null, changes = 0;
+          const typing = () => { const e = document.activeElement; return e && main.contains(e) && e.matches('input, select, textarea'); };
+          async function refresh() {
+            timer = null;
+            if (typing()) { timer = setTimeout(refresh, 1000); return; }
+            const response = await fetch(location.href, { credentials: 'same-origin' });
+            if (!response.ok || response.redirected) return;
+            const fresh = new DOMParser().parseFromString(await response.text(), 'text/html').getElementById('main');
+            if (fresh) {
+              main.innerHTML = fresh.innerHTML;
+              note.textContent = `Live: updated after ${changes} change${changes === 1 ? '' : 's'}, ${new Date().toLocaleTimeString()}.`;
+            }
+          }
+          const source = new EventSource(url);
+          source.addEventListener('change', () => { changes += 1; if (!timer) timer = setTimeout(refresh, 1000); });
+          source.onerror = () => { note.textContent = 'Live updates paused: reconnecting…'; };
+          source.onopen = () => { if (changes === 0) note.textContent = 'Live: this page updates as changes arrive.'; };
+        })();
         """
 }

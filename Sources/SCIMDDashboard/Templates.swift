@@ -29,6 +29,7 @@ enum Templates {
         <title>{{$title}}scimd{{/title}} · scimd dashboard</title>
         <link rel="stylesheet" href="/static/dashboard.css">
         <link rel="icon" href="data:,">
+        <script src="/static/live.js" defer></script>
         </head>
         <body>
         <a class="skip" href="#main">Skip to content</a>
@@ -45,7 +46,7 @@ enum Templates {
           </div>
           {{/chrome}}
         </header>
-        <main id="main">
+        <main id="main"{{#live}} data-live="{{live}}"{{/live}}>
         {{$body}}{{/body}}
         </main>
         </body>

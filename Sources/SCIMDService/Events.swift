@@ -116,6 +116,12 @@ extension Database {
 }
 
 extension SCIMDService {
+    /// The sequence number of the newest event in the change feed (0 when empty): where a
+    /// subscriber that wants only what happens from now on starts (`after`).
+    public func latestEventSequence() async throws -> Int {
+        Int(try await store.read { db in try db.latestEventSequence() })
+    }
+
     /// `events.list`. Throws `not_found`, `invalid_params`.
     public func listEvents(_ params: EventsList.Params) async throws -> EventsList.Result {
         let limit = params.limit ?? 100

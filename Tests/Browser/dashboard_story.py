@@ -50,11 +50,11 @@ class RPC:
         self.path = path
         self.next_id = 0
 
-    def call(self, method, **params):
+    def call(self, rpc_method, **params):
         self.next_id += 1
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.connect(self.path)
-            s.sendall((json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params}) + "\n").encode())
+            s.sendall((json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": rpc_method, "params": params}) + "\n").encode())
             data = b""
             while not data.endswith(b"\n"):
                 chunk = s.recv(65536)
@@ -63,7 +63,7 @@ class RPC:
                 data += chunk
         answer = json.loads(data)
         if "error" in answer:
-            raise Failure(f"{method}: {answer['error']}")
+            raise Failure(f"{rpc_method}: {answer['error']}")
         return answer["result"]
 
 
@@ -281,6 +281,18 @@ class Story:
         check('"Managers"' in trace and "group — matched" in trace, f"the trace after the fix: {trace!r}")
         check("Open warnings" not in self.page, "the user page still lists a warning")
         self.shot("09-user-fixed")
+
+        # Live: the users list follows the change feed; a user the IdP creates now appears without a reload.
+        self.open(f"{base}/users")
+        marker = d.execute_script("window.__notReloaded = true; return window.__notReloaded;")
+        check(marker, "could not mark the page")
+        self.rpc.call("scim.handle", connection=self.connection_id, method="POST", path="/Users",
+                      headers={"Content-Type": "application/scim+json"},
+                      body=json.dumps({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "new.hire@example.com"}))
+        WebDriverWait(d, 15).until(lambda driver: "new.hire@example.com" in self.page)
+        check(d.execute_script("return window.__notReloaded === true;"), "the page reloaded instead of updating in place")
+        check("Live: updated after" in self.page, "the live note does not say the page was updated")
+        self.shot("08b-users-live")
 
         # The other tabs, for the record.
         self.open(f"{base}/mapping/history")

@@ -495,6 +495,43 @@ extension DashboardResponse {
         #expect(await browser.get("\(base)/settings").status == 303, "signed out once removed")
     }
 
+    @Test func livePagesFollowTheChangeFeedAsServerSentEvents() async throws {
+        let f = try DashboardFixture()
+        _ = f.operators.add("ops", role: .viewer, password: "pw")
+        let (connection, _) = try await f.seed()
+        let base = "/connections/\(connection.connection.id)"
+        var browser = Browser(f.dashboard)
+        _ = await browser.signIn("ops", "pw")
+        _ = await browser.get("\(base)/users")
+        let latest = try await f.service.latestEventSequence()
+        #expect(browser.lastPage.contains("data-live=\"\(base)/live?after=\(latest)\""))
+        _ = await browser.get("\(base)/mapping")
+        #expect(!browser.lastPage.contains("data-live"), "no live refresh under a form being edited")
+        let live = await browser.get("\(base)/live?after=\(latest)")
+        #expect(live.status == 200 && live.header("Content-Type") == "text/event-stream")
+        let stream = try #require(live.stream)
+        let received = Mutex<String>("")
+        let reader = Task {
+            try await stream { chunk in received.withLock { $0 += chunk } }
+        }
+        let body: JSONValue = ["schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "new.hire@example.com"]
+        let created = await f.service.handleSCIM(
+            .init(method: "POST", path: "/Users", headers: ["Authorization": "Bearer \(connection.token)"], body: JSONSerializer.string(body)))
+        #expect(created.status == 201)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !received.withLock({ $0.contains("event: change") }) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        reader.cancel()
+        _ = await reader.result
+        let text = received.withLock { $0 }
+        #expect(text.hasPrefix("retry: 3000\n\n"))
+        #expect(text.contains("event: change\nid: \(latest + 1)\ndata: {\"sequence\":\(latest + 1),\"type\":\"user.created\"}\n\n"))
+        // Not signed in: no stream.
+        var stranger = Browser(f.dashboard)
+        #expect(await stranger.get("\(base)/live").status == 303)
+    }
+
     @Test func unknownPagesAndMethodsGetClearAnswers() async throws {
         let f = try DashboardFixture()
         _ = f.operators.add("ops", role: .admin, password: "pw")

@@ -162,6 +162,10 @@ public final class DashboardServer: Service, Sendable {
                         let elapsed = ContinuousClock.now - started
                         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
                         response.headers.append(("Server-Timing", "app;dur=\(String(format: "%.2f", milliseconds))"))
+                        if let stream = response.stream {
+                            try await self.stream(stream, response: response, for: head, on: connection.channel, to: outbound)
+                            return
+                        }
                         try await write(response, for: head, to: outbound)
                         logger.debug(
                             "dashboard request",
@@ -193,6 +197,32 @@ public final class DashboardServer: Service, Sendable {
         return DashboardRequest(
             method: head.method.rawValue, target: head.uri, headers: head.headers.map { ($0.name, $0.value) },
             body: body.map { Array($0.readableBytesView) } ?? [], isSecure: forwardedHTTPS)
+    }
+
+    /// A Server-Sent Events response: the head (chunked, no length), then whatever the stream
+    /// writes, until it ends, the browser closes the connection, or shutdown closes it (the
+    /// connection then ends: an event stream is the last thing on its connection).
+    private func stream(
+        _ stream: @escaping DashboardResponse.EventStream, response: DashboardResponse, for head: HTTPRequestHead, on channel: any Channel,
+        to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    ) async throws {
+        var headers = HTTPHeaders(response.headers.map { ($0.name, $0.value) })
+        headers.replaceOrAdd(name: "Connection", value: "close")
+        try await outbound.write(.head(HTTPResponseHead(version: head.version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // A stream that ends (or fails: the browser left) closes its connection, which
+                // also ends the watcher below.
+                if (try? await stream { chunk in try await outbound.write(.body(.byteBuffer(ByteBuffer(string: chunk)))) }) != nil {
+                    try? await outbound.write(.end(nil))
+                }
+                channel.close(promise: nil)
+            }
+            // The browser left, or shutdown closed the connection: the stream is cancelled.
+            group.addTask { try? await channel.closeFuture.get() }
+            _ = await group.next()
+            group.cancelAll()
+        }
     }
 
     private func write(
