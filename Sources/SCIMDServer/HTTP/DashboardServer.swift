@@ -218,8 +218,16 @@ public final class DashboardServer: Service, Sendable {
                 }
                 channel.close(promise: nil)
             }
-            // The browser left, or shutdown closed the connection: the stream is cancelled.
-            group.addTask { try? await channel.closeFuture.get() }
+            // The browser left, or scimd is shutting down: the stream is cancelled. Graceful
+            // shutdown closes a stream at once (it has no request to finish; the browser
+            // reconnects to whichever scimd serves next).
+            group.addTask {
+                await withGracefulShutdownHandler {
+                    try? await channel.closeFuture.get()
+                } onGracefulShutdown: {
+                    channel.close(promise: nil)
+                }
+            }
             _ = await group.next()
             group.cancelAll()
         }
