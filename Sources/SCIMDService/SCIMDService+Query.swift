@@ -72,7 +72,10 @@ extension SCIMDService {
         let resources = try await store.resources(connectionId)
         let records = try await ReplicaScans.run { () -> [ResourceRecord] in
             var out: [ResourceRecord] = []
-            resources.table(type.rawValue).forEach(after: start) { resource in
+            let table = resources.table(type.rawValue)
+            // Only the warned ones are walked when only they are wanted (the dashboard's list).
+            let walk = withWarnings == true ? table.forEachWarned : table.forEach
+            try walk(start) { resource in
                 let record = resource.record
                 if withWarnings == true && record.warningCount == 0 { return true }
                 if withWarnings == false && record.warningCount > 0 { return true }

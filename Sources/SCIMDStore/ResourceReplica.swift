@@ -51,6 +51,12 @@ public struct ResourceTable: Sendable {
     private var byExternalId: [String: Set<String>] = [:]
     /// Every resource in list order.
     private var order: [CreationOrderKey] = []
+    /// The resources with open warnings (`warningCount > 0`), in list order: the dashboard's
+    /// "with warnings" lists walk this, not the whole table.
+    private var warnedOrder: [CreationOrderKey] = []
+
+    /// Resources with at least one open warning.
+    public var warnedCount: Int { warnedOrder.count }
 
     /// Number of resources.
     public var count: Int { byId.count }
@@ -83,6 +89,20 @@ public struct ResourceTable: Sendable {
         for key in order {
             guard let resource = byId[key.id] else { continue }
             if try !body(resource) { return }
+        }
+    }
+
+    /// Like ``forEach(after:_:)``, over the resources with open warnings only.
+    public func forEachWarned(after: (createdAt: Milliseconds, id: String)?, _ body: (ReplicaResource) throws -> Bool) rethrows {
+        var index = 0
+        if let after {
+            let key = CreationOrderKey(createdAt: after.createdAt, id: after.id)
+            index = Self.insertionIndex(of: key, in: warnedOrder)
+            if index < warnedOrder.count, warnedOrder[index] == key { index += 1 }
+        }
+        while index < warnedOrder.count {
+            if let resource = byId[warnedOrder[index].id], try !body(resource) { return }
+            index += 1
         }
     }
 
@@ -126,6 +146,10 @@ public struct ResourceTable: Sendable {
                 }
                 if let externalId = record.externalId { byExternalId[externalId, default: []].insert(record.id) }
             }
+            if (old.record.warningCount > 0) != (record.warningCount > 0) {
+                let key = CreationOrderKey(createdAt: record.createdAt, id: record.id)
+                if record.warningCount > 0 { Self.insert(key, into: &warnedOrder) } else { Self.remove(key, from: &warnedOrder) }
+            }
             byId[record.id] = ReplicaResource(record)
             return
         }
@@ -135,12 +159,22 @@ public struct ResourceTable: Sendable {
         byNameKey[record.nameKey] = record.id
         if let externalId = record.externalId { byExternalId[externalId, default: []].insert(record.id) }
         let key = CreationOrderKey(createdAt: record.createdAt, id: record.id)
-        // Almost always the newest: appending is the common case of the binary search.
-        if let last = order.last, !(key < last) {
-            order.append(key)
+        Self.insert(key, into: &order)
+        if record.warningCount > 0 { Self.insert(key, into: &warnedOrder) }
+    }
+
+    /// Inserts `key` at its place; almost always the newest, so appending is the common case.
+    private static func insert(_ key: CreationOrderKey, into keys: inout [CreationOrderKey]) {
+        if let last = keys.last, !(key < last) {
+            keys.append(key)
         } else {
-            order.insert(key, at: insertionIndex(of: key))
+            keys.insert(key, at: insertionIndex(of: key, in: keys))
         }
+    }
+
+    private static func remove(_ key: CreationOrderKey, from keys: inout [CreationOrderKey]) {
+        let index = insertionIndex(of: key, in: keys)
+        if index < keys.count, keys[index] == key { keys.remove(at: index) }
     }
 
     mutating func remove(id: String) {
@@ -152,17 +186,19 @@ public struct ResourceTable: Sendable {
             if byExternalId[externalId]?.isEmpty == true { byExternalId[externalId] = nil }
         }
         let key = CreationOrderKey(createdAt: old.record.createdAt, id: id)
-        let index = insertionIndex(of: key)
-        if index < order.count, order[index] == key { order.remove(at: index) }
+        Self.remove(key, from: &order)
+        if old.record.warningCount > 0 { Self.remove(key, from: &warnedOrder) }
     }
 
     /// The first position whose key is not less than `key`.
-    private func insertionIndex(of key: CreationOrderKey) -> Int {
+    private func insertionIndex(of key: CreationOrderKey) -> Int { Self.insertionIndex(of: key, in: order) }
+
+    private static func insertionIndex(of key: CreationOrderKey, in keys: [CreationOrderKey]) -> Int {
         var low = 0
-        var high = order.count
+        var high = keys.count
         while low < high {
             let middle = (low + high) / 2
-            if order[middle] < key { low = middle + 1 } else { high = middle }
+            if keys[middle] < key { low = middle + 1 } else { high = middle }
         }
         return low
     }

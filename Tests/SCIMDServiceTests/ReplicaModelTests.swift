@@ -32,6 +32,13 @@ import Testing
             let memory = inMemory.allRows()
             let disk = fresh.snapshot(id).allRows()
             #expect(inMemory.users.activeCount == fresh.snapshot(id).users.activeCount, "active users of \(id) after \(context())")
+            for table in [inMemory.users, inMemory.groups] {
+                // The warned index holds exactly the resources with warnings, in list order.
+                var warned: [String] = [], expected: [String] = []
+                table.forEachWarned(after: nil) { warned.append($0.record.id); return true }
+                table.forEach { if $0.record.warningCount > 0 { expected.append($0.record.id) }; return true }
+                #expect(warned == expected && table.warnedCount == expected.count, "warned index of \(id) after \(context())")
+            }
             #expect(memory.resources == disk.resources, "resources of \(id) differ after \(context())")
             #expect(memory.members == disk.members, "members of \(id) differ after \(context())")
         }
