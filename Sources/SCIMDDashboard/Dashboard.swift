@@ -143,6 +143,8 @@ public final class Dashboard: Sendable {
         var sessionId: String
         var session: SessionStore.Session
         var `operator`: DashboardOperator
+        /// The message the last form left for this page (``SessionStore/flash(_:_:)``).
+        var flash: String?
 
         var chrome: [String: Any] { ["operatorName": self.operator.name, "operatorRole": self.operator.role.rawValue, "csrf": session.csrfToken] }
         var canEdit: Bool { self.operator.role == .admin }
@@ -150,11 +152,14 @@ public final class Dashboard: Sendable {
 
     func visit(for request: DashboardRequest) -> Visit? {
         guard let id = request.cookies[Self.sessionCookie], let session = sessions.session(id) else { return nil }
-        guard let current = operators.currentOperator(id: session.operatorId) else {
+        // Removed, or the password was reset since this session began: signed out.
+        guard let current = operators.currentOperator(id: session.operatorId), current.credentialStamp == session.credentialStamp else {
             sessions.end(id)
             return nil
         }
-        return Visit(request: request, sessionId: id, session: session, operator: current)
+        // A page (not a live stream or a background refresh) shows the message a form left.
+        let flash = request.pathSegments.last == "live" ? nil : sessions.takeFlash(id)
+        return Visit(request: request, sessionId: id, session: session, operator: current, flash: flash)
     }
 
     private func route(_ segments: [String], method: String, visit: Visit) async throws -> DashboardResponse {
@@ -232,14 +237,25 @@ public final class Dashboard: Sendable {
             logger.notice("dashboard sign-in refused", metadata: ["name": "\(name)"])
             return signInPage(request, problem: "Wrong name or password.", name: name, status: 401)
         }
-        let (id, _) = sessions.start(operatorId: signedIn.id)
+        let (id, _) = sessions.start(operatorId: signedIn.id, credentialStamp: signedIn.credentialStamp)
         logger.info("dashboard sign-in", metadata: ["operator": "\(signedIn.name)", "role": "\(signedIn.role.rawValue)"])
         // Only a local path: never redirect to another site after sign-in.
         var next = form["next"] ?? "/connections"
-        if !next.hasPrefix("/") || next.hasPrefix("//") || next.hasPrefix("/signin") { next = "/connections" }
+        // A path of this site only: browsers read `/\host` as `//host`, another site.
+        if !next.hasPrefix("/") || next.hasPrefix("//") || next.contains("\\") || next.hasPrefix("/signin")
+            || next.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        {
+            next = "/connections"
+        }
         return .redirect(
             next,
             cookies: [cookie(Self.sessionCookie, id, request: request, maxAge: nil), cookie(Self.signinCookie, "", request: request, maxAge: 0)])
+    }
+
+    /// `303` to `location`, leaving `message` for the page it shows.
+    func redirect(_ location: String, flash message: String, visit: Visit) -> DashboardResponse {
+        sessions.flash(visit.sessionId, message)
+        return .redirect(location)
     }
 
     /// A `Set-Cookie` value: `HttpOnly`, `SameSite=Strict`, whole site, `Secure` over HTTPS.

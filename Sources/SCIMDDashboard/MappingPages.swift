@@ -30,7 +30,7 @@ extension Dashboard {
         let (connection, model) = try await connectionPage(reference, current: "mapping", visit: visit)
         let info = try await service.getMapping(connection.id)
         var page = model
-        if let notice = visit.request.query.nonBlank("notice") { page["notice"] = notice }
+        if let notice = visit.flash { page["notice"] = notice }
         if let by = info.changedBy { page["changedBy"] = by }
         return try await editorPage(
             page, connection: connection, kind: kind, definition: try kind.definition(of: info), baseVersion: info.version, isDraft: false,
@@ -123,7 +123,14 @@ extension Dashboard {
         if lines.isEmpty { lines.append("No mapped value and no warning would change.") }
         let examples: [[String: Any]] = s.examples.prefix(10).map { e in
             var parts: [String] = []
-            if case .object(let changes) = e.changes, !changes.isEmpty { parts.append(JSONSerializer.string(.object(changes))) }
+            if case .object(let changes) = e.changes {
+                // {"group": {"old": null, "new": "Managers"}} reads as: group: none → "Managers"
+                for (property, change) in changes {
+                    guard case .object(let values) = change else { continue }
+                    func shown(_ v: JSONValue?) -> String { v.map { $0.isNull ? "none" : JSONSerializer.string($0) } ?? "none" }
+                    parts.append("\(property): \(shown(values["old"])) → \(shown(values["new"]))")
+                }
+            }
             if !e.warningsResolved.isEmpty { parts.append("warnings resolved: " + e.warningsResolved.joined(separator: ", ")) }
             if !e.warningsOpened.isEmpty { parts.append("warnings opened: " + e.warningsOpened.joined(separator: ", ")) }
             return [
@@ -199,7 +206,7 @@ extension Dashboard {
             let resolved = result.remap.warningsResolved.values.reduce(0, +), opened = result.remap.warningsOpened.values.reduce(0, +)
             let notice =
                 "Saved version \(result.mapping.version): \(result.remap.resourcesChanged) of \(result.remap.resources) resources changed, \(resolved) warnings resolved, \(opened) opened."
-            return .redirect("/connections/\(connection.id.urlComponent)/mapping?kind=\(kind.rawValue)&notice=\(notice.urlComponent)")
+            return redirect("/connections/\(connection.id.urlComponent)/mapping?kind=\(kind.rawValue)", flash: notice, visit: visit)
         } catch let error as RPCError where error.kind == "conflict" || error.kind == "invalid_mapping" || error.kind == "invalid_params" {
             var page = model
             page["problem"] =
@@ -253,6 +260,6 @@ extension Dashboard {
             "dashboard: mapping rolled back",
             metadata: ["operator": "\(visit.operator.name)", "connection": "\(connection.name)", "to": "\(version)"])
         let notice = "Rolled back to version \(version), saved as version \(result.mapping.version): \(result.remap.resourcesChanged) resources changed."
-        return .redirect("/connections/\(connection.id.urlComponent)/mapping?notice=\(notice.urlComponent)")
+        return redirect("/connections/\(connection.id.urlComponent)/mapping", flash: notice, visit: visit)
     }
 }

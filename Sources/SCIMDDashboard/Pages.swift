@@ -273,7 +273,7 @@ extension Dashboard {
             ["value": $0.0, "label": $0.1, "selected": $0.0 == (status ?? "")] as [String: Any]
         }
         if let next = result.nextCursor { model["nextHref"] = "\(base)/requests?status=\((status ?? "").urlComponent)&cursor=\(next.urlComponent)" }
-        if let notice = query.nonBlank("notice") { model["notice"] = notice }
+        if let notice = visit.flash { model["notice"] = notice }
         return render("requests", model)
     }
 
@@ -349,7 +349,7 @@ extension Dashboard {
         model["createdAt"] = connection.createdAt
         model["canEdit"] = visit.canEdit
         model["action"] = "/connections/\(connection.id.urlComponent)/settings"
-        if let notice = visit.request.query.nonBlank("notice") { model["notice"] = notice }
+        if let notice = visit.flash { model["notice"] = notice }
         return render("settings", model)
     }
 
@@ -397,7 +397,7 @@ extension Dashboard {
             result.status == 501
             ? "Not replayed: the connection is in confirm mode, and the dashboard cannot confirm a change."
             : "Replayed \(logged.summary.method) \(logged.summary.path): \(result.status)."
-        return .redirect("/connections/\(connection.id.urlComponent)/requests?notice=\(notice.urlComponent)")
+        return redirect("/connections/\(connection.id.urlComponent)/requests", flash: notice, visit: visit)
     }
 
     /// The settings forms: enable/disable (`disabled`), or SSO matching and confirm mode
@@ -423,6 +423,6 @@ extension Dashboard {
         let updated = try await service.updateConnection(params)
         logger.notice(
             "dashboard: connection settings changed", metadata: ["operator": "\(visit.operator.name)", "connection": "\(updated.name)", "change": "\(notice)"])
-        return .redirect("/connections/\(updated.id.urlComponent)/settings?notice=\(notice.urlComponent)")
+        return redirect("/connections/\(updated.id.urlComponent)/settings", flash: notice, visit: visit)
     }
 }

@@ -15,6 +15,6 @@ extension SCIMDService: OperatorDirectory {
 
 extension DashboardOperator {
     init(_ info: OperatorInfo) {
-        self.init(id: info.id, name: info.name, role: info.role == .admin ? .admin : .viewer)
+        self.init(id: info.id, name: info.name, role: info.role == .admin ? .admin : .viewer, credentialStamp: info.passwordChangedAt)
     }
 }

@@ -16,11 +16,15 @@ public struct DashboardOperator: Sendable, Equatable {
     /// Sign-in name.
     public var name: String
     public var role: Role
+    /// Changes whenever the operator's password does (its time): a session started before a
+    /// password reset ends with it.
+    public var credentialStamp: String
 
-    public init(id: String, name: String, role: Role) {
+    public init(id: String, name: String, role: Role, credentialStamp: String = "") {
         self.id = id
         self.name = name
         self.role = role
+        self.credentialStamp = credentialStamp
     }
 }
 
@@ -43,6 +47,11 @@ public protocol OperatorDirectory: Sendable {
 final class SessionStore: Sendable {
     struct Session: Sendable {
         var operatorId: String
+        /// The operator's ``DashboardOperator/credentialStamp`` at sign-in.
+        var credentialStamp: String
+        /// A message for the next page (after a form's redirect), shown once: kept here rather
+        /// than in the URL, so nobody can craft a link that shows a message of their own.
+        var flash: String?
         /// Synchronizer token every form posts back (`_csrf`).
         var csrfToken: String
         var createdAt: ContinuousClock.Instant
@@ -59,9 +68,10 @@ final class SessionStore: Sendable {
     }
 
     /// Starts a session for `operatorId`; returns its id (the cookie value).
-    func start(operatorId: String, now: ContinuousClock.Instant = .now) -> (id: String, session: Session) {
+    func start(operatorId: String, credentialStamp: String = "", now: ContinuousClock.Instant = .now) -> (id: String, session: Session) {
         let id = Self.randomToken()
-        let session = Session(operatorId: operatorId, csrfToken: Self.randomToken(), createdAt: now, lastSeenAt: now)
+        let session = Session(
+            operatorId: operatorId, credentialStamp: credentialStamp, csrfToken: Self.randomToken(), createdAt: now, lastSeenAt: now)
         sessions.withLockedValue { sessions in
             // Expired sessions are dropped as new ones start, so the map stays bounded by the
             // sessions alive within one lifetime.
@@ -82,6 +92,19 @@ final class SessionStore: Sendable {
             session.lastSeenAt = now
             sessions[id] = session
             return session
+        }
+    }
+
+    /// Leaves `message` for the session's next page.
+    func flash(_ id: String, _ message: String) {
+        sessions.withLockedValue { $0[id]?.flash = message }
+    }
+
+    /// The message left for this page, removed as it is read.
+    func takeFlash(_ id: String) -> String? {
+        sessions.withLockedValue { sessions in
+            defer { sessions[id]?.flash = nil }
+            return sessions[id]?.flash
         }
     }
 

@@ -65,6 +65,11 @@ public final class DashboardServer: Service, Sendable {
         let serverChannel = try await bind()
         let url = MetricsServer.describe(serverChannel.channel.localAddress).map { "http://\($0)/" } ?? configuration.address.description
         logger.info("dashboard listener ready", metadata: ["url": "\(url)"])
+        if case .tcp(let host, _) = configuration.address, !["127.0.0.1", "::1", "localhost"].contains(host), !host.hasPrefix("127.") {
+            logger.warning(
+                "the dashboard listens beyond loopback over plain HTTP: passwords and session cookies cross the network unencrypted; keep it on loopback or a Unix socket behind a TLS proxy",
+                metadata: ["address": "\(configuration.address)"])
+        }
         onReady(url)
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
