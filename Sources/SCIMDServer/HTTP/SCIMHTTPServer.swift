@@ -186,59 +186,15 @@ public final class SCIMHTTPServer: Service, Sendable {
     }
 
     private func bind() async throws -> NIOAsyncChannel<Admission<Connection>, Never> {
-        let timeout = Self.timeAmount(configuration.idleTimeout)
-        let logger = self.logger
-        let limiter = self.limiter
-        let counters = self.counters
-        let refusal = Self.refusal(limit: limiter.limit)
-        let limits = HTTPRequestDeadlines.Limits(
-            header: Self.timeAmount(configuration.headerTimeout), body: Self.timeAmount(configuration.bodyTimeout),
-            minBodyRate: configuration.minBodyRate)
-        // NIO sets TCP_NODELAY on the listening socket (accepted sockets inherit it; on Unix
-        // sockets it is skipped), so no per-connection socket option is needed: one that needs a
-        // privilege scimd lacks under systemd would fail every connection.
-        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            // A failed accept must neither end the listener (and the daemon with it) nor be retried at once.
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addAcceptErrorHandling(logger: logger, listener: "SCIM HTTP")
-                }
-            }
-            // A client that half-closes after its request still gets the answer.
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-        let initializer: @Sendable (any Channel) -> EventLoopFuture<Admission<Connection>> = { channel in
-            channel.eventLoop.makeCompletedFuture {
-                guard try limiter.admit(channel, refusal: refusal, counters: counters) else { return .refused }
-                let sync = channel.pipeline.syncOperations
-                // First, before the decoder: it sees raw bytes and may have to answer without it.
-                let deadlines = HTTPRequestTimer(limits: limits, logger: logger)
-                try sync.addHandler(deadlines)
-                try sync.addHandler(IdleStateHandler(readTimeout: timeout, writeTimeout: timeout))
-                try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-                try sync.addHandler(HTTPConnectionGuard(logger: logger, deadlines: deadlines))
-                return .serve(try acceptedConnection(channel, as: Connection.self))
-            }
-        }
-        do {
-            switch configuration.address {
-            case .inherited(let descriptor):
-                logger.info("adopting the http socket passed by systemd", metadata: ["fd": "\(descriptor)"])
-                return try await bootstrap.bind(descriptor, childChannelInitializer: initializer)
-            case .tcp(let host, let port):
-                return try await bootstrap.bind(host: host, port: port, childChannelInitializer: initializer)
-            case .unix(let path):
-                try RPCServer.prepare(path: path)
-                let channel = try await bootstrap.bind(unixDomainSocketPath: path, childChannelInitializer: initializer)
-                chmod(path, 0o660)
-                return channel
-            }
-        } catch let error as ListenError {
-            throw error
-        } catch {
-            throw ListenError(description: "cannot listen for SCIM over HTTP on \(configuration.address): \(error)")
-        }
+        try await HTTPListenerSocket.bind(
+            .init(
+                address: configuration.address, listener: "SCIM HTTP", descriptorName: "http", purpose: "SCIM over HTTP", backlog: 256,
+                idleTimeout: Self.timeAmount(configuration.idleTimeout),
+                limits: HTTPRequestDeadlines.Limits(
+                    header: Self.timeAmount(configuration.headerTimeout), body: Self.timeAmount(configuration.bodyTimeout),
+                    minBodyRate: configuration.minBodyRate),
+                allowHalfClosure: true),
+            limiter: limiter, counters: counters, refusal: Self.refusal(limit: limiter.limit), logger: logger)
     }
 
     /// Serves one client until it disconnects. Never throws: a failing client only ends itself.

@@ -92,51 +92,14 @@ public final class MetricsServer: Service, Sendable {
     }
 
     private func bind() async throws -> NIOAsyncChannel<Admission<Connection>, Never> {
-        let timeout = SCIMHTTPServer.timeAmount(idleTimeout)
-        let logger = self.logger
-        let limiter = self.limiter
-        let counters = self.counters
         var refusal = ByteBuffer()
         refusal.writeString("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\nConnection: close\r\n\r\n")
-        let limits = HTTPRequestDeadlines.Limits(header: .seconds(20), body: .seconds(20), minBodyRate: 1024)
-        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 64)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addAcceptErrorHandling(logger: logger, listener: "metrics")
-                }
-            }
-        let initializer: @Sendable (any Channel) -> EventLoopFuture<Admission<Connection>> = { [refusal] channel in
-            channel.eventLoop.makeCompletedFuture {
-                guard try limiter.admit(channel, refusal: refusal, counters: counters) else { return .refused }
-                let sync = channel.pipeline.syncOperations
-                let deadlines = HTTPRequestTimer(limits: limits, logger: logger)
-                try sync.addHandler(deadlines)
-                try sync.addHandler(IdleStateHandler(readTimeout: timeout, writeTimeout: timeout))
-                try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-                try sync.addHandler(HTTPConnectionGuard(logger: logger, deadlines: deadlines))
-                return .serve(try acceptedConnection(channel, as: Connection.self))
-            }
-        }
-        do {
-            switch address {
-            case .inherited(let descriptor):
-                logger.info("adopting the metrics socket passed by systemd", metadata: ["fd": "\(descriptor)"])
-                return try await bootstrap.bind(descriptor, childChannelInitializer: initializer)
-            case .tcp(let host, let port):
-                return try await bootstrap.bind(host: host, port: port, childChannelInitializer: initializer)
-            case .unix(let path):
-                try RPCServer.prepare(path: path)
-                let channel = try await bootstrap.bind(unixDomainSocketPath: path, childChannelInitializer: initializer)
-                chmod(path, 0o660)
-                return channel
-            }
-        } catch let error as ListenError {
-            throw error
-        } catch {
-            throw ListenError(description: "cannot listen for metrics on \(address): \(error)")
-        }
+        return try await HTTPListenerSocket.bind(
+            .init(
+                address: address, listener: "metrics", descriptorName: "metrics", purpose: "metrics", backlog: 64,
+                idleTimeout: SCIMHTTPServer.timeAmount(idleTimeout),
+                limits: HTTPRequestDeadlines.Limits(header: .seconds(20), body: .seconds(20), minBodyRate: 1024), allowHalfClosure: false),
+            limiter: limiter, counters: counters, refusal: refusal, logger: logger)
     }
 
     /// Serves one scraper until it disconnects. Never throws: a failing client only ends itself.
