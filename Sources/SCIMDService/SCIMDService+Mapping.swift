@@ -330,43 +330,49 @@ extension SCIMDService {
         let connection = try connection(named: params.connection)
         let limit = params.limit ?? 50
         guard (1...500).contains(limit) else { throw RPCError.invalidParams("limit must be 1…500", field: "limit") }
-        var after: (String, String)? = nil
+        // The cursor: the last resource's type, creation time and id (groups come before users).
+        var after: (type: String, createdAt: Milliseconds, id: String)? = nil
         if let cursor = params.cursor {
-            let parts = cursor.split(separator: ":", maxSplits: 1).map(String.init)
-            guard parts.count == 2, ["User", "Group"].contains(parts[0]) else {
+            let parts = cursor.split(separator: ":", maxSplits: 2).map(String.init)
+            guard parts.count == 3, ["User", "Group"].contains(parts[0]), let createdAt = Milliseconds(parts[1]) else {
                 throw RPCError.invalidParams("invalid cursor", field: "cursor")
             }
-            after = (parts[0], parts[1])
+            after = (parts[0], createdAt, parts[2])
         }
         let id = connection.id
         let property = params.property
         let cursorAfter = after
-        let (resources, more) = try await store.read { db -> ([ResourceWarnings], Bool) in
-            var sql = "SELECT * FROM resource r WHERE r.connectionId = ? AND r.warningCount > 0"
-            var arguments: StatementArguments = [id]
-            if let property {
-                sql += " AND EXISTS (SELECT 1 FROM warning w WHERE w.connectionId = r.connectionId AND w.resourceType = r.resourceType AND w.resourceId = r.id AND w.property = ?)"
-                arguments += [property]
-            }
-            if let (type, rid) = cursorAfter {
-                sql += " AND (r.resourceType, r.id) > (?, ?)"
-                arguments += [type == "User" ? "User" : "Group", rid]
-            }
-            // 'Group' < 'User': order by type descending would put users first; keep plain order for a simple cursor.
-            sql += " ORDER BY r.resourceType, r.id LIMIT ?"
-            arguments += [limit + 1]
-            let records = try ResourceRecord.fetchAll(db, sql: sql, arguments: arguments)
+        // The warned resources come from memory (each table's index of warned resources, in list
+        // order), so a page costs its own rows, not a scan of every stored resource; their
+        // warnings are read for the page only.
+        let snapshot = try await store.resources(id)
+        let (resources, more, last) = try await store.read { db -> ([ResourceWarnings], Bool, ResourceRecord?) in
             var out: [ResourceWarnings] = []
-            for record in records.prefix(limit) {
-                let warnings = try db.warnings(connectionId: id, type: record.resourceType, resourceId: record.id)
-                out.append(
-                    ResourceWarnings(
-                        resourceType: record.resourceType, id: record.id, name: Self.displayName(record),
-                        warnings: try warnings.map { try Self.warningInfo(db, $0) }))
+            var last: ResourceRecord? = nil
+            var more = false
+            for type in ["Group", "User"] {
+                if cursorAfter?.type == "User" && type == "Group" { continue }
+                let start = cursorAfter?.type == type ? cursorAfter.map { (createdAt: $0.createdAt, id: $0.id) } : nil
+                try snapshot.table(type).forEachWarned(after: start) { resource in
+                    let record = resource.record
+                    let warnings = try db.warnings(connectionId: id, type: type, resourceId: record.id)
+                    if let property, !warnings.contains(where: { $0.property == property }) { return true }
+                    if out.count == limit {
+                        more = true
+                        return false
+                    }
+                    out.append(
+                        ResourceWarnings(
+                            resourceType: type, id: record.id, name: Self.displayName(record),
+                            warnings: try warnings.map { try Self.warningInfo(db, $0) }))
+                    last = record
+                    return true
+                }
+                if more { break }
             }
-            return (out, records.count > limit)
+            return (out, more, last)
         }
-        let next = more ? resources.last.map { "\($0.resourceType):\($0.id)" } : nil
+        let next = more ? last.map { "\($0.resourceType):\($0.createdAt):\($0.id)" } : nil
         return .init(resources: resources, nextCursor: next)
     }
 
