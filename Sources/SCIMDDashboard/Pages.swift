@@ -263,18 +263,38 @@ extension Dashboard {
         let query = visit.request.query
         var (connection, model) = try await connectionPage(reference, current: "requests", visit: visit)
         let base = "/connections/\(connection.id.urlComponent)"
-        let status = query.nonBlank("status")
+        let status = query.nonBlank("status"), method = query.nonBlank("method"), resourceType = query.nonBlank("resourceType")
+        let from = query.nonBlank("from"), until = query.nonBlank("until")
         let result = try await service.listRequests(
-            RequestsList.Params(connection: connection.id, status: status, limit: configuration.pageSize, cursor: query.nonBlank("cursor")))
+            RequestsList.Params(
+                connection: connection.id, status: status, since: from.map(Self.utcTime), until: until.map(Self.utcTime), method: method,
+                resourceType: resourceType, limit: configuration.pageSize, cursor: query.nonBlank("cursor")))
         let rows = result.requests.map { requestRow($0, base: base) }
         model["rows"] = rows
         model["hasRows"] = !rows.isEmpty
-        model["statuses"] = [("", "Any"), ("2xx", "2xx"), ("4xx", "4xx"), ("5xx", "5xx")].map {
-            ["value": $0.0, "label": $0.1, "selected": $0.0 == (status ?? "")] as [String: Any]
+        func options(_ values: [(String, String)], _ selected: String?) -> [[String: Any]] {
+            values.map { ["value": $0.0, "label": $0.1, "selected": $0.0 == (selected ?? "")] }
         }
-        if let next = result.nextCursor { model["nextHref"] = "\(base)/requests?status=\((status ?? "").urlComponent)&cursor=\(next.urlComponent)" }
+        model["statuses"] = options([("", "Any"), ("2xx", "2xx"), ("4xx", "4xx"), ("5xx", "5xx")], status)
+        model["methods"] = options([("", "Any")] + ["GET", "POST", "PUT", "PATCH", "DELETE"].map { ($0, $0) }, method?.uppercased())
+        model["resourceTypes"] = options([("", "Any"), ("User", "Users"), ("Group", "Groups")], resourceType)
+        model["from"] = from ?? ""
+        model["until"] = until ?? ""
+        if let next = result.nextCursor {
+            let filters = [("status", status), ("method", method), ("resourceType", resourceType), ("from", from), ("until", until)]
+                .compactMap { name, value in value.map { "\(name)=\($0.urlComponent)" } }
+            model["nextHref"] = "\(base)/requests?" + (filters + ["cursor=\(next.urlComponent)"]).joined(separator: "&")
+        }
         if let notice = visit.flash { model["notice"] = notice }
         return render("requests", model)
+    }
+
+    /// A time from the filter form as RFC 3339: a browser's `datetime-local` value
+    /// (`2026-11-30T14:05`, no zone) is taken as UTC, as the page shows times; anything else is
+    /// passed on for the service to accept or refuse.
+    static func utcTime(_ text: String) -> String {
+        let localForm = text.count == 16 && text.dropFirst(10).first == "T"
+        return localForm ? text + ":00Z" : text
     }
 
     /// Header names whose values are never shown: credentials.

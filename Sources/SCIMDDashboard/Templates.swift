@@ -336,9 +336,17 @@ enum Templates {
         <form method="get" class="filters">
           <label for="status">Status</label>
           <select id="status" name="status">{{#statuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statuses}}</select>
+          <label for="method">Method</label>
+          <select id="method" name="method">{{#methods}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/methods}}</select>
+          <label for="resourceType">Resource</label>
+          <select id="resourceType" name="resourceType">{{#resourceTypes}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/resourceTypes}}</select>
+          <label for="from">From (UTC)</label>
+          <input id="from" name="from" type="datetime-local" value="{{from}}">
+          <label for="until">Until (UTC)</label>
+          <input id="until" name="until" type="datetime-local" value="{{until}}">
           <button type="submit">Filter</button>
         </form>
-        {{^rows}}<p class="empty">No requests logged.</p>{{/rows}}
+        {{^rows}}<p class="empty">No requests match.</p>{{/rows}}
         {{#hasRows}}
         <div class="scroll">
         <table>

@@ -154,12 +154,24 @@ public enum RequestsList: RPCMethod {
         public var status: String?
         /// Only requests at or after this RFC 3339 time.
         public var since: String?
+        /// Only requests before this RFC 3339 time.
+        public var until: String?
+        /// Only this HTTP method (`GET`, `POST`, `PUT`, `PATCH`, `DELETE`; any case).
+        public var method: String?
+        /// Only requests that addressed a `User` or a `Group`.
+        public var resourceType: String?
         /// Page size, 1…1000 (default 50).
         public var limit: Int?
         /// Opaque cursor from a previous page's `nextCursor`.
         public var cursor: String?
-        public init(connection: String, status: String? = nil, since: String? = nil, limit: Int? = nil, cursor: String? = nil) {
+        public init(
+            connection: String, status: String? = nil, since: String? = nil, until: String? = nil, method: String? = nil,
+            resourceType: String? = nil, limit: Int? = nil, cursor: String? = nil
+        ) {
             self.connection = connection
+            self.until = until
+            self.method = method
+            self.resourceType = resourceType
             self.status = status
             self.since = since
             self.limit = limit
@@ -260,6 +272,9 @@ extension RequestsList.Params: JSONSchemaDocumented {
             "connection": FieldDoc("The connection's id or name."),
             "status": FieldDoc("2xx, 4xx, 5xx, error (any status ≥ 400) or an exact status such as 409."),
             "since": FieldDoc("Only requests at or after this RFC 3339 time."),
+            "until": FieldDoc("Only requests before this RFC 3339 time."),
+            "method": FieldDoc("Only this HTTP method (GET, POST, PUT, PATCH or DELETE; any case)."),
+            "resourceType": FieldDoc("Only requests that addressed a User or a Group.", enum: ["User", "Group"]),
             "limit": FieldDoc("Page size, 1…1000 (default 50)."),
             "cursor": FieldDoc("The nextCursor of the previous page."),
         ]

@@ -267,16 +267,33 @@ extension SCIMDService {
             }
             since = ms
         }
+        var until: Milliseconds? = nil
+        if let text = params.until {
+            guard let ms = Timestamp.parse(text) else {
+                throw RPCError.invalidParams("until must be an RFC 3339 time", field: "until")
+            }
+            until = ms
+        }
+        let method = params.method?.uppercased()
+        if let method, !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(method) {
+            throw RPCError.invalidParams("method must be GET, POST, PUT, PATCH or DELETE", field: "method")
+        }
+        if let type = params.resourceType, type != "User" && type != "Group" {
+            throw RPCError.invalidParams("resourceType must be User or Group", field: "resourceType")
+        }
+        let resourceType = params.resourceType
         var before: Int64? = nil
         if let cursor = params.cursor {
             guard let value = Int64(cursor), value > 0 else { throw RPCError.invalidParams("invalid cursor", field: "cursor") }
             before = value
         }
         let id = connection.id
-        let (beforeId, statusRange, sinceMs) = (before, range, since)
+        let (beforeId, statusRange, sinceMs, untilMs) = (before, range, since, until)
         try await store.waitForQueuedWrites()
         let records = try await store.read { db in
-            try db.requestLog(connectionId: id, beforeId: beforeId, statusRange: statusRange, since: sinceMs, limit: limit + 1)
+            try db.requestLog(
+                connectionId: id, beforeId: beforeId, statusRange: statusRange, since: sinceMs, until: untilMs, method: method,
+                resourceType: resourceType, limit: limit + 1)
         }
         let page = records.prefix(limit)
         let next = records.count > limit ? page.last?.id.map(String.init) : nil

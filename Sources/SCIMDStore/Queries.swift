@@ -218,7 +218,8 @@ extension Database {
 
     /// A page of a connection's log, newest first, below `beforeId` when given.
     public func requestLog(
-        connectionId: String, beforeId: Int64?, statusRange: ClosedRange<Int>?, since: Milliseconds?, limit: Int
+        connectionId: String, beforeId: Int64?, statusRange: ClosedRange<Int>?, since: Milliseconds?, until: Milliseconds? = nil,
+        method: String? = nil, resourceType: String? = nil, limit: Int
     ) throws -> [RequestLogRecord] {
         var sql = "SELECT * FROM requestLog WHERE connectionId = ?"
         var arguments: StatementArguments = [connectionId]
@@ -233,6 +234,18 @@ extension Database {
         if let since {
             sql += " AND at >= ?"
             arguments += [since]
+        }
+        if let until {
+            sql += " AND at < ?"
+            arguments += [until]
+        }
+        if let method {
+            sql += " AND method = ?"
+            arguments += [method]
+        }
+        if let resourceType {
+            sql += " AND resourceType = ?"
+            arguments += [resourceType]
         }
         sql += " ORDER BY id DESC LIMIT ?"
         arguments += [limit]

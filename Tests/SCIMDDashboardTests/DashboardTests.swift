@@ -353,6 +353,12 @@ extension DashboardResponse {
         var browser = Browser(f.dashboard)
         _ = await browser.signIn("ops", "pw")
         let requests = try await f.service.listRequests(.init(connection: connection.connection.id))
+        _ = await browser.get("/connections/\(connection.connection.id)/requests?method=POST&resourceType=User&from=2000-01-01T00%3A00")
+        #expect(browser.lastPage.contains("POST /Users") && !browser.lastPage.contains("No requests match"))
+        #expect(browser.lastPage.contains("<option value=\"POST\" selected>POST</option>"))
+        _ = await browser.get("/connections/\(connection.connection.id)/requests?method=DELETE")
+        #expect(browser.lastPage.contains("No requests match"))
+        #expect(await browser.get("/connections/\(connection.connection.id)/requests?until=soon").status == 400)
         for request in requests.requests {
             #expect(await browser.get("/connections/\(connection.connection.id)/requests/\(request.id)").status == 200)
             #expect(!browser.lastPage.contains(connection.token))

@@ -84,6 +84,30 @@ import Testing
         #expect(groups.groups.isEmpty)
     }
 
+    @Test func requestsListFiltersByMethodResourceTypeAndTimeRange() async throws {
+        let f = try ServiceFixture()
+        let c = try await f.connection()
+        let created = await f.scim("POST", "/Users", token: c.token, body: ["userName": "ann"])
+        let id = try #require(created.body?["id"]?.stringValue)
+        _ = await f.scim("GET", "/Users/\(id)", token: c.token)
+        _ = await f.scim("POST", "/Groups", token: c.token, body: ["displayName": "Eng"])
+        func logged(_ params: RequestsList.Params) async throws -> [String] {
+            try await f.service.listRequests(params).requests.map { "\($0.method) \($0.resourceType ?? "-")" }
+        }
+        #expect(try await logged(.init(connection: "Acme", method: "post")) == ["POST Group", "POST User"])
+        #expect(try await logged(.init(connection: "Acme", resourceType: "User")) == ["GET User", "POST User"])
+        #expect(try await logged(.init(connection: "Acme", method: "GET", resourceType: "Group")).isEmpty)
+        #expect(try await logged(.init(connection: "Acme", until: "2000-01-01T00:00:00Z")).isEmpty)
+        #expect(try await logged(.init(connection: "Acme", since: "2000-01-01T00:00:00Z", until: "2999-01-01T00:00:00Z")).count == 3)
+        for (params, field) in [
+            (RequestsList.Params(connection: "Acme", until: "yesterday"), "until"), (RequestsList.Params(connection: "Acme", method: "TRACE"), "method"),
+            (RequestsList.Params(connection: "Acme", resourceType: "Users"), "resourceType"),
+        ] {
+            await #expect(throws: RPCError.self) { try await f.service.listRequests(params) }
+            do { _ = try await f.service.listRequests(params) } catch let error as RPCError { #expect(error.data?.field == field) }
+        }
+    }
+
     @Test func userDetailByIdOrUserName() async throws {
         let (fixture, ids, groupId) = try await populated()
         let byName = try await fixture.service.getUser(.init(connection: "Acme", id: "USER0@example.com"))
