@@ -58,6 +58,10 @@ public struct ResourceTable: Sendable {
     /// Resources with at least one open warning.
     public var warnedCount: Int { warnedOrder.count }
 
+    /// Open warnings of all the table's resources (the sum of their `warningCount`, which the
+    /// write that maps a resource keeps equal to its warning rows).
+    public private(set) var openWarnings = 0
+
     /// Number of resources.
     public var count: Int { byId.count }
 
@@ -146,6 +150,7 @@ public struct ResourceTable: Sendable {
                 }
                 if let externalId = record.externalId { byExternalId[externalId, default: []].insert(record.id) }
             }
+            openWarnings += record.warningCount - old.record.warningCount
             if (old.record.warningCount > 0) != (record.warningCount > 0) {
                 let key = CreationOrderKey(createdAt: record.createdAt, id: record.id)
                 if record.warningCount > 0 { Self.insert(key, into: &warnedOrder) } else { Self.remove(key, from: &warnedOrder) }
@@ -161,6 +166,7 @@ public struct ResourceTable: Sendable {
         let key = CreationOrderKey(createdAt: record.createdAt, id: record.id)
         Self.insert(key, into: &order)
         if record.warningCount > 0 { Self.insert(key, into: &warnedOrder) }
+        openWarnings += record.warningCount
     }
 
     /// Inserts `key` at its place; almost always the newest, so appending is the common case.
@@ -188,6 +194,7 @@ public struct ResourceTable: Sendable {
         let key = CreationOrderKey(createdAt: old.record.createdAt, id: id)
         Self.remove(key, from: &order)
         if old.record.warningCount > 0 { Self.remove(key, from: &warnedOrder) }
+        openWarnings -= old.record.warningCount
     }
 
     /// The first position whose key is not less than `key`.

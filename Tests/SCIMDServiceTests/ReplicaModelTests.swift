@@ -38,9 +38,18 @@ import Testing
                 table.forEachWarned(after: nil) { warned.append($0.record.id); return true }
                 table.forEach { if $0.record.warningCount > 0 { expected.append($0.record.id) }; return true }
                 #expect(warned == expected && table.warnedCount == expected.count, "warned index of \(id) after \(context())")
+                var sum = 0
+                table.forEach { sum += $0.record.warningCount; return true }
+                #expect(table.openWarnings == sum, "open warnings of \(id) after \(context())")
             }
             #expect(memory.resources == disk.resources, "resources of \(id) differ after \(context())")
             #expect(memory.members == disk.members, "members of \(id) differ after \(context())")
+            // The counts connections.get shows from memory equal the warning rows on disk.
+            let rows = try await store.read { db in try db.warningCounts(connectionId: id) }
+            #expect(
+                rows.open == inMemory.users.openWarnings + inMemory.groups.openWarnings
+                    && rows.resources == inMemory.users.warnedCount + inMemory.groups.warnedCount,
+                "warning counts of \(id) after \(context())")
         }
     }
 
