@@ -66,11 +66,22 @@ extension Dashboard {
             if let def = p.default, !def.isNull { row["defaultValue"] = JSONSerializer.string(def) }
             return row
         }
-        // Suggestions for the properties with open warnings: paths where the warned resources hold a value.
+        // The properties with open warnings, each with a link that looks for where the data is
+        // (`mapping.suggest` reads every warned resource, so only on request: `?suggest=NAME`).
         let summary = try await service.warningsSummary(connection.id).first
+        let warned = (summary?.byProperty ?? []).filter { entry in
+            entry.resourceType == kind.resourceType && definition.properties.contains { $0.name == entry.property }
+        }
+        model["warned"] = warned.map { entry -> [String: Any] in
+            [
+                "property": entry.property, "count": entry.count,
+                "suggestHref": "\(base)/mapping?kind=\(kind.rawValue)&suggest=\(entry.property.urlComponent)#suggest-h",
+            ]
+        }
+        model["hasWarned"] = !warned.isEmpty && !isDraft
         var suggestions: [[String: Any]] = []
-        for entry in (summary?.byProperty ?? []).filter({ $0.resourceType == kind.resourceType }).prefix(5) {
-            guard definition.properties.contains(where: { $0.name == entry.property }) else { continue }
+        let asked = isDraft ? nil : visit.request.query.nonBlank("suggest")
+        for entry in warned where entry.property == asked {
             let found = try await service.suggestMapping(
                 MappingSuggest.Params(connection: connection.id, property: entry.property, resourceType: kind.resourceType))
             let tried = Set(definition.properties.first { $0.name == entry.property }.map { [$0.path] + ($0.fallbackPaths ?? []) } ?? [])

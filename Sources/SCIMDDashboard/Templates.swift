@@ -298,6 +298,12 @@ enum Templates {
           <button type="submit">Add property</button>
         </form></details>
         {{/canEdit}}
+        {{#hasWarned}}
+        <section aria-labelledby="warned-h">
+        <h2 id="warned-h">Properties with open warnings</h2>
+        <ul class="plain">{{#warned}}<li><strong>{{property}}</strong>: {{count}} open · <a href="{{suggestHref}}">find where the data is</a></li>{{/warned}}</ul>
+        </section>
+        {{/hasWarned}}
         {{#hasSuggestions}}
         <section aria-labelledby="suggest-h">
         <h2 id="suggest-h">Suggested fallback paths</h2>

@@ -252,6 +252,8 @@ class Story:
 
         # Mapping editor: add the fallback path `group` with a click, see the preview, save.
         self.open(f"{base}/mapping")
+        self.click(d.find_element(By.PARTIAL_LINK_TEXT, "find where the data is"))
+        check("Add group as a fallback path of group" in self.page, "mapping.suggest did not find the top-level group")
         self.shot("06-mapping")
         field = d.find_element(By.ID, "fallback-group")
         check(self.labelled(field), "the fallback path input has no label")

@@ -206,6 +206,9 @@ extension DashboardResponse {
         #expect(userPage.contains("&quot;group&quot;: &quot;Managers&quot;"), "the raw data as stored")
 
         _ = await browser.get("\(base)/mapping")
+        #expect(browser.lastPage.contains("<strong>group</strong>: 1 open"))
+        #expect(!browser.lastPage.contains("Add group as a fallback path of group"), "suggestions only on request")
+        _ = await browser.get("\(base)/mapping?kind=users&suggest=group")
         #expect(browser.lastPage.contains("Add group as a fallback path of group"), "mapping.suggest found the top-level group")
         let edit = await browser.post(
             "\(base)/mapping/edit",
