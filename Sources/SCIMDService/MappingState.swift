@@ -128,7 +128,7 @@ enum MappingWriter {
             }
         }
         for (_, gone) in byProperty {
-            _ = try gone.delete(db)
+            try gone.deleteRow(db)
             changes.resolved.append(gone.property)
         }
         return changes
@@ -136,9 +136,7 @@ enum MappingWriter {
 
     /// Removes every warning of a deleted resource.
     static func deleteWarnings(_ db: Database, connectionId: String, type: String, resourceId: String) throws {
-        try db.execute(
-            sql: "DELETE FROM warning WHERE connectionId = ? AND resourceType = ? AND resourceId = ?",
-            arguments: [connectionId, type, resourceId])
+        try db.deleteWarnings(connectionId: connectionId, type: type, resourceId: resourceId)
     }
 }
 

@@ -289,15 +289,19 @@ extension SCIMDService {
         guard let property = mapping.configuration.mapping(for: type).property(named: params.property) else {
             throw RPCError.notFound("the \(type.rawValue) mapping has no property '\(params.property)'")
         }
-        let id = connection.id
-        let raws = try await store.read { db in
-            try String.fetchAll(
-                db,
-                sql: """
-                    SELECT r.raw FROM warning w JOIN resource r
-                      ON r.connectionId = w.connectionId AND r.resourceType = w.resourceType AND r.id = w.resourceId
-                    WHERE w.connectionId = ? AND w.resourceType = ? AND w.property = ? LIMIT 1000
-                    """, arguments: [id, type.rawValue, property.name])
+        // The warned resources come from memory: each table's warnings by resource, with the raw
+        // rows beside them (no join over the warning table).
+        let name = property.name
+        let raws = try await store.withResources(connection.id) { resources -> [String] in
+            let table = resources.table(type.rawValue)
+            var raws: [String] = []
+            table.forEachWarned(after: nil) { resource in
+                if table.warnings.warnings(of: resource.record.id).contains(where: { $0.property == name }) {
+                    raws.append(resource.record.raw)
+                }
+                return raws.count < 1_000
+            }
+            return raws
         }
         let resources = raws.compactMap { try? JSONParser().parse($0).objectValue }
         let suggestions = MappingSuggester.suggest(property: property, resources: resources, resourceType: type)
@@ -313,14 +317,24 @@ extension SCIMDService {
         let selected = try reference.map { [try connection(named: $0)] } ?? connections.values.sorted { $0.name < $1.name }
         var result: [WarningSummary] = []
         for connection in selected {
-            let id = connection.id
-            let (counts, byProperty) = try await store.read { db in
-                (try db.warningCounts(connectionId: id), try db.warningsByProperty(connectionId: id))
+            // Counted from memory: each table keeps a running count per property.
+            let (open, resources, byProperty) = try await store.withResources(connection.id) { resources in
+                var byProperty: [PropertyWarningCount] = []
+                for (type, table) in [("User", resources.users), ("Group", resources.groups)] {
+                    for (property, count) in table.warnings.countsByProperty {
+                        byProperty.append(PropertyWarningCount(resourceType: type, property: property, count: count))
+                    }
+                }
+                byProperty.sort { ($1.count, $0.property, $0.resourceType) < ($0.count, $1.property, $1.resourceType) }
+                return (
+                    resources.users.warnings.count + resources.groups.warnings.count,
+                    resources.users.warnings.resourceCount + resources.groups.warnings.resourceCount, byProperty
+                )
             }
             result.append(
                 WarningSummary(
-                    connection: id, connectionName: connection.name, openWarnings: counts.open, resourcesWithWarnings: counts.resources,
-                    byProperty: byProperty.map { PropertyWarningCount(resourceType: $0.type, property: $0.property, count: $0.count) }))
+                    connection: connection.id, connectionName: connection.name, openWarnings: open, resourcesWithWarnings: resources,
+                    byProperty: byProperty))
         }
         return result
     }
@@ -342,36 +356,37 @@ extension SCIMDService {
         let id = connection.id
         let property = params.property
         let cursorAfter = after
-        // The warned resources come from memory (each table's index of warned resources, in list
-        // order), so a page costs its own rows, not a scan of every stored resource; their
-        // warnings are read for the page only.
+        // The warned resources and their warnings come from memory (each table's index of warned
+        // resources, in list order), so a page costs its own rows; SQLite is read only for the
+        // example requests of the page's warnings.
         let snapshot = try await store.resources(id)
-        let (resources, more, last) = try await store.read { db -> ([ResourceWarnings], Bool, ResourceRecord?) in
-            var out: [ResourceWarnings] = []
-            var last: ResourceRecord? = nil
-            var more = false
-            for type in ["Group", "User"] {
-                if cursorAfter?.type == "User" && type == "Group" { continue }
-                let start = cursorAfter?.type == type ? cursorAfter.map { (createdAt: $0.createdAt, id: $0.id) } : nil
-                try snapshot.table(type).forEachWarned(after: start) { resource in
-                    let record = resource.record
-                    let warnings = try db.warnings(connectionId: id, type: type, resourceId: record.id)
-                    if let property, !warnings.contains(where: { $0.property == property }) { return true }
-                    if out.count == limit {
-                        more = true
-                        return false
-                    }
-                    out.append(
-                        ResourceWarnings(
-                            resourceType: type, id: record.id, name: Self.displayName(record),
-                            warnings: try warnings.map { try Self.warningInfo(db, $0) }))
-                    last = record
-                    return true
+        var page: [(record: ResourceRecord, warnings: [WarningRecord])] = []
+        var more = false
+        for type in ["Group", "User"] {
+            if cursorAfter?.type == "User" && type == "Group" { continue }
+            let start = cursorAfter?.type == type ? cursorAfter.map { (createdAt: $0.createdAt, id: $0.id) } : nil
+            let table = snapshot.table(type)
+            table.forEachWarned(after: start) { resource in
+                let warnings = table.warnings.warnings(of: resource.record.id)
+                if let property, !warnings.contains(where: { $0.property == property }) { return true }
+                if page.count == limit {
+                    more = true
+                    return false
                 }
-                if more { break }
+                page.append((resource.record, warnings))
+                return true
             }
-            return (out, more, last)
+            if more { break }
         }
+        let chosen = page
+        let resources = try await store.read { db in
+            try chosen.map { entry in
+                ResourceWarnings(
+                    resourceType: entry.record.resourceType, id: entry.record.id, name: Self.displayName(entry.record),
+                    warnings: try entry.warnings.map { try Self.warningInfo(db, $0) })
+            }
+        }
+        let last = page.last?.record
         let next = more ? last.map { "\($0.resourceType):\($0.createdAt):\($0.id)" } : nil
         return .init(resources: resources, nextCursor: next)
     }

@@ -58,6 +58,9 @@ public struct ResourceTable: Sendable {
     /// Resources with at least one open warning.
     public var warnedCount: Int { warnedOrder.count }
 
+    /// The open warnings of the table's resources: the `warning` rows of this resource type.
+    public internal(set) var warnings = WarningTable()
+
     /// Open warnings of all the table's resources (the sum of their `warningCount`, which the
     /// write that maps a resource keeps equal to its warning rows).
     public private(set) var openWarnings = 0
@@ -211,6 +214,63 @@ public struct ResourceTable: Sendable {
     }
 }
 
+/// The open warnings of one connection's Users or Groups (the `warning` table's rows), by resource,
+/// with a running count per property: `warnings.summary`, `warnings.list`, `mapping.suggest` and
+/// the dashboard read these instead of grouping and joining the rows in SQLite (about 140 ms per
+/// summary at 100k warned users).
+///
+/// It is kept apart from the resource rows: a warning row and its resource's `warningCount` are
+/// written by the same transaction (``ResourceTable/openWarnings`` sums the latter), and the model
+/// test checks that the two agree.
+public struct WarningTable: Sendable {
+    /// Resource id → its warnings, ordered by property (as `ORDER BY property`).
+    private var byResource: [String: [WarningRecord]] = [:]
+    /// Property name → how many resources have a warning for it.
+    public private(set) var countsByProperty: [String: Int] = [:]
+    /// Every open warning of the table.
+    public private(set) var count = 0
+
+    /// How many resources have at least one warning.
+    public var resourceCount: Int { byResource.count }
+
+    /// The warnings of one resource, ordered by property; empty when it has none.
+    public func warnings(of resourceId: String) -> [WarningRecord] { byResource[resourceId] ?? [] }
+
+    /// Every warning, ordered by resource id then property: to compare with a fresh load.
+    public func allRows() -> [WarningRecord] { byResource.keys.sorted().flatMap { byResource[$0] ?? [] } }
+
+    mutating func put(_ warning: WarningRecord) {
+        var rows = byResource[warning.resourceId] ?? []
+        if let index = rows.firstIndex(where: { $0.property == warning.property }) {
+            rows[index] = warning
+        } else {
+            let index = rows.firstIndex { warning.property.utf8.lexicographicallyPrecedes($0.property.utf8) } ?? rows.count
+            rows.insert(warning, at: index)
+            countsByProperty[warning.property, default: 0] += 1
+            count += 1
+        }
+        byResource[warning.resourceId] = rows
+    }
+
+    mutating func remove(resourceId: String, property: String) {
+        guard var rows = byResource[resourceId], let index = rows.firstIndex(where: { $0.property == property }) else { return }
+        rows.remove(at: index)
+        byResource[resourceId] = rows.isEmpty ? nil : rows
+        uncount(property)
+    }
+
+    mutating func removeAll(resourceId: String) {
+        guard let rows = byResource.removeValue(forKey: resourceId) else { return }
+        for row in rows { uncount(row.property) }
+    }
+
+    private mutating func uncount(_ property: String) {
+        count -= 1
+        let left = (countsByProperty[property] ?? 1) - 1
+        countsByProperty[property] = left > 0 ? left : nil
+    }
+}
+
 /// Group membership edges of one connection, both directions (the `groupMember` table).
 public struct MembershipTable: Sendable {
     /// groupId → its member rows, in list order (position, then member id).
@@ -276,15 +336,16 @@ public struct ConnectionResources: Sendable {
     public internal(set) var memberships = MembershipTable()
 
     /// Every row held, in a canonical order (resources by type and id, members by group, position
-    /// and member id): to compare the replica with a fresh load of the database.
-    public func allRows() -> (resources: [ResourceRecord], members: [GroupMemberRecord]) {
+    /// and member id, warnings by type, resource id and property): to compare the replica with a
+    /// fresh load of the database.
+    public func allRows() -> (resources: [ResourceRecord], members: [GroupMemberRecord], warnings: [WarningRecord]) {
         var resources: [ResourceRecord] = []
         users.forEach { resources.append($0.record); return true }
         groups.forEach { resources.append($0.record); return true }
         resources.sort { ($0.resourceType, $0.id) < ($1.resourceType, $1.id) }
         var members: [GroupMemberRecord] = []
         for groupId in groups.allIds.union(memberships.groupIds).sorted() { members += memberships.members(ofGroup: groupId) }
-        return (resources, members)
+        return (resources, members, groups.warnings.allRows() + users.warnings.allRows())
     }
 
     /// The table of `resourceType` ("User" or "Group").
@@ -302,6 +363,16 @@ public struct ConnectionResources: Sendable {
             memberships.remove(groupId: groupId, memberId: memberId)
         case .deleteMembers(_, let groupId):
             memberships.removeAll(groupId: groupId)
+        case .putWarning(let warning):
+            if warning.resourceType == "Group" { groups.warnings.put(warning) } else { users.warnings.put(warning) }
+        case .deleteWarning(_, let type, let resourceId, let property):
+            if type == "Group" {
+                groups.warnings.remove(resourceId: resourceId, property: property)
+            } else {
+                users.warnings.remove(resourceId: resourceId, property: property)
+            }
+        case .deleteWarnings(_, let type, let resourceId):
+            if type == "Group" { groups.warnings.removeAll(resourceId: resourceId) } else { users.warnings.removeAll(resourceId: resourceId) }
         case .deleteConnection:
             self = ConnectionResources()
         }
@@ -315,19 +386,25 @@ enum ReplicaChange: Sendable {
     case putMember(GroupMemberRecord)
     case deleteMember(connectionId: String, groupId: String, memberId: String)
     case deleteMembers(connectionId: String, groupId: String)
+    case putWarning(WarningRecord)
+    case deleteWarning(connectionId: String, type: String, resourceId: String, property: String)
+    case deleteWarnings(connectionId: String, type: String, resourceId: String)
     case deleteConnection(String)
 
     var connectionId: String {
         switch self {
         case .putResource(let record): record.connectionId
         case .putMember(let row): row.connectionId
-        case .deleteResource(let id, _, _), .deleteMember(let id, _, _), .deleteMembers(let id, _), .deleteConnection(let id): id
+        case .putWarning(let row): row.connectionId
+        case .deleteResource(let id, _, _), .deleteMember(let id, _, _), .deleteMembers(let id, _), .deleteConnection(let id),
+            .deleteWarning(let id, _, _, _), .deleteWarnings(let id, _, _):
+            id
         }
     }
 }
 
-/// The committed SCIM data of every connection, in memory: the `resource` and `groupMember`
-/// tables with their indexes, so that reads never go to SQLite.
+/// The committed SCIM data of every connection, in memory: the `resource`, `groupMember` and
+/// `warning` tables with their indexes, so that reads never go to SQLite.
 ///
 /// It changes only from committed transactions: each write body's row changes are recorded as it
 /// makes them (``ReplicaRecording``), dropped if its savepoint or its group's transaction rolls
@@ -415,6 +492,8 @@ public final class ResourceReplica: Sendable {
                 while let record = try rows.next() { resources.apply(.putResource(record)) }
                 let members = try GroupMemberRecord.fetchCursor(db, sql: "SELECT * FROM groupMember WHERE connectionId = ?", arguments: [connectionId])
                 while let row = try members.next() { resources.apply(.putMember(row)) }
+                let warnings = try WarningRecord.fetchCursor(db, sql: "SELECT * FROM warning WHERE connectionId = ?", arguments: [connectionId])
+                while let row = try warnings.next() { resources.apply(.putWarning(row)) }
             }
         } catch {
             // Unreadable now (an I/O error): unclaimed, so that the next read tries again.

@@ -3,7 +3,7 @@ import GRDB
 // Hand-written writes for the rows every SCIM request writes. GRDB's record `insert`/`update`
 // encode the record through Codable into a container and build the statement's SQL text on every
 // call (about a tenth of a create's CPU in `perf`); these run one cached statement with the
-// values bound directly. Each write of `resource` and `groupMember` rows is also recorded for the
+// values bound directly. Each write of `resource`, `groupMember` and `warning` rows is also recorded for the
 // in-memory ``ResourceReplica`` (see ``ReplicaRecording``): these functions are the only way
 // scimd writes those rows. `RowWriteTests` checks each against the table's columns and reads every
 // row back through GRDB's Codable decoding, so a column added to a table and missed here fails.
@@ -100,6 +100,27 @@ extension GroupMemberRecord {
     }
 }
 
+extension WarningRecord {
+    /// Inserts, then records the row for the replica.
+    public func aroundInsert(_ db: Database, insert: () throws -> InsertionSuccess) throws {
+        _ = try insert()
+        try ReplicaRecording.record(db, .putWarning(self))
+    }
+
+    /// Updates, then records the whole row for the replica.
+    public func aroundUpdate(_ db: Database, columns: Set<String>, update: () throws -> PersistenceSuccess) throws {
+        _ = try update()
+        try ReplicaRecording.record(db, .putWarning(self))
+    }
+
+    /// Deletes, then records the deletion for the replica.
+    public func aroundDelete(_ db: Database, delete: () throws -> Bool) throws {
+        _ = try delete()
+        try ReplicaRecording.record(
+            db, .deleteWarning(connectionId: connectionId, type: resourceType, resourceId: resourceId, property: property))
+    }
+}
+
 extension RequestLogRecord {
     /// Inserts the entry with a cached statement; returns its id (`id` is ignored).
     public func insertRow(_ db: Database) throws -> Int64 {
@@ -138,6 +159,7 @@ extension WarningRecord {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [connectionId, resourceType, resourceId, property, kind, detail, firstSeenAt, lastSeenAt, requestId])
+        try ReplicaRecording.record(db, .putWarning(self))
     }
 
     /// Writes every column of the warning with this key, with a cached statement. Throws
@@ -154,5 +176,23 @@ extension WarningRecord {
                 databaseTableName: Self.databaseTableName,
                 key: ["connectionId": connectionId.databaseValue, "resourceType": resourceType.databaseValue, "resourceId": resourceId.databaseValue, "property": property.databaseValue])
         }
+        try ReplicaRecording.record(db, .putWarning(self))
+    }
+
+    /// Deletes the warning with this key (a resolved warning) and records it for the replica.
+    public func deleteRow(_ db: Database) throws {
+        try db.cachedStatement(sql: "DELETE FROM warning WHERE connectionId = ? AND resourceType = ? AND resourceId = ? AND property = ?")
+            .execute(arguments: [connectionId, resourceType, resourceId, property])
+        try ReplicaRecording.record(
+            db, .deleteWarning(connectionId: connectionId, type: resourceType, resourceId: resourceId, property: property))
+    }
+}
+
+extension Database {
+    /// Deletes every warning of one resource (a deleted resource's) and records it for the replica.
+    public func deleteWarnings(connectionId: String, type: String, resourceId: String) throws {
+        try cachedStatement(sql: "DELETE FROM warning WHERE connectionId = ? AND resourceType = ? AND resourceId = ?")
+            .execute(arguments: [connectionId, type, resourceId])
+        try ReplicaRecording.record(self, .deleteWarnings(connectionId: connectionId, type: type, resourceId: resourceId))
     }
 }

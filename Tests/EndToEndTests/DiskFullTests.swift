@@ -88,7 +88,7 @@ final class SmallDisk {
         // More writes are refused the same way; the log says it once.
         for n in 0..<5 { #expect(try post(10_000 + n)["status"] == 507) }
         let rpcRefusal = try rpc.json(#"{"jsonrpc":"2.0","id":2,"method":"connections.create","params":{"name":"Other"}}"#)
-        #expect(rpcRefusal["error"]?["data"]?["kind"] == "storage_full")
+        #expect(rpcRefusal["error"]?["data"]?["kind"] == "storage_full", "\(rpcRefusal)")
         #expect(rpcRefusal["error"]?["code"] == -32010)
         let degraded = try rpc.json(#"{"jsonrpc":"2.0","id":3,"method":"system.health"}"#)
         #expect(degraded["result"]?["status"] == "degraded")

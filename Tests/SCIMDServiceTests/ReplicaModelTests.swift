@@ -41,9 +41,17 @@ import Testing
                 var sum = 0
                 table.forEach { sum += $0.record.warningCount; return true }
                 #expect(table.openWarnings == sum, "open warnings of \(id) after \(context())")
+                // The warning rows in memory agree with the resources' counts of them.
+                #expect(
+                    table.warnings.count == sum && table.warnings.resourceCount == table.warnedCount,
+                    "warning rows of \(id) after \(context())")
+                var byProperty: [String: Int] = [:]
+                for row in table.warnings.allRows() { byProperty[row.property, default: 0] += 1 }
+                #expect(table.warnings.countsByProperty == byProperty, "warnings per property of \(id) after \(context())")
             }
             #expect(memory.resources == disk.resources, "resources of \(id) differ after \(context())")
             #expect(memory.members == disk.members, "members of \(id) differ after \(context())")
+            #expect(memory.warnings == disk.warnings, "warnings of \(id) differ after \(context())")
             // The counts connections.get shows from memory equal the warning rows on disk.
             let rows = try await store.read { db in try db.warningCounts(connectionId: id) }
             #expect(
@@ -58,7 +66,7 @@ import Testing
         var out: [String: [String]] = [:]
         for id in store.replica.connectionIds {
             let rows = try await store.resources(id).allRows()
-            let text = rows.resources.map { "\($0)" } + rows.members.map { "\($0)" }
+            let text = rows.resources.map { "\($0)" } + rows.members.map { "\($0)" } + rows.warnings.map { "\($0)" }
             if !text.isEmpty { out[id] = text }
         }
         return out
@@ -70,7 +78,7 @@ import Testing
         var out: [String: [String]] = [:]
         for id in fresh.connectionIds {
             let rows = fresh.snapshot(id).allRows()
-            let text = rows.resources.map { "\($0)" } + rows.members.map { "\($0)" }
+            let text = rows.resources.map { "\($0)" } + rows.members.map { "\($0)" } + rows.warnings.map { "\($0)" }
             if !text.isEmpty { out[id] = text }
         }
         return out
