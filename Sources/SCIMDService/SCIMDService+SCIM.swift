@@ -96,10 +96,7 @@ extension SCIMDService {
         authenticated: ConnectionRecord, settings: ConnectionSettings, request: SCIMRequest, params: SCIMHandle.Params
     ) async -> SCIMHandle.Result {
         let response = await execute(request, connectionId: authenticated.id, confirm: settings.confirmMode == true)
-        if scimRequestCount % configuration.maintenanceInterval == 0 {
-            await pruneRequestLog(authenticated.id)
-            await purgeExpiredCommits()
-        }
+        connectionsLoggedSinceMaintenance.insert(authenticated.id)
         if let held = response.held {
             do {
                 return try await hold(held, params: params, connectionId: authenticated.id, timeoutSeconds: settings.commitTimeout)
@@ -164,16 +161,6 @@ extension SCIMDService {
         }
     }
 
-    /// Drops held changes nobody confirmed in time: nothing of them is applied.
-    func purgeExpiredCommits() async {
-        let now = clock.now()
-        do {
-            try await store.write { db in try db.execute(sql: "DELETE FROM pendingCommit WHERE expiresAt <= ?", arguments: [now]) }
-        } catch {
-            logger.warning("could not purge expired commits", metadata: ["error": "\(error)"])
-        }
-    }
-
     /// `scim.commit`: applies the held request now and returns the SCIM response for the IdP.
     /// Throws `not_found` for an unknown or expired commit id.
     public func commitSCIM(_ params: SCIMCommit.Params) async throws -> SCIMHandle.Result {
@@ -221,22 +208,6 @@ extension SCIMDService {
             // A full disk is logged once per episode by the store, not once per request.
             if error is StorageFullError { return }
             logger.warning("could not log SCIM request", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// Applies the retention of one connection's request log, and of the change feed.
-    func pruneRequestLog(_ connectionId: String) async {
-        let keep = configuration.requestLogMaxEntries
-        let oldest = clock.now() - Milliseconds(configuration.requestLogMaxAgeSeconds) * 1000
-        let oldestEvent = clock.now() - Milliseconds(configuration.eventMaxAgeSeconds) * 1000
-        do {
-            try await store.write { db in
-                try db.pruneRequestLog(connectionId: connectionId, keep: keep, olderThan: oldest)
-                try db.execute(sql: "DELETE FROM event WHERE at < ?", arguments: [oldestEvent])
-                try db.pruneWebhookDeliveries(keep: 1_000)
-            }
-        } catch {
-            logger.warning("could not prune the request log", metadata: ["error": "\(error)"])
         }
     }
 

@@ -29,8 +29,6 @@ public struct ServiceConfiguration: Sendable {
     public var maxFilterDepth: Int
     /// Change-feed events older than this many seconds are pruned.
     public var eventMaxAgeSeconds: Int
-    /// Retention (request log, events, expired held changes) is applied every this many SCIM requests.
-    public var maintenanceInterval: Int
     /// One `info` line per SCIM request (method, path, connection, status, duration, request id).
     public var accessLog: Bool = false
     /// log2 of scrypt's cost N for operators' new passwords (`--password-hash-cost`, 10…20,
@@ -45,9 +43,8 @@ public struct ServiceConfiguration: Sendable {
         version: String = "0.1.0", scimBasePath: String = "/scim/v2", requestLogMaxEntries: Int = 10_000,
         requestLogMaxAgeSeconds: Int = 30 * 24 * 3600, maxResults: Int = 1_000, defaultPageSize: Int = 100,
         maxPatchOperations: Int = 1_000, maxBodyBytes: Int = 4 * 1024 * 1024, maxFilterLength: Int = 16_384,
-        maxFilterDepth: Int = 64, eventMaxAgeSeconds: Int = 30 * 24 * 3600, maintenanceInterval: Int = 500
+        maxFilterDepth: Int = 64, eventMaxAgeSeconds: Int = 30 * 24 * 3600
     ) {
-        self.maintenanceInterval = max(1, maintenanceInterval)
         self.eventMaxAgeSeconds = eventMaxAgeSeconds
         self.version = version
         self.scimBasePath = scimBasePath
@@ -106,6 +103,8 @@ public actor SCIMDService {
     var previousTokenIndex: [Data: String] = [:]
     /// `scim.handle` calls since start.
     var scimRequestCount = 0
+    /// Connections whose request log grew since the last ``runMaintenance(everyConnection:)``.
+    var connectionsLoggedSinceMaintenance: Set<String> = []
     /// Each connection's decoded settings, with the JSON text they were decoded from (a changed
     /// text is decoded again): `scim.handle` reads them on every request.
     var decodedSettings: [String: (text: String, settings: ConnectionSettings)] = [:]

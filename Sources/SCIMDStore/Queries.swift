@@ -216,6 +216,17 @@ extension Database {
                 """, arguments: [connectionId, olderThan, connectionId, keep, connectionId])
     }
 
+    /// Deletes change-feed events older than `olderThan` (milliseconds since 1970).
+    public func pruneEvents(olderThan: Milliseconds) throws {
+        try execute(sql: "DELETE FROM event WHERE at < ?", arguments: [olderThan])
+    }
+
+    /// Deletes held changes (confirm mode) whose time ran out at or before `now`: nothing of them
+    /// was applied, and `scim.commit` no longer accepts them.
+    public func purgeExpiredCommits(now: Milliseconds) throws {
+        try execute(sql: "DELETE FROM pendingCommit WHERE expiresAt <= ?", arguments: [now])
+    }
+
     /// A page of a connection's log, newest first, below `beforeId` when given.
     public func requestLog(
         connectionId: String, beforeId: Int64?, statusRange: ClosedRange<Int>?, since: Milliseconds?, until: Milliseconds? = nil,

@@ -297,6 +297,7 @@ struct SCIMD: AsyncParsableCommand {
             }
             let webhookPolicy = WebhookPolicy(retryPeriod: .seconds(webhookRetryPeriod), attemptTimeout: .seconds(webhookTimeout))
             services.append(.init(service: WebhookDeliveryService(service: service, policy: webhookPolicy, logger: logger)))
+            services.append(.init(service: MaintenanceService(service: service, logger: logger)))
             services.append(.init(service: HealthService(monitor: health, watchdogInterval: Systemd.watchdogInterval(), logger: logger)))
             var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
             groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]

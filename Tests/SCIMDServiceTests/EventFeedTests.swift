@@ -200,12 +200,15 @@ final class Box<Value: Sendable>: @unchecked Sendable {
     @Test func oldEventsAndRequestsArePrunedButWarningExamplesStay() async throws {
         let now = Box(Milliseconds(10_000_000))
         let configuration = ServiceConfiguration(
-            requestLogMaxEntries: 2, requestLogMaxAgeSeconds: 3600, eventMaxAgeSeconds: 60, maintenanceInterval: 1)
+            requestLogMaxEntries: 2, requestLogMaxAgeSeconds: 3600, eventMaxAgeSeconds: 60)
         let fixture = try ServiceFixture(configuration: configuration, clock: Clock { now.value })
         let a = try await fixture.connection()
         _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "keep-example"])  // warns: no email
         now.mutate { $0 += 120_000 }
         for _ in 0..<4 { _ = await fixture.scim("GET", "/Users", token: a.token) }
+        #expect(try await fixture.service.listRequests(.init(connection: "Acme", limit: 100)).requests.count == 5, "requests never prune")
+        let report = await fixture.service.runMaintenance()
+        #expect(report.connectionsPruned == 1 && report.failures == 0)
         let events = try await fixture.service.listEvents(.init())
         #expect(events.events.isEmpty, "events older than 60 s are gone: \(events.events.map(\.type))")
         let requests = try await fixture.service.listRequests(.init(connection: "Acme", limit: 100))
@@ -213,5 +216,34 @@ final class Box<Value: Sendable>: @unchecked Sendable {
         #expect(requests.requests.contains { $0.method == "POST" })
         let warning = try await fixture.service.listWarnings(.init(connection: "Acme")).resources.first?.warnings.first
         #expect(warning?.exampleRequest?.method == "POST")
+    }
+
+    /// A pass prunes the logs of connections that logged requests since the previous pass; idle
+    /// connections' logs age out only in a pass over every connection.
+    @Test func maintenancePrunesBusyConnectionsAndEveryConnectionWhenAsked() async throws {
+        let now = Box(Milliseconds(10_000_000))
+        let configuration = ServiceConfiguration(requestLogMaxEntries: 2, requestLogMaxAgeSeconds: 60)
+        let fixture = try ServiceFixture(configuration: configuration, clock: Clock { now.value })
+        let a = try await fixture.connection("Acme")
+        let b = try await fixture.connection("Globex")
+        for _ in 0..<3 {
+            _ = await fixture.scim("GET", "/Users", token: a.token)
+            _ = await fixture.scim("GET", "/Users", token: b.token)
+        }
+        func logged(_ name: String) async throws -> Int {
+            try await fixture.service.listRequests(.init(connection: name, limit: 100)).requests.count
+        }
+        #expect(await fixture.service.runMaintenance().connectionsPruned == 2)
+        #expect(try await logged("Acme") == 2)
+        #expect(try await logged("Globex") == 2)
+        // Both logs age past 60 s; only Acme sees traffic before the next pass.
+        now.mutate { $0 += 120_000 }
+        _ = await fixture.scim("GET", "/Users", token: a.token)
+        #expect(await fixture.service.runMaintenance().connectionsPruned == 1)
+        #expect(try await logged("Acme") == 1, "the old entries aged out, the new one stays")
+        #expect(try await logged("Globex") == 2, "an idle connection is not visited")
+        #expect(await fixture.service.runMaintenance().connectionsPruned == 0, "nothing logged since")
+        #expect(await fixture.service.runMaintenance(everyConnection: true).connectionsPruned == 2)
+        #expect(try await logged("Globex") == 0)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import SCIMDProtocol
 import SCIMDService
 import SCIMDStore
@@ -194,6 +195,24 @@ import Testing
             #expect(error.kind == "not_found")
         }
         #expect(try await f.service.getConnection("Acme").users == 0)
+    }
+
+    @Test func maintenanceDropsExpiredHeldChangesOnly() async throws {
+        let now = Box(Milliseconds(5_000_000))
+        let f = try ServiceFixture(clock: Clock { now.value })
+        let token = try await confirmConnection(f, timeout: 60)
+        let late = try #require(await f.scim("POST", "/Users", token: token, body: ["userName": "late@example.com"]).result.actionRequired)
+        now.mutate { $0 += 30_000 }
+        let fresh = try #require(await f.scim("POST", "/Users", token: token, body: ["userName": "fresh@example.com"]).result.actionRequired)
+        now.mutate { $0 += 31_000 }
+        func held() async throws -> Int {
+            try await f.store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pendingCommit") ?? 0 }
+        }
+        #expect(try await held() == 2)
+        #expect(await f.service.runMaintenance().failures == 0)
+        #expect(try await held() == 1, "the expired change is gone, the other waits")
+        await #expect(throws: RPCError.self) { try await f.service.commitSCIM(.init(commitId: late.commitId)) }
+        #expect(try await f.service.commitSCIM(.init(commitId: fresh.commitId)).status == 201)
     }
 }
 
