@@ -1,0 +1,207 @@
+import Foundation
+import GRDB
+import Logging
+import NIOConcurrencyHelpers
+import SCIMDProtocol
+import SCIMDStore
+import SCIMJSON
+import SCIMMapping
+import SCIMModel
+
+// SCIM reads (RFC 7644 §3.4): GET by id and list/filter/sort/page, answered from the in-memory
+// replica.
+extension SCIMEndpoint {
+    func get(type: SCIMResourceType, id: String, request: SCIMRequest) async throws -> SCIMResponse {
+        let connectionId = self.connectionId
+        let query = try ListQuery(request: request, configuration: configuration)
+        let base = baseURL(request)
+        let includeMembers = query.returns("members")
+        // Answered from memory. A User is rendered under the connection's lock (microseconds); a
+        // Group's members can be thousands, rendered from a snapshot so commits do not wait.
+        let found: (ResourceRecord, JSONObject)?
+        if type == .user {
+            found = try await store.withResources(connectionId) { resources in
+                resources.users.resource(id: id).map { ($0.record, resources.rendered($0, baseURL: base)) }
+            }
+        } else {
+            let resources = try await store.resources(connectionId)
+            found = resources.groups.resource(id: id).map { ($0.record, resources.rendered($0, members: includeMembers, baseURL: base)) }
+        }
+        guard let (record, rendered) = found else { throw SCIMError.notFound("\(type.rawValue) \(id) not found") }
+        var resource = rendered
+        let etag = ETag.string(record.version)
+        if let noneMatch = request.headers["if-none-match"], ETag.matches(noneMatch, version: record.version) {
+            var response = SCIMResponse(status: 304, body: nil)
+            response.headers = ["ETag": etag]
+            return response
+        }
+        if !query.attributes.isEmpty || !query.excludedAttributes.isEmpty {
+            resource = SCIMResource.project(
+                resource, attributes: query.attributes, excludedAttributes: query.excludedAttributes, resourceType: type)
+        }
+        var response = SCIMResponse(status: 200, body: .object(resource))
+        response.headers["ETag"] = etag
+        response.resourceType = type.rawValue
+        response.resourceId = id
+        return response
+    }
+
+    func list(type: SCIMResourceType, query: ListQuery, request: SCIMRequest) async throws -> SCIMResponse {
+        try await list(types: [type], query: query, request: request)
+    }
+
+    func list(types: [SCIMResourceType], query: ListQuery, request: SCIMRequest) async throws -> SCIMResponse {
+        // Schema errors (`active gt true`) are refused even when there is nothing to scan.
+        for type in types { try query.filter?.validate(resourceType: type) }
+        let connectionId = self.connectionId
+        let base = baseURL(request)
+        let includeMembers = query.returns("members")
+        let readPage: @Sendable (ConnectionResources) throws -> (Int, [JSONObject]) = { resources in
+            // No filter and no sort: the page is a slice of list order.
+            if query.filter == nil, query.sortBy == nil, types.count == 1 {
+                let table = resources.table(types[0].rawValue)
+                let page = query.count == 0 ? [] : table.page(offset: query.startIndex - 1, count: query.count)
+                return (table.count, page.map { resources.rendered($0, members: includeMembers, baseURL: base) })
+            }
+            // Without sortBy the page is known while scanning: keep only its resources and count the
+            // rest, so a broad filter over a large connection never holds every match.
+            var matches: [(JSONObject, SCIMResourceType, ReplicaResource)] = []
+            var matched = 0
+            let pageRange = (query.startIndex - 1)..<(query.startIndex - 1 + query.count)
+            let filterNeedsGroups = query.filter.map { mentions($0, attribute: "groups") } ?? false
+            let filterNeedsMembers = query.filter.map { mentions($0, attribute: "members") } ?? false
+            // Without sortBy, a filter that reads only stored members is evaluated on just those
+            // members of each resource (see `Filter.topLevelMemberNames`); only the page is rendered.
+            let storedMembers = query.sortBy == nil ? query.filter.flatMap(Self.storedMembersRead) : nil
+            for type in types {
+                let includeRelated = type == .user ? filterNeedsGroups : filterNeedsMembers
+                let table = resources.table(type.rawValue)
+                let consider: (ReplicaResource) throws -> Bool = { resource in
+                    if let filter = query.filter, let storedMembers {
+                        let members = resource.object { key in storedMembers.contains { $0.caseInsensitiveEquals(key) } }
+                        guard try filter.matchesValidated(members, resourceType: type) else { return true }
+                        // Rendered with its groups or members below, like every page resource here.
+                        if pageRange.contains(matched) { matches.append((JSONObject(), type, resource)) }
+                        matched += 1
+                        return true
+                    }
+                    let rendered =
+                        includeRelated ? resources.rendered(resource, baseURL: base) : resources.renderedAlone(resource, baseURL: base)
+                    if let filter = query.filter {
+                        guard try filter.matches(rendered, resourceType: type) else { return true }
+                    }
+                    if query.sortBy != nil || pageRange.contains(matched) { matches.append((rendered, type, resource)) }
+                    matched += 1
+                    return true
+                }
+                if let filter = query.filter, let plan = IndexPlan.candidates(filter, type: type) {
+                    for resource in plan.candidates(in: table) { _ = try consider(resource) }
+                } else if let filter = query.filter, let storedMembers, table.count >= Self.parallelScanMinimum {
+                    // Matching one resource needs nothing of another: split the scan over the cores.
+                    let all = table.page(offset: 0, count: table.count)
+                    for position in try Self.matchingPositions(all, filter: filter, type: type, storedMembers: storedMembers) {
+                        if pageRange.contains(matched) { matches.append((JSONObject(), type, all[position])) }
+                        matched += 1
+                    }
+                } else {
+                    try table.forEach(consider)
+                }
+            }
+            var pageMatches = matches[...]
+            if let sortBy = query.sortBy {
+                // Stable: equal keys keep creation order, so pages never overlap or skip.
+                let sorted = matches.enumerated().sorted { x, y in
+                    let order = SCIMResource.compareForSort(x.element.0, y.element.0, by: sortBy, resourceType: x.element.1)
+                    switch order {
+                    case .orderedSame: return x.offset < y.offset
+                    case .orderedAscending: return !query.descending
+                    case .orderedDescending: return query.descending
+                    }
+                }.map(\.element)
+                let start = min(pageRange.lowerBound, sorted.count)
+                pageMatches = sorted[start..<min(pageRange.upperBound, sorted.count)]
+            }
+            var page: [JSONObject] = []
+            for (rendered, type, resource) in pageMatches {
+                // Resources were filtered without their groups or members unless the filter needed
+                // them: add them now.
+                if storedMembers != nil || (type == .user ? !filterNeedsGroups : (!filterNeedsMembers && includeMembers)) {
+                    page.append(resources.rendered(resource, members: includeMembers, baseURL: base))
+                } else {
+                    page.append(rendered)
+                }
+            }
+            return (matched, page)
+        }
+        // An `eq` on userName, externalId or id looks a handful of resources up in an index: answered
+        // at once. Anything that scans runs off the event loop.
+        let indexed = query.sortBy == nil && query.filter.map { filter in types.allSatisfy { IndexPlan.candidates(filter, type: $0) != nil } } == true
+        let noScan = query.filter == nil && query.sortBy == nil && types.count == 1 && (types[0] == .user || !includeMembers)
+        let total: Int
+        let page: [JSONObject]
+        if indexed || noScan {
+            // Under the connection's lock: a snapshot here would make a commit racing this read
+            // copy the connection's tables.
+            (total, page) = try await store.withResources(connectionId) { try readPage($0) }
+        } else {
+            let resources = try await store.resources(connectionId)
+            (total, page) = try await ReplicaScans.run { try readPage(resources) }
+        }
+        let projected = page.map { resource -> JSONValue in
+            if query.attributes.isEmpty && query.excludedAttributes.isEmpty { return .object(resource) }
+            let type: SCIMResourceType = resource["meta"]?["resourceType"]?.stringValue == "Group" ? .group : .user
+            return .object(
+                SCIMResource.project(
+                    resource, attributes: query.attributes, excludedAttributes: query.excludedAttributes, resourceType: type))
+        }
+        return listResponse(projected, total: total, startIndex: query.startIndex)
+    }
+
+    /// Fewest resources for which a scan is split over the cores (below, the hand-off costs more).
+    static let parallelScanMinimum = 2_048
+
+    /// The positions in `resources` (ascending) of those the validated `filter` matches, evaluated on the members
+    /// `storedMembers` names, in one slice per core. Throws the filter's `SCIMError` (the first
+    /// slice's that threw).
+    static func matchingPositions(
+        _ resources: [ReplicaResource], filter: Filter, type: SCIMResourceType, storedMembers: [String]
+    ) throws -> [Int] {
+        let slices = max(1, min(ProcessInfo.processInfo.activeProcessorCount, resources.count / (parallelScanMinimum / 2)))
+        let results = NIOLockedValueBox([Result<[Int], SCIMError>?](repeating: nil, count: slices))
+        DispatchQueue.concurrentPerform(iterations: slices) { slice in
+            let range = (resources.count * slice / slices)..<(resources.count * (slice + 1) / slices)
+            let outcome = Result { () throws(SCIMError) -> [Int] in
+                var positions: [Int] = []
+                for position in range {
+                    let members = resources[position].object { key in storedMembers.contains { $0.caseInsensitiveEquals(key) } }
+                    if try filter.matchesValidated(members, resourceType: type) { positions.append(position) }
+                }
+                return positions
+            }
+            results.withLockedValue { $0[slice] = outcome }
+        }
+        return try results.withLockedValue { $0 }.flatMap { try $0!.get() }
+    }
+
+    /// The top-level members `filter` reads, when all of them are stored as sent; nil when it reads
+    /// one that rendering adds or replaces (`id`, `meta`, `schemas`, a User's `groups`, a Group's
+    /// `members`), so it must see the rendered resource.
+    static func storedMembersRead(by filter: Filter) -> [String]? {
+        let names = filter.topLevelMemberNames
+        let rendered = ["id", "meta", "schemas", "groups", "members"]
+        if names.contains(where: { name in rendered.contains { $0.caseInsensitiveEquals(name) } }) { return nil }
+        return names
+    }
+
+    func listResponse(_ resources: [JSONValue], total: Int, startIndex: Int) -> SCIMResponse {
+        SCIMResponse(
+            status: 200,
+            body: [
+                "schemas": [.string(SCIMSchemas.listResponseURN)],
+                "totalResults": .int(total),
+                "startIndex": .int(startIndex),
+                "itemsPerPage": .int(resources.count),
+                "Resources": .array(resources),
+            ])
+    }
+}
