@@ -62,7 +62,7 @@ struct ListQuery: Sendable {
         filter: String?, sortBy: String?, sortOrder: String?, startIndex: String?, count: String?, attributes: String?,
         excludedAttributes: String?, configuration: ServiceConfiguration
     ) throws(SCIMError) {
-        if let filter, !filter.trimmingCharacters(in: .whitespaces).isEmpty {
+        if let filter, !filter.isBlank {
             self.filter = try Filter.parse(
                 filter, maximumDepth: configuration.maxFilterDepth, maximumLength: configuration.maxFilterLength)
         }
@@ -75,13 +75,13 @@ struct ListQuery: Sendable {
             }
         }
         if let startIndex {
-            guard let value = Int(startIndex.trimmingCharacters(in: .whitespaces)) else {
+            guard let value = Int(startIndex.trimmingWhitespace()) else {
                 throw SCIMError.invalidValue("startIndex must be an integer")
             }
             self.startIndex = max(1, value)
         }
         if let count {
-            guard let value = Int(count.trimmingCharacters(in: .whitespaces)) else {
+            guard let value = Int(count.trimmingWhitespace()) else {
                 throw SCIMError.invalidValue("count must be an integer")
             }
             self.count = min(max(0, value), configuration.maxResults)
@@ -94,7 +94,7 @@ struct ListQuery: Sendable {
         guard let list else { return [] }
         var result: [AttributePath] = []
         for part in list.split(separator: ",") {
-            let trimmed = part.trimmingCharacters(in: .whitespaces)
+            let trimmed = part.trimmingWhitespace()
             if !trimmed.isEmpty { result.append(try AttributePath.parse(trimmed)) }
         }
         return result

@@ -180,7 +180,7 @@ extension SCIMDService {
             _ = try? await linkUser(.init(connection: pending.connectionId, id: id, appUserId: appUserId))
         }
         return .init(
-            status: response.status, headers: response.headers, body: response.body.map(JSONSerializer.string),
+            status: response.status, headers: response.headers, body: response.bodyText,
             changes: response.changes)
     }
 
@@ -346,7 +346,7 @@ extension SCIMHandle.Result {
     /// `scim.handle`'s answer for a SCIM response.
     init(_ response: SCIMResponse) {
         self.init(
-            status: response.status, headers: response.headers, body: response.body.map(JSONSerializer.string),
+            status: response.status, headers: response.headers, body: response.bodyText,
             changes: response.changes)
     }
 }

@@ -141,7 +141,7 @@ struct IndexedFields {
     init(_ resource: JSONObject, type: SCIMResourceType) throws(SCIMError) {
         let nameAttribute = type == .user ? "userName" : "displayName"
         guard let name = resource[caseInsensitive: nameAttribute]?.stringValue,
-            !name.trimmingCharacters(in: .whitespaces).isEmpty
+            !name.isBlank
         else {
             throw SCIMError.invalidValue("\(nameAttribute) is required and must be a non-empty string")
         }
@@ -160,7 +160,7 @@ enum ETag {
     /// True when an `If-Match`/`If-None-Match` value names `version` (or is `*`); comparison is weak.
     static func matches(_ header: String, version: Int) -> Bool {
         for raw in header.split(separator: ",") {
-            var tag = raw.trimmingCharacters(in: .whitespaces)
+            var tag = raw.trimmingWhitespace()
             if tag == "*" { return true }
             if tag.hasPrefix("W/") { tag.removeFirst(2) }
             if tag.hasPrefix("\"") && tag.hasSuffix("\"") && tag.count >= 2 { tag = String(tag.dropFirst().dropLast()) }

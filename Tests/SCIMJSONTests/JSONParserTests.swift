@@ -1,3 +1,4 @@
+import Foundation
 import SCIMJSON
 import Testing
 
@@ -350,6 +351,34 @@ extension Result {
         }
     }
 
+    /// `writeString` copies runs of plain bytes in bulk; its output equals the byte-by-byte
+    /// definition for strings that begin, end and alternate with escapes, and after other text.
+    @Test func stringsAreEscapedExactlyAsDefinedByteByByte() {
+        func reference(_ s: String) -> [UInt8] {
+            var out: [UInt8] = [0x22]
+            for c in s.utf8 {
+                switch c {
+                case 0x22: out += Array(#"\""#.utf8)
+                case 0x5C: out += Array(#"\\"#.utf8)
+                case 0x0A: out += Array(#"\n"#.utf8)
+                case 0x0D: out += Array(#"\r"#.utf8)
+                case 0x09: out += Array(#"\t"#.utf8)
+                case 0..<0x20: out += Array(#"\u00"#.utf8) + Array((String(c >> 4, radix: 16) + String(c & 0xF, radix: 16)).utf8)
+                default: out.append(c)
+                }
+            }
+            return out + [0x22]
+        }
+        var random = SplitMix(state: 42)
+        var cases = ["", "\"", "plain", "\n\n", "a\"b\\c\u{1}d\te\r", "ünï 😀\u{1F}"]
+        for _ in 0..<500 { cases.append(randomString(&random) + randomString(&random)) }
+        for text in cases {
+            var out: [UInt8] = Array("prefix".utf8)
+            JSONSerializer.writeString(text, into: &out)
+            #expect(out == Array("prefix".utf8) + reference(text), "\(text.debugDescription)")
+        }
+    }
+
     /// A random value of every kind: exact integers at the edges, finite doubles, strings with
     /// escapes and astral characters, nested arrays and objects with unique names.
     func randomValue(_ random: inout SplitMix, depth: Int) -> JSONValue {
@@ -445,5 +474,20 @@ struct SplitMix: RandomNumberGenerator {
         #expect(a.caseInsensitiveEquals(b) == equal)
         #expect(b.caseInsensitiveEquals(a) == equal)
         #expect(a.caseInsensitiveEquals(b) == (a.lowercased() == b.lowercased()))
+    }
+}
+
+/// `trimmingWhitespace()` and `isBlank` agree with Foundation's `.whitespaces` trimming, which
+/// they replace on the request path.
+@Suite struct WhitespaceTrimmingTests {
+    @Test(arguments: [
+        "", " ", "\t", "abc", "  abc  ", "\tabc\t", " a b ", "\u{00A0}x\u{3000}", "\u{2003}\u{2003}", "\nx\n", "x\u{2028}",
+        "\u{200B}x", " Bearer  tok ", "é ", " 😀 ", "\r\n", "\u{1680}x\u{202F}",
+    ])
+    func agreesWithFoundation(_ text: String) {
+        #expect(text.trimmingWhitespace() == text.trimmingCharacters(in: .whitespaces), "\(text.debugDescription)")
+        #expect(text.isBlank == text.trimmingCharacters(in: .whitespaces).isEmpty, "\(text.debugDescription)")
+        let sub = Substring(text)
+        #expect(sub.trimmingWhitespace() == text.trimmingCharacters(in: .whitespaces))
     }
 }
