@@ -32,14 +32,15 @@ extension ConnectionResources {
 
     /// The resource as SCIM returns it: with a User's `groups`, and a Group's `members` unless
     /// `members` is false (the caller's output leaves them out).
-    func rendered(_ resource: ReplicaResource, members: Bool = true, baseURL: String) -> JSONObject {
+    /// `stored`: the resource's JSON when the caller has parsed it already (else it is parsed here).
+    func rendered(_ resource: ReplicaResource, stored: JSONObject? = nil, members: Bool = true, baseURL: String) -> JSONObject {
         if resource.record.resourceType == "Group" {
             return SCIMDService.render(
-                resource.record, stored: resource.object, groups: [],
+                resource.record, stored: stored ?? resource.object, groups: [],
                 members: members ? memberValues(groupId: resource.record.id) : [], baseURL: baseURL)
         }
         return SCIMDService.render(
-            resource.record, stored: resource.object, groups: memberOf(userId: resource.record.id), baseURL: baseURL)
+            resource.record, stored: stored ?? resource.object, groups: memberOf(userId: resource.record.id), baseURL: baseURL)
     }
 
     /// The resource as stored, with `id` and `meta` but without what lives outside its JSON

@@ -65,7 +65,8 @@ extension SCIMEndpoint {
             }
             // Without sortBy the page is known while scanning: keep only its resources and count the
             // rest, so a broad filter over a large connection never holds every match.
-            var matches: [(JSONObject, SCIMResourceType, ReplicaResource)] = []
+            // (rendered or empty, type, resource, its stored JSON when already parsed)
+            var matches: [(JSONObject, SCIMResourceType, ReplicaResource, JSONObject?)] = []
             var matched = 0
             let pageRange = (query.startIndex - 1)..<(query.startIndex - 1 + query.count)
             let filterNeedsGroups = query.filter.map { mentions($0, attribute: "groups") } ?? false
@@ -81,7 +82,7 @@ extension SCIMEndpoint {
                         let members = resource.object { key in storedMembers.contains { $0.caseInsensitiveEquals(key) } }
                         guard try filter.matchesValidated(members, resourceType: type) else { return true }
                         // Rendered with its groups or members below, like every page resource here.
-                        if pageRange.contains(matched) { matches.append((JSONObject(), type, resource)) }
+                        if pageRange.contains(matched) { matches.append((JSONObject(), type, resource, nil)) }
                         matched += 1
                         return true
                     }
@@ -90,17 +91,26 @@ extension SCIMEndpoint {
                     if let filter = query.filter {
                         guard try filter.matches(rendered, resourceType: type) else { return true }
                     }
-                    if query.sortBy != nil || pageRange.contains(matched) { matches.append((rendered, type, resource)) }
+                    if query.sortBy != nil || pageRange.contains(matched) { matches.append((rendered, type, resource, nil)) }
                     matched += 1
                     return true
                 }
-                if let filter = query.filter, let plan = IndexPlan.candidates(filter, type: type) {
+                if let filter = query.filter, let plan = IndexPlan.candidates(filter, type: type), storedMembers != nil {
+                    // A handful of candidates from an index: each is parsed once, whole, for the
+                    // filter (which reads only stored members) and for its rendering.
+                    for resource in plan.candidates(in: table) {
+                        let stored = resource.object
+                        guard try filter.matchesValidated(stored, resourceType: type) else { continue }
+                        if pageRange.contains(matched) { matches.append((JSONObject(), type, resource, stored)) }
+                        matched += 1
+                    }
+                } else if let filter = query.filter, let plan = IndexPlan.candidates(filter, type: type) {
                     for resource in plan.candidates(in: table) { _ = try consider(resource) }
                 } else if let filter = query.filter, let storedMembers, table.count >= Self.parallelScanMinimum {
                     // Matching one resource needs nothing of another: split the scan over the cores.
                     let all = table.page(offset: 0, count: table.count)
                     for position in try Self.matchingPositions(all, filter: filter, type: type, storedMembers: storedMembers) {
-                        if pageRange.contains(matched) { matches.append((JSONObject(), type, all[position])) }
+                        if pageRange.contains(matched) { matches.append((JSONObject(), type, all[position], nil)) }
                         matched += 1
                     }
                 } else {
@@ -122,11 +132,11 @@ extension SCIMEndpoint {
                 pageMatches = sorted[start..<min(pageRange.upperBound, sorted.count)]
             }
             var page: [JSONObject] = []
-            for (rendered, type, resource) in pageMatches {
+            for (rendered, type, resource, stored) in pageMatches {
                 // Resources were filtered without their groups or members unless the filter needed
                 // them: add them now.
                 if storedMembers != nil || (type == .user ? !filterNeedsGroups : (!filterNeedsMembers && includeMembers)) {
-                    page.append(resources.rendered(resource, members: includeMembers, baseURL: base))
+                    page.append(resources.rendered(resource, stored: stored, members: includeMembers, baseURL: base))
                 } else {
                     page.append(rendered)
                 }
