@@ -25,7 +25,8 @@ struct SCIMRequest: Sendable {
     var requestId: String
 
     init(_ params: SCIMHandle.Params, basePath: String) {
-        method = params.method.uppercased()
+        method = params.method.utf8.contains(where: { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") || $0 >= 0x80 })
+            ? params.method.uppercased() : params.method
         var full = params.path
         if !full.hasPrefix("/") { full = "/" + full }
         var rawPath = full
@@ -35,8 +36,12 @@ struct SCIMRequest: Sendable {
             rawQuery = String(full[full.index(after: q)...])
         }
         let base = basePath.hasSuffix("/") ? String(basePath.dropLast()) : basePath
-        if !base.isEmpty, rawPath.lowercased().hasPrefix(base.lowercased()) {
-            let rest = rawPath.dropFirst(base.count)
+        // Byte comparison, ASCII letters folded: the base path is configuration (ASCII in practice),
+        // and Unicode lowercasing of both on every request showed in perf.
+        if !base.isEmpty, rawPath.utf8.count >= base.utf8.count,
+            rawPath.utf8.prefix(base.utf8.count).elementsEqual(base.utf8, by: { Self.foldedASCII($0) == Self.foldedASCII($1) })
+        {
+            let rest = Substring(rawPath.utf8.dropFirst(base.utf8.count))
             if rest.isEmpty || rest.hasPrefix("/") { rawPath = rest.isEmpty ? "/" : String(rest) }
         }
         path = rawPath
@@ -117,8 +122,16 @@ struct SCIMRequest: Sendable {
     static func newRequestId() -> String {
         var generator = SystemRandomNumberGenerator()
         let value = generator.next() as UInt64
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        let digits = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: 16) { buffer in
+            for position in 0..<16 { buffer[position] = digits[Int((value >> UInt64(60 - 4 * position)) & 0xF)] }
+            return 16
+        }
+    }
+
+    /// `byte` with ASCII upper-case letters lowered.
+    static func foldedASCII(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
     }
 
     /// A query parameter by name, case-insensitively.

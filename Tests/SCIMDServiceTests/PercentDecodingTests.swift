@@ -31,4 +31,33 @@ import Testing
         #expect(request.queryValue("FILTER") == "userName eq \"x\"")
         #expect(request.queryValue("count") == "2")
     }
+
+    @Test(arguments: [
+        ("/scim/v2/Users", "/scim/v2", "/Users"),
+        ("/SCIM/V2/Users", "/scim/v2", "/Users"),
+        ("/scim/v2", "/scim/v2/", "/"),
+        ("scim/v2/Groups/g1", "/scim/v2", "/Groups/g1"),
+        ("/scim/v2x/Users", "/scim/v2", "/scim/v2x/Users"),
+        ("/Users", "/scim/v2", "/Users"),
+        ("/Users", "", "/Users"),
+        ("/scím/v2/Users", "/scim/v2", "/scím/v2/Users"),
+    ])
+    func theBasePathIsStrippedWhateverItsCase(path: String, basePath: String, expected: String) {
+        let request = SCIMRequest(SCIMHandle.Params(method: "GET", path: path, headers: nil, body: nil), basePath: basePath)
+        #expect(request.path == expected)
+    }
+
+    @Test func methodsAreUpperCasedAndRequestIdsAreSixteenHexDigits() {
+        for method in ["get", "Patch", "DELETE", "pOsT"] {
+            let request = SCIMRequest(SCIMHandle.Params(method: method, path: "/Users", headers: nil, body: nil), basePath: "")
+            #expect(request.method == method.uppercased())
+        }
+        var seen = Set<String>()
+        for _ in 0..<200 {
+            let id = SCIMRequest.newRequestId()
+            #expect(id.utf8.count == 16 && id.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }, "\(id)")
+            seen.insert(id)
+        }
+        #expect(seen.count == 200)
+    }
 }
