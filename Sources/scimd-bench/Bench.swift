@@ -268,7 +268,22 @@ struct Bench: AsyncParsableCommand {
         } else {
             let coldStart = try daemon.start()
             row("cold start to first answer, \(users.formatted()) users", "\(Int(coldStart * 1000)) ms", "≤ 200 ms")
-            row("RSS after ingest / after restart", "\(rssAfterIngest) / \(daemon.residentMegabytes()) MB", "≤ 200 MB")
+            let rssAtStart = daemon.residentMegabytes()
+            // The daemon answers before its resources are in memory; the first read of the
+            // connection waits for the background load to finish (or does it itself).
+            let loadStarted = ContinuousClock.now
+            try await SCIMDClient.withConnection(socketPath: daemon.socket) { client in
+                let r = try await client.handleSCIM(
+                    method: "GET", path: "/scim/v2/Users?filter=userName%20eq%20%22\(names[0])%22", headers: auth)
+                guard r.status == 200 else { throw BenchError("first lookup after restart failed: \(r.status)") }
+            }
+            let loaded = ContinuousClock.now - loadStarted
+            let loadMilliseconds = Int(loaded.components.seconds * 1000 + loaded.components.attoseconds / 1_000_000_000_000_000)
+            row("first lookup after restart (waits for the load into memory), \(users.formatted()) users", "\(loadMilliseconds) ms", "1M in ≤ 15 s")
+            let rssResident = daemon.residentMegabytes()
+            row("RSS after ingest / at restart / all resident", "\(rssAfterIngest) / \(rssAtStart) / \(rssResident) MB", "")
+            let perUser = Double(max(0, rssResident - rssAtStart)) * 1_048_576 / Double(max(1, users)) / 1024
+            row("RSS per resident user (all resident − at restart)", String(format: "%.2f KB", perUser), "≤ 1.5 KB (1.5 GB at 1M)")
             daemon.stop()
         }
 
