@@ -172,6 +172,13 @@ public struct ResourceTable: Sendable {
         openWarnings += record.warningCount
     }
 
+    /// Makes room for `count` resources at once (a load), instead of growing the indexes step by step.
+    mutating func reserveCapacity(_ count: Int) {
+        byId.reserveCapacity(count)
+        byNameKey.reserveCapacity(count)
+        order.reserveCapacity(count)
+    }
+
     /// Inserts `key` at its place; almost always the newest, so appending is the common case.
     private static func insert(_ key: CreationOrderKey, into keys: inout [CreationOrderKey]) {
         if let last = keys.last, !(key < last) {
@@ -488,10 +495,32 @@ public final class ResourceReplica: Sendable {
         var resources = ConnectionResources()
         do {
             try pool.read { db in
-                let rows = try ResourceRecord.fetchCursor(db, sql: "SELECT * FROM resource WHERE connectionId = ?", arguments: [connectionId])
-                while let record = try rows.next() { resources.apply(.putResource(record)) }
-                let members = try GroupMemberRecord.fetchCursor(db, sql: "SELECT * FROM groupMember WHERE connectionId = ?", arguments: [connectionId])
-                while let row = try members.next() { resources.apply(.putMember(row)) }
+                // Rows come in key order and are applied in list order, so each lands at the end of
+                // its table's order arrays (an append) instead of being inserted in the middle:
+                // inserting in key order was quadratic (5.3 s to load 100k users, measured).
+                // Sorting here is cheaper than `ORDER BY`, which would visit the table through the
+                // creation-order index row by row.
+                var records: [ResourceRecord] = []
+                let rows = try Row.fetchCursor(
+                    db, sql: "SELECT \(ResourceRecord.columnList) FROM resource WHERE connectionId = ?", arguments: [connectionId])
+                while let row = try rows.next() { records.append(try ResourceRecord(columnListRow: row)) }
+                records.sort { a, b in
+                    if a.resourceType != b.resourceType { return a.resourceType < b.resourceType }
+                    return CreationOrderKey(createdAt: a.createdAt, id: a.id) < CreationOrderKey(createdAt: b.createdAt, id: b.id)
+                }
+                let users = records.reduce(0) { $0 + ($1.resourceType == "Group" ? 0 : 1) }
+                resources.users.reserveCapacity(users)
+                resources.groups.reserveCapacity(records.count - users)
+                for record in records { resources.apply(.putResource(record)) }
+                records = []
+                var members = try GroupMemberRecord.fetchAll(
+                    db, sql: "SELECT * FROM groupMember WHERE connectionId = ?", arguments: [connectionId])
+                members.sort { a, b in
+                    if a.groupId != b.groupId { return a.groupId < b.groupId }
+                    if a.position != b.position { return a.position < b.position }
+                    return a.memberId.utf8.lexicographicallyPrecedes(b.memberId.utf8)
+                }
+                for row in members { resources.apply(.putMember(row)) }
                 let warnings = try WarningRecord.fetchCursor(db, sql: "SELECT * FROM warning WHERE connectionId = ?", arguments: [connectionId])
                 while let row = try warnings.next() { resources.apply(.putWarning(row)) }
             }

@@ -58,6 +58,35 @@ extension ResourceRecord {
     }
 }
 
+extension ResourceRecord {
+    /// Decodes a row by column name, without Codable: GRDB's Codable decoding was most of the time
+    /// spent loading a connection into memory (and of every other fetch of resources). Throws
+    /// GRDB's `RowDecodingError` for a missing non-optional column or a value of the wrong type.
+    public init(row: Row) throws {
+        self.init(
+            connectionId: try row.decode(forColumn: "connectionId"), resourceType: try row.decode(forColumn: "resourceType"),
+            id: try row.decode(forColumn: "id"), nameKey: try row.decode(forColumn: "nameKey"),
+            externalId: try row.decode(forColumn: "externalId"), displayName: try row.decode(forColumn: "displayName"),
+            active: try row.decode(forColumn: "active"), createdAt: try row.decode(forColumn: "createdAt"),
+            updatedAt: try row.decode(forColumn: "updatedAt"), version: try row.decode(forColumn: "version"),
+            raw: try row.decode(forColumn: "raw"), mapped: try row.decode(forColumn: "mapped"),
+            mappingVersion: try row.decode(forColumn: "mappingVersion"), warningCount: try row.decode(forColumn: "warningCount"))
+        appUserId = try row.decode(forColumn: "appUserId")
+    }
+
+    /// Decodes a row of `SELECT \(columnList)` by position: loading a connection into memory
+    /// decodes every resource row, and finding each column by name folded its case every time.
+    init(columnListRow row: Row) throws {
+        self.init(
+            connectionId: try row.decode(atIndex: 0), resourceType: try row.decode(atIndex: 1), id: try row.decode(atIndex: 2),
+            nameKey: try row.decode(atIndex: 3), externalId: try row.decode(atIndex: 4), displayName: try row.decode(atIndex: 5),
+            active: try row.decode(atIndex: 6), createdAt: try row.decode(atIndex: 7), updatedAt: try row.decode(atIndex: 8),
+            version: try row.decode(atIndex: 9), raw: try row.decode(atIndex: 10), mapped: try row.decode(atIndex: 11),
+            mappingVersion: try row.decode(atIndex: 12), warningCount: try row.decode(atIndex: 13))
+        appUserId = try row.decode(atIndex: 14)
+    }
+}
+
 // GRDB's own persistence methods (`insert`, `update`, `save`, `delete`) on these rows are
 // recorded for the replica too, through GRDB's persistence callbacks.
 extension ResourceRecord {
