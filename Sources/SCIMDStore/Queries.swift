@@ -314,15 +314,4 @@ extension Database {
             arguments: [connectionId])
         return (row?[0] ?? 0, row?[1] ?? 0)
     }
-
-    /// Open warnings per property of a connection, by resource type.
-    public func warningsByProperty(connectionId: String) throws -> [(type: String, property: String, count: Int)] {
-        try Row.fetchAll(
-            self,
-            sql: """
-                SELECT resourceType, property, COUNT(*) FROM warning WHERE connectionId = ?
-                GROUP BY resourceType, property ORDER BY COUNT(*) DESC, property
-                """, arguments: [connectionId]
-        ).map { ($0[0], $0[1], $0[2]) }
-    }
 }
