@@ -8,9 +8,14 @@ import SCIMJSON
 /// The JSON is kept as the stored text and parsed when read: a parsed Okta/Entra user costs about
 /// 5 KB in memory against about 1 KB for its row (measured with 50,000 users), which would put a
 /// million users far past the memory budget.
-public struct ReplicaResource: Sendable {
+///
+/// A class, so that the indexes hold an 8-byte reference: as a struct the row (about 200 bytes)
+/// sat inline in every bucket of the id index, and a dictionary sized for 100k entries has 262,144
+/// buckets (a power of two at most 3/4 full), which cost about 560 bytes per user (measured with
+/// `malloc_stats`). Immutable: a write puts a new one.
+public final class ReplicaResource: Sendable {
     /// The row as committed.
-    public var record: ResourceRecord
+    public let record: ResourceRecord
 
     /// `record.raw`, parsed. An unparsable row (never written by scimd) reads as an empty object.
     public var object: JSONObject {
@@ -45,10 +50,10 @@ struct CreationOrderKey: Comparable, Sendable {
 /// A connection's resources of one type (Users or Groups) with the indexes SCIM reads need.
 public struct ResourceTable: Sendable {
     private(set) var byId: [String: ReplicaResource] = [:]
-    /// Folded `userName` (Users) or `displayName` (Groups) → id: unique, like the SQL index.
-    private var byNameKey: [String: String] = [:]
-    /// `externalId` → ids (caseExact, RFC 7643 §3.1; not unique).
-    private var byExternalId: [String: Set<String>] = [:]
+    /// Folded `userName` (Users) or `displayName` (Groups) → the resource: unique, like the SQL index.
+    private var byNameKey: [String: ReplicaResource] = [:]
+    /// `externalId` → ids (caseExact, RFC 7643 §3.1; not unique, though almost always one id).
+    private var byExternalId: [String: IdSet] = [:]
     /// Every resource in list order.
     private var order: [CreationOrderKey] = []
     /// The resources with open warnings (`warningCount > 0`), in list order: the dashboard's
@@ -77,12 +82,17 @@ public struct ResourceTable: Sendable {
     /// The resource with this id.
     public func resource(id: String) -> ReplicaResource? { byId[id] }
 
+    /// The table's own copy of `id` when it holds that resource, else `id`: rows that refer to a
+    /// resource (warnings, member edges) keep this one, so a million of them do not each hold a
+    /// separate 36-byte id string (about 80 bytes with its allocation).
+    func sharedId(_ id: String) -> String { byId.index(forKey: id).map { byId.keys[$0] } ?? id }
+
     /// The resource holding this folded uniqueness key.
-    public func resource(nameKey: String) -> ReplicaResource? { byNameKey[nameKey].flatMap { byId[$0] } }
+    public func resource(nameKey: String) -> ReplicaResource? { byNameKey[nameKey] }
 
     /// Resources with exactly this `externalId`, in list order.
     public func resources(externalId: String) -> [ReplicaResource] {
-        inListOrder((byExternalId[externalId] ?? []).compactMap { byId[$0] })
+        inListOrder((byExternalId[externalId]?.ids ?? []).compactMap { byId[$0] })
     }
 
     /// `count` resources from position `offset` (0-based) in list order.
@@ -142,30 +152,27 @@ public struct ResourceTable: Sendable {
             // moved on every insert or removal) is left alone.
             if old.record.active ?? true { activeCount -= 1 }
             if record.active ?? true { activeCount += 1 }
-            if old.record.nameKey != record.nameKey {
-                if byNameKey[old.record.nameKey] == record.id { byNameKey[old.record.nameKey] = nil }
-                byNameKey[record.nameKey] = record.id
-            }
+            let resource = ReplicaResource(record)
+            if old.record.nameKey != record.nameKey, byNameKey[old.record.nameKey] === old { byNameKey[old.record.nameKey] = nil }
+            byNameKey[record.nameKey] = resource
             if old.record.externalId != record.externalId {
-                if let externalId = old.record.externalId {
-                    byExternalId[externalId]?.remove(record.id)
-                    if byExternalId[externalId]?.isEmpty == true { byExternalId[externalId] = nil }
-                }
-                if let externalId = record.externalId { byExternalId[externalId, default: []].insert(record.id) }
+                if let externalId = old.record.externalId { IdSet.remove(record.id, from: &byExternalId, at: externalId) }
+                if let externalId = record.externalId { IdSet.insert(record.id, into: &byExternalId, at: externalId) }
             }
             openWarnings += record.warningCount - old.record.warningCount
             if (old.record.warningCount > 0) != (record.warningCount > 0) {
                 let key = CreationOrderKey(createdAt: record.createdAt, id: record.id)
                 if record.warningCount > 0 { Self.insert(key, into: &warnedOrder) } else { Self.remove(key, from: &warnedOrder) }
             }
-            byId[record.id] = ReplicaResource(record)
+            byId[record.id] = resource
             return
         }
         remove(id: record.id)
-        byId[record.id] = ReplicaResource(record)
+        let resource = ReplicaResource(record)
+        byId[record.id] = resource
         if record.active ?? true { activeCount += 1 }
-        byNameKey[record.nameKey] = record.id
-        if let externalId = record.externalId { byExternalId[externalId, default: []].insert(record.id) }
+        byNameKey[record.nameKey] = resource
+        if let externalId = record.externalId { IdSet.insert(record.id, into: &byExternalId, at: externalId) }
         let key = CreationOrderKey(createdAt: record.createdAt, id: record.id)
         Self.insert(key, into: &order)
         if record.warningCount > 0 { Self.insert(key, into: &warnedOrder) }
@@ -196,11 +203,8 @@ public struct ResourceTable: Sendable {
     mutating func remove(id: String) {
         guard let old = byId.removeValue(forKey: id) else { return }
         if old.record.active ?? true { activeCount -= 1 }
-        if byNameKey[old.record.nameKey] == id { byNameKey[old.record.nameKey] = nil }
-        if let externalId = old.record.externalId {
-            byExternalId[externalId]?.remove(id)
-            if byExternalId[externalId]?.isEmpty == true { byExternalId[externalId] = nil }
-        }
+        if byNameKey[old.record.nameKey] === old { byNameKey[old.record.nameKey] = nil }
+        if let externalId = old.record.externalId { IdSet.remove(id, from: &byExternalId, at: externalId) }
         let key = CreationOrderKey(createdAt: old.record.createdAt, id: id)
         Self.remove(key, from: &order)
         if old.record.warningCount > 0 { Self.remove(key, from: &warnedOrder) }
@@ -218,6 +222,43 @@ public struct ResourceTable: Sendable {
             if keys[middle] < key { low = middle + 1 } else { high = middle }
         }
         return low
+    }
+}
+
+/// The ids under one key of a non-unique index. Nearly every key has one id, held inline: a
+/// `Set` per key cost about 100 bytes per user in the `externalId` index.
+enum IdSet: Sendable, Equatable {
+    case one(String)
+    case many(Set<String>)
+
+    var ids: [String] {
+        switch self {
+        case .one(let id): [id]
+        case .many(let ids): Array(ids)
+        }
+    }
+
+    static func insert(_ id: String, into index: inout [String: IdSet], at key: String) {
+        switch index[key] {
+        case nil: index[key] = .one(id)
+        case .one(let other) where other == id: break
+        case .one(let other): index[key] = .many([other, id])
+        case .many(var ids):
+            index[key] = nil  // the set is uniquely referenced while it grows
+            ids.insert(id)
+            index[key] = .many(ids)
+        }
+    }
+
+    static func remove(_ id: String, from index: inout [String: IdSet], at key: String) {
+        switch index[key] {
+        case nil: break
+        case .one(let other): if other == id { index[key] = nil }
+        case .many(var ids):
+            index[key] = nil
+            ids.remove(id)
+            if ids.count == 1, let last = ids.first { index[key] = .one(last) } else if !ids.isEmpty { index[key] = .many(ids) }
+        }
     }
 }
 
@@ -246,7 +287,21 @@ public struct WarningTable: Sendable {
     /// Every warning, ordered by resource id then property: to compare with a fresh load.
     public func allRows() -> [WarningRecord] { byResource.keys.sorted().flatMap { byResource[$0] ?? [] } }
 
+    /// The last `detail` stored per property: most warnings of a property carry the same detail
+    /// (the mapping's prebuilt "missing" text), and rows loaded from SQLite would each hold a copy.
+    private var lastDetailByProperty: [String: String] = [:]
+
     mutating func put(_ warning: WarningRecord) {
+        var warning = warning
+        // Share the strings many rows repeat (see `lastDetailByProperty`).
+        if let index = countsByProperty.index(forKey: warning.property) { warning.property = countsByProperty.keys[index] }
+        if let detail = warning.detail {
+            if let last = lastDetailByProperty[warning.property], last == detail {
+                warning.detail = last
+            } else {
+                lastDetailByProperty[warning.property] = detail
+            }
+        }
         var rows = byResource[warning.resourceId] ?? []
         if let index = rows.firstIndex(where: { $0.property == warning.property }) {
             rows[index] = warning
@@ -341,6 +396,8 @@ public struct ConnectionResources: Sendable {
     public internal(set) var groups = ResourceTable()
     /// Who is in which group, both ways.
     public internal(set) var memberships = MembershipTable()
+    /// The connection id every row holds: the rows keep this one instance rather than a copy each.
+    private var connectionId: String?
 
     /// Every row held, in a canonical order (resources by type and id, members by group, position
     /// and member id, warnings by type, resource id and property): to compare the replica with a
@@ -358,20 +415,38 @@ public struct ConnectionResources: Sendable {
     /// The table of `resourceType` ("User" or "Group").
     public func table(_ resourceType: String) -> ResourceTable { resourceType == "Group" ? groups : users }
 
+    /// `connectionId` as the instance the rows share.
+    private mutating func shared(_ connectionId: String) -> String {
+        if let shared = self.connectionId, shared == connectionId { return shared }
+        self.connectionId = connectionId
+        return connectionId
+    }
+
     mutating func apply(_ change: ReplicaChange) {
         switch change {
-        case .putResource(let record):
+        case .putResource(var record):
+            record.connectionId = shared(record.connectionId)
             if record.resourceType == "Group" { groups.put(record) } else { users.put(record) }
         case .deleteResource(_, let type, let id):
             if type == "Group" { groups.remove(id: id) } else { users.remove(id: id) }
-        case .putMember(let row):
+        case .putMember(var row):
+            row.connectionId = shared(row.connectionId)
+            row.groupId = groups.sharedId(row.groupId)
+            row.memberId = users.sharedId(groups.sharedId(row.memberId))
             memberships.put(row)
         case .deleteMember(_, let groupId, let memberId):
             memberships.remove(groupId: groupId, memberId: memberId)
         case .deleteMembers(_, let groupId):
             memberships.removeAll(groupId: groupId)
-        case .putWarning(let warning):
-            if warning.resourceType == "Group" { groups.warnings.put(warning) } else { users.warnings.put(warning) }
+        case .putWarning(var warning):
+            warning.connectionId = shared(warning.connectionId)
+            if warning.resourceType == "Group" {
+                warning.resourceId = groups.sharedId(warning.resourceId)
+                groups.warnings.put(warning)
+            } else {
+                warning.resourceId = users.sharedId(warning.resourceId)
+                users.warnings.put(warning)
+            }
         case .deleteWarning(_, let type, let resourceId, let property):
             if type == "Group" {
                 groups.warnings.remove(resourceId: resourceId, property: property)
