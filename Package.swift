@@ -46,10 +46,13 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // glibc's <malloc.h> (malloc_trim: evicted connections' memory handed back to the system).
+        .systemLibrary(name: "CMalloc"),
         .target(
             name: "SCIMDStore",
             dependencies: [
                 "SCIMJSON",
+                "CMalloc",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

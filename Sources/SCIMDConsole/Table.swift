@@ -100,6 +100,15 @@ public struct Style: Sendable {
 
 /// Human formats for durations, times and JSON.
 public enum Format {
+    /// Bytes in binary units: "512 B", "3.2 MiB", "1.50 GiB".
+    public static func bytes(_ count: Int) -> String {
+        let value = Double(count)
+        if count < 1024 { return "\(count) B" }
+        if count < 1_048_576 { return String(format: "%.1f KiB", value / 1024) }
+        if count < 1_073_741_824 { return String(format: "%.1f MiB", value / 1_048_576) }
+        return String(format: "%.2f GiB", value / 1_073_741_824)
+    }
+
     public static func duration(_ seconds: Double) -> String {
         let s = Int(seconds)
         if s < 60 { return "\(s)s" }

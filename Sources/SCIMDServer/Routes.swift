@@ -26,11 +26,13 @@ extension RPCDispatcher {
         d.register(SystemBackup.self) { try await service.backup($0) }
         d.register(SystemStats.self) { _ in
             let own = await service.counters()
+            let residency = service.memoryResidency()
             return .init(
                 uptimeSeconds: service.uptimeSeconds(), openSocketConnections: counters.openConnections,
                 acceptedSocketConnections: counters.acceptedConnections, requestsServed: counters.requestsServed,
                 scimConnections: own.scimConnections, scimRequests: own.scimRequests,
-                refusedConnections: counters.refusedConnections)
+                refusedConnections: counters.refusedConnections, residentConnections: residency.residentConnections,
+                residentBytes: residency.residentBytes, memoryLimitBytes: residency.limitBytes)
         }
         d.register(ConnectionsCreate.self) { try await service.createConnection($0) }
         d.register(ConnectionsList.self) { _ in .init(connections: try await service.listConnections()) }

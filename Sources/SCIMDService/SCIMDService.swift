@@ -153,6 +153,9 @@ public actor SCIMDService {
         Double(clock.now() - startedAt) / 1000
     }
 
+    /// What of the database is in memory, and `--memory-limit` (`system.stats`).
+    public nonisolated func memoryResidency() -> ReplicaResidency { store.residency() }
+
     /// The store's own check behind `system.health` (``HealthMonitor`` adds the others): `storage`
     /// fails from a write refused for a full disk until a write commits 5 s after the last refusal
     /// (the log says when each episode begins and ends).

@@ -1,7 +1,13 @@
 import Dispatch
 import GRDB
+import Logging
 import NIOConcurrencyHelpers
 import SCIMJSON
+import Synchronization
+
+#if canImport(CMalloc)
+import CMalloc
+#endif
 
 /// One committed resource as held in memory: its row, as in the `resource` table.
 ///
@@ -33,6 +39,32 @@ public final class ReplicaResource: Sendable {
     init(_ record: ResourceRecord) {
         self.record = record
     }
+}
+
+/// What rows cost in memory, estimated from their text: the basis of `--memory-limit`
+/// (``ResourceReplica``). Calibrated against glibc's `malloc_stats` with 100k Okta-shaped users
+/// (about 1.3 KB each in use, of which 0.6 KB is their text), so the estimate tracks the heap to
+/// within about 10% for such users; it is not an allocator count.
+enum ResidentCost {
+    /// A string's heap bytes: nothing up to 15 UTF-8 bytes (held inline), else its bytes plus the
+    /// storage header and the allocator's overhead.
+    static func of(_ text: String?) -> Int {
+        guard let count = text?.utf8.count, count > 15 else { return 0 }
+        return count + 48
+    }
+
+    /// A resource: its object and its entries in the id, name, externalId and order indexes,
+    /// plus its strings (the connection id is shared by the connection's rows).
+    static func of(_ record: ResourceRecord) -> Int {
+        450 + of(record.raw) + of(record.mapped) + of(record.id) + of(record.nameKey) + of(record.externalId)
+            + of(record.displayName) + of(record.appUserId)
+    }
+
+    /// A member edge in both directions; its ids are the resources' own.
+    static func of(_ row: GroupMemberRecord) -> Int { 160 + of(row.member) }
+
+    /// A warning row in its resource's list; property and detail are mostly shared.
+    static let warning = 200
 }
 
 /// Where a resource sits in list order: creation time, then id, as SQLite orders
@@ -72,6 +104,9 @@ public struct ResourceTable: Sendable {
 
     /// Number of resources.
     public var count: Int { byId.count }
+
+    /// Estimated bytes the table's resources hold in memory (``ResidentCost``), warnings apart.
+    public private(set) var residentBytes = 0
 
     /// Resources whose `active` is not false (every Group: groups have no `active`).
     public private(set) var activeCount = 0
@@ -165,6 +200,7 @@ public struct ResourceTable: Sendable {
                 if record.warningCount > 0 { Self.insert(key, into: &warnedOrder) } else { Self.remove(key, from: &warnedOrder) }
             }
             byId[record.id] = resource
+            residentBytes += ResidentCost.of(record) - ResidentCost.of(old.record)
             return
         }
         remove(id: record.id)
@@ -172,6 +208,7 @@ public struct ResourceTable: Sendable {
         byId[record.id] = resource
         if record.active ?? true { activeCount += 1 }
         byNameKey[record.nameKey] = resource
+        residentBytes += ResidentCost.of(record)
         if let externalId = record.externalId { IdSet.insert(record.id, into: &byExternalId, at: externalId) }
         let key = CreationOrderKey(createdAt: record.createdAt, id: record.id)
         Self.insert(key, into: &order)
@@ -202,6 +239,7 @@ public struct ResourceTable: Sendable {
 
     mutating func remove(id: String) {
         guard let old = byId.removeValue(forKey: id) else { return }
+        residentBytes -= ResidentCost.of(old.record)
         if old.record.active ?? true { activeCount -= 1 }
         if byNameKey[old.record.nameKey] === old { byNameKey[old.record.nameKey] = nil }
         if let externalId = old.record.externalId { IdSet.remove(id, from: &byExternalId, at: externalId) }
@@ -343,6 +381,9 @@ public struct MembershipTable: Sendable {
     /// The groups that have member rows.
     var groupIds: Set<String> { Set(membersByGroup.keys) }
 
+    /// Estimated bytes the edges hold in memory (``ResidentCost``).
+    public private(set) var residentBytes = 0
+
     /// A group's member rows in list order.
     public func members(ofGroup groupId: String) -> [GroupMemberRecord] { membersByGroup[groupId] ?? [] }
 
@@ -371,13 +412,14 @@ public struct MembershipTable: Sendable {
         let index = Self.insertionIndex(of: row, in: membersByGroup[row.groupId] ?? [])
         membersByGroup[row.groupId, default: []].insert(row, at: index)
         groupsByMember[row.memberId, default: []].insert(row.groupId)
+        residentBytes += ResidentCost.of(row)
     }
 
     mutating func remove(groupId: String, memberId: String) {
         guard groupsByMember[memberId]?.contains(groupId) == true,
             let index = membersByGroup[groupId]?.firstIndex(where: { $0.memberId == memberId })
         else { return }
-        membersByGroup[groupId]?.remove(at: index)
+        if let row = membersByGroup[groupId]?.remove(at: index) { residentBytes -= ResidentCost.of(row) }
         if membersByGroup[groupId]?.isEmpty == true { membersByGroup[groupId] = nil }
         groupsByMember[memberId]?.remove(groupId)
         if groupsByMember[memberId]?.isEmpty == true { groupsByMember[memberId] = nil }
@@ -398,6 +440,12 @@ public struct ConnectionResources: Sendable {
     public internal(set) var memberships = MembershipTable()
     /// The connection id every row holds: the rows keep this one instance rather than a copy each.
     private var connectionId: String?
+
+    /// Estimated bytes all of it holds in memory (``ResidentCost``): what `--memory-limit` counts.
+    public var residentBytes: Int {
+        users.residentBytes + groups.residentBytes + memberships.residentBytes
+            + (users.warnings.count + groups.warnings.count) * ResidentCost.warning
+    }
 
     /// Every row held, in a canonical order (resources by type and id, members by group, position
     /// and member id, warnings by type, resource id and property): to compare the replica with a
@@ -499,7 +547,17 @@ enum ReplicaChange: Sendable {
 /// of a connection not loaded yet waits for that connection only (loading it at once if its turn
 /// has not come). Commits to an unloaded connection are kept in order and replayed onto what its
 /// load read: every change sets rows to a committed state (a whole row, or a row's absence), so
-/// replaying changes the load's snapshot already holds leaves the same result.
+/// replaying changes the load's snapshot already holds leaves the same result. Commits to a
+/// connection nobody is loading are not kept at all: a load claimed later reads a snapshot that
+/// already holds them.
+///
+/// **A memory limit** (`--memory-limit`, ``residentLimit``). When set, the background load stops
+/// once the estimated size of what is resident (``ConnectionResources/residentBytes``) reaches the
+/// limit; a connection loaded on demand past it, or commits that grow memory past it, evict the
+/// connections read least recently (never the one just loaded, nor the one read last) until the
+/// estimate is back under it. An evicted connection is loaded again by its next read, which
+/// waits for that load (about 1 s per 100k users). The limit bounds what stays resident, not a
+/// single connection: one larger than the limit is loaded anyway.
 public final class ResourceReplica: Sendable {
     /// One connection's data behind its own lock.
     final class Slot: Sendable {
@@ -511,6 +569,8 @@ public final class ResourceReplica: Sendable {
             /// Commits while not loaded, in commit order.
             var buffered: [ReplicaChange] = []
             var waiters: [CheckedContinuation<Void, Never>] = []
+            /// When it was last read (`DispatchTime` uptime nanoseconds): eviction takes the oldest.
+            var lastRead: UInt64 = 0
         }
 
         let state: NIOLockedValueBox<State>
@@ -522,7 +582,23 @@ public final class ResourceReplica: Sendable {
     private static let loadQueue = DispatchQueue(label: "scimd.replica-load", qos: .userInitiated, attributes: .concurrent)
     private let loadSlots = DispatchSemaphore(value: 2)
 
-    init() {}
+    /// Estimated bytes (``ConnectionResources/residentBytes``) past which connections are evicted;
+    /// nil: everything stays resident.
+    let residentLimit: Int?
+    private let logger: Logger
+    /// The resident connections' estimates summed, kept as loads, commits and evictions change
+    /// them: commits check it against the limit without visiting every connection.
+    private let residentTotal = Synchronization.Atomic<Int>(0)
+    /// Whether an eviction pass is queued: commits past the limit queue one, not one each.
+    private let evictionQueued = Synchronization.Atomic<Bool>(false)
+
+    /// ``residentTotal`` as kept (tests compare it with ``residency()``'s sum).
+    var countedResidentBytes: Int { residentTotal.load(ordering: .relaxed) }
+
+    init(residentLimit: Int? = nil, logger: Logger = Logger(label: "scimd.store", factory: { _ in SwiftLogNoOpLogHandler() })) {
+        self.residentLimit = residentLimit
+        self.logger = logger
+    }
 
     /// Marks `connectionIds` as stored and not yet in memory.
     func expect(_ connectionIds: [String]) {
@@ -531,27 +607,38 @@ public final class ResourceReplica: Sendable {
         }
     }
 
-    /// Loads every connection not loaded yet from `pool`, in the background, two at a time, and
-    /// calls `finished` with the counts (connections, resources, seconds) when all are in.
+    /// Loads every connection not loaded yet from `pool`, in the background, two at a time (up to
+    /// ``residentLimit``), and calls `finished` with the counts (connections and resources this
+    /// pass loaded, seconds) when it is done.
     func startLoading(_ pool: DatabasePool, finished: @escaping @Sendable (Int, Int, Double) -> Void) {
         let pending = slots.withLockedValue { slots in slots.filter { !$0.value.state.withLockedValue(\.loaded) }.map(\.key).sorted() }
         let started = DispatchTime.now().uptimeNanoseconds
         let group = DispatchGroup()
-        let loadedResources = NIOLockedValueBox(0)
+        let loaded = NIOLockedValueBox((connections: 0, resources: 0))
         for id in pending {
             group.enter()
             Self.loadQueue.async {
                 self.loadSlots.wait()
                 defer { self.loadSlots.signal() }
+                // Past the memory limit the rest stay on disk, loaded by the first read of each.
+                if let limit = self.residentLimit, self.residency().residentBytes >= limit {
+                    group.leave()
+                    return
+                }
                 // A connection that fails to load here is loaded by the first read that needs it.
-                let count = (try? self.load(id, from: pool)) ?? 0
-                loadedResources.withLockedValue { $0 += count }
+                if let count = try? self.load(id, from: pool) {
+                    loaded.withLockedValue { $0.connections += 1; $0.resources += count }
+                }
                 group.leave()
             }
         }
         group.notify(queue: Self.loadQueue) {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            finished(pending.count, loadedResources.withLockedValue { $0 }, seconds)
+            let (connections, resources) = loaded.withLockedValue { $0 }
+            // Two loads run at once and each checks the limit before it starts, so the last two
+            // may both have gone past it.
+            self.enforceLimit()
+            finished(connections, resources, seconds)
         }
     }
 
@@ -615,6 +702,10 @@ public final class ResourceReplica: Sendable {
             state.buffered = []
             state.resources = resources
             state.loaded = true
+            state.lastRead = DispatchTime.now().uptimeNanoseconds
+            // Counted under the slot's lock, as commits count their changes: an eviction (which
+            // takes the lock) cannot subtract it before it is added.
+            residentTotal.add(resources.residentBytes, ordering: .relaxed)
             defer { state.waiters = [] }
             return state.waiters
         }
@@ -632,7 +723,10 @@ public final class ResourceReplica: Sendable {
             if !claimed {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                     Self.loadQueue.async {
-                        continuation.resume(with: Result { _ = try self.load(connectionId, from: pool) })
+                        continuation.resume(
+                            with: Result {
+                                if try self.load(connectionId, from: pool) > 0 { self.enforceLimit(sparing: connectionId) }
+                            })
                     }
                 }
                 continue
@@ -658,17 +752,108 @@ public final class ResourceReplica: Sendable {
 
     /// Runs `body` with the connection's committed data, holding its lock: for reads that take
     /// microseconds (a resource by id, an index lookup, a page). Commits to this connection wait.
-    /// The connection must be loaded (``Store/withResources(_:_:)`` waits for that).
-    func read<T>(_ connectionId: String, _ body: (ConnectionResources) throws -> T) rethrows -> T {
+    /// Returns nil, without calling `body`, when the connection is not in memory (not loaded yet,
+    /// or evicted since ``ensureLoaded(_:pool:)`` returned): ``Store/withResources(_:_:)`` then
+    /// loads it again. A connection the replica does not know reads as empty.
+    func readIfLoaded<T>(_ connectionId: String, _ body: (ConnectionResources) throws -> T) rethrows -> T? {
         guard let slot = slots.withLockedValue({ $0[connectionId] }) else { return try body(ConnectionResources()) }
-        return try slot.state.withLockedValue { try body($0.resources) }
+        return try slot.state.withLockedValue { state -> T? in
+            guard state.loaded else { return nil }
+            state.lastRead = DispatchTime.now().uptimeNanoseconds
+            return try body(state.resources)
+        }
     }
 
     /// The connection's committed data as a value that later commits do not change: for scans,
     /// which then run without holding any lock. (A commit to the connection while the snapshot is
-    /// alive copies the tables it changes.) The connection must be loaded.
-    func snapshot(_ connectionId: String) -> ConnectionResources {
-        slots.withLockedValue { $0[connectionId] }?.state.withLockedValue { $0.resources } ?? ConnectionResources()
+    /// alive copies the tables it changes.) Nil when the connection is not in memory, as
+    /// ``readIfLoaded(_:_:)``.
+    func snapshotIfLoaded(_ connectionId: String) -> ConnectionResources? {
+        readIfLoaded(connectionId) { $0 }
+    }
+
+    /// The connection's data, or an empty one when it is not in memory: for a replica loaded whole
+    /// (``Store/loadReplicaFromDisk()``, tests).
+    func snapshot(_ connectionId: String) -> ConnectionResources { snapshotIfLoaded(connectionId) ?? ConnectionResources() }
+
+    /// What is in memory now: connections resident and known, and their estimated bytes.
+    public func residency() -> ReplicaResidency {
+        var residency = ReplicaResidency(limitBytes: residentLimit)
+        for slot in slots.withLockedValue({ Array($0.values) }) {
+            residency.connections += 1
+            slot.state.withLockedValue { state in
+                guard state.loaded else { return }
+                residency.residentConnections += 1
+                residency.residentBytes += state.resources.residentBytes
+            }
+        }
+        return residency
+    }
+
+    /// Drops connections from memory, least recently read first, until the estimate is within
+    /// ``residentLimit``. Never dropped: `sparing` (the connection a read is waiting for) and the
+    /// connection read most recently, so that one connection larger than the limit is not
+    /// reloaded again and again.
+    /// Returns what was evicted (nothing without a limit or under it).
+    @discardableResult
+    func enforceLimit(sparing: String? = nil) -> (connections: Int, bytes: Int) {
+        guard let limit = residentLimit else { return (0, 0) }
+        var resident: [(id: String, slot: Slot, bytes: Int, lastRead: UInt64)] = []
+        for (id, slot) in slots.withLockedValue({ Array($0) }) {
+            slot.state.withLockedValue { state in
+                if state.loaded { resident.append((id, slot, state.resources.residentBytes, state.lastRead)) }
+            }
+        }
+        var total = resident.reduce(0) { $0 + $1.bytes }
+        guard total > limit else { return (0, 0) }
+        resident.sort { $0.lastRead < $1.lastRead }
+        resident.removeLast()
+        var evicted = 0
+        var freed = 0
+        for candidate in resident where total > limit && candidate.id != sparing {
+            // Taken out under the lock, released after it: freeing 100k rows takes milliseconds.
+            let dropped = Self.drop(candidate.slot, counting: residentTotal)
+            guard let dropped else { continue }
+            total -= dropped.residentBytes
+            freed += dropped.residentBytes
+            evicted += 1
+        }
+        guard evicted > 0 else { return (0, 0) }
+        #if canImport(CMalloc)
+        // Freed rows sit in glibc's arenas; without a trim the process keeps them resident.
+        malloc_trim(0)
+        #endif
+        logger.info(
+            "connections evicted from memory (over --memory-limit; reloaded on their next read)",
+            metadata: [
+                "connections": "\(evicted)", "estimatedBytes": "\(freed)", "residentBytes": "\(total)", "limitBytes": "\(limit)",
+            ])
+        return (evicted, freed)
+    }
+
+    /// Returns once every block queued on the load queue so far has run: eviction passes queued by
+    /// commits (tests).
+    func settleEvictions() { Self.loadQueue.sync(flags: .barrier) {} }
+
+    /// Drops one connection from memory now, as the limit would (tests).
+    func evict(_ connectionId: String) {
+        guard let slot = slots.withLockedValue({ $0[connectionId] }) else { return }
+        _ = Self.drop(slot, counting: residentTotal)
+    }
+
+    /// Takes a loaded connection's data out of its slot (now unloaded and unclaimed, so commits
+    /// are not kept for it) and returns it, to be released after the lock; nil if not loaded.
+    private static func drop(_ slot: Slot, counting total: borrowing Synchronization.Atomic<Int>) -> ConnectionResources? {
+        slot.state.withLockedValue { state in
+            guard state.loaded else { return nil }
+            let resources = state.resources
+            state.resources = ConnectionResources()
+            state.loaded = false
+            state.claimed = false
+            state.buffered = []
+            total.subtract(resources.residentBytes, ordering: .relaxed)
+            return resources
+        }
     }
 
     /// The connections that have a place in memory.
@@ -685,24 +870,51 @@ public final class ResourceReplica: Sendable {
             while end < changes.endIndex, changes[end].connectionId == connectionId { end += 1 }
             let slot = slots.withLockedValue { slots -> Slot in
                 if let slot = slots[connectionId] { return slot }
-                // A connection created since the store opened: nothing of it to load.
+                // A connection created since the store opened: nothing of it to load. Counted as
+                // read now, so that a new connection is not the first the limit evicts.
                 let slot = Slot(loaded: true)
+                slot.state.withLockedValue { $0.lastRead = DispatchTime.now().uptimeNanoseconds }
                 slots[connectionId] = slot
                 return slot
             }
             slot.state.withLockedValue { state in
                 if state.loaded {
+                    let before = state.resources.residentBytes
                     for change in changes[start..<end] { state.resources.apply(change) }
-                } else {
+                    residentTotal.add(state.resources.residentBytes - before, ordering: .relaxed)
+                } else if state.claimed {
                     state.buffered += changes[start..<end]
                 }
+                // Neither loaded nor being loaded: dropped. These changes are committed, so the
+                // snapshot of any load claimed from now on holds them.
             }
             if case .deleteConnection = changes[end - 1] {
                 slots.withLockedValue { _ = $0.removeValue(forKey: connectionId) }
             }
             start = end
         }
+        // Commits grew memory past the limit: one eviction pass, off the writer's thread.
+        if let limit = residentLimit, residentTotal.load(ordering: .relaxed) > limit,
+            evictionQueued.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged
+        {
+            Self.loadQueue.async {
+                self.evictionQueued.store(false, ordering: .relaxed)
+                self.enforceLimit()
+            }
+        }
     }
+}
+
+/// How much of the database is in memory (``ResourceReplica/residency()``), for `system.health`.
+public struct ReplicaResidency: Sendable, Equatable {
+    /// `--memory-limit` in bytes; nil when unlimited.
+    public var limitBytes: Int?
+    /// Connections stored.
+    public var connections = 0
+    /// Connections in memory.
+    public var residentConnections = 0
+    /// Estimated bytes the resident connections hold (``ConnectionResources/residentBytes``).
+    public var residentBytes = 0
 }
 
 /// Collects the row changes each write body makes, for ``ResourceReplica``.

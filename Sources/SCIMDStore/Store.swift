@@ -38,10 +38,14 @@ public final class Store: Sendable {
     ///
     /// `relaxedLinger` is how long records queued by ``enqueueRelaxed(_:onFailure:)`` wait for
     /// company before their group commits (see ``waitForQueuedWrites()``).
+    ///
+    /// `memoryLimit` (`--memory-limit`, bytes of the estimate ``ConnectionResources/residentBytes``):
+    /// past it, connections read least recently are evicted from memory and loaded again when next
+    /// read (see ``ResourceReplica``); nil keeps every connection resident.
     public init(
         path: String, logger: Logger = Logger(label: "scimd.store", factory: { _ in SwiftLogNoOpLogHandler() }),
         storageRecoveryQuietPeriod: Duration = .seconds(5), relaxedLinger: Duration = .milliseconds(20),
-        commitObserver: (@Sendable (GroupCommitObservation) -> Void)? = nil
+        memoryLimit: Int? = nil, commitObserver: (@Sendable (GroupCommitObservation) -> Void)? = nil
     ) throws {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw StoreError.cannotOpen(path, String(cString: strerror(errno))) }
@@ -62,7 +66,7 @@ public final class Store: Sendable {
             // when it turns WAL on, after `prepareDatabase` has run (a FULL set there is lost).
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
-            let replica = ResourceReplica()
+            let replica = ResourceReplica(residentLimit: memoryLimit, logger: logger)
             replica.expect(try pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM connection") })
             self.replica = replica
             self.writer = GroupCommitWriter(pool: pool, replica: replica, relaxedLinger: relaxedLinger, observer: commitObserver)
@@ -76,10 +80,12 @@ public final class Store: Sendable {
         close(lockDescriptor)
     }
 
-    /// Starts loading every stored connection's resources into memory in the background; logs
-    /// when all are in. Reads of a connection not loaded yet wait for it (see ``ResourceReplica``).
-    public func startLoadingResources(logger: Logger) {
+    /// Starts loading every stored connection's resources into memory in the background (up to
+    /// the memory limit); logs when all are in, then calls `finished`. Reads of a connection not
+    /// loaded yet wait for it (see ``ResourceReplica``).
+    public func startLoadingResources(logger: Logger, finished: (@Sendable () -> Void)? = nil) {
         replica.startLoading(pool) { connections, resources, seconds in
+            defer { finished?() }
             logger.info(
                 "resources loaded into memory",
                 metadata: ["connections": "\(connections)", "resources": "\(resources)", "seconds": "\((seconds * 100).rounded() / 100)"])
@@ -90,16 +96,33 @@ public final class Store: Sendable {
     /// memory: for reads that take microseconds (one resource, an index lookup, a page). Throws
     /// the database's error if they had to be loaded and could not be.
     public func withResources<T>(_ connectionId: String, _ body: (ConnectionResources) throws -> T) async throws -> T {
-        try await replica.ensureLoaded(connectionId, pool: pool)
-        return try replica.read(connectionId, body)
+        // Loops only when the connection was evicted between its load and the read (a memory limit).
+        while true {
+            try await replica.ensureLoaded(connectionId, pool: pool)
+            if let value = try replica.readIfLoaded(connectionId, body) { return value }
+        }
     }
 
     /// The connection's committed resources as a value later commits leave alone, once they are
     /// in memory: for scans. Throws like ``withResources(_:_:)``.
     public func resources(_ connectionId: String) async throws -> ConnectionResources {
-        try await replica.ensureLoaded(connectionId, pool: pool)
-        return replica.snapshot(connectionId)
+        while true {
+            try await replica.ensureLoaded(connectionId, pool: pool)
+            if let resources = replica.snapshotIfLoaded(connectionId) { return resources }
+        }
     }
+
+    /// How much of the database is in memory, and the limit (`system.health`).
+    public func residency() -> ReplicaResidency { replica.residency() }
+
+    /// Evicts connections read least recently while the estimate is over `--memory-limit`, as
+    /// loads and commits do by themselves (tests). Returns how many connections and estimated
+    /// bytes went.
+    @discardableResult
+    func enforceMemoryLimit() -> (connections: Int, bytes: Int) { replica.enforceLimit() }
+
+    /// Returns once the eviction passes commits have queued are done (tests).
+    func settleEvictions() { replica.settleEvictions() }
 
     /// The SQLite library version the daemon runs on (e.g. "3.40.1").
     public func sqliteVersion() throws -> String {

@@ -165,6 +165,12 @@ struct Stats: AsyncParsableCommand {
                     ["JSON-RPC requests served", "\(stats.requestsServed)"],
                     ["SCIM connections", "\(stats.scimConnections)"],
                     ["scim.handle calls", "\(stats.scimRequests)"],
+                    ["SCIM connections in memory", stats.residentConnections.map { "\($0)" } ?? "-"],
+                    [
+                        "memory held by them (estimate)",
+                        stats.residentBytes.map { Format.bytes($0) + (stats.memoryLimitBytes.map { " of " + Format.bytes($0) + " limit" } ?? "") }
+                            ?? "-",
+                    ],
                 ], rightAligned: [1]))
     }
 }

@@ -136,6 +136,12 @@ struct SCIMD: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "Most memory the connections' users, groups and warnings may hold (estimated), e.g. 1536M or 1.5G. Past it, the connections read least recently are evicted and loaded again on their next read (about 1 s per 100k users). Default: no limit, every connection stays in memory.",
+            valueName: "size"))
+    var memoryLimit: String?
+
+    @Option(
+        help: ArgumentHelp(
             "Replace the database (--database) with a backup made by `scimctl backup`, then exit. scimd must be stopped.",
             valueName: "backup-file"))
     var restore: String?
@@ -171,6 +177,9 @@ struct SCIMD: AsyncParsableCommand {
         guard webhookRetryPeriod >= 0 else { throw ValidationError("--webhook-retry-period must not be negative") }
         guard webhookTimeout >= 1 else { throw ValidationError("--webhook-timeout must be at least 1 second") }
         guard httpMinBodyRate >= 1 else { throw ValidationError("--http-min-body-rate must be at least 1 byte per second") }
+        if let memoryLimit {
+            do { _ = try ByteSize.parse(memoryLimit) } catch { throw ValidationError("--memory-limit: \(error.description)") }
+        }
     }
 
     func run() async throws {
@@ -230,7 +239,9 @@ struct SCIMD: AsyncParsableCommand {
             let metrics = plan.metrics.isEmpty ? nil : SCIMDMetrics()
             var commitObserver: (@Sendable (GroupCommitObservation) -> Void)? = nil
             if let metrics { commitObserver = { metrics.groupCommit($0) } }
-            let store = try Store(path: databasePath, logger: logger, commitObserver: commitObserver)
+            let store = try Store(
+                path: databasePath, logger: logger, memoryLimit: try memoryLimit.map { try ByteSize.parse($0) },
+                commitObserver: commitObserver)
             var serviceConfiguration = ServiceConfiguration(
                 version: Self.version, scimBasePath: scimBasePath, requestLogMaxEntries: requestLogMaxEntries,
                 requestLogMaxAgeSeconds: requestLogMaxAgeDays * 86_400, maxResults: maxResults,

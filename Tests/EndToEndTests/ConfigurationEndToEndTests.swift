@@ -77,4 +77,47 @@ import Testing
         #expect(quiet.stop() == 0)
         #expect(!quiet.log.contains("RPC call"))
     }
+
+    /// `--memory-limit`: a size that is not one is refused before anything starts, naming the
+    /// option; under a limit smaller than any connection, every read still answers with what was
+    /// written (connections come back from SQLite), and `system.stats` shows what is resident.
+    @Test func aMemoryLimitIsCheckedEnforcedAndReported() async throws {
+        let refused = try runTool("scimd", ["--memory-limit", "lots", "--socket", "/nonexistent/s.sock", "--database", "/nonexistent/db"])
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains("--memory-limit: 'lots' is not a size"), "\(refused.stderr)")
+
+        let daemon = try Daemon()
+        try daemon.start(extra: ["--memory-limit", "1K"], logLevel: "info")
+        let tokens = try await daemon.client { client in
+            var tokens: [String] = []
+            for name in ["Acme", "Beta"] {
+                let token = try await client.createConnection(name: name).token
+                tokens.append(token)
+                let body = #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada@\#(name.lowercased()).example"}"#
+                let created = try await client.handleSCIM(method: "POST", path: "/scim/v2/Users", headers: ["Authorization": "Bearer \(token)"], body: body)
+                #expect(created.status == 201)
+            }
+            return tokens
+        }
+        // Started again: the background load stops at the limit, so the reads below load the
+        // connections on demand.
+        #expect(daemon.stop() == 0)
+        try daemon.start(extra: ["--memory-limit", "1K"], logLevel: "info")
+        try await daemon.client { client in
+            // Reads alternate between the two: each load evicts the other.
+            for round in 0..<3 {
+                for (token, name) in zip(tokens, ["acme", "beta"]) {
+                    let r = try await client.handleSCIM(
+                        method: "GET", path: "/scim/v2/Users?filter=userName%20eq%20%22ada@\(name).example%22",
+                        headers: ["Authorization": "Bearer \(token)"])
+                    #expect(r.status == 200 && (r.body ?? "").contains("\"totalResults\":1"), "round \(round): \(r.body ?? "")")
+                }
+            }
+            let stats = try await client.stats()
+            #expect(stats.memoryLimitBytes == 1024)
+            #expect(stats.residentConnections == 1 && (stats.residentBytes ?? 0) > 0)
+        }
+        #expect(daemon.stop() == 0)
+        #expect(daemon.log.contains("connections evicted from memory"), "\(daemon.log.suffix(2000))")
+    }
 }

@@ -10,7 +10,7 @@ import Testing
 /// The in-memory replica (``ResourceReplica``) always equals what a fresh start would load from
 /// SQLite: after random interleavings of SCIM writes (some failing, some concurrent and sharing a
 /// group commit), mapping changes that re-map every user, a connection deleted and created again,
-/// a full disk, and restarts.
+/// a full disk, restarts, and connections evicted from memory (`--memory-limit`).
 @Suite struct ReplicaModelTests {
     /// A small deterministic generator (SplitMix64), so a failing seed can be replayed.
     struct Generator: RandomNumberGenerator {
@@ -59,6 +59,8 @@ import Testing
                     && rows.resources == inMemory.users.warnedCount + inMemory.groups.warnedCount,
                 "warning counts of \(id) after \(context())")
         }
+        // The running total that commits check against `--memory-limit` equals the sum.
+        #expect(store.replica.countedResidentBytes == store.residency().residentBytes, "resident bytes counted after \(context())")
     }
 
     /// Everything in memory, for comparing before and after a restart.
@@ -220,6 +222,17 @@ import Testing
                 try await Self.expectReplicaMatchesDisk(service.store, "writes on a full disk (step \(step))")
                 // What committed before the disk filled may include a write or two that still fit.
                 #expect(full.count >= before.count - 1)
+            case 5:
+                // A connection evicted from memory (as `--memory-limit` does): writes to it while it
+                // is out are not kept in memory, and its next read loads them from SQLite.
+                let ids = service.store.replica.connectionIds.sorted()
+                if let id = ids.randomElement(using: &model.rng) { service.store.replica.evict(id) }
+                for _ in 0..<3 {
+                    let (method, path, body) = model.request()
+                    let r = await service.scim(method, path, token: tokens[Int.random(in: 0..<2, using: &model.rng)], body: body)
+                    model.learn(method, path, status: r.status, body: r.body)
+                    statuses[r.status, default: 0] += 1
+                }
             default:
                 let (method, path, body) = model.request()
                 let r = await service.scim(method, path, token: tokens[Int.random(in: 0..<2, using: &model.rng)], body: body)

@@ -11,10 +11,10 @@ final class ServiceFixture: Sendable {
     let store: Store
     let service: SCIMDService
 
-    init(configuration: ServiceConfiguration = .forTests, clock: Clock = .system) throws {
+    init(configuration: ServiceConfiguration = .forTests, clock: Clock = .system, memoryLimit: Int? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path)
+        store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path, memoryLimit: memoryLimit)
         service = try SCIMDService(store: store, configuration: configuration, clock: clock, logger: Logger(label: "test"))
     }
 
@@ -63,8 +63,11 @@ final class ReopenableService: @unchecked Sendable {
     private var opened: (store: Store, service: SCIMDService)?
     var store: Store { opened!.store }
     var service: SCIMDService { opened!.service }
+    /// `--memory-limit` for the stores it opens (``reopen(memoryLimit:)`` changes it).
+    private var memoryLimit: Int?
 
-    init() throws {
+    init(memoryLimit: Int? = nil) throws {
+        self.memoryLimit = memoryLimit
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-reopen-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try open()
@@ -73,7 +76,7 @@ final class ReopenableService: @unchecked Sendable {
     deinit { try? FileManager.default.removeItem(at: directory) }
 
     private func open() throws {
-        let store = try Store(path: path)
+        let store = try Store(path: path, memoryLimit: memoryLimit)
         opened = (store, try SCIMDService(store: store, configuration: .forTests, logger: Logger(label: "test")))
     }
 
@@ -95,7 +98,8 @@ final class ReopenableService: @unchecked Sendable {
     /// old store after 2 s: a restart that did not really close the database fails here. (The
     /// writer thread may hold the last reference to the old store for a moment after the last
     /// write's caller resumed, hence the short wait.)
-    func reopen() throws {
+    func reopen(memoryLimit: Int?? = nil) throws {
+        if let memoryLimit { self.memoryLimit = memoryLimit }
         opened = nil
         for _ in 0..<200 {
             do {
