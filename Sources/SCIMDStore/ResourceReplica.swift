@@ -826,7 +826,7 @@ public final class ResourceReplica: Sendable {
         logger.info(
             "connections evicted from memory (over --memory-limit; reloaded on their next read)",
             metadata: [
-                "connections": "\(evicted)", "estimatedBytes": "\(freed)", "residentBytes": "\(total)", "limitBytes": "\(limit)",
+                "connections": "\(evicted)", "freedBytes": "\(freed)", "residentBytes": "\(total)", "limitBytes": "\(limit)",
             ])
         return (evicted, freed)
     }

@@ -284,6 +284,52 @@ struct Bench: AsyncParsableCommand {
             row("RSS after ingest / at restart / all resident", "\(rssAfterIngest) / \(rssAtStart) / \(rssResident) MB", "")
             let perUser = Double(max(0, rssResident - rssAtStart)) * 1_048_576 / Double(max(1, users)) / 1024
             row("RSS per resident user (all resident − at restart)", String(format: "%.2f KB", perUser), "≤ 1.5 KB (1.5 GB at 1M)")
+
+            // 7b. Both sides of --memory-limit: a second connection holding a copy of the bench
+            // connection's users, and a limit that fits one of the two. Reads alternating between
+            // them reload each time (the worst case); reads of one stay in memory.
+            let estimate = try await SCIMDClient.withConnection(socketPath: daemon.socket) { client in
+                _ = try await client.createConnection(name: "bench-b")
+                return try await client.stats().residentBytes ?? 0
+            }
+            row("estimated resident bytes (system.stats) / RSS growth, \(users.formatted()) users", String(format: "%.1f / %d MB", Double(estimate) / 1_048_576, rssResident - rssAtStart), "")
+            daemon.stop()
+            let database = try DatabaseQueue(path: daemon.database)
+            try await database.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO resource (connectionId, resourceType, id, nameKey, externalId, displayName, active, createdAt,
+                            updatedAt, version, raw, mapped, mappingVersion, warningCount)
+                        SELECT (SELECT id FROM connection WHERE name = 'bench-b'), resourceType, id, nameKey, externalId, displayName,
+                            active, createdAt, updatedAt, version, raw, mapped, mappingVersion, 0
+                        FROM resource WHERE connectionId = (SELECT id FROM connection WHERE name = 'bench') AND resourceType = 'User'
+                        """)
+            }
+            try await database.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+            try database.close()
+            let limit = estimate * 3 / 2
+            try daemon.start(extra: ["--memory-limit", "\(limit)"])
+            let alternating = try await SCIMDClient.withConnection(socketPath: daemon.socket) { client in
+                try await Measure.sequential(smoke ? 4 : 10) { i in
+                    let r = try await client.handleSCIM(
+                        method: "GET", path: "/scim/v2/Users?filter=userName%20eq%20%22\(names[i])%22", connection: i % 2 == 0 ? "bench-b" : "bench")
+                    guard r.status == 200 else { throw BenchError("lookup under --memory-limit failed: \(r.status)") }
+                }
+            }
+            let resident = try await SCIMDClient.withConnection(socketPath: daemon.socket) { client in
+                try await Measure.sequential(smoke ? 50 : 2_000) { i in
+                    _ = try await client.handleSCIM(
+                        method: "GET", path: "/scim/v2/Users?filter=userName%20eq%20%22\(names[i % names.count])%22", connection: "bench")
+                }
+            }
+            let limited = try await SCIMDClient.withConnection(socketPath: daemon.socket) { try await $0.stats() }
+            row(
+                "--memory-limit \(String(format: "%.1f", Double(limit) / 1_048_576)) MB, 2 × \(users.formatted()) users: lookup that reloads its connection, p50",
+                "\(alternating.p50 / 1000) ms", "")
+            row("… lookup of the connection in memory, p50 / p99", "\(resident.p50) / \(resident.p99) µs", "")
+            row(
+                "… RSS, connections in memory (unlimited, 1 connection: \(rssResident) MB)",
+                "\(daemon.residentMegabytes()) MB, \(limited.residentConnections ?? 0) of 2", "")
             daemon.stop()
         }
 
@@ -442,11 +488,11 @@ struct Daemon {
 
     /// Starts scimd; returns seconds from spawn to the first answered health check.
     @discardableResult
-    mutating func start(http: String? = nil, dashboard: String? = nil) throws -> Double {
+    mutating func start(http: String? = nil, dashboard: String? = nil, extra: [String] = []) throws -> Double {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = ["--socket", socket, "--database", database, "--log-level", "error"] + (http.map { ["--http", $0] } ?? [])
-            + (dashboard.map { ["--dashboard", $0] } ?? [])
+            + (dashboard.map { ["--dashboard", $0] } ?? []) + extra
         let started = Date()
         try p.run()
         process = p
