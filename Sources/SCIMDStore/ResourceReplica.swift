@@ -621,7 +621,7 @@ public final class ResourceReplica: Sendable {
                 self.loadSlots.wait()
                 defer { self.loadSlots.signal() }
                 // Past the memory limit the rest stay on disk, loaded by the first read of each.
-                if let limit = self.residentLimit, self.residency().residentBytes >= limit {
+                if let limit = self.residentLimit, self.residentTotal.load(ordering: .relaxed) >= limit {
                     group.leave()
                     return
                 }
@@ -915,6 +915,13 @@ public struct ReplicaResidency: Sendable, Equatable {
     public var residentConnections = 0
     /// Estimated bytes the resident connections hold (``ConnectionResources/residentBytes``).
     public var residentBytes = 0
+
+    public init(limitBytes: Int? = nil, connections: Int = 0, residentConnections: Int = 0, residentBytes: Int = 0) {
+        self.limitBytes = limitBytes
+        self.connections = connections
+        self.residentConnections = residentConnections
+        self.residentBytes = residentBytes
+    }
 }
 
 /// Collects the row changes each write body makes, for ``ResourceReplica``.

@@ -46,7 +46,8 @@ import Testing
     @Test func scrapesParseListEveryDocumentedMetricAndCountersGrow() async throws {
         let daemon = try Daemon()
         defer { daemon.stop() }
-        let httpPort = try daemon.startHTTP(extra: ["--metrics", "127.0.0.1:0"])
+        // A memory limit, so that its gauge is in the scrape with the rest of the README's table.
+        let httpPort = try daemon.startHTTP(extra: ["--metrics", "127.0.0.1:0", "--memory-limit", "1G"])
         let port = try metricsPort(daemon)
         let created = try await daemon.client { try await $0.createConnection(name: "Acme") }
         let connection = created.connection.id

@@ -104,7 +104,8 @@ import Testing
                 },
                 latestEventSequence: { self.latest.withLockedValue { $0 } },
                 healthChecks: { [HealthCheck(name: "state", status: "ok"), HealthCheck(name: "disk", status: "failing")] },
-                openRPCConnections: { 3 }, databasePath: databasePath)
+                openRPCConnections: { 3 }, databasePath: databasePath,
+                residency: { ReplicaResidency(limitBytes: 1 << 30, connections: 2, residentConnections: 1, residentBytes: 5_000_000) })
         }
 
         static func connection(_ id: String, name: String, users: Int, groups: Int, warnings: Int) -> ConnectionInfo {

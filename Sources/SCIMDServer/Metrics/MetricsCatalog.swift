@@ -102,6 +102,15 @@ public enum MetricsCatalog {
     public static let rpcConnections = Metric(
         name: "scimd_rpc_open_connections", kind: .gauge, labels: [], unit: "connections",
         help: "JSON-RPC socket connections open now.")
+    public static let residentConnections = Metric(
+        name: "scimd_memory_resident_connections", kind: .gauge, labels: [], unit: "connections",
+        help: "SCIM connections whose users, groups and warnings are in memory now (the others load on their next read).")
+    public static let residentEstimate = Metric(
+        name: "scimd_memory_resident_estimate_bytes", kind: .gauge, labels: [], unit: "bytes",
+        help: "Estimated bytes the resident connections hold (rows' text plus indexes), the quantity --memory-limit bounds.")
+    public static let memoryLimit = Metric(
+        name: "scimd_memory_limit_bytes", kind: .gauge, labels: [], unit: "bytes",
+        help: "--memory-limit, in bytes; absent when there is no limit.")
     public static let residentMemory = Metric(
         name: "process_resident_memory_bytes", kind: .gauge, labels: [], unit: "bytes",
         help: "Resident memory of the scimd process (from /proc/self/statm).")
@@ -119,7 +128,8 @@ public enum MetricsCatalog {
     public static let all: [Metric] = [
         rpcRequests, rpcDuration, scimRequests, scimDuration, httpResponses, commitDuration, commitWrites, resources,
         activeUsers, openWarnings, connectionInfo, eventSequence, subscribers, subscriberLag, databaseSize, freeSpace,
-        healthCheck, rpcConnections, residentMemory, openDescriptors, maxDescriptors, startTime,
+        healthCheck, rpcConnections, residentConnections, residentEstimate, memoryLimit, residentMemory, openDescriptors,
+        maxDescriptors, startTime,
     ]
 
     /// The metric named `name`, if scimd exports one.

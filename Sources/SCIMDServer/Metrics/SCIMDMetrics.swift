@@ -133,13 +133,16 @@ public final class SCIMDMetrics: Sendable {
         public var openRPCConnections: @Sendable () -> Int
         /// The SQLite database file; its `-wal` lies beside it.
         public var databasePath: String
+        /// What is in memory and `--memory-limit` (``SCIMDService/memoryResidency()``); nil: not reported.
+        public var residency: (@Sendable () -> ReplicaResidency)?
 
         public init(
             connections: @escaping @Sendable () async throws -> [ConnectionInfo],
             latestEventSequence: @escaping @Sendable () async throws -> Int,
             healthChecks: @escaping @Sendable () -> [HealthCheck], openRPCConnections: @escaping @Sendable () -> Int,
-            databasePath: String
+            databasePath: String, residency: (@Sendable () -> ReplicaResidency)? = nil
         ) {
+            self.residency = residency
             self.connections = connections
             self.latestEventSequence = latestEventSequence
             self.healthChecks = healthChecks
@@ -155,7 +158,7 @@ public final class SCIMDMetrics: Sendable {
                 connections: { try await service.listConnections() },
                 latestEventSequence: { try await service.listEvents(.init(after: Int(Int64.max), limit: 1)).latestSequence },
                 healthChecks: { health.checks() }, openRPCConnections: { counters.openConnections },
-                databasePath: databasePath)
+                databasePath: databasePath, residency: { service.memoryResidency() })
         }
     }
 
@@ -191,6 +194,11 @@ public final class SCIMDMetrics: Sendable {
             values.append((MetricsCatalog.healthCheck, [("check", check.name)], check.status == "ok" ? 1 : 0))
         }
         values.append((MetricsCatalog.rpcConnections, [], Double(sources.openRPCConnections())))
+        if let residency = sources.residency?() {
+            values.append((MetricsCatalog.residentConnections, [], Double(residency.residentConnections)))
+            values.append((MetricsCatalog.residentEstimate, [], Double(residency.residentBytes)))
+            if let limit = residency.limitBytes { values.append((MetricsCatalog.memoryLimit, [], Double(limit))) }
+        }
         let files = ProcessStatistics.databaseFiles(sources.databasePath)
         values.append((MetricsCatalog.databaseSize, [("file", "database")], Double(files.database)))
         values.append((MetricsCatalog.databaseSize, [("file", "wal")], Double(files.wal)))
