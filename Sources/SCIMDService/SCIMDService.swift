@@ -490,23 +490,18 @@ public actor SCIMDService {
         let since = clock.now() - 24 * 3600 * 1000
         let id = record.id
         try await store.waitForQueuedWrites()  // the request counters include reads' log entries
-        // Counts from memory: the resources and their warnings (a COUNT over every warning row of
-        // a large connection took ~100 ms, and every dashboard page shows them).
-        let (resources, warnings) = try await store.withResources(id) { resources in
-            (
-                (users: resources.users.count, activeUsers: resources.users.activeCount, groups: resources.groups.count),
-                (open: resources.users.openWarnings + resources.groups.openWarnings,
-                 resources: resources.users.warnedCount + resources.groups.warnedCount)
-            )
-        }
+        // Counts from memory when resident (a COUNT over every warning row of a large connection
+        // took ~100 ms, and every dashboard page shows them), else from SQLite's indexes: listing
+        // connections must not reload every connection `--memory-limit` evicted.
+        let counts = try await store.resourceCounts(id)
         let requests = try await store.read { db in try db.requestCounts(connectionId: id, since: since) }
         let previousExpiry = record.previousTokenExpiresAt.flatMap { $0 > clock.now() ? Timestamp.string($0) : nil }
         let settings = ConnectionSettings(record)
         return ConnectionInfo(
             id: record.id, name: record.name, customerId: record.customerId, idp: record.idp, disabled: record.disabled,
             createdAt: Timestamp.string(record.createdAt), updatedAt: Timestamp.string(record.updatedAt),
-            users: resources.users, activeUsers: resources.activeUsers, groups: resources.groups,
-            openWarnings: warnings.open, resourcesWithWarnings: warnings.resources,
+            users: counts.users, activeUsers: counts.activeUsers, groups: counts.groups,
+            openWarnings: counts.openWarnings, resourcesWithWarnings: counts.resourcesWithWarnings,
             requests24h: requests.requests, errors24h: requests.errors,
             lastRequestAt: requests.lastAt.map(Timestamp.string), lastRequestStatus: requests.lastStatus,
             previousTokenExpiresAt: previousExpiry, sso: settings.ssoStrategy, confirmMode: settings.confirmMode ?? false,

@@ -16,20 +16,6 @@ extension Database {
         try Bool.fetchOne(self, sql: "SELECT EXISTS (SELECT 1 FROM connection WHERE name = ? AND id != ?)", arguments: [name, id]) ?? false
     }
 
-    /// Per-connection resource counters: (users, activeUsers, groups).
-    public func resourceCounts(connectionId: String) throws -> (users: Int, activeUsers: Int, groups: Int) {
-        let row = try Row.fetchOne(
-            self,
-            sql: """
-                SELECT
-                  COUNT(*) FILTER (WHERE resourceType = 'User'),
-                  COUNT(*) FILTER (WHERE resourceType = 'User' AND active IS NOT 0),
-                  COUNT(*) FILTER (WHERE resourceType = 'Group')
-                FROM resource WHERE connectionId = ?
-                """, arguments: [connectionId])
-        return (row?[0] ?? 0, row?[1] ?? 0, row?[2] ?? 0)
-    }
-
     /// Request-log counters for a connection since `since` (ms): (requests, errors ≥ 400), and the latest request.
     public func requestCounts(connectionId: String, since: Milliseconds) throws -> (
         requests: Int, errors: Int, lastAt: Milliseconds?, lastStatus: Int?
@@ -307,6 +293,21 @@ extension Database {
     }
 
     /// Per-connection warning totals: (open warnings, resources with warnings).
+    /// A connection's ``ResourceCounts`` from the `resource` table, through its indexes
+    /// (`resource_nameKey` for the counts per type, `resource_inactive` and `resource_warnings`,
+    /// both partial): a few milliseconds at 100k users, without reading the rows' JSON.
+    public func resourceCounts(connectionId: String) throws -> ResourceCounts {
+        func count(_ sql: String) throws -> Int { try Int.fetchOne(self, sql: sql, arguments: [connectionId]) ?? 0 }
+        let users = try count("SELECT COUNT(*) FROM resource WHERE connectionId = ? AND resourceType = 'User'")
+        let groups = try count("SELECT COUNT(*) FROM resource WHERE connectionId = ? AND resourceType = 'Group'")
+        let inactive = try count("SELECT COUNT(*) FROM resource WHERE connectionId = ? AND resourceType = 'User' AND active = 0")
+        let warned = try Row.fetchOne(
+            self, sql: "SELECT COALESCE(SUM(warningCount), 0), COUNT(*) FROM resource WHERE connectionId = ? AND warningCount > 0",
+            arguments: [connectionId])
+        return ResourceCounts(
+            users: users, activeUsers: users - inactive, groups: groups, openWarnings: warned?[0] ?? 0, resourcesWithWarnings: warned?[1] ?? 0)
+    }
+
     public func warningCounts(connectionId: String) throws -> (open: Int, resources: Int) {
         let row = try Row.fetchOne(
             self,

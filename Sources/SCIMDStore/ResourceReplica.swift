@@ -460,6 +460,13 @@ public struct ConnectionResources: Sendable {
         return (resources, members, groups.warnings.allRows() + users.warnings.allRows())
     }
 
+    /// The counts the dashboard and `connections.get` show.
+    public var counts: ResourceCounts {
+        ResourceCounts(
+            users: users.count, activeUsers: users.activeCount, groups: groups.count,
+            openWarnings: users.openWarnings + groups.openWarnings, resourcesWithWarnings: users.warnedCount + groups.warnedCount)
+    }
+
     /// The table of `resourceType` ("User" or "Group").
     public func table(_ resourceType: String) -> ResourceTable { resourceType == "Group" ? groups : users }
 
@@ -764,6 +771,13 @@ public final class ResourceReplica: Sendable {
         }
     }
 
+    /// Like ``readIfLoaded(_:_:)``, without counting as a read for eviction (counts, metrics), and
+    /// nil for a connection the replica does not know.
+    func peek<T>(_ connectionId: String, _ body: (ConnectionResources) throws -> T) rethrows -> T? {
+        guard let slot = slots.withLockedValue({ $0[connectionId] }) else { return nil }
+        return try slot.state.withLockedValue { state -> T? in state.loaded ? try body(state.resources) : nil }
+    }
+
     /// The connection's committed data as a value that later commits do not change: for scans,
     /// which then run without holding any lock. (A commit to the connection while the snapshot is
     /// alive copies the tables it changes.) Nil when the connection is not in memory, as
@@ -903,6 +917,18 @@ public final class ResourceReplica: Sendable {
             }
         }
     }
+}
+
+/// What `connections.get` counts for a connection (``Store/resourceCounts(_:)``).
+public struct ResourceCounts: Sendable, Equatable {
+    public var users: Int
+    /// Users whose `active` is not false.
+    public var activeUsers: Int
+    public var groups: Int
+    /// Open warnings of all its resources.
+    public var openWarnings: Int
+    /// Resources with at least one open warning.
+    public var resourcesWithWarnings: Int
 }
 
 /// How much of the database is in memory (``ResourceReplica/residency()``), for `system.health`.

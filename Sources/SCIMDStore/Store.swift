@@ -84,11 +84,23 @@ public final class Store: Sendable {
     /// the memory limit); logs when all are in, then calls `finished`. Reads of a connection not
     /// loaded yet wait for it (see ``ResourceReplica``).
     public func startLoadingResources(logger: Logger, finished: (@Sendable () -> Void)? = nil) {
-        replica.startLoading(pool) { connections, resources, seconds in
+        if let limit = replica.residentLimit {
+            logger.info("loading resources into memory up to --memory-limit", metadata: ["limitBytes": "\(limit)"])
+        }
+        replica.startLoading(pool) { [replica] connections, resources, seconds in
             defer { finished?() }
-            logger.info(
-                "resources loaded into memory",
-                metadata: ["connections": "\(connections)", "resources": "\(resources)", "seconds": "\((seconds * 100).rounded() / 100)"])
+            var metadata: Logger.Metadata = [
+                "connections": "\(connections)", "resources": "\(resources)", "seconds": "\((seconds * 100).rounded() / 100)",
+            ]
+            if let limit = replica.residentLimit {
+                // What stays: the last loads may have passed the limit and been trimmed.
+                let residency = replica.residency()
+                metadata["residentConnections"] = "\(residency.residentConnections)"
+                metadata["storedConnections"] = "\(residency.connections)"
+                metadata["residentBytes"] = "\(residency.residentBytes)"
+                metadata["limitBytes"] = "\(limit)"
+            }
+            logger.info("resources loaded into memory", metadata: metadata)
         }
     }
 
@@ -110,6 +122,16 @@ public final class Store: Sendable {
             try await replica.ensureLoaded(connectionId, pool: pool)
             if let resources = replica.snapshotIfLoaded(connectionId) { return resources }
         }
+    }
+
+    /// The counts `connections.get` and `connections.list` show: from memory when the connection
+    /// is resident, else from SQLite's indexes (``Database/resourceCounts(connectionId:)``), so
+    /// that listing connections, a metrics scrape or the dashboard never loads a connection
+    /// `--memory-limit` evicted (nor waits for one the start-up load has not reached). Counting
+    /// does not make a connection "recently read". Throws the database's error.
+    public func resourceCounts(_ connectionId: String) async throws -> ResourceCounts {
+        if let counts = replica.peek(connectionId, { $0.counts }) { return counts }
+        return try await pool.read { db in try db.resourceCounts(connectionId: connectionId) }
     }
 
     /// How much of the database is in memory, and the limit (`system.health`).
@@ -590,6 +612,11 @@ public final class Store: Sendable {
                     );
                     ALTER TABLE mappingVersion ADD COLUMN changed_by TEXT;
                     """)
+        }
+        // Counting a connection's inactive users without loading it (``Database/resourceCounts``):
+        // a connection evicted by `--memory-limit` is counted from SQLite, not reloaded.
+        migrator.registerMigration("v7: inactive users index") { db in
+            try db.execute(sql: "CREATE INDEX resource_inactive ON resource(connectionId, resourceType) WHERE active = 0")
         }
         return migrator
     }

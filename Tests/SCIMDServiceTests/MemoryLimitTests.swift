@@ -54,6 +54,33 @@ import Testing
         try await ReplicaModelTests.expectReplicaMatchesDisk(fixture.store, "evictions and reloads")
     }
 
+    /// Listing connections (the dashboard, `scimctl connections list`, a metrics scrape) counts
+    /// an evicted connection from SQLite instead of loading it back, and counts the same.
+    @Test func countingAnEvictedConnectionDoesNotLoadIt() async throws {
+        let fixture = try ServiceFixture(memoryLimit: 1)
+        let acme = try await fixture.connection("Acme")
+        let beta = try await fixture.connection("Beta")
+        let inactive: JSONValue = [
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "grace", "active": false,
+        ]
+        for body in [Self.user("ada"), inactive] { #expect(await fixture.scim("POST", "/Users", token: acme.token, body: body).status == 201) }
+        #expect(await fixture.scim("POST", "/Groups", token: acme.token, body: ["displayName": "Staff"]).status == 201)
+        #expect(await fixture.scim("POST", "/Users", token: beta.token, body: Self.user("alan")).status == 201)
+        fixture.store.settleEvictions()
+        #expect(fixture.store.residency().residentConnections == 1)
+
+        let listed = try await fixture.service.listConnections()
+        let counted = try #require(listed.first { $0.name == "Acme" })
+        #expect(counted.users == 2 && counted.activeUsers == 1 && counted.groups == 1)
+        #expect(try await fixture.service.getConnection("Acme").users == 2)
+        // Still out of memory: counting did not load it.
+        #expect(fixture.store.residency().residentConnections == 1)
+        // Loaded, it counts the same from memory.
+        _ = try await Self.userNames(fixture, token: acme.token)
+        let resident = try await fixture.service.getConnection("Acme")
+        #expect(resident.users == 2 && resident.activeUsers == 1 && resident.groups == 1)
+    }
+
     @Test func withoutALimitNothingIsEvicted() async throws {
         let fixture = try ServiceFixture()
         let acme = try await fixture.connection("Acme")

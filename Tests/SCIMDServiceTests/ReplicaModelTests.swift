@@ -59,6 +59,11 @@ import Testing
                     && rows.resources == inMemory.users.warnedCount + inMemory.groups.warnedCount,
                 "warning counts of \(id) after \(context())")
         }
+        // The counts SQLite gives for a connection out of memory equal memory's.
+        for id in store.replica.connectionIds {
+            let inMemory = try await store.resources(id).counts
+            #expect(try await store.read { db in try db.resourceCounts(connectionId: id) } == inMemory, "counts of \(id) after \(context())")
+        }
         // The running total that commits check against `--memory-limit` equals the sum.
         #expect(store.replica.countedResidentBytes == store.residency().residentBytes, "resident bytes counted after \(context())")
     }
