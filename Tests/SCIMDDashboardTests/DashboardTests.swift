@@ -546,7 +546,9 @@ extension DashboardResponse {
         let created = await f.service.handleSCIM(
             .init(method: "POST", path: "/Users", headers: ["Authorization": "Bearer \(connection.token)"], body: JSONSerializer.string(body)))
         #expect(created.status == 201)
-        let deadline = ContinuousClock.now + .seconds(10)
+        // 60 s, as in EventFeedTests: with the whole suite in parallel on 2 cores the stream's task
+        // can wait its turn for many seconds (a CI run missed a 10 s deadline); it ends as soon as the event arrives.
+        let deadline = ContinuousClock.now + .seconds(60)
         while !received.withLock({ $0.contains("event: change") }) && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
