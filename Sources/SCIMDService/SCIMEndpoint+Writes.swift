@@ -376,7 +376,7 @@ extension SCIMEndpoint {
             guard !MappingDiff.diff(old: old, new: new).isEmpty else { continue }
             names[record.id] = raw[caseInsensitive: "userName"]?.stringValue
             let warnings = try MappingWriter.apply(new, version: mapping.version, to: &record, requestId: nil, now: now, db: db)
-            try record.updateRow(db)
+            try record.updateMappingColumns(db)  // read above, in this transaction
             changes.append(
                 ResourceChange(
                     resourceType: "User", id: record.id, change: "updated", connection: connectionId, version: ETag.string(record.version),

@@ -59,6 +59,24 @@ extension ResourceRecord {
 }
 
 extension ResourceRecord {
+    /// Writes the columns a re-mapping changes (`mapped`, `mappingVersion`, `warningCount`) of
+    /// the row with this key, and records the whole record for the replica: the caller read the row
+    /// in this transaction, so its other columns are the row's. An `UPDATE` of every column
+    /// rewrites every index of `resource` (SQLite updates the indexes of the columns an `UPDATE`
+    /// sets, changed or not); this one touches only the index of warned resources. Throws
+    /// `RecordError.recordNotFound` when there is no such row.
+    public func updateMappingColumns(_ db: Database) throws {
+        try db.cachedStatement(
+            sql: "UPDATE resource SET mapped = ?, mappingVersion = ?, warningCount = ? WHERE connectionId = ? AND resourceType = ? AND id = ?"
+        ).execute(arguments: [mapped, mappingVersion, warningCount, connectionId, resourceType, id])
+        if db.changesCount == 0 {
+            throw RecordError.recordNotFound(databaseTableName: Self.databaseTableName, key: ["connectionId": connectionId.databaseValue, "resourceType": resourceType.databaseValue, "id": id.databaseValue])
+        }
+        try ReplicaRecording.record(db, .putResource(self))
+    }
+}
+
+extension ResourceRecord {
     /// Decodes a row by column name, without Codable: GRDB's Codable decoding was most of the time
     /// spent loading a connection into memory (and of every other fetch of resources). Throws
     /// GRDB's `RowDecodingError` for a missing non-optional column or a value of the wrong type.

@@ -52,6 +52,21 @@ import Testing
                 return try ResourceRecord.fetchOne(db, sql: "SELECT * FROM resource")
             }
             #expect(updated == record)
+            // A re-map's write sets the mapping's three columns and leaves the rest as stored.
+            var remapped = record
+            remapped.mapped = #"{"b":2}"#
+            remapped.mappingVersion = 5
+            remapped.warningCount = 1
+            remapped.raw = #"{"userName":"not written"}"#
+            let mappingColumns = remapped
+            let afterRemap = try await store.write { db in
+                try mappingColumns.updateMappingColumns(db)
+                return try ResourceRecord.fetchOne(db, sql: "SELECT * FROM resource")
+            }
+            record.mapped = #"{"b":2}"#
+            record.mappingVersion = 5
+            record.warningCount = 1
+            #expect(afterRemap == record)
             // A taken name is refused by the unique index, and nothing is written.
             var twin = record
             twin.id = "u2"
@@ -61,6 +76,7 @@ import Testing
             ghost.id = "nobody"
             let missing = ghost
             await #expect(throws: RecordError.self) { try await store.write { db in try missing.updateRow(db) } }
+            await #expect(throws: RecordError.self) { try await store.write { db in try missing.updateMappingColumns(db) } }
         }
     }
 

@@ -1,0 +1,118 @@
+import Foundation
+import GRDB
+import SCIMDProtocol
+@testable import SCIMDService
+@testable import SCIMDStore
+import SCIMJSON
+import SCIMMapping
+import Testing
+
+/// A re-map evaluates resources from memory before their transaction (`Remapping.swift`); the
+/// transaction must never write an evaluation of a row that changed in between.
+@Suite struct RemapTests {
+    /// The default mapping plus `dept` read from `department`, warned when missing.
+    func mapping(version: Int) throws -> ActiveMapping {
+        var configuration = MappingConfiguration.default
+        configuration.users.properties.append(MappingProperty(name: "dept", path: "department", warnIfMissing: true))
+        return try ActiveMapping(version: version, configuration: configuration)
+    }
+
+    func user(_ fixture: ServiceFixture, token: String, department: String?) async -> String {
+        var body: JSONObject = [
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ada@example.com",
+            "emails": [["value": "ada@example.com", "primary": true]],
+        ]
+        if let department { body["department"] = .string(department) }
+        let created = await fixture.scim("POST", "/Users", token: token, body: .object(body))
+        #expect(created.status == 201)
+        return created.body?["id"]?.stringValue ?? ""
+    }
+
+    @Test func aRowChangedAfterItsEvaluationIsEvaluatedAgainInItsTransaction() async throws {
+        let fixture = try ServiceFixture()
+        let acme = try await fixture.connection()
+        let connectionId = acme.connection.id
+        let id = await user(fixture, token: acme.token, department: "Sales")
+        let v2 = try mapping(version: 2)
+        // Evaluated from memory while the row says Sales …
+        let snapshot = try await fixture.store.resources(connectionId)
+        let resource = try #require(snapshot.users.resource(id: id))
+        let stale = try #require(SCIMDService.evaluation(of: resource, in: snapshot, type: .user, mapping: v2))
+        #expect(stale.new.properties["dept"] == "Sales")
+        // … then the IdP moves her and the application links her, before the re-map's transaction.
+        let moved = await fixture.scim(
+            "PATCH", "/Users/\(id)", token: acme.token,
+            body: ["schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [["op": "replace", "path": "department", "value": "Research"]]])
+        #expect(moved.status == 200)
+        _ = try await fixture.service.linkUser(.init(connection: "Acme", id: id, appUserId: "app-7"))
+        let written = try await fixture.store.write { db in
+            try SCIMDService.writeRemap(
+                db, records: [stale.record], evaluations: [stale], connectionId: connectionId, type: .user, mapping: v2, now: 1)
+        }
+        #expect(written.map { $0.new.properties["dept"] } == ["Research"], "evaluated again from the row as it is now")
+        let row = try #require(try await fixture.store.read { db in try db.resource(connectionId: connectionId, type: "User", id: id) })
+        #expect(row.mapped.flatMap { try? JSONParser().parse($0) }?["dept"] == "Research")
+        #expect(row.mappingVersion == 2)
+        #expect(row.appUserId == "app-7", "the link made in between is kept")
+        #expect(row.raw.contains("Research"))
+        // Memory holds exactly the row SQLite holds.
+        let inMemory = try await fixture.store.withResources(connectionId) { $0.users.resource(id: id)?.record }
+        #expect(inMemory == row)
+    }
+
+    @Test func anUnchangedRowTakesItsEvaluationAndAWarningOpensOnce() async throws {
+        let fixture = try ServiceFixture()
+        let acme = try await fixture.connection()
+        let connectionId = acme.connection.id
+        let id = await user(fixture, token: acme.token, department: nil)
+        let v2 = try mapping(version: 2)
+        let snapshot = try await fixture.store.resources(connectionId)
+        let resource = try #require(snapshot.users.resource(id: id))
+        let evaluation = try #require(SCIMDService.evaluation(of: resource, in: snapshot, type: .user, mapping: v2))
+        #expect(evaluation.diff.openedIssues.map(\.property) == ["dept"])
+        let written = try await fixture.store.write { db in
+            try SCIMDService.writeRemap(
+                db, records: [evaluation.record], evaluations: [evaluation], connectionId: connectionId, type: .user, mapping: v2, now: 1)
+        }
+        #expect(written.count == 1)
+        let warnings = try await fixture.store.read { db in try db.warnings(connectionId: connectionId, type: "User", resourceId: id) }
+        #expect(warnings.map(\.property) == ["dept"])
+        let events = try await fixture.service.listEvents(.init(connection: "Acme", types: ["warning.opened"]))
+        #expect(events.events.map(\.resourceId) == [id])
+        // A row a newer mapping version owns is left alone.
+        let v1 = try mapping(version: 1)
+        let skipped = try await fixture.store.write { db in
+            try SCIMDService.writeRemap(
+                db, records: [evaluation.record], evaluations: [nil], connectionId: connectionId, type: .user, mapping: v1, now: 2)
+        }
+        #expect(skipped.isEmpty)
+        #expect(try await fixture.store.read { db in try db.resource(connectionId: connectionId, type: "User", id: id)?.mappingVersion } == 2)
+    }
+
+    @Test func aMappingSetAfterManyWritesLeavesNoRowOnTheOldVersion() async throws {
+        let fixture = try ServiceFixture()
+        let acme = try await fixture.connection()
+        for i in 0..<(SCIMDService.remapBatchSize + 50) {
+            let body: JSONValue = [
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": .string("u\(i)@example.com"),
+                "emails": [["value": .string("u\(i)@example.com"), "primary": true]], "department": .string("d\(i % 3)"),
+            ]
+            _ = await fixture.scim("POST", "/Users", token: acme.token, body: body)
+        }
+        let current = try await fixture.service.getMapping("Acme")
+        let properties = (current.users["properties"]?.arrayValue ?? []) + [["name": "dept", "type": "string", "path": "department"]]
+        let set = try await fixture.service.setMapping(.init(connection: "Acme", users: ["properties": .array(properties)]))
+        #expect(set.remap.resources == SCIMDService.remapBatchSize + 50, "each resource counted once, over two batches")
+        #expect(set.remap.resourcesChanged == SCIMDService.remapBatchSize + 50)
+        #expect(set.remap.gained["dept"] == SCIMDService.remapBatchSize + 50)
+        let versions = try await fixture.store.read { db in
+            try Int.fetchAll(db, sql: "SELECT DISTINCT mappingVersion FROM resource WHERE connectionId = ?", arguments: [acme.connection.id])
+        }
+        #expect(versions == [set.mapping.version])
+        // Memory equals a fresh load of SQLite.
+        let inMemory = try await fixture.store.withResources(acme.connection.id) { $0.allRows() }
+        let loaded = try fixture.store.loadReplicaFromDisk().snapshot(acme.connection.id).allRows()
+        #expect(inMemory.resources == loaded.resources)
+        #expect(inMemory.warnings == loaded.warnings)
+    }
+}
