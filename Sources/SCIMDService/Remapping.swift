@@ -60,6 +60,12 @@ extension SCIMDService {
             }
             var pass = 0
             while !pending.isEmpty {
+                // In primary-key order: `resource` is a WITHOUT ROWID table stored by (connection,
+                // type, id), so a batch of neighbouring ids rewrites a few hundred neighbouring
+                // pages, where a batch in creation order (random UUIDs) dirtied a page per row and
+                // every commit wrote most of the table again (a re-map of 100k users took 14.9 s in
+                // creation order, 5.9 s in id order).
+                pending.sort { $0.record.id < $1.record.id }
                 // Batch k+1 is evaluated while batch k is written: the evaluation uses the cores,
                 // the transaction mostly SQLite's writer thread and the disk.
                 let batches = stride(from: 0, to: pending.count, by: Self.remapBatchSize).map {
