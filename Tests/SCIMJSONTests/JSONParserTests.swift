@@ -153,6 +153,21 @@ extension Result {
 
 /// String escapes, surrogate pairs, and control characters.
 @Suite struct JSONStringTests {
+    /// Text from a `String` is parsed without checking its UTF-8 again; bytes are checked. Both
+    /// must give the same strings, multi-byte sequences included, in values, names and the
+    /// partial parse alike.
+    @Test func stringsFromTextAndFromBytesAreTheSame() throws {
+        let text = #"{"名前":"Zoë Ångström","emoji":"😀 ok","mixed":["ascii","日本語",{"é":"€"}],"esc\u00e9":"a\"b"}"#
+        let fromText = try JSONParser().parse(text)
+        let fromBytes = try JSONParser().parse(bytes: Array(text.utf8))
+        #expect(fromText == fromBytes)
+        #expect(fromText["名前"]?.stringValue == "Zoë Ångström")
+        #expect(fromText["mixed"]?.arrayValue?[1].stringValue == "日本語")
+        #expect(fromText["escé"]?.stringValue == "a\"b")
+        let partial = try JSONParser().parseObject(text, keepingMembers: { $0 == "emoji" || $0 == "名前" })
+        #expect(partial == ["名前": "Zoë Ångström", "emoji": "😀 ok"])
+    }
+
     @Test func everyShortEscapeDecodes() {
         #expect(parse(#""\"\\\/\b\f\n\r\t""#).success == .string("\"\\/\u{08}\u{0C}\n\r\t"))
     }
