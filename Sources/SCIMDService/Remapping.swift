@@ -59,6 +59,9 @@ extension SCIMDService {
                 return true
             }
             var pass = 0
+            // What the pending rows are evaluated against (their warnings, memberships): the
+            // snapshot they were taken from.
+            var source = snapshot
             while !pending.isEmpty {
                 // In primary-key order: `resource` is a WITHOUT ROWID table stored by (connection,
                 // type, id), so a batch of neighbouring ids rewrites a few hundred neighbouring
@@ -71,17 +74,18 @@ extension SCIMDService {
                 let batches = stride(from: 0, to: pending.count, by: Self.remapBatchSize).map {
                     Array(pending[$0..<min(pending.count, $0 + Self.remapBatchSize)])
                 }
+                let resources = source
                 var prepared: RemapBatch? = nil
                 for (index, batch) in batches.enumerated() {
                     let ready: RemapBatch
                     if let prepared {
                         ready = prepared
                     } else {
-                        ready = try await Self.prepare(batch, in: snapshot, type: type, mapping: mapping, write: write)
+                        ready = try await Self.prepare(batch, in: resources, type: type, mapping: mapping, write: write)
                     }
                     async let following =
                         index + 1 < batches.count
-                        ? Self.prepare(batches[index + 1], in: snapshot, type: type, mapping: mapping, write: write) : nil
+                        ? Self.prepare(batches[index + 1], in: resources, type: type, mapping: mapping, write: write) : nil
                     let evaluated =
                         write
                         ? try await commit(ready, connectionId: connectionId, type: type, mapping: mapping, now: now)
@@ -99,9 +103,9 @@ extension SCIMDService {
                 // version, may have committed after the snapshot. Catch those up from memory.
                 guard write, pass < Self.remapCatchUpPasses else { break }
                 pass += 1
-                let current = try await store.resources(connectionId).table(type.rawValue)
+                source = try await store.resources(connectionId)
                 pending = []
-                current.forEach { resource in
+                source.table(type.rawValue).forEach { resource in
                     if (resource.record.mappingVersion ?? Int.min) < mapping.version { pending.append(resource) }
                     return true
                 }
