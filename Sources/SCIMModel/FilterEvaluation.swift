@@ -39,7 +39,8 @@ extension JSONObject {
     /// identity providers put under a literal top-level key spelled with the full path
     /// (`"urn:…:enterprise:2.0:User:department": "x"`) is found as well.
     public func values(at path: AttributePath, resourceType: SCIMResourceType) -> [JSONValue] {
-        (try? FilterEvaluator.resolve(path, in: self, scope: .top(resourceType))) ?? []
+        guard let prepared = try? PreparedPath(path, scope: .top(resourceType)) else { return [] }
+        return prepared.values(in: self)
     }
 }
 
@@ -65,7 +66,8 @@ extension JSONObject {
     /// uses this to tell "the first of several emails" (fine for a single-valued property) from "a
     /// list where one value was expected" (which it must not cut silently).
     public func leaves(at path: AttributePath, resourceType: SCIMResourceType) -> [LeafValue] {
-        (try? FilterEvaluator.resolveLeaves(path, in: self, scope: .top(resourceType))) ?? []
+        guard let prepared = try? PreparedPath(path, scope: .top(resourceType)) else { return [] }
+        return prepared.leaves(in: self)
     }
 }
 
@@ -75,7 +77,8 @@ extension Filter {
     ///
     /// - A multi-valued attribute matches if any of its values matches; a comparison on a
     ///   complex attribute without a sub-attribute compares its `value` sub-attribute
-    ///   (`emails co "x"`), and is an error when it has none (`name eq "x"`).
+    ///   (`emails co "x"`), and is an error when it has none (`name eq "x"`). An object found
+    ///   where the schema expects a simple value is compared by its `value` member too.
     /// - Strings compare ignoring case unless the attribute is `caseExact` (`id`, `externalId`,
     ///   `meta.location`…); unknown attributes are case-insensitive. `dateTime` attributes compare
     ///   as instants (offsets and any number of fractional digits). Numbers compare numerically.
@@ -85,18 +88,10 @@ extension Filter {
     /// Throws `SCIMError` `invalidFilter` (RFC 7644 §3.4.2.2) when the filter does not fit the
     /// schema, whatever the resource: ordering operators on boolean or binary attributes,
     /// substring operators on non-string attributes, a complex attribute compared without a
-    /// sub-attribute, a non-dateTime value compared with a dateTime attribute.
+    /// sub-attribute, a non-dateTime value compared with a dateTime attribute. To match many
+    /// resources, make a ``PreparedFilter`` once instead.
     public func matches(_ resource: JSONObject, resourceType: SCIMResourceType) throws(SCIMError) -> Bool {
-        let scope = EvaluationScope.top(resourceType)
-        try FilterEvaluator.validate(self, scope: scope)
-        return try FilterEvaluator.evaluate(self, on: resource, scope: scope)
-    }
-
-    /// ``matches(_:resourceType:)`` without checking the filter against the schema first, for a
-    /// scan that called ``validate(resourceType:)`` once and then evaluates the filter on every
-    /// resource of a connection. Same result for a filter that passed validation.
-    public func matchesValidated(_ resource: JSONObject, resourceType: SCIMResourceType) throws(SCIMError) -> Bool {
-        try FilterEvaluator.evaluate(self, on: resource, scope: .top(resourceType))
+        try PreparedFilter(self, resourceType: resourceType).matches(resource)
     }
 
     /// Checks this filter against the schema of `resourceType` without evaluating it, so a
@@ -113,7 +108,7 @@ extension Filter {
     /// path, its URN and the literal `urn:attribute` key. Paths inside a value filter are read
     /// inside the values they select, not at the top. A resource cut down to these members (in
     /// their order) matches exactly when the whole resource does, because
-    /// `FilterEvaluator.rawAttributeValues` is the only place top-level members are read; a scan
+    /// `PreparedPath.anyRawValue` is the only place top-level members are read; a scan
     /// uses this to parse one or two members of each stored resource instead of all of them.
     public var topLevelMemberNames: [String] {
         var names: [String] = []
@@ -139,186 +134,16 @@ extension Filter {
 }
 
 enum FilterEvaluator {
-    // MARK: Resolution
-
-    /// The raw value(s) of the attribute part of `path`: from the extension object and from a
-    /// literal top-level key spelled `urn:…:attribute`.
-    static func rawAttributeValues(_ path: AttributePath, in object: JSONObject, scope: EvaluationScope) -> [JSONValue] {
-        guard !scope.isNested, let urn = path.schemaURN else {
-            return object[caseInsensitive: path.attribute].map { [$0] } ?? []
-        }
-        var found: [JSONValue] = []
-        if urn.caseInsensitiveEquals(scope.resourceType.coreSchemaURN) {
-            if let v = object[caseInsensitive: path.attribute] { found.append(v) }
-        } else if let ext = object[caseInsensitive: urn]?.objectValue, let v = ext[caseInsensitive: path.attribute] {
-            found.append(v)
-        }
-        if let literal = object[caseInsensitive: urn + ":" + path.attribute] { found.append(literal) }
-        return found
-    }
-
-    static func appendFlattened(_ value: JSONValue, to out: inout [JSONValue]) {
-        switch value {
-        case .null: return
-        case .array(let elements):
-            for e in elements where !e.isNull { out.append(e) }
-        default: out.append(value)
-        }
-    }
-
-    /// See ``JSONObject/values(at:resourceType:)``; throws when the value filter is invalid.
-    static func resolve(_ path: AttributePath, in object: JSONObject, scope: EvaluationScope) throws(SCIMError) -> [JSONValue] {
-        var elements = try filteredValues(path, in: object, scope: scope)
-        if let sub = path.subAttribute {
-            var out: [JSONValue] = []
-            for element in elements {
-                if let v = element.objectValue?[caseInsensitive: sub] { appendFlattened(v, to: &out) }
-            }
-            elements = out
-        }
-        return elements
-    }
-
-    /// The attribute's values, flattened, that its value filter (if any) keeps.
-    static func filteredValues(_ path: AttributePath, in object: JSONObject, scope: EvaluationScope) throws(SCIMError) -> [JSONValue] {
-        var elements: [JSONValue] = []
-        for raw in rawAttributeValues(path, in: object, scope: scope) { appendFlattened(raw, to: &elements) }
-        guard let filter = path.valueFilter else { return elements }
-        let inner = scope.nested(in: path)
-        var kept: [JSONValue] = []
-        for element in elements {
-            guard let o = element.objectValue else { continue }
-            if try evaluate(filter, on: o, scope: inner) { kept.append(element) }
-        }
-        return kept
-    }
-
-    /// See ``JSONObject/leaves(at:resourceType:)``; throws when the value filter is invalid.
-    static func resolveLeaves(_ path: AttributePath, in object: JSONObject, scope: EvaluationScope) throws(SCIMError) -> [LeafValue] {
-        func leaf(_ value: JSONValue) -> LeafValue? {
-            switch value {
-            case .null: return nil
-            case .array(let elements): return LeafValue(values: elements.filter { !$0.isNull }, isArray: true)
-            default: return LeafValue(values: [value], isArray: false)
-            }
-        }
-        if path.valueFilter == nil && path.subAttribute == nil {
-            return rawAttributeValues(path, in: object, scope: scope).compactMap(leaf)
-        }
-        // A value filter or a sub-attribute walks into the attribute's values one by one.
-        let elements = try filteredValues(path, in: object, scope: scope)
-        guard let sub = path.subAttribute else { return elements.compactMap(leaf) }
-        return elements.compactMap { $0.objectValue?[caseInsensitive: sub] }.compactMap(leaf)
-    }
-
-    // MARK: Evaluation
-
-    static func evaluate(_ filter: Filter, on object: JSONObject, scope: EvaluationScope) throws(SCIMError) -> Bool {
-        switch filter {
-        case .and(let l, let r):
-            // Written out because `&&` takes an autoclosure, which loses the typed throw.
-            if try !evaluate(l, on: object, scope: scope) { return false }
-            return try evaluate(r, on: object, scope: scope)
-        case .or(let l, let r):
-            if try evaluate(l, on: object, scope: scope) { return true }
-            return try evaluate(r, on: object, scope: scope)
-        case .not(let inner):
-            return try !evaluate(inner, on: object, scope: scope)
-        case .present(let path):
-            return try resolve(path, in: object, scope: scope).contains(where: isPresent)
-        case .valuePath(let path, let inner):
-            var withFilter = path
-            withFilter.valueFilter = inner
-            return try !resolve(withFilter, in: object, scope: scope).isEmpty
-        case .compare(let path, let op, let literal):
-            return try compare(path, op, literal, on: object, scope: scope)
-        }
-    }
-
-    /// RFC 7644 §3.4.2.2 `pr`: "has a non-empty value, or if it contains a non-empty node for
-    /// complex attributes".
-    static func isPresent(_ value: JSONValue) -> Bool {
-        switch value {
-        case .null: return false
-        case .string(let s): return !s.isEmpty
-        case .array(let a): return a.contains(where: isPresent)
-        case .object(let o): return o.contains { isPresent($0.value) }
-        default: return true
-        }
-    }
-
-    static func compare(
-        _ path: AttributePath, _ op: ComparisonOperator, _ literal: JSONValue, on object: JSONObject, scope: EvaluationScope
-    ) throws(SCIMError) -> Bool {
-        var definition = scope.leafDefinition(path)
-        var values = try resolve(path, in: object, scope: scope)
-        if definition?.type == .complex || values.contains(where: { $0.objectValue != nil }) {
-            if let d = definition {
-                guard let valueDefinition = d.subAttribute(named: "value") else {
-                    throw complexWithoutSubAttribute(path)
-                }
-                definition = valueDefinition
-            }
-            var plain: [JSONValue] = []
-            for v in values {
-                if let o = v.objectValue {
-                    if let inner = o[caseInsensitive: "value"] { appendFlattened(inner, to: &plain) }
-                } else {
-                    plain.append(v)
-                }
-            }
-            values = plain
-        }
-        if literal.isNull {
-            return op == .eq ? values.isEmpty : !values.isEmpty
-        }
-        let operand = coerceLiteral(literal, for: definition)
-        for v in values where compareOne(v, op, operand, definition) { return true }
-        return false
-    }
-
-    /// `active eq "true"`: a string literal compared with a boolean attribute means the boolean.
-    static func coerceLiteral(_ literal: JSONValue, for definition: AttributeDefinition?) -> JSONValue {
-        if definition?.type == .boolean, case .string(let s) = literal {
-            if s.caseInsensitiveEquals("true") { return .bool(true) }
-            if s.caseInsensitiveEquals("false") { return .bool(false) }
-        }
-        return literal
-    }
-
-    static func compareOne(_ value: JSONValue, _ op: ComparisonOperator, _ literal: JSONValue, _ definition: AttributeDefinition?) -> Bool {
-        let caseExact = definition?.caseExact ?? false
-        if op.isSubstring {
-            guard case .string(let hay) = value, case .string(let needle) = literal else { return false }
-            let h = caseExact ? hay : hay.lowercased()
-            let n = caseExact ? needle : needle.lowercased()
-            switch op {
-            case .co: return n.isEmpty || h.contains(n)
-            case .sw: return h.hasPrefix(n)
-            default: return h.hasSuffix(n)
-            }
-        }
-        guard let order = order(value, literal, definition: definition) else { return op == .ne }
-        switch op {
-        case .eq: return order == 0
-        case .ne: return order != 0
-        case .gt: return order > 0
-        case .ge: return order >= 0
-        case .lt: return order < 0
-        case .le: return order <= 0
-        default: return false
-        }
-    }
-
     /// -1/0/1 ordering of two values of comparable types, `nil` when they cannot be compared.
-    static func order(_ a: JSONValue, _ b: JSONValue, definition: AttributeDefinition?) -> Int? {
-        if definition?.type == .dateTime, case .string(let x) = a, case .string(let y) = b {
+    /// `type` and `caseExact` are the attribute's (RFC 7643 §2.2); `nil`/`false` when unknown.
+    static func order(_ a: JSONValue, _ b: JSONValue, type: AttributeDefinition.DataType?, caseExact: Bool) -> Int? {
+        if type == .dateTime, case .string(let x) = a, case .string(let y) = b {
             guard let dx = SCIMDateTime(x), let dy = SCIMDateTime(y) else { return nil }
             return dx < dy ? -1 : (dx == dy ? 0 : 1)
         }
         switch (a, b) {
         case (.string(let x), .string(let y)):
-            return compareStrings(x, y, caseExact: definition?.caseExact ?? false)
+            return compareStrings(x, y, caseExact: caseExact)
         case (.int(let x), .int(let y)):
             return x < y ? -1 : (x == y ? 0 : 1)
         case (.int, .double), (.double, .int), (.double, .double):

@@ -446,6 +446,7 @@ struct PatchApplier {
             throw SCIMError.invalidPath("\(definition.name) is not multi-valued, so it cannot take a value filter")
         }
         try FilterEvaluator.validate(filter, scope: filterScope)
+        let prepared = try PreparedNode(filter, scope: filterScope)
         let existing = container[key]
         var elements: [JSONValue]
         switch existing {
@@ -455,7 +456,7 @@ struct PatchApplier {
         }
         var matched: [Int] = []
         for (i, e) in elements.enumerated() {
-            if case .object(let o) = e, try FilterEvaluator.evaluate(filter, on: o, scope: filterScope) { matched.append(i) }
+            if case .object(let o) = e, prepared.matches(o) { matched.append(i) }
         }
         let subDefinition = path.subAttribute.flatMap { definition?.subAttribute(named: $0) }
         let elementPath = path.subAttribute.map { "\(path.attribute).\($0)" } ?? path.attribute

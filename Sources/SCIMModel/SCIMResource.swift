@@ -109,7 +109,7 @@ public enum SCIMResource {
     public static func sortKey(_ resource: JSONObject, by path: AttributePath, resourceType: SCIMResourceType) -> JSONValue? {
         var attributePath = path
         attributePath.subAttribute = nil
-        let elements = (try? FilterEvaluator.resolve(attributePath, in: resource, scope: .top(resourceType))) ?? []
+        let elements = resource.values(at: attributePath, resourceType: resourceType)
         guard var chosen = elements.first(where: { $0.objectValue?[caseInsensitive: "primary"] == .bool(true) }) ?? elements.first
         else { return nil }
         if let sub = path.subAttribute {
@@ -139,7 +139,7 @@ public enum SCIMResource {
         case (let x?, let y?):
             var definition = SCIMSchemas.definition(of: path, resourceType: resourceType)
             if definition?.type == .complex { definition = definition?.subAttribute(named: "value") }
-            let order = FilterEvaluator.order(x, y, definition: definition) ?? fallbackOrder(x, y)
+            let order = FilterEvaluator.order(x, y, type: definition?.type, caseExact: definition?.caseExact ?? false) ?? fallbackOrder(x, y)
             return order < 0 ? .orderedAscending : (order == 0 ? .orderedSame : .orderedDescending)
         }
     }

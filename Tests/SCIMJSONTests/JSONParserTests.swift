@@ -471,6 +471,27 @@ struct SplitMix: RandomNumberGenerator {
         #expect(throws: JSONParseError.self) { try JSONParser().parseObject(text, keepingMembers: { _ in true }) }
     }
 
+    /// `parseObject(_:keepingMembersIn:)` keeps exactly the members whose names
+    /// `caseInsensitiveEquals` one of the names: ASCII compared in place, any case; escaped
+    /// names decoded first; non-ASCII names and keys compared as Strings (the Kelvin sign `K`
+    /// lowercases to an ASCII "k").
+    @Test func namedMembersAreThoseCaseInsensitiveEqualsKeeps() throws {
+        let text = #"{"Emails":[{"value":"a"}],"userName":"u","EMAILSX":1,"na\u006De":{"x":1},"\u212Aey":2,"Straße":3,"ID":"7"}"#
+        guard case .object(let whole) = try JSONParser().parse(text) else {
+            Issue.record("not an object")
+            return
+        }
+        let nameLists: [[String]] = [[], ["emails"], ["EMAILS", "name"], ["key"], ["straße", "id"], ["STRASSE"], ["emails", "Straße", "kEy", "nope"]]
+        for names in nameLists {
+            let part = try JSONParser().parseObject(text, keepingMembersIn: JSONMemberNames(names))
+            var expected = JSONObject()
+            for (key, value) in whole where names.contains(where: { $0.caseInsensitiveEquals(key) }) { expected[key] = value }
+            #expect(part == expected, "\(names)")
+        }
+        let kelvin = try JSONParser().parseObject(text, keepingMembersIn: JSONMemberNames(["key"]))
+        #expect(kelvin.keys == ["\u{212A}ey"])
+    }
+
     @Test func aKeptMemberIsCheckedLikeAFullParse() {
         #expect(throws: JSONParseError.self) { try JSONParser().parseObject(#"{"a": 01}"#, keepingMembers: { _ in true }) }
         #expect(throws: JSONParseError.self) { try JSONParser().parseObject(#"{"a": 1, "a": 2}"#, keepingMembers: { _ in true }) }

@@ -265,6 +265,71 @@ private func matches(_ filter: String, _ resource: JSONObject = babs, _ type: SC
     }
 }
 
+/// `PreparedFilter`: what is resolved once must not change what matches.
+@Suite struct PreparedFilterTests {
+    /// Case-insensitive `co`/`sw`/`ew` compare ASCII text byte by byte; anything else as Swift
+    /// Strings (graphemes, Unicode lowercasing). Each case is checked against that String rule.
+    @Test(arguments: [
+        ("Tour Guide", "tour g"), ("Tour Guide", "GUIDE"), ("Tour Guide", ""), ("Tour Guide", "Tour Guide!"),
+        ("ÉCOLE Normale", "école"), ("e\u{301}cole", "e"), ("Straße", "STRASSE"), ("a\r\nb", "\r"), ("a\r\nb", "a\r\nb"),
+        ("İstanbul", "i"), ("x", "x"), ("", "a"), ("KELVIN \u{212A}", "k"),
+    ])
+    func substringsCompareLikeLowercasedStrings(hay: String, needle: String) throws {
+        let resource: JSONObject = ["title": .string(hay)]
+        // As Characters explicitly: Foundation, imported here, would search "a\r\nb" by UTF-16 unit.
+        let h = Array(hay.lowercased()), n = Array(needle.lowercased())
+        let contains = n.isEmpty || (n.count <= h.count && (0...(h.count - n.count)).contains { Array(h[$0..<($0 + n.count)]) == n })
+        let expected: [(ComparisonOperator, Bool)] = [(.co, contains), (.sw, h.starts(with: n)), (.ew, h.reversed().starts(with: n.reversed()))]
+        for (op, result) in expected {
+            let filter = Filter.compare(try .parse("title"), op, .string(needle))
+            #expect(try filter.matches(resource, resourceType: .user) == result, "\(hay) \(op) \(needle)")
+        }
+    }
+
+    /// `id` is caseExact: substrings keep case, on the byte path and the String path alike.
+    @Test func caseExactSubstringsKeepCase() throws {
+        let resource: JSONObject = ["id": "AbC-Déf"]
+        #expect(try Filter.parse(#"id sw "AbC""#).matches(resource, resourceType: .user) == true)
+        #expect(try Filter.parse(#"id sw "abc""#).matches(resource, resourceType: .user) == false)
+        #expect(try Filter.parse(#"id ew "Déf""#).matches(resource, resourceType: .user) == true)
+        #expect(try Filter.parse(#"id ew "déf""#).matches(resource, resourceType: .user) == false)
+    }
+
+    /// An object where the schema has a simple value is compared by its `value` member, like an
+    /// unknown attribute's: one odd stored resource no longer makes the whole search fail.
+    @Test func anObjectWhereASimpleValueBelongsComparesItsValue() throws {
+        let odd: JSONObject = ["userName": ["value": "Odd@Example.com"], "title": ["display": "x"]]
+        #expect(try Filter.parse(#"userName eq "odd@example.com""#).matches(odd, resourceType: .user) == true)
+        #expect(try Filter.parse(#"userName ew "@EXAMPLE.COM""#).matches(odd, resourceType: .user) == true)
+        #expect(try Filter.parse(#"title eq "x""#).matches(odd, resourceType: .user) == false)
+        #expect(try Filter.parse(#"title eq null"#).matches(odd, resourceType: .user) == true)
+        #expect(try Filter.parse(#"title pr"#).matches(odd, resourceType: .user) == true)
+    }
+
+    /// One prepared filter gives the same answers as `Filter.matches` over many resources, and
+    /// refuses what validation refuses.
+    @Test func preparedOnceMatchesLikeMatches() throws {
+        let texts = [
+            #"emails[type eq "work" and value ew "@example.com"]"#, #"name.familyName co "o'MAL""#, "loginCount ge 42",
+            #"meta.lastModified gt "2011-05-13T04:42:34Z""#, #"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager eq "26118915-6090-4610-87e4-49d8ca9f808d""#,
+            #"not (active eq "false") and emails[type eq "home"].value sw "BABS""#,
+        ]
+        var other = babs
+        other["emails"] = [["value": "x@example.org", "type": "work"]]
+        other["active"] = false
+        for text in texts {
+            let filter = try Filter.parse(text)
+            let prepared = try PreparedFilter(filter, resourceType: .user)
+            for resource in [babs, other, JSONObject()] {
+                #expect(prepared.matches(resource) == (try filter.matches(resource, resourceType: .user)), "\(text)")
+            }
+        }
+        #expect(try PreparedFilter(try Filter.parse(texts[0]), resourceType: .user).matches(babs))
+        #expect(throws: SCIMError.self) { try PreparedFilter(try Filter.parse("active gt true"), resourceType: .user) }
+        #expect(throws: SCIMError.self) { try PreparedFilter(try Filter.parse(#"name eq "x""#), resourceType: .user) }
+    }
+}
+
 @Suite struct ValuesAtPathTests {
     @Test func simpleAndSub() throws {
         #expect(babs.values(at: try .parse("userName"), resourceType: .user) == ["bjensen@example.com"])
