@@ -3,40 +3,96 @@ import GRDB
 import SCIMDProtocol
 import SCIMDStore
 import SCIMJSON
+import SCIMModel
 import NIOConcurrencyHelpers
+
+/// What a SCIM request did to one resource: `ResourceChange.change` on the wire, and with the
+/// resource type the event type (`user.deactivated`).
+enum ResourceChangeKind: String, Sendable, CaseIterable {
+    case created, updated, deactivated, reactivated, deleted
+    case memberAdded = "member_added"
+    case memberRemoved = "member_removed"
+}
+
+/// The change feed's event types. `EventInfo.types` documents them to clients (`rpc.discover`,
+/// the `types` check of `events.*`); `EventTypeTests` keeps the two lists equal.
+enum EventType: String, Sendable, CaseIterable {
+    case userCreated = "user.created"
+    case userUpdated = "user.updated"
+    case userDeactivated = "user.deactivated"
+    case userReactivated = "user.reactivated"
+    case userDeleted = "user.deleted"
+    case groupCreated = "group.created"
+    case groupUpdated = "group.updated"
+    case groupDeleted = "group.deleted"
+    case groupMemberAdded = "group.member_added"
+    case groupMemberRemoved = "group.member_removed"
+    case warningOpened = "warning.opened"
+    case warningResolved = "warning.resolved"
+    case mappingChanged = "mapping.changed"
+    case connectionCreated = "connection.created"
+    case connectionUpdated = "connection.updated"
+    case connectionDeleted = "connection.deleted"
+    case connectionTokenRotated = "connection.token_rotated"
+
+    /// The event of `change` to a resource of `resourceType` (`User`/`Group`, as in
+    /// `ResourceChange`); nil for a pair the feed has no type for (a User's `member_added`).
+    init?(resourceType: String, change: String) {
+        self.init(rawValue: resourceType.lowercased() + "." + change)
+    }
+
+    /// `warning.opened` or `warning.resolved`.
+    static func warning(opened: Bool) -> EventType { opened ? .warningOpened : .warningResolved }
+}
+
+extension ResourceChange {
+    /// A change of the service's own making: kinds are typed here and strings on the wire.
+    init(
+        _ resourceType: SCIMResourceType, id: String, _ change: ResourceChangeKind, connection: String, version: String? = nil,
+        member: String? = nil, mapped: JSONValue? = nil, warningsOpened: [String]? = nil, warningsResolved: [String]? = nil
+    ) {
+        self.init(
+            resourceType: resourceType.rawValue, id: id, change: change.rawValue, connection: connection, version: version,
+            member: member, mapped: mapped, warningsOpened: warningsOpened, warningsResolved: warningsResolved)
+    }
+}
 
 /// Appends change-feed events inside the transaction of the change they describe, so the feed
 /// and the data can never disagree.
 enum EventLog {
     static func append(
-        _ db: Database, at: Milliseconds, connectionId: String, type: String, resourceType: String?, resourceId: String?,
+        _ db: Database, at: Milliseconds, connectionId: String, type: EventType, resourceType: String?, resourceId: String?,
         data: JSONObject
     ) throws {
         let record = EventRecord(
-            at: at, connectionId: connectionId, type: type, resourceType: resourceType, resourceId: resourceId,
+            at: at, connectionId: connectionId, type: type.rawValue, resourceType: resourceType, resourceId: resourceId,
             data: JSONSerializer.string(.object(data)))
         try record.insertRow(db)
     }
 
     /// The events of a SCIM request's changes: one per change, plus `warning.opened|resolved`.
+    /// Throws `RPCError.internal` for a change the feed has no event type for (a bug: the
+    /// request's transaction rolls back rather than log an event no client can select).
     static func append(_ db: Database, at: Milliseconds, changes: [ResourceChange], names: [String: String]) throws {
         for change in changes {
+            guard let type = EventType(resourceType: change.resourceType, change: change.change) else {
+                throw RPCError.internalError("no event type for a \(change.resourceType) '\(change.change)' change")
+            }
             var data: JSONObject = [:]
             if let name = names[change.id] { data[change.resourceType == "User" ? "userName" : "displayName"] = .string(name) }
             if let version = change.version { data["version"] = .string(version) }
             if let member = change.member { data["member"] = .string(member) }
             if let mapped = change.mapped { data["mapped"] = mapped }
             try append(
-                db, at: at, connectionId: change.connection, type: "\(change.resourceType.lowercased()).\(change.change)",
-                resourceType: change.resourceType, resourceId: change.id, data: data)
+                db, at: at, connectionId: change.connection, type: type, resourceType: change.resourceType, resourceId: change.id, data: data)
             for property in change.warningsOpened ?? [] {
                 try append(
-                    db, at: at, connectionId: change.connection, type: "warning.opened", resourceType: change.resourceType,
+                    db, at: at, connectionId: change.connection, type: .warningOpened, resourceType: change.resourceType,
                     resourceId: change.id, data: ["property": .string(property)])
             }
             for property in change.warningsResolved ?? [] {
                 try append(
-                    db, at: at, connectionId: change.connection, type: "warning.resolved", resourceType: change.resourceType,
+                    db, at: at, connectionId: change.connection, type: .warningResolved, resourceType: change.resourceType,
                     resourceId: change.id, data: ["property": .string(property)])
             }
         }

@@ -250,10 +250,10 @@ extension SCIMDService {
                 // Named like every other user/group event.
                 if let name = evaluation.name { data[type == .user ? "userName" : "displayName"] = .string(name) }
                 try EventLog.append(
-                    db, at: now, connectionId: connectionId, type: "\(type.rawValue.lowercased()).updated", resourceType: type.rawValue,
+                    db, at: now, connectionId: connectionId, type: type == .user ? .userUpdated : .groupUpdated, resourceType: type.rawValue,
                     resourceId: record.id, data: data)
             }
-            for (kind, properties) in [("warning.opened", warnings.opened), ("warning.resolved", warnings.resolved)] {
+            for (kind, properties) in [(EventType.warningOpened, warnings.opened), (.warningResolved, warnings.resolved)] {
                 for property in properties {
                     try EventLog.append(
                         db, at: now, connectionId: connectionId, type: kind, resourceType: type.rawValue, resourceId: record.id,

@@ -165,7 +165,7 @@ extension SCIMDService {
             try await store.write { db in
                 try record.insert(db)
                 try EventLog.append(
-                    db, at: record.createdAt, connectionId: connection.id, type: "mapping.changed", resourceType: nil, resourceId: nil,
+                    db, at: record.createdAt, connectionId: connection.id, type: .mappingChanged, resourceType: nil, resourceId: nil,
                     data: eventData)
             }
         }

@@ -139,15 +139,15 @@ extension SCIMDService {
         request["assignedId"] = .string(held.id)
         let now = clock.now()
         let record = PendingCommitRecord(
-            id: UUID().uuidString.lowercased(), connectionId: connectionId, action: held.action,
+            id: UUID().uuidString.lowercased(), connectionId: connectionId, action: held.action.rawValue,
             request: JSONSerializer.string(.object(request)), userPreview: JSONSerializer.string(.object(held.user)), createdAt: now,
             expiresAt: now + Milliseconds(timeoutSeconds) * 1000)
         try await store.write { db in try record.insert(db) }
-        logger.info("change held for confirmation", metadata: ["commitId": "\(record.id)", "action": "\(held.action)"])
+        logger.info("change held for confirmation", metadata: ["commitId": "\(record.id)", "action": "\(held.action.rawValue)"])
         return .init(
             status: 202, headers: [:], body: nil, changes: [],
             actionRequired: ActionRequired(
-                commitId: record.id, action: held.action, user: .object(held.user), mapped: .object(held.mapped),
+                commitId: record.id, action: held.action.rawValue, user: .object(held.user), mapped: .object(held.mapped),
                 expiresAt: Timestamp.string(record.expiresAt)))
     }
 
@@ -173,10 +173,11 @@ extension SCIMDService {
         let stored = try JSONParser().parse(pending.request)
         let handle = try RPCCodec.decode(SCIMHandle.Params.self, from: stored)
         let request = SCIMRequest(handle, basePath: configuration.scimBasePath)
+        let isLink = pending.action == SCIMEndpoint.Held.Action.link.rawValue
         let response = await execute(
             request, connectionId: pending.connectionId, confirm: false, assignedId: stored["assignedId"]?.stringValue,
-            linkAppUserId: pending.action == "link" ? params.appUserId.nonEmpty : nil)
-        if pending.action != "link", let appUserId = params.appUserId.nonEmpty, response.status < 300, let id = response.resourceId {
+            linkAppUserId: isLink ? params.appUserId.nonEmpty : nil)
+        if !isLink, let appUserId = params.appUserId.nonEmpty, response.status < 300, let id = response.resourceId {
             _ = try? await linkUser(.init(connection: pending.connectionId, id: id, appUserId: appUserId))
         }
         return .init(

@@ -162,7 +162,7 @@ extension SCIMDService {
             record.appUserId = appUserId
             try record.update(db)
             try EventLog.append(
-                db, at: now, connectionId: connectionId, type: "user.updated", resourceType: "User", resourceId: record.id,
+                db, at: now, connectionId: connectionId, type: .userUpdated, resourceType: "User", resourceId: record.id,
                 data: ["userName": .string(Self.displayName(record)), "appUserId": appUserId.map(JSONValue.string) ?? .null])
             return LinkResult(id: record.id, userName: Self.displayName(record), appUserId: appUserId)
         }

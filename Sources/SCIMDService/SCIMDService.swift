@@ -258,7 +258,7 @@ public actor SCIMDService {
                     try record.insert(db)
                     try initial.insert(db)
                     try EventLog.append(
-                        db, at: now, connectionId: record.id, type: "connection.created", resourceType: nil, resourceId: nil,
+                        db, at: now, connectionId: record.id, type: .connectionCreated, resourceType: nil, resourceId: nil,
                         data: Self.eventData(record))
                 }
             }
@@ -329,7 +329,7 @@ public actor SCIMDService {
                         + "(domains: [\"example.com\"]); without them anyone with that name at any domain would match",
                     field: params.sso != nil ? "sso.kind" : "domains")
             }
-            let committed = try await commitConnectionChange(current.id, eventType: "connection.updated", eventData: Self.eventData) { record in
+            let committed = try await commitConnectionChange(current.id, eventType: .connectionUpdated, eventData: Self.eventData) { record in
                 if let name { record.name = name }
                 if let customerId = params.customerId { record.customerId = Optional(customerId).nonEmpty }
                 if let idp = params.idp { record.idp = Optional(idp).nonEmpty }
@@ -364,7 +364,7 @@ public actor SCIMDService {
                     let counts = try db.resourceCounts(connectionId: record.id)
                     try db.deleteConnection(record)
                     try EventLog.append(
-                        db, at: now, connectionId: record.id, type: "connection.deleted", resourceType: nil, resourceId: nil,
+                        db, at: now, connectionId: record.id, type: .connectionDeleted, resourceType: nil, resourceId: nil,
                         data: Self.eventData(record))
                     return counts
                 }
@@ -390,7 +390,7 @@ public actor SCIMDService {
             let current = try connection(named: params.connection)
             let (token, hash) = BearerToken.generate()
             let committed = try await commitConnectionChange(
-                current.id, eventType: "connection.token_rotated", eventData: { _ in ["overlapSeconds": .int(overlap)] }
+                current.id, eventType: .connectionTokenRotated, eventData: { _ in ["overlapSeconds": .int(overlap)] }
             ) { record in
                 let now = record.updatedAt
                 if overlap > 0 {
@@ -417,7 +417,7 @@ public actor SCIMDService {
     /// `updatedAt` already set to now. Throws `not_found` (deleted meanwhile), `conflict` (name
     /// taken), and the store's errors (nothing is changed then, in SQLite or in memory).
     func commitConnectionChange(
-        _ id: String, eventType: String, eventData: @escaping @Sendable (ConnectionRecord) -> JSONObject,
+        _ id: String, eventType: EventType, eventData: @escaping @Sendable (ConnectionRecord) -> JSONObject,
         _ change: @escaping @Sendable (inout ConnectionRecord) throws -> Void
     ) async throws -> ConnectionRecord {
         let now = clock.now()

@@ -45,7 +45,7 @@ extension SCIMEndpoint {
             let result = mapping.evaluate(
                 raw: resource, id: id, type: type, groups: [], members: mapping.groupsReadMembers ? rows.map(memberValue) : [])
             if confirm && type == .user {
-                throw Held(action: "link", id: id, user: try render(record, groups: [], baseURL: base), mapped: result.properties)
+                throw Held(action: .link, id: id, user: try render(record, groups: [], baseURL: base), mapped: result.properties)
             }
             let warnings = try MappingWriter.apply(result, version: mapping.version, to: &record, requestId: requestId, now: now, db: db)
             if type == .user, let linkAppUserId {
@@ -64,13 +64,13 @@ extension SCIMEndpoint {
                 ? try remapMembers(db, userIds: Set(rows.map(\.memberId)), mapping: mapping, now: now, names: &names) : []
             response.changes = [
                 ResourceChange(
-                    resourceType: type.rawValue, id: id, change: "created", connection: connectionId,
+                    type, id: id, .created, connection: connectionId,
                     version: ETag.string(1), mapped: .object(result.properties), warningsOpened: warnings.opened,
                     warningsResolved: warnings.resolved)
             ]
             if type == .group {
                 for member in rows.map(\.memberId) {
-                    response.changes.append(.init(resourceType: "Group", id: id, change: "member_added", connection: connectionId, member: member))
+                    response.changes.append(.init(.group, id: id, .memberAdded, connection: connectionId, member: member))
                 }
                 response.changes += roleChanges
             }
@@ -206,29 +206,29 @@ extension SCIMEndpoint {
                 raw: updated, id: id, type: type, groups: groups, members: mapping.groupsReadMembers ? members ?? [] : [])
             let warnings = try MappingWriter.apply(result, version: mapping.version, to: &record, requestId: requestId, now: now, db: db)
             try record.updateRow(db)
-            let kind: String
+            let kind: ResourceChangeKind
             if type == .user, wasActive != false, fields.active == false {
-                kind = "deactivated"
+                kind = .deactivated
             } else if type == .user, wasActive == false, fields.active != false {
-                kind = "reactivated"
+                kind = .reactivated
             } else {
-                kind = "updated"
+                kind = .updated
             }
-            if confirm && (kind == "deactivated" || kind == "reactivated") {
+            if confirm && (kind == .deactivated || kind == .reactivated) {
                 throw Held(
-                    action: kind == "deactivated" ? "disable" : "enable", id: id,
+                    action: kind == .deactivated ? .disable : .enable, id: id,
                     user: try render(record, groups: groups, baseURL: base), mapped: result.properties)
             }
             changes.append(
                 .init(
-                    resourceType: type.rawValue, id: id, change: kind, connection: connectionId, version: ETag.string(record.version),
+                    type, id: id, kind, connection: connectionId, version: ETag.string(record.version),
                     mapped: .object(result.properties), warningsOpened: warnings.opened, warningsResolved: warnings.resolved))
             if type == .group {
                 for m in delta.added {
-                    changes.append(.init(resourceType: "Group", id: id, change: "member_added", connection: connectionId, member: m))
+                    changes.append(.init(.group, id: id, .memberAdded, connection: connectionId, member: m))
                 }
                 for m in delta.removed {
-                    changes.append(.init(resourceType: "Group", id: id, change: "member_removed", connection: connectionId, member: m))
+                    changes.append(.init(.group, id: id, .memberRemoved, connection: connectionId, member: m))
                 }
                 // Roles follow membership and the group's name: re-map the users it may have changed.
                 if mapping.dependsOnGroups {
@@ -315,9 +315,9 @@ extension SCIMEndpoint {
             if confirm && type == .user {
                 let groups = try memberships(db, connectionId: connectionId, userId: id)
                 let mapped = record.mapped.flatMap { try? JSONParser().parse($0).objectValue } ?? [:]
-                throw Held(action: "delete", id: id, user: try render(record, groups: groups, baseURL: base), mapped: mapped)
+                throw Held(action: .delete, id: id, user: try render(record, groups: groups, baseURL: base), mapped: mapped)
             }
-            var changes: [ResourceChange] = [.init(resourceType: type.rawValue, id: id, change: "deleted", connection: connectionId)]
+            var changes: [ResourceChange] = [.init(type, id: id, .deleted, connection: connectionId)]
             var names: [String: String] = [:]
             // A deleted resource leaves every group that listed it (RFC 7644 §3.6: no dangling references).
             for groupId in try db.groupIds(connectionId: connectionId, memberId: id) {
@@ -326,7 +326,7 @@ extension SCIMEndpoint {
                 group.updatedAt = max(now, group.updatedAt)
                 try group.updateRow(db)
                 try db.deleteMember(connectionId: connectionId, groupId: groupId, memberId: id)
-                changes.append(.init(resourceType: "Group", id: groupId, change: "member_removed", connection: connectionId, member: id))
+                changes.append(.init(.group, id: groupId, .memberRemoved, connection: connectionId, member: id))
             }
             _ = try record.delete(db)
             // Its open warnings go with it: say so in the feed, or a consumer that follows
@@ -379,7 +379,7 @@ extension SCIMEndpoint {
             try record.updateMappingColumns(db)  // read above, in this transaction
             changes.append(
                 ResourceChange(
-                    resourceType: "User", id: record.id, change: "updated", connection: connectionId, version: ETag.string(record.version),
+                    .user, id: record.id, .updated, connection: connectionId, version: ETag.string(record.version),
                     mapped: .object(new.properties), warningsOpened: warnings.opened, warningsResolved: warnings.resolved))
         }
         return changes

@@ -31,7 +31,19 @@ struct SCIMEndpoint: Sendable {
 
     /// Thrown inside a write transaction to roll it back and hold the change for `scim.commit`.
     struct Held: Error {
-        var action: String
+        /// What the held change would do; `ActionRequired.action` on the wire.
+        enum Action: String, Sendable {
+            /// Create a user (and link it to the application's id when `scim.commit` gives one).
+            case link
+            /// Deactivate a user (`active` false).
+            case disable
+            /// Reactivate a user.
+            case enable
+            /// Delete a user.
+            case delete
+        }
+
+        var action: Action
         var id: String
         var user: JSONObject
         var mapped: JSONObject
