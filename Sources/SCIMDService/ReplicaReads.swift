@@ -48,6 +48,13 @@ extension ConnectionResources {
     func renderedAlone(_ resource: ReplicaResource, baseURL: String) -> JSONObject {
         SCIMDService.render(resource.record, stored: resource.object, groups: [], members: [], baseURL: baseURL)
     }
+
+    /// ``renderedAlone(_:baseURL:)`` around only the stored members in `names` (which should
+    /// hold `schemas`, rendered from the stored value): what a filter reading those members, `id`
+    /// or `meta` needs, without building the rest.
+    func renderedAlone(_ resource: ReplicaResource, keepingMembersIn names: JSONMemberNames, baseURL: String) -> JSONObject {
+        SCIMDService.render(resource.record, stored: resource.object(keepingMembersIn: names), groups: [], members: [], baseURL: baseURL)
+    }
 }
 
 extension IndexPlan {

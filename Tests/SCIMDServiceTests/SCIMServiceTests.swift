@@ -218,5 +218,22 @@ import Testing
             // Page resources are rendered whole: id, meta and the stored members all there.
             #expect(page.body?["Resources"]?.arrayValue?.allSatisfy { $0["id"] != nil && $0["meta"] != nil && $0["userName"] != nil } == true)
         }
+        // Filters reading what rendering adds (`meta`, `id`, `schemas`) see it on each resource of
+        // the split scan, rendered around just the members they read.
+        let filters = [
+            #"meta.resourceType eq "User" and title eq "match""#, #"meta.version eq "W/\"1\"" and title eq "match""#,
+            #"schemas eq "urn:ietf:params:scim:schemas:core:2.0:User" and title eq "match""#,
+            #"meta.lastModified gt "2001-01-01T00:00:00Z" and not (title ne "match")"#, #"id pr and title eq "match""#,
+        ]
+        for filter in filters {
+            let query = filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            let page = await fixture.scim("GET", "/Users?filter=\(query)&startIndex=395&count=10", token: a.token)
+            #expect(page.body?["totalResults"] == .int(users / 3), "\(filter)")
+            let got = page.body?["Resources"]?.arrayValue?.compactMap { $0["nickName"]?.stringValue } ?? []
+            #expect(got == Array(expected.dropFirst(394).prefix(10)), "\(filter)")
+            #expect(page.body?["Resources"]?.arrayValue?.allSatisfy { $0["meta"] != nil && $0["userName"] != nil } == true)
+        }
+        let none = await fixture.scim("GET", "/Users?filter=meta.lastModified%20lt%20%222001-01-01T00%3A00%3A00Z%22", token: a.token)
+        #expect(none.body?["totalResults"] == 0)
     }
 }
