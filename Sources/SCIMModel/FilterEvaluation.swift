@@ -194,6 +194,7 @@ enum FilterEvaluator {
                 guard let valueDefinition = definition.subAttribute(named: "value") else { throw complexWithoutSubAttribute(path) }
                 definition = valueDefinition
             }
+            try checkLiteralType(literal, definition.type, path: path)
             switch definition.type {
             case .boolean:
                 if op.isOrdering || op.isSubstring {
@@ -220,6 +221,29 @@ enum FilterEvaluator {
     static func validatePathFilter(_ path: AttributePath, scope: EvaluationScope) throws(SCIMError) {
         guard let inner = path.valueFilter else { return }
         try validate(inner, scope: scope.nested(in: path))
+    }
+
+    /// A literal of a type the attribute can never equal is refused rather than matching nothing:
+    /// `active eq "yes"` or `userName eq 5` would otherwise answer "no such users", which an IdP
+    /// takes as "create it" (RFC 7644 §3.4.2.2: `invalidFilter` for an unsupported comparison).
+    /// `null` is always allowed; a boolean attribute also takes the strings `"true"`/`"false"` in
+    /// any case (Entra ID sends `active eq "True"`). Attributes the schema does not define are not
+    /// checked.
+    static func checkLiteralType(_ literal: JSONValue, _ type: AttributeDefinition.DataType, path: AttributePath) throws(SCIMError) {
+        switch (type, literal) {
+        case (_, .null): return
+        case (.boolean, .bool): return
+        case (.boolean, .string(let s)) where s.caseInsensitiveEquals("true") || s.caseInsensitiveEquals("false"): return
+        case (.boolean, _):
+            throw SCIMError.invalidFilter("\"\(path)\" is a boolean attribute: compare it with true or false, not \(JSONSerializer.string(literal))")
+        case (.integer, .int), (.integer, .double), (.decimal, .int), (.decimal, .double): return
+        case (.integer, _), (.decimal, _):
+            throw SCIMError.invalidFilter("\"\(path)\" is a numeric attribute: compare it with a number, not \(JSONSerializer.string(literal))")
+        case (.string, .string), (.reference, .string), (.binary, .string), (.dateTime, .string): return
+        case (.complex, _): return
+        default:
+            throw SCIMError.invalidFilter("\"\(path)\" is a \(type.rawValue) attribute: compare it with a quoted string, not \(JSONSerializer.string(literal))")
+        }
     }
 
     /// Checks that need only the operator and the literal (also done when parsing).

@@ -175,10 +175,10 @@ struct MappingCommand: AsyncParsableCommand {
             }
             if options.json { return try options.printJSON(result) }
             if result.suggestions.isEmpty {
-                print("No suggestion: none of the \(result.warnedResources) resources missing \(property) has a matching key.")
+                print("No suggestion: none of the \(resources(result.warnedResources)) missing \(property) has a matching key.")
                 return
             }
-            print("\(result.warnedResources) resources miss \(property). Candidate fallback paths:")
+            print("\(resources(result.warnedResources)) \(result.warnedResources == 1 ? "misses" : "miss") \(property). Candidate fallback paths:")
             print(
                 Table.render(
                     headers: ["PATH", "FIXES", "EXAMPLE"],
@@ -271,10 +271,13 @@ func editProperty(
     }
 }
 
+/// "1 resource", "2 resources".
+func resources(_ count: Int) -> String { count == 1 ? "1 resource" : "\(count) resources" }
+
 /// Prints a re-mapping summary: warnings resolved/opened and values gained/lost.
 func printRemap(_ s: RemapSummary) {
     let resolved = s.warningsResolved.values.reduce(0, +), opened = s.warningsOpened.values.reduce(0, +)
-    print("\(s.resources) resources re-mapped in \(String(format: "%.1f", s.elapsedMilliseconds)) ms; \(s.resourcesChanged) changed.")
+    print("\(resources(s.resources)) re-mapped in \(String(format: "%.1f", s.elapsedMilliseconds)) ms; \(s.resourcesChanged) changed.")
     print("Warnings resolved: \(resolved)\(detail(s.warningsResolved)); opened: \(opened)\(detail(s.warningsOpened)).")
     if !s.gained.isEmpty { print("Values gained:\(detail(s.gained))") }
     if !s.lost.isEmpty { print("Values lost:\(detail(s.lost))") }

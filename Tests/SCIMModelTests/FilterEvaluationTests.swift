@@ -178,6 +178,28 @@ private func matches(_ filter: String, _ resource: JSONObject = babs, _ type: SC
         #expect(error?.status == 400)
     }
 
+    /// A literal the attribute can never equal is an error, not an empty answer an IdP would read
+    /// as "create it". Strings "true"/"false" on a boolean, numbers on numbers, `null` anywhere,
+    /// and attributes the schema does not define stay allowed.
+    @Test(arguments: [
+        #"active eq "yes""#, "active eq 1", #"emails.primary eq "no""#, "userName eq 5", "userName gt 5", "externalId eq true",
+        "meta.lastModified eq true", "meta.created gt 2011", #"emails[value eq 42]"#, "id eq false",
+    ])
+    func aLiteralOfTheWrongTypeIsInvalidFilter(filter: String) {
+        let error = scimError { () throws(SCIMError) in try Filter.parse(filter).validate(resourceType: .user) }
+        #expect(error?.scimType == .invalidFilter, "\(filter)")
+        #expect(error?.status == 400)
+        #expect(error?.detail.contains("attribute: compare it with") == true, "\(error?.detail ?? "")")
+    }
+
+    @Test(arguments: [
+        #"active eq "TRUE""#, "active eq null", "userName eq null", #"nickName eq "x""#, "loginCount eq 42.0", #"loginCount eq "42""#,
+        #"emails eq "a@example.com""#, #"x509Certificates.value eq "MII""#,
+    ])
+    func literalsTheAttributeCanEqualAreAccepted(filter: String) {
+        #expect(throws: Never.self) { try Filter.parse(filter).validate(resourceType: .user) }
+    }
+
     @Test func validateWithoutResources() {
         #expect(throws: SCIMError.self) { try Filter.parse(#"active gt "x""#).validate(resourceType: .user) }
         #expect(throws: Never.self) { try Filter.parse(#"title gt "x""#).validate(resourceType: .user) }
