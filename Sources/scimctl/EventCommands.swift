@@ -10,8 +10,10 @@ struct EventsCommand: AsyncParsableCommand {
         commandName: "events", abstract: "The change feed.", subcommands: [List.self, Tail.self], defaultSubcommand: Tail.self)
 
     /// One event per line: `sequence time type connection resource details`.
-    static func line(_ e: EventInfo) -> String {
-        var parts = ["\(e.sequence)", e.at, e.type, e.connection]
+    /// One event as a line: sequence, time, type, the connection's name (its id when `names`,
+    /// id → name, does not know it: a deleted connection), the resource, and `data` without `mapped`.
+    static func line(_ e: EventInfo, names: [String: String]) -> String {
+        var parts = ["\(e.sequence)", e.at, e.type, names[e.connection] ?? e.connection]
         if let type = e.resourceType, let id = e.resourceId { parts.append("\(type)/\(id)") }
         var details = e.data
         if case .object(var o) = details {
@@ -20,6 +22,11 @@ struct EventsCommand: AsyncParsableCommand {
         }
         if details != .object([:]) { parts.append(details.description) }
         return parts.joined(separator: "  ")
+    }
+
+    /// Connection id → name, for event lines.
+    static func connectionNames(_ client: SCIMDClient) async throws -> [String: String] {
+        Dictionary(try await client.listConnections().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
     }
 
     struct List: AsyncParsableCommand {
@@ -32,12 +39,14 @@ struct EventsCommand: AsyncParsableCommand {
         func run() async throws {
             let params = EventsList.Params(
                 after: after, connection: connection, types: types?.split(separator: ",").map(String.init), limit: limit)
-            let page = try await options.withClient { try await $0.listEvents(params) }
+            let (page, names) = try await options.withClient { client in
+                (try await client.listEvents(params), try await EventsCommand.connectionNames(client))
+            }
             if options.json { return try options.printJSON(page) }
             if page.events.isEmpty {
                 print(after < page.latestSequence ? "No events match." : "No events after \(after) (the newest is \(page.latestSequence)).")
             }
-            for e in page.events { print(EventsCommand.line(e)) }
+            for e in page.events { print(EventsCommand.line(e, names: names)) }
             if page.nextAfter < page.latestSequence && page.events.count == limit {
                 print("More: scimctl events list --after \(page.nextAfter)")
             }
@@ -67,13 +76,19 @@ struct EventsCommand: AsyncParsableCommand {
                 } else {
                     start = try await client.listEvents(.init(after: 0, limit: 1)).latestSequence
                 }
+                var names = json ? [:] : try await EventsCommand.connectionNames(client)
+                var unknown: Set<String> = []
                 let stream = try await client.subscribeEvents(EventSelection(after: start, connection: connection, types: types))
                 do {
                     for try await event in stream {
                         if json {
                             print(JSONSerializer.string(try JSONParser().parse(bytes: try RPCCodec.encode(event))))
                         } else {
-                            print(EventsCommand.line(event))
+                            // A connection created since the tail began: look the names up again, once.
+                            if names[event.connection] == nil, unknown.insert(event.connection).inserted {
+                                names = try await EventsCommand.connectionNames(client)
+                            }
+                            print(EventsCommand.line(event, names: names))
                         }
                         fflush(nil)  // each event shows at once, also through a pipe
                     }

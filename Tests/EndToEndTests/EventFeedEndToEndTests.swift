@@ -91,6 +91,8 @@ import Testing
         let list = try runTool("scimctl", ["events", "list"], environment: env)
         #expect(list.status == 0)
         #expect(list.stdout.contains("connection.created"))
+        // Lines name the connection, not its id.
+        #expect(list.stdout.contains("connection.created  Tail"), "\(list.stdout)")
         let none = try runTool("scimctl", ["events", "list", "--types", "user.*"], environment: env)
         #expect(none.status == 0)
         #expect(none.stdout == "No events match.\n")
