@@ -9,7 +9,6 @@ struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events", abstract: "The change feed.", subcommands: [List.self, Tail.self], defaultSubcommand: Tail.self)
 
-    /// One event per line: `sequence time type connection resource details`.
     /// One event as a line: sequence, time, type, the connection's name (its id when `names`,
     /// id → name, does not know it: a deleted connection), the resource, and `data` without `mapped`.
     static func line(_ e: EventInfo, names: [String: String]) -> String {
