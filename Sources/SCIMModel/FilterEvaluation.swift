@@ -88,7 +88,8 @@ extension Filter {
     /// Throws `SCIMError` `invalidFilter` (RFC 7644 §3.4.2.2) when the filter does not fit the
     /// schema, whatever the resource: ordering operators on boolean or binary attributes,
     /// substring operators on non-string attributes, a complex attribute compared without a
-    /// sub-attribute, a non-dateTime value compared with a dateTime attribute. To match many
+    /// sub-attribute, a non-dateTime value compared with a dateTime attribute, a literal of a type
+    /// the attribute can never equal (`active eq "yes"`, `userName eq 5`). To match many
     /// resources, make a ``PreparedFilter`` once instead.
     public func matches(_ resource: JSONObject, resourceType: SCIMResourceType) throws(SCIMError) -> Bool {
         try PreparedFilter(self, resourceType: resourceType).matches(resource)

@@ -27,7 +27,8 @@ public struct PreparedFilter: Sendable {
     /// Throws `SCIMError` `invalidFilter` (RFC 7644 §3.4.2.2) for what
     /// ``Filter/validate(resourceType:)`` refuses: ordering operators on boolean or binary
     /// attributes, substring operators on non-string attributes, a complex attribute compared
-    /// without a sub-attribute, a non-dateTime value compared with a dateTime attribute.
+    /// without a sub-attribute, a non-dateTime value compared with a dateTime attribute, a
+    /// literal of a type the attribute can never equal (`active eq "yes"`, `userName eq 5`).
     public init(_ filter: Filter, resourceType: SCIMResourceType) throws(SCIMError) {
         let scope = EvaluationScope.top(resourceType)
         try FilterEvaluator.validate(filter, scope: scope)
