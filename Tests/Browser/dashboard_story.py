@@ -26,6 +26,7 @@ import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
@@ -159,7 +160,16 @@ class Story:
     def navigate(self, action):
         """Runs `action` (a click or a form submission) and waits until the next page has loaded."""
         old = self.driver.find_element(By.TAG_NAME, "html")
-        action()
+        try:
+            action()
+        except WebDriverException as error:
+            # Chromium can fail a click whose navigation unloads the page while the command is
+            # still finishing ("Node with given id does not belong to the document"). The click
+            # happened if the page went away; if it did not, the error stands.
+            try:
+                WebDriverWait(self.driver, 5).until(expected_conditions.staleness_of(old))
+            except TimeoutException:
+                raise error from None
         WebDriverWait(self.driver, 20).until(expected_conditions.staleness_of(old))
         WebDriverWait(self.driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
