@@ -331,9 +331,7 @@ extension SCIMEndpoint {
             _ = try record.delete(db)
             // Its open warnings go with it: say so in the feed, or a consumer that follows
             // warning.opened/resolved keeps them open forever.
-            let resolved = try String.fetchAll(
-                db, sql: "SELECT property FROM warning WHERE connectionId = ? AND resourceType = ? AND resourceId = ? ORDER BY property",
-                arguments: [connectionId, type.rawValue, id])
+            let resolved = try db.warnings(connectionId: connectionId, type: type.rawValue, resourceId: id).map(\.property)
             if !resolved.isEmpty { changes[0].warningsResolved = resolved }
             try MappingWriter.deleteWarnings(db, connectionId: connectionId, type: type.rawValue, resourceId: id)
             if type == .group {

@@ -287,8 +287,10 @@ extension Database {
 
     /// The open warnings of one resource.
     public func warnings(connectionId: String, type: String, resourceId: String) throws -> [WarningRecord] {
+        // Cached: every write of a resource with warnings, and every row of a re-map that opens
+        // or resolves one, runs it (compiling it each time was an eighth of a re-map's writer).
         try WarningRecord.fetchAll(
-            self, sql: "SELECT * FROM warning WHERE connectionId = ? AND resourceType = ? AND resourceId = ? ORDER BY property",
+            cachedStatement(sql: "SELECT * FROM warning WHERE connectionId = ? AND resourceType = ? AND resourceId = ? ORDER BY property"),
             arguments: [connectionId, type, resourceId])
     }
 
