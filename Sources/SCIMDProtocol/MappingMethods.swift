@@ -317,6 +317,9 @@ public struct WarningInfo: Codable, Sendable, Equatable {
     public var kind: String
     public var detail: String?
     public var firstSeenAt: String
+    /// When a write of the resource last found the value missing (a SCIM request, or a re-map
+    /// that changed the resource's mapped values or warnings; a re-map that leaves the resource
+    /// as it was does not touch it).
     public var lastSeenAt: String
     /// The request that produced the state lacking the value; nil when it came from a mapping change or was pruned.
     public var exampleRequest: ExampleRequest?

@@ -73,7 +73,9 @@ public struct ResourceDetail: Codable, Sendable, Equatable {
     public var scim: JSONValue
     /// The mapped properties the application reads.
     public var mapped: JSONValue
-    /// The mapping version `mapped` was computed with.
+    /// The mapping version `mapped` and the warnings hold for: the newest version whose re-map
+    /// reached this resource (whether it changed it or found it already right), or that a write
+    /// of the resource mapped it with. nil before any mapping reached it.
     public var mappingVersion: Int?
     /// Users: the groups the user is in. Groups: a page of members.
     public var related: [ResourceRef]

@@ -29,6 +29,9 @@ struct RemapEvaluation: Sendable {
     var new: MappingResult
     /// From the row's stored result (its mapped properties and open warnings) to `new`.
     var diff: MappingDiff
+    /// The row already holds `new`: the same mapped values and the same warnings, details
+    /// included. A re-map does not write it (``SCIMDService/writeRemap(_:records:evaluations:connectionId:type:mapping:now:)``).
+    var holdsResult: Bool
 }
 
 extension SCIMDService {
@@ -50,6 +53,9 @@ extension SCIMDService {
         var examples: [RemapExample] = []
         let now = clock.now()
         let snapshot = try await store.resources(connectionId)
+        // Whether every resource was looked at under `mapping`: each type's passes ended with
+        // nothing left to catch up (not with the pass limit).
+        var complete = true
         for type in SCIMResourceType.allCases {
             let table = snapshot.table(type.rawValue)
             var pending: [ReplicaResource] = []
@@ -100,16 +106,32 @@ extension SCIMDService {
                 }
                 // `mapping` was installed before the snapshot was taken, so every write that
                 // began after it maps with it; a write that began before, with the previous
-                // version, may have committed after the snapshot. Catch those up from memory.
-                guard write, pass < Self.remapCatchUpPasses else { break }
+                // version, may have committed after the snapshot. Catch those up from memory:
+                // the rows that are not the very object the pass looked at (a row this re-map
+                // left as it was keeps its object, and its older `mappingVersion`) and that a
+                // write mapped with an older version.
+                guard write else { break }
+                guard pass < Self.remapCatchUpPasses else {
+                    complete = false
+                    break
+                }
                 pass += 1
+                let looked = source.table(type.rawValue)
                 source = try await store.resources(connectionId)
                 pending = []
                 source.table(type.rawValue).forEach { resource in
-                    if (resource.record.mappingVersion ?? Int.min) < mapping.version { pending.append(resource) }
+                    if (resource.record.mappingVersion ?? Int.min) < mapping.version && looked.resource(id: resource.record.id) !== resource {
+                        pending.append(resource)
+                    }
                     return true
                 }
             }
+        }
+        if write && complete {
+            // From here on every row counts as mapped with this version (`remappedAt`). A re-map
+            // that failed or was cut short leaves it unset, and the rows it did not write keep
+            // saying the older version they were last mapped with.
+            try await store.write { db in try db.markRemapped(connectionId: connectionId, version: mapping.version, at: now) }
         }
         let elapsed = ContinuousClock.now - started
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
@@ -144,15 +166,32 @@ extension SCIMDService {
         return RemapBatch(records: evaluations.map { $0?.record }, evaluations: evaluations)
     }
 
-    /// Writes a prepared batch in one transaction (``writeRemap(_:records:evaluations:connectionId:type:mapping:now:)``).
+    /// Writes a prepared batch in one transaction (``writeRemap(_:records:evaluations:connectionId:type:mapping:now:)``),
+    /// except the rows evaluated from memory as already holding their result: nothing is
+    /// written for them, so there is no stale evaluation to guard against, and they need no
+    /// look at the row in the transaction. (A write that changed such a row meanwhile mapped
+    /// it with `mapping`, or with an older version that the catch-up pass finds.) A batch
+    /// that changes nothing opens no transaction.
     private func commit(
         _ batch: RemapBatch, connectionId: String, type: SCIMResourceType, mapping: ActiveMapping, now: Milliseconds
     ) async throws -> [RemapEvaluation] {
-        try await store.write { db in
-            try Self.writeRemap(
-                db, records: batch.records, evaluations: batch.evaluations, connectionId: connectionId, type: type, mapping: mapping,
-                now: now)
+        var held: [RemapEvaluation] = []
+        var records: [ResourceRecord?] = []
+        var evaluations: [RemapEvaluation?] = []
+        for (record, evaluation) in zip(batch.records, batch.evaluations) {
+            if let evaluation, evaluation.holdsResult {
+                held.append(evaluation)
+            } else {
+                records.append(record)
+                evaluations.append(evaluation)
+            }
         }
+        guard records.contains(where: { $0 != nil }) else { return held }
+        let toWrite = records, evaluated = evaluations
+        return try await store.write { db in
+            try Self.writeRemap(
+                db, records: toWrite, evaluations: evaluated, connectionId: connectionId, type: type, mapping: mapping, now: now)
+        } + held
     }
 
     /// The batch evaluated in one slice per core; nil for a row a newer mapping version owns.
@@ -207,9 +246,19 @@ extension SCIMDService {
         groups: [MemberOf], members: [JSONValue]
     ) -> RemapEvaluation {
         let new = mapping.evaluate(raw: raw, id: record.id, type: type, groups: groups, members: members)
+        let diff = MappingDiff.diff(old: stored, new: new)
         return RemapEvaluation(
             record: record, name: raw[caseInsensitive: type == .user ? "userName" : "displayName"]?.stringValue, new: new,
-            diff: MappingDiff.diff(old: stored, new: new))
+            diff: diff, holdsResult: diff.isEmpty && Self.sameDetails(stored.issues, new.issues))
+    }
+
+    /// Whether two lists of issues (of the same properties and kinds: the diff is empty) also say
+    /// the same in each `detail` (a type mismatch names the value it found).
+    static func sameDetails(_ stored: [PropertyIssue], _ new: [PropertyIssue]) -> Bool {
+        guard stored.count == new.count else { return false }
+        var details: [String: String?] = [:]
+        for issue in stored { details[issue.property] = issue.detail }
+        return new.allSatisfy { details[$0.property] == .some($0.detail) }
     }
 
     /// Writes one batch of a re-map in the caller's transaction: each row that is still the one
@@ -238,7 +287,11 @@ extension SCIMDService {
                 continue
             }
             written.append(evaluation)
-            guard !evaluation.diff.isEmpty || record.mappingVersion != mapping.version else { continue }
+            // A row that already holds the result is not written, whatever version last wrote
+            // it: the version's `remappedAt` says it was looked at (see `remap`). Before, every
+            // row was rewritten for its `mappingVersion` alone, so a re-map that changed a few
+            // users cost as much as one that changed them all.
+            guard !evaluation.holdsResult else { continue }
             let warnings = try MappingWriter.apply(evaluation.new, version: mapping.version, to: &record, requestId: nil, now: now, db: db)
             // Only the mapping's columns: the row was just read in this transaction, and SQLite
             // leaves the indexes of the columns not set alone.

@@ -178,7 +178,7 @@ extension SCIMDService {
             return ResourceDetail(
                 resourceType: type.rawValue, id: record.id, name: Self.displayName(record), raw: record.raw,
                 scim: .object(type == .user ? try Self.render(record, groups: groups, baseURL: base) : try Self.render(db, record, baseURL: base)),
-                mapped: record.mapped.flatMap { try? JSONParser().parse($0) } ?? .object([:]), mappingVersion: record.mappingVersion,
+                mapped: record.mapped.flatMap { try? JSONParser().parse($0) } ?? .object([:]), mappingVersion: record.effectiveMappingVersion(remapped: try db.remappedVersion(connectionId: connectionId)),
                 related: related, relatedCount: relatedCount, nextRelatedCursor: next, warnings: warnings,
                 recentRequests: recent.map(self.summary), createdAt: Timestamp.string(record.createdAt),
                 updatedAt: Timestamp.string(record.updatedAt), appUserId: record.appUserId)

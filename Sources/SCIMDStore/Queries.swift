@@ -279,6 +279,21 @@ extension Database {
                 """)
     }
 
+    /// The newest mapping version of a connection whose re-map looked at every stored resource
+    /// (``MappingVersionRecord/remappedAt``), or nil. Every resource of the connection is mapped
+    /// with at least this version, whatever its own `mappingVersion` says
+    /// (``ResourceRecord/effectiveMappingVersion(remapped:)``).
+    public func remappedVersion(connectionId: String) throws -> Int? {
+        try Int.fetchOne(
+            self, sql: "SELECT MAX(version) FROM mappingVersion WHERE connectionId = ? AND remappedAt IS NOT NULL", arguments: [connectionId])
+    }
+
+    /// Records that the re-map of `version` looked at every stored resource of the connection.
+    public func markRemapped(connectionId: String, version: Int, at: Milliseconds) throws {
+        try execute(
+            sql: "UPDATE mappingVersion SET remappedAt = ? WHERE connectionId = ? AND version = ?", arguments: [at, connectionId, version])
+    }
+
     /// A connection's mapping history, newest first.
     public func mappingVersions(connectionId: String) throws -> [MappingVersionRecord] {
         try MappingVersionRecord.fetchAll(

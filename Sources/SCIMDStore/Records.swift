@@ -89,6 +89,17 @@ public struct ResourceRecord: Codable, Sendable, Equatable, FetchableRecord, Per
     }
 }
 
+extension ResourceRecord {
+    /// The mapping version the resource's mapped values and warnings are known to hold for: its
+    /// own `mappingVersion` (the version that last changed them), or `remapped` — the newest
+    /// version whose re-map looked at every resource and left this one as it was — when that is
+    /// newer. nil when neither is known.
+    public func effectiveMappingVersion(remapped: Int?) -> Int? {
+        guard let remapped else { return mappingVersion }
+        return max(mappingVersion ?? remapped, remapped)
+    }
+}
+
 /// One member of a Group. A Group's `members` live only here, not in its stored JSON: a
 /// membership change writes one row, and `User.groups` and member counts need no JSON.
 public struct GroupMemberRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
@@ -166,9 +177,16 @@ public struct MappingVersionRecord: Codable, Sendable, Equatable, FetchableRecor
     /// Who made the change, when the caller said (`operator:NAME` for a dashboard operator); nil
     /// for changes made over the socket and for versions saved before v6.
     public var changedBy: String?
+    /// When the re-map of this version had looked at every stored resource of the connection
+    /// (Unix ms); nil while it runs, if it failed or was cut short, and for versions saved before
+    /// v8. A re-map writes only the resources whose mapped values or warnings change, so a
+    /// resource's own `mappingVersion` is the version that last changed them; from the newest
+    /// version with `remappedAt` on, every resource is known to be mapped with it
+    /// (``Database/remappedVersion(connectionId:)``).
+    public var remappedAt: Milliseconds? = nil
 
     enum CodingKeys: String, CodingKey {
-        case connectionId, version, configuration, createdAt, comment
+        case connectionId, version, configuration, createdAt, comment, remappedAt
         case changedBy = "changed_by"
     }
 

@@ -618,6 +618,12 @@ public final class Store: Sendable {
         migrator.registerMigration("v7: inactive users index") { db in
             try db.execute(sql: "CREATE INDEX resource_inactive ON resource(connectionId, resourceType) WHERE active = 0")
         }
+        // A re-map writes only the resources it changes; the version whose re-map looked at
+        // every resource is recorded instead (``MappingVersionRecord/remappedAt``). Versions
+        // saved before stay nil: their re-maps wrote every row, so each row's own version holds.
+        migrator.registerMigration("v8: re-map completion") { db in
+            try db.execute(sql: "ALTER TABLE mappingVersion ADD COLUMN remappedAt INTEGER")
+        }
         return migrator
     }
 }

@@ -115,4 +115,70 @@ import Testing
         #expect(inMemory.resources == loaded.resources)
         #expect(inMemory.warnings == loaded.warnings)
     }
+    /// A re-map writes only the rows whose mapped values or warnings change; the others keep
+    /// their row (and the version that last wrote it), and the version's `remappedAt` says the
+    /// re-map looked at them, so `users.get` reports the new version for both.
+    @Test func aReMapWritesOnlyTheRowsItChanges() async throws {
+        let fixture = try ServiceFixture()
+        let acme = try await fixture.connection()
+        let connectionId = acme.connection.id
+        let sales = await user(fixture, token: acme.token, department: "Sales")
+        let other = await fixture.scim(
+            "POST", "/Users", token: acme.token,
+            body: ["schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bob@example.com", "emails": [["value": "bob@example.com"]]])
+        let bob = try #require(other.body?["id"]?.stringValue)
+        func row(_ id: String) async throws -> ResourceRecord {
+            try #require(try await fixture.store.read { db in try db.resource(connectionId: connectionId, type: "User", id: id) })
+        }
+        let bobBefore = try await row(bob)
+        let bobObject = try await fixture.store.withResources(connectionId) { $0.users.resource(id: bob) }
+        // `dept` from `department`: only Ada sends one.
+        let current = try await fixture.service.getMapping("Acme")
+        let properties = (current.users["properties"]?.arrayValue ?? []) + [["name": "dept", "type": "string", "path": "department"]]
+        let set = try await fixture.service.setMapping(.init(connection: "Acme", users: ["properties": .array(properties)]))
+        #expect(set.remap.resources == 2)
+        #expect(set.remap.resourcesChanged == 1)
+        #expect(try await row(sales).mappingVersion == set.mapping.version, "the changed row is written")
+        #expect(try await row(bob) == bobBefore, "the row the new version maps the same is not written")
+        let bobAfter = try await fixture.store.withResources(connectionId) { $0.users.resource(id: bob) }
+        #expect(bobAfter === bobObject, "nor replaced in memory")
+        #expect(try await fixture.store.read { db in try db.remappedVersion(connectionId: connectionId) } == set.mapping.version)
+        let detail = try await fixture.service.getUser(.init(connection: "Acme", id: bob))
+        #expect(detail.mappingVersion == set.mapping.version, "reported as mapped with the version that looked at it")
+        #expect(bobBefore.mappingVersion != set.mapping.version)
+        // A preview looks at every row too, but writes nothing, `remappedAt` included.
+        let preview = try await fixture.service.previewMapping(.init(connection: "Acme", users: ["properties": .array(current.users["properties"]?.arrayValue ?? [])]))
+        #expect(preview.resourcesChanged == 1)
+        #expect(try await fixture.store.read { db in try db.remappedVersion(connectionId: connectionId) } == set.mapping.version)
+        // Memory equals a fresh load of SQLite.
+        let inMemory = try await fixture.store.withResources(connectionId) { $0.allRows() }
+        let loaded = try fixture.store.loadReplicaFromDisk().snapshot(connectionId).allRows()
+        #expect(inMemory.resources == loaded.resources)
+    }
+
+    /// The same warnings with another `detail` (a type mismatch names the type it expected) are
+    /// not "the same result": the row is written, so the warning says what the new version says.
+    @Test func aWarningWhoseDetailChangesIsRewritten() {
+        let stored = [PropertyIssue(property: "level", kind: .typeMismatch, detail: "expected integer, found \"high\"")]
+        let same = [PropertyIssue(property: "level", kind: .typeMismatch, detail: "expected integer, found \"high\"")]
+        let other = [PropertyIssue(property: "level", kind: .typeMismatch, detail: "expected boolean, found \"high\"")]
+        #expect(SCIMDService.sameDetails(stored, same))
+        #expect(!SCIMDService.sameDetails(stored, other))
+        #expect(!SCIMDService.sameDetails(stored, []))
+        #expect(SCIMDService.sameDetails([], []))
+    }
+
+    /// Before any re-map completed, a row says the version that wrote it; after, never less than
+    /// the completed one.
+    @Test func theEffectiveMappingVersion() {
+        var record = ResourceRecord(
+            connectionId: "c", resourceType: "User", id: "u", nameKey: "u", externalId: nil, displayName: nil, active: true,
+            createdAt: 0, updatedAt: 0, version: 1, raw: "{}", mapped: "{}", mappingVersion: 2)
+        #expect(record.effectiveMappingVersion(remapped: nil) == 2)
+        #expect(record.effectiveMappingVersion(remapped: 4) == 4)
+        #expect(record.effectiveMappingVersion(remapped: 1) == 2, "a write with a newer version than the last completed re-map")
+        record.mappingVersion = nil
+        #expect(record.effectiveMappingVersion(remapped: nil) == nil)
+        #expect(record.effectiveMappingVersion(remapped: 3) == 3)
+    }
 }
