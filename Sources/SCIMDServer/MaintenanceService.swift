@@ -2,7 +2,8 @@ import Logging
 import SCIMDService
 import ServiceLifecycle
 
-/// Applies retention in the background (``SCIMDService/runMaintenance(everyConnection:)``): every
+/// Finishes interrupted re-maps once at start (``SCIMDService/finishInterruptedRemaps()``), then
+/// applies retention in the background (``SCIMDService/runMaintenance(everyConnection:)``): every
 /// `interval` for the connections that logged requests since the previous pass, and over every
 /// connection at start and every `fullPassInterval`, so idle connections' logs age out too.
 ///
@@ -26,6 +27,13 @@ public struct MaintenanceService: Service {
     public func run() async throws {
         // Ends (without error) when the group shuts down; a pass itself never fails.
         try? await cancelWhenGracefulShutdown {
+            // Once, first: a re-map a crash or a failed batch left unfinished is finished
+            // (``SCIMDService/finishInterruptedRemaps()``), while requests are already served.
+            let recovery = await service.finishInterruptedRemaps()
+            if recovery.remapped > 0 || recovery.failures > 0 {
+                logger.info(
+                    "interrupted re-maps", metadata: ["finished": "\(recovery.remapped)", "failures": "\(recovery.failures)"])
+            }
             let clock = ContinuousClock()
             var lastFullPass: ContinuousClock.Instant? = nil
             while true {

@@ -9,7 +9,64 @@ public struct MaintenanceReport: Sendable, Equatable {
     public var failures: Int
 }
 
+/// What ``SCIMDService/finishInterruptedRemaps()`` did.
+public struct RemapRecoveryReport: Sendable, Equatable {
+    /// Connections whose current mapping version was re-mapped again, to the end.
+    public var remapped: Int
+    /// Connections whose rows were all found on the current version already (now recorded).
+    public var alreadyComplete: Int
+    /// Connections that failed (each is logged; the next start tries again).
+    public var failures: Int
+}
+
 extension SCIMDService {
+    /// Finishes the re-maps that never recorded reaching every resource: a crash or SIGKILL in
+    /// the middle of `mapping.set` (the new version was saved and is current, but some rows still
+    /// hold values of the older one), a batch that failed (disk full), or catch-up passes cut
+    /// short. For each connection whose current version has no `remappedAt`: if a stored
+    /// resource says an older version, the connection is re-mapped with the current one (rows it
+    /// leaves as they are are not written); if none does, the version is only recorded as
+    /// complete. A connection with nothing unfinished costs one indexed read. Holds each
+    /// connection's mapping gate, so it never interleaves with `mapping.set`. Never throws; a
+    /// failure is logged, counted, and tried again at the next start. The daemon's
+    /// `MaintenanceService` runs it once at start, in the background.
+    @discardableResult
+    public func finishInterruptedRemaps() async -> RemapRecoveryReport {
+        var report = RemapRecoveryReport(remapped: 0, alreadyComplete: 0, failures: 0)
+        for id in connections.keys.sorted() {
+            do {
+                try await serialized(Self.mappingGate(id)) {
+                    guard connections[id] != nil else { return }
+                    let mapping = activeMapping(id)
+                    let unfinished = try await store.read { db -> Bool? in
+                        guard let version = try db.unfinishedRemap(connectionId: id), version.version == mapping.version else { return nil }
+                        return try db.hasResourcesMappedBefore(connectionId: id, version: mapping.version)
+                    }
+                    switch unfinished {
+                    case nil:
+                        return
+                    case false?:
+                        let now = clock.now()
+                        try await store.write { db in try db.markRemapped(connectionId: id, version: mapping.version, at: now) }
+                        report.alreadyComplete += 1
+                    case true?:
+                        logger.notice(
+                            "finishing an interrupted re-map", metadata: ["connection": "\(id)", "version": "\(mapping.version)"])
+                        let summary = try await remap(connectionId: id, with: mapping, write: true)
+                        report.remapped += 1
+                        if summary.resourcesChanged > 0 { eventNotifier.notify() }
+                    }
+                }
+            } catch {
+                report.failures += 1
+                if !(error is StorageFullError) {
+                    logger.warning("could not finish an interrupted re-map", metadata: ["connection": "\(id)", "error": "\(error)"])
+                }
+            }
+        }
+        return report
+    }
+
     /// Connections pruned per transaction: a pass over 1,000 connections costs 20 commits, and
     /// SCIM writes queued behind one wait for at most 50 small deletes.
     static let maintenanceBatch = 50

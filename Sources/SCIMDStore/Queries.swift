@@ -288,6 +288,23 @@ extension Database {
             self, sql: "SELECT MAX(version) FROM mappingVersion WHERE connectionId = ? AND remappedAt IS NOT NULL", arguments: [connectionId])
     }
 
+    /// The current mapping version's row when its re-map never recorded that it reached every
+    /// resource (`remappedAt` nil), or nil.
+    public func unfinishedRemap(connectionId: String) throws -> MappingVersionRecord? {
+        try MappingVersionRecord.fetchOne(
+            self, sql: "SELECT * FROM mappingVersion WHERE connectionId = ? ORDER BY version DESC LIMIT 1", arguments: [connectionId]
+        ).flatMap { $0.remappedAt == nil ? $0 : nil }
+    }
+
+    /// Whether a stored resource of the connection was last mapped with a version older than
+    /// `version`, or never (one read of the connection's rows in SQLite, without their JSON).
+    public func hasResourcesMappedBefore(connectionId: String, version: Int) throws -> Bool {
+        try Bool.fetchOne(
+            self,
+            sql: "SELECT EXISTS (SELECT 1 FROM resource WHERE connectionId = ? AND (mappingVersion IS NULL OR mappingVersion < ?))",
+            arguments: [connectionId, version]) ?? false
+    }
+
     /// Records that the re-map of `version` looked at every stored resource of the connection.
     public func markRemapped(connectionId: String, version: Int, at: Milliseconds) throws {
         try execute(

@@ -202,6 +202,17 @@ struct Bench: AsyncParsableCommand {
         row(
             "mapping.set re-map, \(remap.resources) resources",
             "\(Int(Double(remap.resources) / max(remap.elapsedMilliseconds, 0.001) * 1000)) resources/s", "≥ 200,000/s")
+        // The common fix-up: a change most resources do not feel (here, none: nobody sends
+        // `nickName`). Every resource is evaluated; only the changed ones are written.
+        let quietRemap = try await SCIMDClient.withConnection(socketPath: socket) { client in
+            let info = try await client.mapping("bench")
+            var properties = info.users["properties"]?.arrayValue ?? []
+            properties.append(["name": "nickName", "type": "string", "path": "nickName"])
+            return try await client.setMapping(.init(connection: "bench", users: ["properties": .array(properties)])).remap
+        }
+        row(
+            "mapping.set re-map changing \(quietRemap.resourcesChanged) of \(quietRemap.resources) resources",
+            "\(Int(Double(quietRemap.resources) / max(quietRemap.elapsedMilliseconds, 0.001) * 1000)) resources/s", "≥ 200,000/s")
 
         // 6b. Dashboard pages: server time (the Server-Timing header scimd sets), signed in as a
         // viewer, with every user of the connection carrying an open warning: a property nobody

@@ -181,4 +181,54 @@ import Testing
         #expect(record.effectiveMappingVersion(remapped: nil) == nil)
         #expect(record.effectiveMappingVersion(remapped: 3) == 3)
     }
+
+    /// A `mapping.set` cut short (a crash, a failed batch) leaves its version current but some
+    /// rows on the older one, and no `remappedAt`; the next start finishes it.
+    @Test func anInterruptedReMapIsFinished() async throws {
+        let fixture = try ServiceFixture()
+        let acme = try await fixture.connection()
+        let connectionId = acme.connection.id
+        let ada = await user(fixture, token: acme.token, department: "Sales")
+        let bob = await fixture.scim(
+            "POST", "/Users", token: acme.token,
+            body: ["schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bob@example.com", "department": "Ops"])
+        let bobId = try #require(bob.body?["id"]?.stringValue)
+        // Nothing unfinished: the connection's rows were all written with its current version,
+        // which is only recorded as complete.
+        let first = await fixture.service.finishInterruptedRemaps()
+        #expect(first.remapped == 0 && first.failures == 0)
+        let current = try await fixture.service.getMapping("Acme").version
+        #expect(try await fixture.store.read { db in try db.unfinishedRemap(connectionId: connectionId) } == nil)
+        #expect(try await fixture.store.read { db in try db.remappedVersion(connectionId: connectionId) } == current)
+        // Version current+1 saved and installed, then the re-map stops after Ada.
+        var configuration = MappingConfiguration.default
+        configuration.users.properties.append(MappingProperty(name: "dept", path: "department"))
+        let next = try ActiveMapping(version: current + 1, configuration: configuration)
+        let saved = MappingVersionRecord(
+            connectionId: connectionId, version: next.version, configuration: try MappingCodec.encode(configuration), createdAt: 1, comment: nil)
+        try await fixture.store.write { db in try saved.insert(db) }
+        fixture.service.mappingRegistry.set(next, for: connectionId)
+        let snapshot = try await fixture.store.resources(connectionId)
+        let adaResource = try #require(snapshot.users.resource(id: ada))
+        let adaEvaluation = try #require(SCIMDService.evaluation(of: adaResource, in: snapshot, type: .user, mapping: next))
+        _ = try await fixture.store.write { db in
+            try SCIMDService.writeRemap(
+                db, records: [adaEvaluation.record], evaluations: [adaEvaluation], connectionId: connectionId, type: .user, mapping: next,
+                now: 2)
+        }
+        func mapped(_ id: String) async throws -> JSONValue? {
+            try await fixture.service.getUser(.init(connection: "Acme", id: id)).mapped["dept"]
+        }
+        #expect(try await mapped(ada) == "Sales")
+        #expect(try await mapped(bobId) == nil, "Bob was not reached")
+        #expect(try await fixture.service.getUser(.init(connection: "Acme", id: bobId)).mappingVersion == current, "and says so")
+
+        let report = await fixture.service.finishInterruptedRemaps()
+        #expect(report == RemapRecoveryReport(remapped: 1, alreadyComplete: 0, failures: 0))
+        #expect(try await mapped(bobId) == "Ops")
+        #expect(try await fixture.service.getUser(.init(connection: "Acme", id: bobId)).mappingVersion == next.version)
+        #expect(try await fixture.store.read { db in try db.remappedVersion(connectionId: connectionId) } == next.version)
+        // Once finished, there is nothing more to do.
+        #expect(await fixture.service.finishInterruptedRemaps() == RemapRecoveryReport(remapped: 0, alreadyComplete: 0, failures: 0))
+    }
 }
