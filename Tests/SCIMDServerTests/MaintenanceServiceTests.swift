@@ -31,6 +31,10 @@ import Testing
             let deadline = ContinuousClock.now + .seconds(60)
             while try await logged() > 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
             #expect(try await logged() == 2, "the newest two entries are kept")
+            // First, at start, it looked for unfinished re-maps: none, so the current version is
+            // recorded as reaching every resource (`finishInterruptedRemaps`).
+            let version = try await service.getMapping("Acme").version
+            #expect(try await store.read { db in try db.remappedVersion(connectionId: created.connection.id) } == version)
             group.cancelAll()
             // The group waits for run() to return: a service that ignored cancellation would hang here.
             try await group.waitForAll()
