@@ -252,7 +252,12 @@ public actor SCIMDService {
             let record = ConnectionRecord(
                 id: UUID().uuidString.lowercased(), name: name, customerId: params.customerId.nonEmpty, idp: params.idp.nonEmpty,
                 disabled: false, createdAt: now, updatedAt: now, tokenHash: hash)
-            let initial = try Self.initialMappingVersion(connectionId: record.id, now: now)
+            var first = try Self.initialMappingVersion(connectionId: record.id, now: now)
+            // A new connection has no resource, and each is mapped with version 1 as it is
+            // written: the version reaches every resource from the start, so the start-up check
+            // for unfinished re-maps (`finishInterruptedRemaps`) never reads its rows for it.
+            first.remappedAt = now
+            let initial = first
             try await conflictOnConstraint("a connection named '\(name)' already exists") {
                 try await store.write { db in
                     try record.insert(db)

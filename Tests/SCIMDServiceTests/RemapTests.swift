@@ -193,11 +193,15 @@ import Testing
             "POST", "/Users", token: acme.token,
             body: ["schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bob@example.com", "department": "Ops"])
         let bobId = try #require(bob.body?["id"]?.stringValue)
-        // Nothing unfinished: the connection's rows were all written with its current version,
-        // which is only recorded as complete.
-        let first = await fixture.service.finishInterruptedRemaps()
-        #expect(first.remapped == 0 && first.failures == 0)
+        // A new connection's first version is recorded as reaching every resource.
         let current = try await fixture.service.getMapping("Acme").version
+        #expect(try await fixture.store.read { db in try db.remappedVersion(connectionId: connectionId) } == current)
+        #expect(await fixture.service.finishInterruptedRemaps() == RemapRecoveryReport(remapped: 0, alreadyComplete: 0, failures: 0))
+        // A version without the record (saved before v8, or by a connection made before
+        // mappings) whose rows were all written with it is only recorded, nothing re-mapped.
+        try await fixture.store.write { db in try db.execute(sql: "UPDATE mappingVersion SET remappedAt = NULL") }
+        #expect(try await fixture.store.read { db in try db.remappedVersion(connectionId: connectionId) } == nil)
+        #expect(await fixture.service.finishInterruptedRemaps() == RemapRecoveryReport(remapped: 0, alreadyComplete: 1, failures: 0))
         #expect(try await fixture.store.read { db in try db.unfinishedRemap(connectionId: connectionId) } == nil)
         #expect(try await fixture.store.read { db in try db.remappedVersion(connectionId: connectionId) } == current)
         // Version current+1 saved and installed, then the re-map stops after Ada.
