@@ -17,10 +17,10 @@ import Testing
         return try ActiveMapping(version: version, configuration: configuration)
     }
 
-    func user(_ fixture: ServiceFixture, token: String, department: String?) async -> String {
+    func user(_ fixture: ServiceFixture, token: String, userName: String = "ada@example.com", department: String?) async -> String {
         var body: JSONObject = [
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ada@example.com",
-            "emails": [["value": "ada@example.com", "primary": true]],
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": .string(userName),
+            "emails": [["value": .string(userName), "primary": true]],
         ]
         if let department { body["department"] = .string(department) }
         let created = await fixture.scim("POST", "/Users", token: token, body: .object(body))
@@ -123,10 +123,7 @@ import Testing
         let acme = try await fixture.connection()
         let connectionId = acme.connection.id
         let sales = await user(fixture, token: acme.token, department: "Sales")
-        let other = await fixture.scim(
-            "POST", "/Users", token: acme.token,
-            body: ["schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bob@example.com", "emails": [["value": "bob@example.com"]]])
-        let bob = try #require(other.body?["id"]?.stringValue)
+        let bob = await user(fixture, token: acme.token, userName: "bob@example.com", department: nil)
         func row(_ id: String) async throws -> ResourceRecord {
             try #require(try await fixture.store.read { db in try db.resource(connectionId: connectionId, type: "User", id: id) })
         }
@@ -189,10 +186,7 @@ import Testing
         let acme = try await fixture.connection()
         let connectionId = acme.connection.id
         let ada = await user(fixture, token: acme.token, department: "Sales")
-        let bob = await fixture.scim(
-            "POST", "/Users", token: acme.token,
-            body: ["schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bob@example.com", "department": "Ops"])
-        let bobId = try #require(bob.body?["id"]?.stringValue)
+        let bobId = await user(fixture, token: acme.token, userName: "bob@example.com", department: "Ops")
         // A new connection's first version is recorded as reaching every resource.
         let current = try await fixture.service.getMapping("Acme").version
         #expect(try await fixture.store.read { db in try db.remappedVersion(connectionId: connectionId) } == current)
