@@ -349,11 +349,15 @@ struct SubstringNeedle: Sendable {
         {
             return decided
         }
-        let h = caseExact ? hay : hay.lowercased()
+        // By Character, spelt out: `String.contains(String)` resolves to different overloads
+        // depending on what the module happens to see (Foundation's searches by UTF-16 unit and
+        // finds "\r" inside the one Character "\r\n"; adding an unrelated file to this module
+        // once flipped it).
+        let h = Array(caseExact ? hay : hay.lowercased()), n = Array(text)
         switch op {
-        case .co: return text.isEmpty || h.contains(text)
-        case .sw: return h.hasPrefix(text)
-        default: return h.hasSuffix(text)
+        case .co: return n.isEmpty || (n.count <= h.count && (0...(h.count - n.count)).contains { h[$0..<($0 + n.count)].elementsEqual(n) })
+        case .sw: return h.starts(with: n)
+        default: return h.reversed().starts(with: n.reversed())
         }
     }
 
