@@ -20,7 +20,7 @@ extension SCIMEndpoint {
         let resource = prepared
         let fields = try IndexedFields(resource, type: type)
         let now = clock.now()
-        let id = assignedId ?? UUID().uuidString.lowercased()
+        let id = assignedId ?? ResourceId.make(milliseconds: now)
         let connectionId = self.connectionId
         let base = baseURL(request)
         let (mappings, log) = (self.mappings, self.log)
