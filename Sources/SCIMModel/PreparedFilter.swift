@@ -349,10 +349,9 @@ struct SubstringNeedle: Sendable {
         {
             return decided
         }
-        // By Character, spelt out: `String.contains(String)` resolves to different overloads
-        // depending on what the module happens to see (Foundation's searches by UTF-16 unit and
-        // finds "\r" inside the one Character "\r\n"; adding an unrelated file to this module
-        // once flipped it).
+        // By Character, spelt out: which `String.contains(String)` this called changed when an
+        // unrelated file joined the module, and the one it came to call found "\r" inside the
+        // one Character "\r\n" (docs/DESIGN-NOTES.md, "Resource ids are UUIDv7").
         let h = Array(caseExact ? hay : hay.lowercased()), n = Array(text)
         switch op {
         case .co: return n.isEmpty || (n.count <= h.count && (0...(h.count - n.count)).contains { h[$0..<($0 + n.count)].elementsEqual(n) })
