@@ -297,7 +297,8 @@ extension Database {
     }
 
     /// Whether a stored resource of the connection was last mapped with a version older than
-    /// `version`, or never (one read of the connection's rows in SQLite, without their JSON).
+    /// `version`, or never: a scan of the connection's rows in SQLite that stops at the first
+    /// (`finishInterruptedRemaps` runs it only for a version without `remappedAt`).
     public func hasResourcesMappedBefore(connectionId: String, version: Int) throws -> Bool {
         try Bool.fetchOne(
             self,
