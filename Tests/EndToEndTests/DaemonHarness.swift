@@ -190,6 +190,8 @@ final class RawSocket {
             }
             var chunk = [UInt8](repeating: 0, count: 65536)
             let n = recv(fd, &chunk, chunk.count, 0)
+            // With SO_RCVTIMEO set, a signal interrupts recv even under SA_RESTART (signal(7)).
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { return nil }
             buffer.append(contentsOf: chunk[..<n])
         }
@@ -201,6 +203,7 @@ final class RawSocket {
         while true {
             let n = recv(fd, &chunk, chunk.count, 0)
             if n == 0 { return true }
+            if n < 0 && errno == EINTR { continue }
             if n < 0 { return errno == ECONNRESET }
         }
     }
