@@ -363,14 +363,13 @@ private struct Reader {
             case UInt8(ascii: "\""):
                 index += 1
                 while true {
-                    guard let s = current else { throw fail("unterminated string") }
+                    let stop = firstQuoteOrBackslash(from: index, orControl: false)
+                    guard stop < bytes.count else { throw fail("unterminated string") }
+                    index = stop + 1
+                    if bytes[stop] == UInt8(ascii: "\"") { break }
+                    // A backslash: the escaped byte is stepped over, whatever it is.
+                    guard index < bytes.count else { throw fail("unterminated string") }
                     index += 1
-                    if s == UInt8(ascii: "\\") {
-                        guard current != nil else { throw fail("unterminated string") }
-                        index += 1
-                    } else if s == UInt8(ascii: "\"") {
-                        break
-                    }
                 }
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 depth += 1
@@ -400,17 +399,50 @@ private struct Reader {
     /// decoded by ``parseString()``.
     mutating func parseKey() throws(JSONParseError) -> RawKey {
         let start = index + 1
-        var end = start
-        while end < bytes.count {
-            let c = bytes[end]
-            if c == UInt8(ascii: "\\") || c < 0x20 { break }
-            if c == UInt8(ascii: "\"") {
-                index = end + 1
-                return .bytes(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
-            }
-            end += 1
+        let end = firstQuoteOrBackslash(from: start, orControl: true)
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            index = end + 1
+            return .bytes(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
         }
+        // An escape, a control character or the end of the text: parseString decodes or refuses it.
         return .text(try parseString())
+    }
+
+    /// The offset of the first `"` or `\\` at or after `start` (with `orControl`, also of the
+    /// first byte below 0x20), or `bytes.count` when there is none.
+    ///
+    /// Eight bytes at a time: a byte of `word ^ pattern` is zero where the byte matches, and
+    /// `(v - 0x01…01) & ~v & 0x80…80` flags zero bytes. Only bytes above a true zero can be flagged
+    /// falsely (by the borrow), so the lowest flag is a true match (little-endian: the first byte).
+    /// `skipValue` and `parseKey` spend most of a partial parse here: the members a filter does
+    /// not read are strings and small objects to step over.
+    func firstQuoteOrBackslash(from start: Int, orControl: Bool) -> Int {
+        var i = start
+        let count = bytes.count
+        if let base = bytes.baseAddress {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            while i + 8 <= count {
+                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let quote = word ^ (ones &* 0x22)
+                let backslash = word ^ (ones &* 0x5C)
+                var flags = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+                if orControl {
+                    // A byte below 0x20 has its top three bits clear.
+                    let top = word & (ones &* 0xE0)
+                    flags |= (top &- ones) & ~top
+                }
+                flags &= highs
+                if flags != 0 { return i + flags.trailingZeroBitCount / 8 }
+                i += 8
+            }
+        }
+        while i < count {
+            let c = bytes[i]
+            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || (orControl && c < 0x20) { return i }
+            i += 1
+        }
+        return count
     }
 
     mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {

@@ -492,6 +492,35 @@ struct SplitMix: RandomNumberGenerator {
         #expect(kelvin.keys == ["\u{212A}ey"])
     }
 
+    /// A partial parse finds the ends of strings and keys eight bytes at a time: quotes,
+    /// backslashes and control characters at every offset within a word (and across two) are
+    /// found as a byte-by-byte scan finds them.
+    @Test func stringEndsAreFoundAtEveryOffsetOfAWord() throws {
+        let specials = [#"\""#, #"\\"#, #"\/"#, #"\u00e9"#, "é", "😀", ""]
+        for padding in 0..<19 {
+            let pad = String(repeating: "x", count: padding)
+            for special in specials {
+                let skipped = #"{"skip":""# + pad + special + pad + #"","o":{"k"# + pad + #"":[""# + special + #"",1]},"#
+                let text = skipped + #""keep\#(pad)":"\#(pad)\#(special)","z":true}"#
+                guard case .object(let whole) = try JSONParser().parse(text) else {
+                    Issue.record("not an object: \(text)")
+                    continue
+                }
+                let key = "keep" + pad
+                let part = try JSONParser().parseObject(text, keepingMembersIn: JSONMemberNames([key]))
+                #expect(part == [key: whole[key]!], "\(text)")
+                // A string that never ends, or a key with a raw control character, is refused
+                // wherever the word boundary falls.
+                #expect(throws: JSONParseError.self) {
+                    try JSONParser().parseObject(#"{"skip":""# + pad + special, keepingMembersIn: JSONMemberNames(["keep"]))
+                }
+                #expect(throws: JSONParseError.self) {
+                    try JSONParser().parseObject("{\"k\(pad)\u{01}\":1}", keepingMembersIn: JSONMemberNames(["keep"]))
+                }
+            }
+        }
+    }
+
     @Test func aKeptMemberIsCheckedLikeAFullParse() {
         #expect(throws: JSONParseError.self) { try JSONParser().parseObject(#"{"a": 01}"#, keepingMembers: { _ in true }) }
         #expect(throws: JSONParseError.self) { try JSONParser().parseObject(#"{"a": 1, "a": 2}"#, keepingMembers: { _ in true }) }
