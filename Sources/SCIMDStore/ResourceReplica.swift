@@ -675,6 +675,12 @@ public final class ResourceReplica: Sendable {
             // Two loads run at once and each checks the limit before it starts, so the last two
             // may both have gone past it.
             self.enforceLimit()
+            #if canImport(CMalloc)
+            // Decoding the rows allocated and freed far more than stays (statements' rows, the
+            // text of each column before it became a resource); glibc keeps the freed pages
+            // resident until asked. Measured on 100k users: 206 → 201 MB.
+            if connections > 0 { malloc_trim(0) }
+            #endif
             finished(connections, resources, seconds)
         }
     }
