@@ -678,7 +678,8 @@ public final class ResourceReplica: Sendable {
             #if canImport(CMalloc)
             // Decoding the rows allocated and freed far more than stays (statements' rows, the
             // text of each column before it became a resource); glibc keeps the freed pages
-            // resident until asked. Measured on 100k users: 206 → 201 MB.
+            // resident until asked. Measured: 100k users in one connection 206 → 201 MB; 1M in
+            // 1,000 connections, no change (each load reuses what the one before it freed).
             if connections > 0 { malloc_trim(0) }
             #endif
             finished(connections, resources, seconds)
