@@ -232,7 +232,14 @@ struct PreparedPath: Sendable {
 
 /// `attrPath compareOp compValue`, resolved: the data type and `caseExact` of what is compared,
 /// and the literal prepared for them.
-struct PreparedComparison: Sendable {
+///
+/// A class: matching a resource reads its comparison out of ``PreparedNode``'s box, and a struct
+/// was copied out whole there, its strings and arrays retained and released, for every resource a
+/// scan evaluates (callgrind, `emails[type eq "work" and value ew "@example.com"]` over 100k users:
+/// 1,567M → 1,413M instructions with the partial parse). ``PreparedPath`` stays a struct: the
+/// mapping engine prepares one for every path it reads of every resource, where an allocation
+/// would cost more than a copy saves.
+final class PreparedComparison: Sendable {
     let path: PreparedPath
     let op: ComparisonOperator
     /// The literal, coerced for the attribute (`"True"` is `true` for a boolean attribute).
