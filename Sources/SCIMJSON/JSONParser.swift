@@ -408,7 +408,7 @@ private struct Reader {
         return .text(try parseString())
     }
 
-    /// The offset of the first `"` or `\\` at or after `start` (with `orControl`, also of the
+    /// The offset of the first `"` or `\` at or after `start` (with `orControl`, also of the
     /// first byte below 0x20), or `bytes.count` when there is none.
     ///
     /// Eight bytes at a time: a byte of `word ^ pattern` is zero where the byte matches, and
