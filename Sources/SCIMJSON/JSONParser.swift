@@ -414,8 +414,8 @@ private struct Reader {
     /// Eight bytes at a time: a byte of `word ^ pattern` is zero where the byte matches, and
     /// `(v - 0x01…01) & ~v & 0x80…80` flags zero bytes. Only bytes above a true zero can be flagged
     /// falsely (by the borrow), so the lowest flag is a true match (little-endian: the first byte).
-    /// `skipValue` and `parseKey` spend most of a partial parse here: the members a filter does
-    /// not read are strings and small objects to step over.
+    /// `skipValue` and `parseKey` spend most of a partial parse here (the members a filter does
+    /// not read are strings and small objects to step over), and `parseString` every string.
     func firstQuoteOrBackslash(from start: Int, orControl: Bool) -> Int {
         var i = start
         let count = bytes.count
@@ -472,8 +472,9 @@ private struct Reader {
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1  // opening quote
         let start = index
-        // Fast path: no escapes.
-        while index < bytes.count {
+        // Fast path: no escapes, the closing quote found a word at a time.
+        index = firstQuoteOrBackslash(from: start, orControl: true)
+        if index < bytes.count {
             let c = bytes[index]
             if c == UInt8(ascii: "\"") {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
@@ -486,9 +487,8 @@ private struct Reader {
                 }
                 return s
             }
-            if c == UInt8(ascii: "\\") { break }
             if c < 0x20 { throw fail("unescaped control character in string") }
-            index += 1
+            // A backslash: the slow path below decodes from here.
         }
         // Slow path: copy, decoding escapes.
         var out: [UInt8] = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))

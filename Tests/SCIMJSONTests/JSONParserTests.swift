@@ -497,9 +497,10 @@ struct SplitMix: RandomNumberGenerator {
     /// found as a byte-by-byte scan finds them.
     @Test func stringEndsAreFoundAtEveryOffsetOfAWord() throws {
         let specials = [#"\""#, #"\\"#, #"\/"#, #"\u00e9"#, "é", "😀", ""]
+        let decoded = ["\"", "\\", "/", "é", "é", "😀", ""]
         for padding in 0..<19 {
             let pad = String(repeating: "x", count: padding)
-            for special in specials {
+            for (special, decodedSpecial) in zip(specials, decoded) {
                 let skipped = #"{"skip":""# + pad + special + pad + #"","o":{"k"# + pad + #"":[""# + special + #"",1]},"#
                 let text = skipped + #""keep\#(pad)":"\#(pad)\#(special)","z":true}"#
                 guard case .object(let whole) = try JSONParser().parse(text) else {
@@ -507,6 +508,10 @@ struct SplitMix: RandomNumberGenerator {
                     continue
                 }
                 let key = "keep" + pad
+                // The whole parse decodes the string (`parseString` finds its end the same way)...
+                #expect(whole[key] == .string(pad + decodedSpecial), "\(text)")
+                #expect(throws: JSONParseError.self) { try JSONParser().parse("\"" + pad + decodedSpecial + "\u{01}\"") }
+                // ...and the partial one keeps just that member.
                 let part = try JSONParser().parseObject(text, keepingMembersIn: JSONMemberNames([key]))
                 #expect(part == [key: whole[key]!], "\(text)")
                 // A string that never ends, or a key with a raw control character, is refused
