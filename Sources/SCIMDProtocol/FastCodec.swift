@@ -146,3 +146,20 @@ extension SCIMHandle.Result: FastJSONDecodable, FastJSONEncodable {
         return .object(object)
     }
 }
+
+/// `system.health` is what load balancers and watchdogs poll: its answer is built directly.
+extension SystemHealth.Result: FastJSONEncodable {
+    var fastJSON: JSONValue? {
+        guard uptimeSeconds.isFinite else { return nil }
+        var object: JSONObject = ["status": .string(status), "version": .string(version), "uptimeSeconds": .double(uptimeSeconds)]
+        if let checks {
+            object["checks"] = .array(
+                checks.map { check in
+                    var member: JSONObject = ["name": .string(check.name), "status": .string(check.status)]
+                    if let detail = check.detail { member["detail"] = .string(detail) }
+                    return .object(member)
+                })
+        }
+        return .object(object)
+    }
+}

@@ -19,6 +19,9 @@ public enum RPCCodec {
     public static func decode<T: Decodable>(_ type: T.Type, from json: JSONValue?) throws(RPCError) -> T {
         let value = json ?? .object([:])
         if T.self == JSONValue.self { return value as! T }
+        // Methods without params (`system.health`, `system.stats`, …): unknown names were already
+        // refused by `RPCMethod.normalizedParams`, so an object is all there is to check.
+        if T.self == Empty.self, case .object = value { return Empty() as! T }
         if case .array = value {
             throw RPCError.invalidParams("params must be an object (by-name); positional params are not supported")
         }

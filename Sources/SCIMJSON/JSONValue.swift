@@ -110,6 +110,14 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
         for (k, v) in members { self[k] = v }
     }
 
+    /// Members the caller already knows to have distinct keys, taken as they are: no check per
+    /// member, which makes building a large object linear (``init(_:)`` is quadratic). Passing a
+    /// key twice is a programming error, caught in debug builds.
+    public init(uniqueMembers members: [(key: String, value: JSONValue)]) {
+        assert(Set(members.map(\.key)).count == members.count, "JSONObject(uniqueMembers:) given a key twice")
+        self.members = members
+    }
+
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self.init(elements.map { (key: $0.0, value: $0.1) })
     }

@@ -77,6 +77,26 @@ import Testing
         #expect(try OrderedJSONEncoder().encode(UInt64(7)) == .int(7))
     }
 
+    struct Nested: Encodable {
+        struct Inner: Encodable { var values: [Double] }
+        var inner: Inner
+    }
+
+    /// The coding path is built only when an error needs it; it must still name the value.
+    @Test func aRefusalNamesThePathOfTheValue() throws {
+        func path(_ body: () throws -> Void) -> [String] {
+            do {
+                try body()
+            } catch EncodingError.invalidValue(_, let context) {
+                return context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+            } catch {}
+            return ["no EncodingError"]
+        }
+        #expect(path { _ = try OrderedJSONEncoder().encode(Nested(inner: .init(values: [1, 2, .infinity]))) } == ["inner", "values", "[2]"])
+        #expect(path { _ = try OrderedJSONEncoder().encode(["k": Double.nan]) } == ["k"])
+        #expect(path { _ = try OrderedJSONEncoder().encode([[UInt64(1)], [UInt64.max]]) } == ["[1]", "[0]"])
+    }
+
     /// Hand-written `encode(to:)` shapes: nested containers, a key encoded twice, super encoders, nothing at all.
     struct Unusual: Encodable {
         enum Keys: String, CodingKey { case b, a, nested, list, again }

@@ -44,6 +44,26 @@ import Testing
         #expect(SCIMHandle.Result.fastDecode(reference) == result)
     }
 
+    @Test(arguments: [
+        SystemHealth.Result(status: "ok", version: "1.2.3", uptimeSeconds: 12.625, checks: [.init(name: "state", status: "ok")]),
+        SystemHealth.Result(
+            status: "degraded", version: "1.2.3", uptimeSeconds: 0,
+            checks: [.init(name: "storage", status: "failing", detail: "disk \"full\"\n"), .init(name: "disk", status: "ok")]),
+        SystemHealth.Result(status: "ok", version: "1", uptimeSeconds: 3),
+    ])
+    func healthIsBuiltDirectlyWithTheBytesOfTheCodablePath(_ result: SystemHealth.Result) throws {
+        let fast = try #require(result.fastJSON)
+        #expect(JSONSerializer.bytes(fast) == JSONSerializer.bytes(try OrderedJSONEncoder().encode(result)))
+        #expect(SystemHealth.Result(status: "ok", version: "1", uptimeSeconds: .nan).fastJSON == nil)
+    }
+
+    @Test func noParamsDecodeWithoutTheGenericDecoder() throws {
+        #expect(try RPCCodec.decode(Empty.self, from: nil) == Empty())
+        #expect(try RPCCodec.decode(Empty.self, from: .object([:])) == Empty())
+        let error = #expect(throws: RPCError.self) { try RPCCodec.decode(Empty.self, from: .array([])) }
+        #expect(error?.code == .invalidParams)
+    }
+
     @Test func aHeldChangeFallsBackToCodable() throws {
         var result = Self.results[0]
         result.actionRequired = ActionRequired(commitId: "c1", action: "disable", user: ["id": "1"], mapped: [:], expiresAt: "2026-01-01T00:00:00Z")

@@ -19,6 +19,20 @@ import Testing
         #expect(line == "2025-11-30T05:20:00.500Z warning m a=1 b=2")
     }
 
+    /// The hand-made timestamp says what Foundation's ISO 8601 formatter says, for times a
+    /// `Double` holds exactly (Foundation truncates, so `…59.123` can come out `.122` there).
+    @Test(arguments: [0, 951_782_400.25, 1_764_480_000.5, 1_767_225_599.875, 4_102_444_800.125])
+    func timestampsAgreeWithFoundation(_ seconds: Double) {
+        let date = Date(timeIntervalSince1970: seconds)
+        let foundation = date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC")!))
+        #expect(SCIMDLogHandler.timestamp(date) == foundation)
+    }
+
+    @Test func timestampsAreRoundedToTheNearestMillisecond() {
+        #expect(SCIMDLogHandler.timestamp(Date(timeIntervalSince1970: 1_764_480_059.123)) == "2025-11-30T05:20:59.123Z")
+        #expect(SCIMDLogHandler.timestamp(Date(timeIntervalSince1970: 1_767_225_599.9996)) == "2026-01-01T00:00:00.000Z")
+    }
+
     @Test func valuesThatNeedItAreQuotedAndEscaped() {
         let metadata: Logger.Metadata = [
             "plain": "abc", "space": "a b", "quote": "say \"hi\"", "empty": "", "equals": "k=v", "newline": "x\ny", "slash": "a\\b",
