@@ -155,22 +155,6 @@ final class EventNotifier: Sendable {
     }
 }
 
-extension Database {
-    /// Events after `after`, oldest first, optionally of one connection.
-    func events(after: Int64, connectionId: String?, limit: Int) throws -> [EventRecord] {
-        if let connectionId {
-            return try EventRecord.fetchAll(
-                self, sql: "SELECT * FROM event WHERE connectionId = ? AND sequence > ? ORDER BY sequence LIMIT ?",
-                arguments: [connectionId, after, limit])
-        }
-        return try EventRecord.fetchAll(self, sql: "SELECT * FROM event WHERE sequence > ? ORDER BY sequence LIMIT ?", arguments: [after, limit])
-    }
-
-    func latestEventSequence() throws -> Int64 {
-        try Int64.fetchOne(self, sql: "SELECT COALESCE(MAX(sequence), 0) FROM event") ?? 0
-    }
-}
-
 extension SCIMDService {
     /// The sequence number of the newest event in the change feed (0 when empty): where a
     /// subscriber that wants only what happens from now on starts (`after`).

@@ -1,4 +1,3 @@
-import GRDB
 import SCIMDStore
 import SCIMJSON
 import SCIMModel
@@ -132,29 +131,5 @@ indirect enum IndexPlan {
         default:
             return nil
         }
-    }
-
-    /// The candidate records, each once, in stable (creation) order.
-    func fetch(_ db: Database, connectionId: String, type: SCIMResourceType) throws -> [ResourceRecord] {
-        var seen = Set<String>()
-        var out: [ResourceRecord] = []
-        func collect(_ plan: IndexPlan) throws {
-            switch plan {
-            case .id(let id):
-                if let r = try db.resource(connectionId: connectionId, type: type.rawValue, id: id), seen.insert(r.id).inserted { out.append(r) }
-            case .nameKey(let key):
-                if let r = try db.resource(connectionId: connectionId, type: type.rawValue, nameKey: key), seen.insert(r.id).inserted { out.append(r) }
-            case .externalId(let value):
-                for r in try db.resources(connectionId: connectionId, type: type.rawValue, externalId: value) where seen.insert(r.id).inserted {
-                    out.append(r)
-                }
-            case .union(let a, let b):
-                try collect(a)
-                try collect(b)
-            }
-        }
-        try collect(self)
-        out.sort { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
-        return out
     }
 }

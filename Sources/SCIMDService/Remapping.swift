@@ -272,7 +272,7 @@ extension SCIMDService {
         // Roles need each user's groups: one query for the whole batch, not one per user.
         let groupsByUser =
             type == .user && mapping.dependsOnGroups
-            ? try memberships(db, connectionId: connectionId, userIds: records.compactMap { $0?.id }) : [:]
+            ? try db.memberships(connectionId: connectionId, userIds: records.compactMap { $0?.id }) : [:]
         var written: [RemapEvaluation] = []
         written.reserveCapacity(records.count)
         for (index, evaluated) in records.enumerated() {

@@ -325,23 +325,6 @@ extension SCIMDService {
     }
 }
 
-extension Database {
-    /// The next batch of resources after `(createdAt, id)` in stable order.
-    func resourceBatch(connectionId: String, type: String, after: (Milliseconds, String)?, limit: Int) throws -> [ResourceRecord] {
-        if let (createdAt, id) = after {
-            return try ResourceRecord.fetchAll(
-                self,
-                sql: """
-                    SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND (createdAt, id) > (?, ?)
-                    ORDER BY createdAt, id LIMIT ?
-                    """, arguments: [connectionId, type, createdAt, id, limit])
-        }
-        return try ResourceRecord.fetchAll(
-            self, sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? ORDER BY createdAt, id LIMIT ?",
-            arguments: [connectionId, type, limit])
-    }
-}
-
 extension Array {
     /// The element at `index`, or nil when it is out of range.
     subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import SCIMDProtocol
 import SCIMDStore
 import SCIMJSON
@@ -145,36 +144,25 @@ extension SCIMDService {
             var next: String? = nil
             var groups: [MemberOf] = []
             if type == .user {
-                groups = try memberships(db, connectionId: connectionId, userId: record.id)
+                groups = try db.memberships(connectionId: connectionId, userId: record.id)
                 related = groups.map { ResourceRef(id: $0.id, resourceType: "Group", name: $0.displayName, active: nil) }
                 relatedCount = related.count
             } else {
-                relatedCount = try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM groupMember WHERE connectionId = ? AND groupId = ?", arguments: [connectionId, record.id]) ?? 0
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT m.memberId, r.resourceType, r.raw, r.active FROM groupMember m
-                        LEFT JOIN resource r ON r.connectionId = m.connectionId AND r.id = m.memberId
-                        WHERE m.connectionId = ? AND m.groupId = ? AND m.memberId > ? ORDER BY m.memberId LIMIT ?
-                        """, arguments: [connectionId, record.id, membersCursor ?? "", membersLimit + 1])
+                relatedCount = try db.groupMemberCount(connectionId: connectionId, groupId: record.id)
+                let rows = try db.groupMemberPage(connectionId: connectionId, groupId: record.id, after: membersCursor ?? "", limit: membersLimit + 1)
                 for row in rows.prefix(membersLimit) {
-                    let memberType: String? = row[1]
-                    let raw: String? = row[2]
-                    let name = raw.flatMap { try? JSONParser().parse($0) }.flatMap {
-                        $0[memberType == "Group" ? "displayName" : "userName"]?.stringValue
+                    let name = row.raw.flatMap { try? JSONParser().parse($0) }.flatMap {
+                        $0[row.resourceType == "Group" ? "displayName" : "userName"]?.stringValue
                     }
-                    let active: Bool? = memberType == "User" ? ((row[3] as Bool?) ?? true) : nil
-                    related.append(ResourceRef(id: row[0], resourceType: memberType, name: name, active: active))
+                    let active: Bool? = row.resourceType == "User" ? (row.active ?? true) : nil
+                    related.append(ResourceRef(id: row.memberId, resourceType: row.resourceType, name: name, active: active))
                 }
                 if rows.count > membersLimit { next = related.last?.id }
             }
             let warnings = try db.warnings(connectionId: connectionId, type: type.rawValue, resourceId: record.id).map {
                 try Self.warningInfo(db, $0)
             }
-            let recent = try RequestLogRecord.fetchAll(
-                db, sql: "SELECT * FROM requestLog WHERE connectionId = ? AND resourceId = ? ORDER BY id DESC LIMIT 10",
-                arguments: [connectionId, record.id])
+            let recent = try db.recentRequests(connectionId: connectionId, resourceId: record.id, limit: 10)
             return ResourceDetail(
                 resourceType: type.rawValue, id: record.id, name: Self.displayName(record), raw: record.raw,
                 scim: .object(type == .user ? try Self.render(record, groups: groups, baseURL: base) : try Self.render(db, record, baseURL: base)),

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import GRDB
 import SCIMDProtocol
 import SCIMDStore
 import SCIMJSON

@@ -68,11 +68,11 @@ extension SCIMDService {
         // Live users come from memory; only a login that finds nobody asks SQLite whether the
         // user was deleted (tombstones are not kept in memory).
         let live: [ResourceRecord]
-        var tombstone: (column: String, value: String)? = nil
+        var tombstone: (key: TombstoneKey, value: String)? = nil
         switch strategy.kind {
         case "sub_externalId":
             live = try await store.withResources(connectionId) { $0.users.resources(externalId: key).map(\.record) }
-            tombstone = ("externalId", key)
+            tombstone = (.externalId, key)
         case "claim_property":
             // Not indexed: a scan of the connection's mapped values, off the event loop. A string
             // value equal ignoring ASCII case matches (what SQL's `COLLATE NOCASE` compared).
@@ -93,15 +93,13 @@ extension SCIMDService {
         default:
             let folded = foldedKey(key)
             live = try await store.withResources(connectionId) { $0.users.resource(nameKey: folded).map { [$0.record] } ?? [] }
-            tombstone = ("nameKey", folded)
+            tombstone = (.nameKey, folded)
         }
         var deleted = false
         if live.isEmpty, let tombstone {
             deleted = try store.indexedRead { db in
-                try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM tombstone WHERE connectionId = ? AND resourceType = 'User' AND \(tombstone.column) = ?",
-                    arguments: [connectionId, tombstone.value]) ?? 0
-            } > 0
+                try db.hasUserTombstone(connectionId: connectionId, key: tombstone.key, value: tombstone.value)
+            }
         }
         if live.count > 1 {
             return .init(
@@ -150,9 +148,7 @@ extension SCIMDService {
                     ?? db.resource(connectionId: connectionId, type: "User", nameKey: foldedKey(user))
             else { return nil }
             if let appUserId,
-                let other = try String.fetchOne(
-                    db, sql: "SELECT id FROM resource WHERE connectionId = ? AND appUserId = ? AND id != ?",
-                    arguments: [connectionId, appUserId, record.id])
+                let other = try db.userLinked(toAppUserId: appUserId, connectionId: connectionId, excluding: record.id)
             {
                 throw RPCError.conflict("application user \(appUserId) is already linked to SCIM user \(other)")
             }

@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import GRDB
 import SCIMDProtocol
 import SCIMDStore
 import SCIMJSON

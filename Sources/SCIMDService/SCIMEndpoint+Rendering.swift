@@ -73,44 +73,6 @@ func memberRows(_ members: [JSONValue], connectionId: String, groupId: String) -
     return rows
 }
 
-/// A group a user belongs to.
-struct MemberOf: Sendable {
-    var id: String
-    var displayName: String?
-    var externalId: String?
-}
-
-func memberships(_ db: Database, connectionId: String, userId: String) throws -> [MemberOf] {
-    try Row.fetchAll(
-        db.cachedStatement(
-            sql: """
-                SELECT m.groupId, r.displayName, r.externalId FROM groupMember m
-                LEFT JOIN resource r ON r.connectionId = m.connectionId AND r.resourceType = 'Group' AND r.id = m.groupId
-                WHERE m.connectionId = ? AND m.memberId = ? ORDER BY r.displayName, m.groupId
-                """), arguments: [connectionId, userId]
-    ).map { MemberOf(id: $0[0], displayName: $0[1], externalId: $0[2]) }
-}
-
-/// The groups of several users at once, by user id.
-func memberships(_ db: Database, connectionId: String, userIds: [String]) throws -> [String: [MemberOf]] {
-    guard !userIds.isEmpty else { return [:] }
-    var result: [String: [MemberOf]] = [:]
-    var arguments: StatementArguments = [connectionId]
-    arguments += StatementArguments(userIds)
-    let rows = try Row.fetchAll(
-        db,
-        sql: """
-            SELECT m.memberId, m.groupId, r.displayName, r.externalId FROM groupMember m
-            LEFT JOIN resource r ON r.connectionId = m.connectionId AND r.resourceType = 'Group' AND r.id = m.groupId
-            WHERE m.connectionId = ? AND m.memberId IN (\(databaseQuestionMarks(count: userIds.count))) ORDER BY r.displayName, m.groupId
-            """, arguments: arguments)
-    for row in rows {
-        result[row[0], default: []].append(MemberOf(id: row[1], displayName: row[2], externalId: row[3]))
-    }
-    return result
-}
-
-
 extension JSONValue {
     subscript(caseInsensitive key: String) -> JSONValue? { objectValue?[caseInsensitive: key] }
 }
@@ -186,7 +148,7 @@ extension SCIMDService {
             let list = members ? try groupMembers(db, connectionId: record.connectionId, groupId: record.id) : []
             return try render(record, groups: [], members: list, baseURL: baseURL)
         }
-        return try render(record, groups: try memberships(db, connectionId: record.connectionId, userId: record.id), baseURL: baseURL)
+        return try render(record, groups: try db.memberships(connectionId: record.connectionId, userId: record.id), baseURL: baseURL)
     }
 
     /// The resource as SCIM returns it: `schemas`, `id`, the stored attributes, `groups` (Users),

@@ -40,7 +40,7 @@ extension SCIMEndpoint {
             response.headers["ETag"] = ETag.string(record.version)
             response.resourceType = type.rawValue
             response.resourceId = id
-            let requestId = try log.insert(db, response)
+            let requestId = try db.logRequest(log.record(for: response))
             let mapping = mappings.current(connectionId)
             let result = mapping.evaluate(
                 raw: resource, id: id, type: type, groups: [], members: mapping.groupsReadMembers ? rows.map(memberValue) : [])
@@ -49,9 +49,7 @@ extension SCIMEndpoint {
             }
             let warnings = try MappingWriter.apply(result, version: mapping.version, to: &record, requestId: requestId, now: now, db: db)
             if type == .user, let linkAppUserId {
-                if let other = try String.fetchOne(
-                    db, sql: "SELECT id FROM resource WHERE connectionId = ? AND appUserId = ?", arguments: [connectionId, linkAppUserId])
-                {
+                if let other = try db.userLinked(toAppUserId: linkAppUserId, connectionId: connectionId) {
                     throw SCIMError.uniqueness("application user \(linkAppUserId) is already linked to user \(other)")
                 }
                 record.appUserId = linkAppUserId
@@ -177,7 +175,7 @@ extension SCIMEndpoint {
                 record.version += 1
                 if updated != current { record.raw = JSONSerializer.string(.object(updated)) }
             }
-            let groups = type == .user ? try memberships(db, connectionId: connectionId, userId: id) : []
+            let groups = type == .user ? try db.memberships(connectionId: connectionId, userId: id) : []
             let mapping = mappings.current(connectionId)
             if members == nil, type == .group, !answersNoContent || (changed && mapping.groupsReadMembers) {
                 members = try groupMembers(db, connectionId: connectionId, groupId: id)
@@ -197,7 +195,7 @@ extension SCIMEndpoint {
             response.headers["ETag"] = ETag.string(record.version)
             response.resourceType = type.rawValue
             response.resourceId = id
-            let requestId = try log.insert(db, response)
+            let requestId = try db.logRequest(log.record(for: response))
             guard changed else {
                 response.logged = true
                 return response
@@ -313,7 +311,7 @@ extension SCIMEndpoint {
                 throw SCIMError.preconditionFailed("If-Match \(ifMatch) does not match the current version \(ETag.string(record.version))")
             }
             if confirm && type == .user {
-                let groups = try memberships(db, connectionId: connectionId, userId: id)
+                let groups = try db.memberships(connectionId: connectionId, userId: id)
                 let mapped = record.mapped.flatMap { try? JSONParser().parse($0).objectValue } ?? [:]
                 throw Held(action: .delete, id: id, user: try render(record, groups: groups, baseURL: base), mapped: mapped)
             }
@@ -344,7 +342,7 @@ extension SCIMEndpoint {
             response.resourceType = type.rawValue
             response.resourceId = id
             response.changes = changes
-            _ = try log.insert(db, response)
+            _ = try db.logRequest(log.record(for: response))
             try TombstoneRecord(
                 connectionId: connectionId, resourceType: type.rawValue, id: id, nameKey: record.nameKey, externalId: record.externalId,
                 appUserId: record.appUserId, deletedAt: now
@@ -364,7 +362,7 @@ extension SCIMEndpoint {
     ) throws -> [ResourceChange] {
         guard mapping.dependsOnGroups, !userIds.isEmpty else { return [] }
         let ids = userIds.sorted()
-        let groups = try memberships(db, connectionId: connectionId, userIds: ids)
+        let groups = try db.memberships(connectionId: connectionId, userIds: ids)
         var changes: [ResourceChange] = []
         for record in try db.resources(connectionId: connectionId, type: "User", ids: ids) {
             var record = record

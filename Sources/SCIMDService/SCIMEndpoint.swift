@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import NIOConcurrencyHelpers
 import SCIMDProtocol
@@ -73,7 +72,7 @@ struct SCIMEndpoint: Sendable {
         } catch is StorageFullError {
             // The store logged the episode once; nothing of this request was applied.
             return StorageFull.scimResponse()
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+        } catch where isConstraintViolation(error) {
             // Defence in depth: the unique index backs the in-transaction uniqueness check.
             logger.warning("uniqueness enforced by the index", metadata: ["error": "\(error)"])
             return SCIMResponse(error: .uniqueness("a resource with that name already exists"))

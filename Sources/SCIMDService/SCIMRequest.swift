@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import SCIMDStore
 import SCIMDProtocol
 import SCIMJSON
@@ -239,10 +238,5 @@ struct RequestLogDraft: Sendable {
         var end = utf8.index(utf8.startIndex, offsetBy: maximumLoggedResponseBytes)
         while end > utf8.startIndex, UTF8.isContinuation(utf8[end]) { end = utf8.index(before: end) }
         return String(body[..<end]) + "\n… [response body truncated in the log: \(utf8.count) bytes in all]"
-    }
-
-    /// Writes the entry for `response` in the caller's transaction; returns its id.
-    func insert(_ db: Database, _ response: SCIMResponse) throws -> Int64 {
-        try db.logRequest(record(for: response))
     }
 }

@@ -1,0 +1,147 @@
+import GRDB
+
+/// A group a user belongs to, as rendered in the user's `groups` (RFC 7643 §4.1.2) and given to
+/// the mapping engine.
+public struct MemberOf: Sendable, Equatable {
+    /// The group's `id`.
+    public var id: String
+    public var displayName: String?
+    public var externalId: String?
+    public init(id: String, displayName: String?, externalId: String?) {
+        self.id = id
+        self.displayName = displayName
+        self.externalId = externalId
+    }
+}
+
+/// One member of a group as the dashboard's detail page lists it: the member's id and, when the
+/// member still exists, its type, stored JSON and `active`.
+public struct GroupMemberEntry: Sendable, Equatable {
+    public var memberId: String
+    /// `User` or `Group`; nil when the member is not stored (an id the IdP sent that no resource has).
+    public var resourceType: String?
+    public var raw: String?
+    public var active: Bool?
+}
+
+/// The key a user's tombstone is looked up by (`sso.resolve` telling a deleted user from an unknown one).
+public enum TombstoneKey: String, Sendable {
+    case externalId
+    /// The case-folded `userName`.
+    case nameKey
+}
+
+/// The reads and checks the service makes in SQL, kept here so the SQL lives in one module: the
+/// parts of the state that are not held in memory (request log, change feed, tombstones), the
+/// dashboard's paged member lists, and the checks made inside write transactions.
+extension Database {
+    /// The groups of one user, ordered by `displayName` then id.
+    public func memberships(connectionId: String, userId: String) throws -> [MemberOf] {
+        try Row.fetchAll(
+            cachedStatement(
+                sql: """
+                    SELECT m.groupId, r.displayName, r.externalId FROM groupMember m
+                    LEFT JOIN resource r ON r.connectionId = m.connectionId AND r.resourceType = 'Group' AND r.id = m.groupId
+                    WHERE m.connectionId = ? AND m.memberId = ? ORDER BY r.displayName, m.groupId
+                    """), arguments: [connectionId, userId]
+        ).map { MemberOf(id: $0[0], displayName: $0[1], externalId: $0[2]) }
+    }
+
+    /// The groups of several users at once, by user id (users in no group are absent).
+    public func memberships(connectionId: String, userIds: [String]) throws -> [String: [MemberOf]] {
+        guard !userIds.isEmpty else { return [:] }
+        var result: [String: [MemberOf]] = [:]
+        var arguments: StatementArguments = [connectionId]
+        arguments += StatementArguments(userIds)
+        let rows = try Row.fetchAll(
+            self,
+            sql: """
+                SELECT m.memberId, m.groupId, r.displayName, r.externalId FROM groupMember m
+                LEFT JOIN resource r ON r.connectionId = m.connectionId AND r.resourceType = 'Group' AND r.id = m.groupId
+                WHERE m.connectionId = ? AND m.memberId IN (\(databaseQuestionMarks(count: userIds.count))) ORDER BY r.displayName, m.groupId
+                """, arguments: arguments)
+        for row in rows {
+            result[row[0], default: []].append(MemberOf(id: row[1], displayName: row[2], externalId: row[3]))
+        }
+        return result
+    }
+
+    /// How many members a group has.
+    public func groupMemberCount(connectionId: String, groupId: String) throws -> Int {
+        try Int.fetchOne(self, sql: "SELECT COUNT(*) FROM groupMember WHERE connectionId = ? AND groupId = ?", arguments: [connectionId, groupId]) ?? 0
+    }
+
+    /// Up to `limit` members of a group whose id sorts after `after` (`""` for the first page), by member id.
+    public func groupMemberPage(connectionId: String, groupId: String, after: String, limit: Int) throws -> [GroupMemberEntry] {
+        try Row.fetchAll(
+            self,
+            sql: """
+                SELECT m.memberId, r.resourceType, r.raw, r.active FROM groupMember m
+                LEFT JOIN resource r ON r.connectionId = m.connectionId AND r.id = m.memberId
+                WHERE m.connectionId = ? AND m.groupId = ? AND m.memberId > ? ORDER BY m.memberId LIMIT ?
+                """, arguments: [connectionId, groupId, after, limit]
+        ).map { GroupMemberEntry(memberId: $0[0], resourceType: $0[1], raw: $0[2], active: $0[3]) }
+    }
+
+    /// The newest `limit` logged requests that touched one resource, newest first.
+    public func recentRequests(connectionId: String, resourceId: String, limit: Int) throws -> [RequestLogRecord] {
+        try RequestLogRecord.fetchAll(
+            self, sql: "SELECT * FROM requestLog WHERE connectionId = ? AND resourceId = ? ORDER BY id DESC LIMIT ?",
+            arguments: [connectionId, resourceId, limit])
+    }
+
+    /// Whether a deleted user of the connection had this `externalId` or folded `userName`.
+    public func hasUserTombstone(connectionId: String, key: TombstoneKey, value: String) throws -> Bool {
+        // `key` is an enum, so the column name is never caller text.
+        let count = try Int.fetchOne(
+            self, sql: "SELECT COUNT(*) FROM tombstone WHERE connectionId = ? AND resourceType = 'User' AND \(key.rawValue) = ?",
+            arguments: [connectionId, value]) ?? 0
+        return count > 0
+    }
+
+    /// The id of the connection's user linked to application user `appUserId`, other than `excluding`; nil when none.
+    public func userLinked(toAppUserId appUserId: String, connectionId: String, excluding: String? = nil) throws -> String? {
+        if let excluding {
+            return try String.fetchOne(
+                self, sql: "SELECT id FROM resource WHERE connectionId = ? AND appUserId = ? AND id != ?",
+                arguments: [connectionId, appUserId, excluding])
+        }
+        return try String.fetchOne(self, sql: "SELECT id FROM resource WHERE connectionId = ? AND appUserId = ?", arguments: [connectionId, appUserId])
+    }
+
+    /// Events after sequence number `after`, oldest first, optionally of one connection.
+    public func events(after: Int64, connectionId: String?, limit: Int) throws -> [EventRecord] {
+        if let connectionId {
+            return try EventRecord.fetchAll(
+                self, sql: "SELECT * FROM event WHERE connectionId = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+                arguments: [connectionId, after, limit])
+        }
+        return try EventRecord.fetchAll(self, sql: "SELECT * FROM event WHERE sequence > ? ORDER BY sequence LIMIT ?", arguments: [after, limit])
+    }
+
+    /// The newest event's sequence number; 0 when the feed is empty.
+    public func latestEventSequence() throws -> Int64 {
+        try Int64.fetchOne(self, sql: "SELECT COALESCE(MAX(sequence), 0) FROM event") ?? 0
+    }
+
+    /// The next `limit` resources of a type after `(createdAt, id)` (nil: from the start), in that stable order.
+    public func resourceBatch(connectionId: String, type: String, after: (Milliseconds, String)?, limit: Int) throws -> [ResourceRecord] {
+        if let (createdAt, id) = after {
+            return try ResourceRecord.fetchAll(
+                self,
+                sql: """
+                    SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND (createdAt, id) > (?, ?)
+                    ORDER BY createdAt, id LIMIT ?
+                    """, arguments: [connectionId, type, createdAt, id, limit])
+        }
+        return try ResourceRecord.fetchAll(
+            self, sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? ORDER BY createdAt, id LIMIT ?",
+            arguments: [connectionId, type, limit])
+    }
+}
+
+/// Whether `error` is SQLite refusing a write that breaks a constraint (a unique index: two
+/// resources with one `userName`), so callers can answer it without knowing the storage engine.
+public func isConstraintViolation(_ error: any Error) -> Bool {
+    (error as? DatabaseError)?.resultCode == .SQLITE_CONSTRAINT
+}

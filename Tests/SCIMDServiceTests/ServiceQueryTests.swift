@@ -1,0 +1,127 @@
+import Foundation
+import GRDB
+@testable import SCIMDStore
+import Testing
+
+/// The SQL the service asks the store for (`ServiceQueries.swift`), against a real database.
+@Suite struct ServiceQueryTests {
+    func withStore(_ body: (Store) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-queries-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path)
+        try await store.write { db in
+            try db.execute(sql: "INSERT INTO connection (id, name, createdAt, updatedAt, tokenHash) VALUES ('c', 'Acme', 0, 0, x'00')")
+            try db.execute(sql: "INSERT INTO connection (id, name, createdAt, updatedAt, tokenHash) VALUES ('d', 'Other', 0, 0, x'01')")
+        }
+        try await body(store)
+    }
+
+    func resource(_ connection: String, _ type: String, _ id: String, name: String, createdAt: Milliseconds, active: Bool? = nil, appUserId: String? = nil)
+        -> ResourceRecord
+    {
+        let raw = type == "User" ? #"{"userName":"\#(name)"}"# : #"{"displayName":"\#(name)"}"#
+        var record = ResourceRecord(
+            connectionId: connection, resourceType: type, id: id, nameKey: name.lowercased(), externalId: "x-\(id)",
+            displayName: type == "Group" ? name : nil, active: active, createdAt: createdAt, updatedAt: createdAt, version: 1, raw: raw,
+            mapped: nil, mappingVersion: nil, warningCount: 0)
+        record.appUserId = appUserId
+        return record
+    }
+
+    @Test func membershipsAndMemberPagesComeFromTheGroupMemberTable() async throws {
+        try await withStore { store in
+            let rows = [
+                resource("c", "User", "u1", name: "ann", createdAt: 1, active: false), resource("c", "User", "u2", name: "bob", createdAt: 2),
+                resource("c", "Group", "g1", name: "Sales", createdAt: 3), resource("c", "Group", "g2", name: "Admins", createdAt: 4),
+                resource("d", "Group", "g1", name: "Elsewhere", createdAt: 5),
+            ]
+            try await store.write { db in
+                for row in rows { try row.insertRow(db) }
+                try db.replaceMembers(
+                    connectionId: "c", groupId: "g1",
+                    members: ["u1", "u2", "gone"].enumerated().map { .init(connectionId: "c", groupId: "g1", memberId: $1, position: Int64($0), member: nil) })
+                try db.replaceMembers(
+                    connectionId: "c", groupId: "g2", members: [.init(connectionId: "c", groupId: "g2", memberId: "u1", position: 0, member: nil)])
+                try db.replaceMembers(
+                    connectionId: "d", groupId: "g1", members: [.init(connectionId: "d", groupId: "g1", memberId: "u1", position: 0, member: nil)])
+            }
+            try await store.read { db throws in
+                // Ordered by the group's displayName; the other connection's group of the same id is not there.
+                #expect(try db.memberships(connectionId: "c", userId: "u1") == [
+                    MemberOf(id: "g2", displayName: "Admins", externalId: "x-g2"), MemberOf(id: "g1", displayName: "Sales", externalId: "x-g1"),
+                ])
+                let many = try db.memberships(connectionId: "c", userIds: ["u1", "u2", "nobody"])
+                #expect(many["u1"]?.map(\.id) == ["g2", "g1"])
+                #expect(many["u2"]?.map(\.id) == ["g1"])
+                #expect(many["nobody"] == nil)
+                #expect(try db.memberships(connectionId: "c", userIds: []).isEmpty)
+
+                #expect(try db.groupMemberCount(connectionId: "c", groupId: "g1") == 3)
+                #expect(try db.groupMemberCount(connectionId: "c", groupId: "missing") == 0)
+                let first = try db.groupMemberPage(connectionId: "c", groupId: "g1", after: "", limit: 2)
+                #expect(first.map(\.memberId) == ["gone", "u1"])
+                // A member no resource has comes with nothing but its id.
+                #expect(first[0] == GroupMemberEntry(memberId: "gone", resourceType: nil, raw: nil, active: nil))
+                #expect(first[1].resourceType == "User" && first[1].active == false && first[1].raw == #"{"userName":"ann"}"#)
+                #expect(try db.groupMemberPage(connectionId: "c", groupId: "g1", after: "u1", limit: 2).map(\.memberId) == ["u2"])
+            }
+        }
+    }
+
+    @Test func tombstonesAndApplicationLinksAreFoundPerConnection() async throws {
+        try await withStore { store in
+            try await store.write { db in
+                try TombstoneRecord(connectionId: "c", resourceType: "User", id: "u9", nameKey: "zoe", externalId: "ext-9", appUserId: nil, deletedAt: 5)
+                    .insert(db)
+                try TombstoneRecord(connectionId: "c", resourceType: "Group", id: "g9", nameKey: "team", externalId: "ext-g", appUserId: nil, deletedAt: 5)
+                    .insert(db)
+                try self.resource("c", "User", "u1", name: "ann", createdAt: 1, appUserId: "app-1").insertRow(db)
+                try self.resource("d", "User", "u2", name: "bob", createdAt: 1, appUserId: "app-2").insertRow(db)
+            }
+            try await store.read { db throws in
+                #expect(try db.hasUserTombstone(connectionId: "c", key: .nameKey, value: "zoe"))
+                #expect(try db.hasUserTombstone(connectionId: "c", key: .externalId, value: "ext-9"))
+                #expect(try !db.hasUserTombstone(connectionId: "d", key: .nameKey, value: "zoe"))
+                // A deleted group is no deleted user.
+                #expect(try !db.hasUserTombstone(connectionId: "c", key: .nameKey, value: "team"))
+
+                #expect(try db.userLinked(toAppUserId: "app-1", connectionId: "c") == "u1")
+                #expect(try db.userLinked(toAppUserId: "app-1", connectionId: "c", excluding: "u1") == nil)
+                #expect(try db.userLinked(toAppUserId: "app-1", connectionId: "c", excluding: "u7") == "u1")
+                #expect(try db.userLinked(toAppUserId: "app-2", connectionId: "c") == nil)
+            }
+        }
+    }
+
+    @Test func resourceBatchesPageInCreationOrder() async throws {
+        try await withStore { store in
+            try await store.write { db in
+                for (index, id) in ["b", "a", "c", "d"].enumerated() {
+                    // "a" and "b" share a createdAt: the id breaks the tie.
+                    try self.resource("c", "User", id, name: id, createdAt: index < 2 ? 1 : Milliseconds(index)).insertRow(db)
+                }
+            }
+            try await store.read { db throws in
+                let first = try db.resourceBatch(connectionId: "c", type: "User", after: nil, limit: 3)
+                #expect(first.map(\.id) == ["a", "b", "c"])
+                let last = try #require(first.last)
+                #expect(try db.resourceBatch(connectionId: "c", type: "User", after: (last.createdAt, last.id), limit: 3).map(\.id) == ["d"])
+                #expect(try db.resourceBatch(connectionId: "c", type: "Group", after: nil, limit: 3).isEmpty)
+            }
+        }
+    }
+
+    @Test func aUniqueIndexRefusalIsRecognizedAsAConstraintViolation() async throws {
+        try await withStore { store in
+            try await store.write { db in try self.resource("c", "User", "u1", name: "ann", createdAt: 1).insertRow(db) }
+            do {
+                try await store.write { db in try self.resource("c", "User", "u2", name: "ann", createdAt: 2).insertRow(db) }
+                Issue.record("a second user named ann was stored")
+            } catch {
+                #expect(isConstraintViolation(error))
+            }
+            #expect(!isConstraintViolation(CancellationError()))
+        }
+    }
+}
