@@ -60,6 +60,34 @@ import Testing
         #expect(inMemory == row)
     }
 
+    /// A create evaluates the mapping before its transaction (off the writer thread); a mapping
+    /// that became current while it waited for the writer must be the one its row carries.
+    @Test func aCreateCarriesTheMappingCurrentAtItsTransaction() async throws {
+        let fixture = try ServiceFixture()
+        let acme = try await fixture.connection()
+        let connectionId = acme.connection.id
+        let gate = DispatchSemaphore(value: 0)
+        let running = GroupCommitTests.Flag()
+        let store = fixture.store
+        async let blocker: Void = store.write { _ in
+            running.set()
+            gate.wait()
+        }
+        for _ in 0..<5_000 where !running.isSet { try await Task.sleep(for: .milliseconds(1)) }
+        #expect(running.isSet)
+        async let created = user(fixture, token: acme.token, department: "Sales")
+        // Queued behind the blocker: its evaluation under version 1 (no `dept`) is done.
+        for _ in 0..<5_000 where store.writer.queuedCount < 1 { try await Task.sleep(for: .milliseconds(1)) }
+        #expect(store.writer.queuedCount == 1)
+        fixture.service.mappingRegistry.set(try mapping(version: 2), for: connectionId)
+        gate.signal()
+        try await blocker
+        let id = await created
+        let row = try #require(try await fixture.store.read { db in try db.resource(connectionId: connectionId, type: "User", id: id) })
+        #expect(row.mappingVersion == 2)
+        #expect(row.mapped.flatMap { try? JSONParser().parse($0) }?["dept"] == "Sales")
+    }
+
     @Test func anUnchangedRowTakesItsEvaluationAndAWarningOpensOnce() async throws {
         let fixture = try ServiceFixture()
         let acme = try await fixture.connection()
