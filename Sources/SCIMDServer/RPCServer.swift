@@ -249,43 +249,55 @@ public final class RPCServer: Service, Sendable {
                     // not one hop to the event loop (and one wake-up) per line.
                     var answers = ByteBuffer()
                     for try await frames in inbound {
-                        for frame in frames {
-                            switch frame {
-                            case .tooLong:
-                                answers.writeBytes(RPCDispatcher.response(id: nil, error: .lineTooLong(limit: maximumLineLength)))
-                                answers.writeInteger(UInt8(ascii: "\n"))
-                                try await outbound.write(answers)
-                                logger.notice("closing connection: line over the limit", metadata: ["limit": "\(maximumLineLength)"])
-                                return
-                            case .line(let line):
-                                if line.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                                let outcome = await dispatcher.dispatch(line: line.readableBytesView)
-                                counters.served.add(1, ordering: .relaxed)
-                                if let response = outcome.response {
-                                    answers.writeBytes(response)
+                        // The access-log lines of this read's calls are written together once
+                        // their answers are out (``LogLineBatch``).
+                        let logLines = LogLineBatch()
+                        defer { logLines.flush() }
+                        let keepOpen = try await LogLineBatch.$current.withValue(logLines) { () async throws -> Bool in
+                            for frame in frames {
+                                switch frame {
+                                case .tooLong:
+                                    answers.writeBytes(RPCDispatcher.response(id: nil, error: .lineTooLong(limit: maximumLineLength)))
                                     answers.writeInteger(UInt8(ascii: "\n"))
-                                }
-                                // A subscription's answer goes out before its first notification;
-                                // a long run of answers does not wait for the rest of the batch.
-                                if !outcome.streams.isEmpty || answers.readableBytes >= Self.answerFlushBytes {
                                     try await outbound.write(answers)
-                                    answers = ByteBuffer()
-                                }
-                                for stream in outcome.streams {
-                                    streams.addTask {
-                                        try await stream.run { method, params in
-                                            var bytes = RPCDispatcher.notification(method: method, params: params)
-                                            bytes.append(UInt8(ascii: "\n"))
-                                            try await outbound.write(ByteBuffer(bytes: bytes))
+                                    logger.notice("closing connection: line over the limit", metadata: ["limit": "\(maximumLineLength)"])
+                                    return false
+                                case .line(let line):
+                                    if line.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                                    let outcome = await dispatcher.dispatch(line: line.readableBytesView)
+                                    counters.served.add(1, ordering: .relaxed)
+                                    if let response = outcome.response {
+                                        answers.writeBytes(response)
+                                        answers.writeInteger(UInt8(ascii: "\n"))
+                                    }
+                                    // A subscription's answer goes out before its first notification;
+                                    // a long run of answers does not wait for the rest of the batch.
+                                    if !outcome.streams.isEmpty || answers.readableBytes >= Self.answerFlushBytes {
+                                        try await outbound.write(answers)
+                                        answers = ByteBuffer()
+                                        logLines.flush()
+                                    }
+                                    for stream in outcome.streams {
+                                        streams.addTask {
+                                            // A stream outlives this read: its lines are not the batch's.
+                                            try await LogLineBatch.$current.withValue(nil) {
+                                                try await stream.run { method, params in
+                                                    var bytes = RPCDispatcher.notification(method: method, params: params)
+                                                    bytes.append(UInt8(ascii: "\n"))
+                                                    try await outbound.write(ByteBuffer(bytes: bytes))
+                                                }
+                                            }
                                         }
                                     }
                                 }
                             }
+                            if answers.readableBytes > 0 {
+                                try await outbound.write(answers)
+                                answers = ByteBuffer()
+                            }
+                            return true
                         }
-                        if answers.readableBytes > 0 {
-                            try await outbound.write(answers)
-                            answers = ByteBuffer()
-                        }
+                        if !keepOpen { return }
                     }
                 }
             }

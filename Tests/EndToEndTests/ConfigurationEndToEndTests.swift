@@ -78,6 +78,22 @@ import Testing
         #expect(!quiet.log.contains("RPC call"))
     }
 
+    /// Pipelined calls' access-log lines are held for their read and written together: every call
+    /// still has its line, in the order the calls were answered.
+    @Test func pipelinedCallsKeepOneLineEachInOrder() async throws {
+        let daemon = try Daemon()
+        try daemon.start(logLevel: "info")
+        let rpc = try RawSocket(path: daemon.socket)
+        rpc.send((1...200).map { #"{"jsonrpc":"2.0","id":\#($0),"method":"system.health"}"# + "\n" }.joined())
+        for _ in 1...200 { #expect(rpc.readLine() != nil) }
+        #expect(daemon.stop() == 0)
+        let ids = daemon.log.split(separator: "\n").filter { $0.contains("RPC call") && $0.contains("method=system.health") }.compactMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("id=") }.flatMap { Int($0.dropFirst(3)) }
+        }
+        // id 0 is the harness's own readiness call.
+        #expect(ids.filter { $0 != 0 } == Array(1...200))
+    }
+
     /// `--memory-limit`: a size that is not one is refused before anything starts, naming the
     /// option; under a limit smaller than any connection, every read still answers with what was
     /// written (connections come back from SQLite), and `system.stats` shows what is resident.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SCIMDServer
+import Synchronization
 import Testing
 
 @Suite struct LogFormatTests {
@@ -48,6 +49,73 @@ import Testing
         #expect(!SCIMDLogHandler.standardErrorIsJournal(environment: ["JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino &+ 1)"]))
         #expect(!SCIMDLogHandler.standardErrorIsJournal(environment: ["JOURNAL_STREAM": "garbage"]))
         #expect(!SCIMDLogHandler.standardErrorIsJournal(environment: [:]))
+    }
+}
+
+/// Lines held for a pipelined batch (`LogLineBatch`): written together, whole, in order, and
+/// never held past a louder line.
+@Suite struct LogLineBatchTests {
+    final class Writes: Sendable {
+        let list = Mutex<[String]>([])
+        var all: [String] { list.withLock { $0 } }
+        func handler() -> SCIMDLogHandler {
+            SCIMDLogHandler(level: .trace, journal: true) { text in self.list.withLock { $0.append(text) } }
+        }
+    }
+
+    func log(_ handler: SCIMDLogHandler, _ level: Logger.Level, _ message: String) {
+        handler.log(event: LogEvent(level: level, message: "\(message)", metadata: nil, source: "t", file: "f", function: "g", line: 1))
+    }
+
+    @Test func heldLinesGoOutTogetherAndALouderLineFlushesThemFirst() {
+        let writes = Writes()
+        let handler = writes.handler()
+        let batch = LogLineBatch()
+        LogLineBatch.$current.withValue(batch) {
+            log(handler, .info, "a")
+            log(handler, .debug, "b")
+            #expect(writes.all.isEmpty)
+            log(handler, .warning, "c")
+            log(handler, .info, "d")
+        }
+        #expect(writes.all == ["<6>a\n<7>b\n", "<4>c\n"])
+        batch.flush()
+        #expect(writes.all == ["<6>a\n<7>b\n", "<4>c\n", "<6>d\n"])
+        batch.flush()
+        #expect(writes.all.count == 3, "nothing is written twice")
+        // Outside a batch every line is written at once.
+        log(handler, .info, "e")
+        #expect(writes.all.last == "<6>e\n")
+    }
+
+    @Test func noWriteOfHeldLinesExceedsOnePipeBuffer() {
+        let writes = Writes()
+        let handler = writes.handler()
+        let batch = LogLineBatch()
+        let long = String(repeating: "x", count: 1000)
+        let huge = String(repeating: "y", count: LogLineBatch.maximumWriteBytes + 10)
+        LogLineBatch.$current.withValue(batch) {
+            for _ in 0..<10 { log(handler, .info, long) }
+            log(handler, .info, huge)
+        }
+        batch.flush()
+        let all = writes.all
+        // A line too long for one pipe buffer is written alone, at once; the rest in whole lines.
+        #expect(all.contains("<6>\(huge)\n"))
+        #expect(all.filter { $0 != "<6>\(huge)\n" }.allSatisfy { $0.utf8.count <= LogLineBatch.maximumWriteBytes && $0.hasSuffix("\n") })
+        #expect(all.joined().components(separatedBy: "\n").filter { $0 == "<6>\(long)" }.count == 10)
+    }
+
+    @Test func eachHandlerKeepsItsOwnDestination() {
+        let first = Writes(), second = Writes()
+        let batch = LogLineBatch()
+        LogLineBatch.$current.withValue(batch) {
+            log(first.handler(), .info, "one")
+            log(second.handler(), .info, "two")
+        }
+        batch.flush()
+        #expect(first.all == ["<6>one\n"])
+        #expect(second.all == ["<6>two\n"])
     }
 }
 
