@@ -54,6 +54,7 @@ public struct OrderedJSONEncoder: Sendable {
             kind = .value
             self.value = value
             members = []
+            positions = nil
             elements = []
         }
 
@@ -69,6 +70,7 @@ public struct OrderedJSONEncoder: Sendable {
             guard kind != .array else { return }
             kind = .array
             members = []
+            positions = nil
         }
 
         /// What was encoded; an encoder that encoded nothing gives `{}` (as `JSONEncoder` does).
@@ -90,13 +92,22 @@ public struct OrderedJSONEncoder: Sendable {
             }
         }
 
+        /// Positions of the members by key, once an object has more than a few (a large
+        /// dictionary would otherwise make the duplicate check below quadratic).
+        private var positions: [String: Int]? = nil
+
         /// The slot for `key` of an object: a new one at the end, or the existing one (replaced).
         func member(_ key: String) -> Slot {
             becomeObject()
             let slot = Slot()
-            if let index = members.firstIndex(where: { $0.key == key }) {
+            if positions == nil, members.count >= 16 {
+                positions = Dictionary(members.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { first, _ in first })
+            }
+            let existing = positions.map { $0[key] } ?? members.firstIndex(where: { $0.key == key })
+            if let index = existing {
                 members[index].slot = slot
             } else {
+                positions?[key] = members.count
                 members.append((key, slot))
             }
             return slot
@@ -116,6 +127,7 @@ public struct OrderedJSONEncoder: Sendable {
         func sortMembers() {
             guard kind == .object else { return }
             members.sort { $0.key < $1.key }
+            positions = nil
         }
     }
 }

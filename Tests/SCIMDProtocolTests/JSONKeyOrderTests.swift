@@ -117,6 +117,34 @@ import Testing
     }
     struct Empty: Encodable {}
 
+    /// Many keys, one of them encoded twice after the object grew past the size where members
+    /// are found through an index: first position, last value, no duplicate.
+    struct Wide: Encodable {
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Key.self)
+            for i in 0..<40 { try container.encode(i, forKey: Key(stringValue: "k\(i)")) }
+            try container.encode(-1, forKey: Key(stringValue: "k3"))
+            try container.encode(-2, forKey: Key(stringValue: "k39"))
+        }
+    }
+
+    @Test func wideObjectsKeepFirstPositionsAndLastValues() throws {
+        let object = try #require(try OrderedJSONEncoder().encode(Wide()).objectValue)
+        #expect(object.keys == (0..<40).map { "k\($0)" })
+        #expect(object["k3"] == .int(-1))
+        #expect(object["k39"] == .int(-2))
+        #expect(object["k20"] == .int(20))
+        let dictionary = Dictionary(uniqueKeysWithValues: (0..<100).map { ("d\(1000 - $0)", $0) })
+        let sorted = try #require(try OrderedJSONEncoder().encode(dictionary).objectValue)
+        #expect(sorted.keys == dictionary.keys.sorted())
+    }
+
     @Test func handWrittenEncodersKeepTheirOrder() throws {
         #expect(
             JSONSerializer.string(try OrderedJSONEncoder().encode(Unusual()))
