@@ -5,16 +5,14 @@ import Testing
 
 /// The SQL the service asks the store for (`ServiceQueries.swift`), against a real database.
 @Suite struct ServiceQueryTests {
+    /// A store with connections `c` (`RowWriteTests`' own) and `d`.
     func withStore(_ body: (Store) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scimd-queries-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path)
-        try await store.write { db in
-            try db.execute(sql: "INSERT INTO connection (id, name, createdAt, updatedAt, tokenHash) VALUES ('c', 'Acme', 0, 0, x'00')")
-            try db.execute(sql: "INSERT INTO connection (id, name, createdAt, updatedAt, tokenHash) VALUES ('d', 'Other', 0, 0, x'01')")
+        try await RowWriteTests().withStore { store in
+            try await store.write { db in
+                try db.execute(sql: "INSERT INTO connection (id, name, createdAt, updatedAt, tokenHash) VALUES ('d', 'Other', 0, 0, x'01')")
+            }
+            try await body(store)
         }
-        try await body(store)
     }
 
     func resource(_ connection: String, _ type: String, _ id: String, name: String, createdAt: Milliseconds, active: Bool? = nil, appUserId: String? = nil)
