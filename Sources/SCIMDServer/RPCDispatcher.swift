@@ -122,14 +122,14 @@ public struct RPCDispatcher: Sendable {
             message = try JSONParser(maximumDepth: maximumDepth).parse(bytes: line)
         } catch {
             let error = RPCError.parseError("parse error: \(error)")
-            metrics?.rpcCall(method: "invalid", outcome: error.kind, duration: .zero)
+            record(method: "invalid", outcome: error.kind, duration: .zero, id: .null)
             return Outcome(response: Self.response(id: nil, error: error), streams: [])
         }
         switch message {
         case .array(let elements):
             if elements.isEmpty {
                 let error = RPCError.invalidRequest("empty batch")
-                metrics?.rpcCall(method: "invalid", outcome: error.kind, duration: .zero)
+                record(method: "invalid", outcome: error.kind, duration: .zero, id: .null)
                 return Outcome(response: Self.response(id: nil, error: error), streams: [])
             }
             // The elements of a batch run concurrently (JSON-RPC 2.0 §6 lets a server process them
@@ -163,8 +163,31 @@ public struct RPCDispatcher: Sendable {
     /// Handles one request object: the response (nil for a notification) and any stream it starts.
     func handle(message: JSONValue) async -> ([UInt8]?, NotificationStream?) {
         let (response, stream, method, outcome, duration) = await answer(message)
-        metrics?.rpcCall(method: method, outcome: outcome, duration: duration)
+        // A message that is no object has no id to echo: its answer's id is null, and so is the log's.
+        let id: JSONValue? = message.objectValue.map { $0["id"] } ?? .some(.null)
+        record(method: method, outcome: outcome, duration: duration, id: id)
         return (response, stream)
+    }
+
+    /// Counts the call and writes its access-log line: every message gets one, including those
+    /// refused before any method ran (`method=invalid`, `method=unknown`, as the metrics label them).
+    private func record(method: String, outcome: String, duration: Duration, id: JSONValue?) {
+        metrics?.rpcCall(method: method, outcome: outcome, duration: duration)
+        guard accessLog else { return }
+        let milliseconds = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        logger.info(
+            "RPC call",
+            metadata: ["method": "\(method)", "outcome": "\(outcome)", "ms": "\((milliseconds * 100).rounded() / 100)", "id": "\(Self.logged(id))"])
+    }
+
+    /// An id as the access log shows it: a string as itself (quoted by the log only when it must
+    /// be), a number as written, `null`, or `notification` when there is none.
+    static func logged(_ id: JSONValue?) -> String {
+        switch id {
+        case .none: "notification"
+        case .string(let text): text
+        case .some(let other): JSONSerializer.string(other)
+        }
     }
 
     /// One request object's response and stream, with the `method` label (`invalid` for a message
@@ -213,15 +236,6 @@ public struct RPCDispatcher: Sendable {
         let elapsed = ContinuousClock.now - started
         var outcome = "ok"
         if case .failure(let error) = result { outcome = error.kind }
-        if accessLog {
-            let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-            logger.info(
-                "RPC call",
-                metadata: [
-                    "method": "\(method)", "outcome": "\(outcome)", "ms": "\((milliseconds * 100).rounded() / 100)",
-                    "id": "\(id.map { JSONSerializer.string($0) } ?? "notification")",
-                ])
-        }
         switch result {
         case .success(let (bytes, stream)): return (isNotification ? nil : Self.response(id: id, result: bytes), stream, method, outcome, elapsed)
         case .failure(let error): return (isNotification ? nil : Self.response(id: id, error: error), nil, method, outcome, elapsed)

@@ -8,11 +8,16 @@ import SCIMModel
 extension SCIMDService {
     /// `scim.handle`: authenticates by bearer token, serves the request for that connection and
     /// logs it. Never throws: every SCIM failure is a SCIM response (RFC 7644 §3.12).
-    public func handleSCIM(_ params: SCIMHandle.Params) async -> SCIMHandle.Result {
+    ///
+    /// `canHold`: whether the caller can confirm a change that confirm mode holds (`scim.handle`
+    /// can: the application answers `scim.commit`/`scim.reject`). A door with nobody in between
+    /// (the HTTP listener) passes false: such a change is then answered with a SCIM 501 and nothing
+    /// is held or applied, and the 501 is what the access log and the request log record.
+    public func handleSCIM(_ params: SCIMHandle.Params, canHold: Bool = true) async -> SCIMHandle.Result {
         scimRequestCount += 1
         let started = ContinuousClock.now
         let request = SCIMRequest(params, basePath: configuration.scimBasePath)
-        var (result, connectionId) = await serve(request, params: params)
+        var (result, connectionId) = await serve(request, params: params, canHold: canHold)
         result.headers["X-Request-Id"] = request.requestId
         if let observer = configuration.requestObserver {
             observer(
@@ -42,7 +47,7 @@ extension SCIMDService {
     }
 
     /// Authenticates and serves; also returns the connection it was served for (nil when refused).
-    private func serve(_ request: SCIMRequest, params: SCIMHandle.Params) async -> (SCIMHandle.Result, String?) {
+    private func serve(_ request: SCIMRequest, params: SCIMHandle.Params, canHold: Bool) async -> (SCIMHandle.Result, String?) {
         let authenticated: ConnectionRecord
         let authentication: Result<ConnectionRecord, AuthenticationFailure>
         if let named = params.connection {
@@ -88,13 +93,13 @@ extension SCIMDService {
         }
 
         let settings = settings(of: authenticated)
-        return (await serve(authenticated: authenticated, settings: settings, request: request, params: params), authenticated.id)
+        return (await serve(authenticated: authenticated, settings: settings, request: request, params: params, canHold: canHold), authenticated.id)
     }
 
     private func serve(
-        authenticated: ConnectionRecord, settings: ConnectionSettings, request: SCIMRequest, params: SCIMHandle.Params
+        authenticated: ConnectionRecord, settings: ConnectionSettings, request: SCIMRequest, params: SCIMHandle.Params, canHold: Bool
     ) async -> SCIMHandle.Result {
-        let response = await execute(request, connectionId: authenticated.id, confirm: settings.confirmMode == true)
+        let response = await execute(request, connectionId: authenticated.id, confirm: settings.confirmMode == true, canHold: canHold)
         connectionsLoggedSinceMaintenance.insert(authenticated.id)
         if let held = response.held {
             do {
@@ -112,7 +117,7 @@ extension SCIMDService {
 
     /// Serves one authenticated request and logs it (with the change, or on its own).
     func execute(
-        _ request: SCIMRequest, connectionId: String, confirm: Bool, assignedId: String? = nil, linkAppUserId: String? = nil
+        _ request: SCIMRequest, connectionId: String, confirm: Bool, canHold: Bool = true, assignedId: String? = nil, linkAppUserId: String? = nil
     ) async -> SCIMResponse {
         let draft = RequestLogDraft(request: request, connectionId: connectionId, at: clock.now())
         var endpoint = SCIMEndpoint(
@@ -121,7 +126,17 @@ extension SCIMDService {
         endpoint.confirm = confirm
         endpoint.assignedId = assignedId
         endpoint.linkAppUserId = linkAppUserId
-        let response = await endpoint.handle(request)
+        var response = await endpoint.handle(request)
+        if let held = response.held, !canHold {
+            // Nothing was applied (the change was caught before its commit) and nothing is held.
+            logger.warning(
+                "SCIM request for a connection in confirm mode refused: this door cannot hold it for confirmation",
+                metadata: ["action": "\(held.action.rawValue)", "method": "\(request.method)", "path": "\(request.path)"])
+            response = SCIMResponse(
+                error: .notImplemented(
+                    "this SCIM connection is in confirm mode, which scimd's HTTP listener does not serve; "
+                        + "send SCIM through the application (scim.handle) or turn confirm mode off"))
+        }
         if !response.logged { log(draft.record(for: response)) }
         if !response.changes.isEmpty { eventNotifier.notify() }
         return response

@@ -5,6 +5,7 @@ import SCIMDService
 import SCIMDStore
 import SCIMJSON
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct DispatcherTests {
@@ -24,6 +25,36 @@ import Testing
     func call(_ line: String) async throws -> JSONValue? {
         guard let bytes = await dispatcher().handle(line: Array(line.utf8)) else { return nil }
         return try JSONParser().parse(bytes: bytes)
+    }
+
+    /// One access-log line per message, refused ones included, with the id as the client sent it.
+    @Test func everyMessageHasAnAccessLogLine() async throws {
+        let lines = Mutex<[String]>([])
+        let handler = SCIMDLogHandler(level: .info, journal: true) { text in lines.withLock { $0.append(text) } }
+        var d = RPCDispatcher(logger: Logger(label: "test") { _ in handler }, accessLog: true)
+        d.register(Echo.self) { p in .init(text: p.text) }
+        let messages = [
+            #"{"jsonrpc":"2.0","id":"c2-9","method":"test.echo","params":{"text":"x"}}"#,
+            #"{"jsonrpc":"2.0","id":7,"method":"no.such"}"#,
+            #"{bad json"#,
+            #"[]"#,
+            #""str""#,
+            #"{"jsonrpc":"2.0","id":11}"#,
+            #"{"jsonrpc":"2.0","method":"test.echo","params":{"text":"x"}}"#,
+        ]
+        for message in messages { _ = await d.handle(line: Array(message.utf8)) }
+        let logged = lines.withLock { $0 }.map { $0.trimmingCharacters(in: .newlines) }.map { line in
+            line.split(separator: " ").filter { $0.hasPrefix("method=") || $0.hasPrefix("outcome=") || $0.hasPrefix("id=") }.joined(separator: " ")
+        }
+        #expect(logged == [
+            "id=c2-9 method=test.echo outcome=ok",
+            "id=7 method=unknown outcome=method_not_found",
+            "id=null method=invalid outcome=parse_error",
+            "id=null method=invalid outcome=invalid_request",
+            "id=null method=invalid outcome=invalid_request",
+            "id=11 method=invalid outcome=invalid_request",
+            "id=notification method=test.echo outcome=ok",
+        ])
     }
 
     @Test func answersARequestWithItsId() async throws {

@@ -158,7 +158,7 @@ import Testing
         let service = try SCIMDService(store: store, logger: Logger(label: "test"))
         let created = try await service.createConnection(.init(name: "Held"))
         _ = try await service.updateConnection(.init(connection: "Held", confirmMode: true))
-        let engine = SCIMHTTPServer.engine(service, logger: Logger(label: "test"))
+        let engine = SCIMHTTPServer.engine(service)
 
         let result = await engine(
             .init(
@@ -172,6 +172,9 @@ import Testing
         #expect(pending == 0)
         let list = await engine(.init(method: "GET", path: "/scim/v2/Users", headers: ["authorization": "Bearer \(created.token)"]))
         #expect(try JSONParser().parse(list.body ?? "")["totalResults"] == 0)
+        // The request log records the 501 the IdP got, not the hold it never saw.
+        let logged = try await service.listRequests(.init(connection: "Held", method: "POST"))
+        #expect(logged.requests.map(\.status) == [501])
 
         // Everything else is the engine's answer, untouched.
         _ = try await service.updateConnection(.init(connection: "Held", confirmMode: false))

@@ -11,7 +11,7 @@ import ServiceLifecycle
 import NIOConcurrencyHelpers
 
 /// The optional SCIM HTTP/1.1 listener, as a ServiceLifecycle `Service`: a second door to the
-/// same engine that `scim.handle` serves (``SCIMHTTPServer/engine(_:logger:)``).
+/// same engine that `scim.handle` serves (``SCIMHTTPServer/engine(_:)``).
 ///
 /// HTTP itself is NIO's: `NIOHTTP1`'s decoder and encoder, `HTTPServerPipelineHandler` for
 /// keep-alive and pipelining (one request at a time, answers in order) and for graceful
@@ -111,21 +111,10 @@ public final class SCIMHTTPServer: Service, Sendable {
     /// The engine behind `scim.handle`, for HTTP. A connection in confirm mode cannot be served
     /// here: confirm mode needs the application to answer `scim.commit`/`scim.reject` before the IdP
     /// gets its response, and over this door there is no application in between. Such a change is
-    /// dropped at once (nothing was applied) and the IdP gets a 501 naming the reason.
-    public static func engine(_ service: SCIMDService, logger: Logger) -> Engine {
-        { params in
-            let result = await service.handleSCIM(params)
-            guard let action = result.actionRequired else { return result }
-            let reason = "confirm mode needs the application to confirm each change through scim.handle; the HTTP listener cannot hold it"
-            _ = try? await service.rejectSCIM(.init(commitId: action.commitId, reason: reason))
-            logger.warning(
-                "SCIM HTTP request for a connection in confirm mode refused",
-                metadata: ["action": "\(action.action)", "commitId": "\(action.commitId)"])
-            return SCIMHTTPTranslator.errorResult(
-                .notImplemented(
-                    "this SCIM connection is in confirm mode, which scimd's HTTP listener does not serve; "
-                        + "send SCIM through the application (scim.handle) or turn confirm mode off"))
-        }
+    /// answered with a SCIM 501 naming the reason (``SCIMDService/handleSCIM(_:canHold:)``):
+    /// nothing is held or applied, and both logs record the 501 the IdP got.
+    public static func engine(_ service: SCIMDService) -> Engine {
+        { params in await service.handleSCIM(params, canHold: false) }
     }
 
     /// Listens and serves until graceful shutdown; throws a ``ListenError`` when it cannot listen.
