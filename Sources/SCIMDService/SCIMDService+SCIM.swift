@@ -103,7 +103,7 @@ extension SCIMDService {
         connectionsLoggedSinceMaintenance.insert(authenticated.id)
         if let held = response.held {
             do {
-                return try await hold(held, params: params, connectionId: authenticated.id, timeoutSeconds: settings.commitTimeout)
+                return try await hold(held, params: params, requestId: request.requestId, connectionId: authenticated.id, timeoutSeconds: settings.commitTimeout)
             } catch is StorageFullError {
                 return SCIMHandle.Result(StorageFull.scimResponse())
             } catch {
@@ -144,10 +144,14 @@ extension SCIMDService {
 
     /// Saves a held change and tells the caller what the application must confirm.
     private func hold(
-        _ held: SCIMEndpoint.Held, params: SCIMHandle.Params, connectionId: String, timeoutSeconds: Int
+        _ held: SCIMEndpoint.Held, params: SCIMHandle.Params, requestId: String, connectionId: String, timeoutSeconds: Int
     ) async throws -> SCIMHandle.Result {
         var stored = params
-        stored.headers = (params.headers ?? [:]).filter { $0.key.lowercased() != "authorization" }
+        // The request id goes with the held request, so its commit is served (and logged) under
+        // the id the IdP's request already has in the access log and the request log.
+        var headers = (params.headers ?? [:]).filter { !["authorization", "x-request-id"].contains($0.key.lowercased()) }
+        headers["X-Request-Id"] = requestId
+        stored.headers = headers
         stored.connection = nil
         var request = try JSONParser().parse(bytes: try RPCCodec.encode(stored)).objectValue ?? [:]
         request["assignedId"] = .string(held.id)
@@ -194,9 +198,9 @@ extension SCIMDService {
         if !isLink, let appUserId = params.appUserId.nonEmpty, response.status < 300, let id = response.resourceId {
             _ = try? await linkUser(.init(connection: pending.connectionId, id: id, appUserId: appUserId))
         }
-        return .init(
-            status: response.status, headers: response.headers, body: response.bodyText,
-            changes: response.changes)
+        var headers = response.headers
+        headers["X-Request-Id"] = request.requestId
+        return .init(status: response.status, headers: headers, body: response.bodyText, changes: response.changes)
     }
 
     /// `scim.reject`: drops the held request; the IdP gets a SCIM 400 carrying the reason.

@@ -143,6 +143,14 @@ import Testing
         #expect(try await f.service.getConnection("Acme").users == 0, "nothing applied yet")
         let committed = try await f.service.commitSCIM(.init(commitId: action.commitId, appUserId: "app-7"))
         #expect(committed.status == 201)
+        // The commit answers under the request id the held request was given.
+        let requestId = try #require(held.result.headers["X-Request-Id"])
+        #expect(committed.headers["X-Request-Id"] == requestId)
+        let logged = try await f.service.listRequests(.init(connection: "Acme", method: "POST"))
+        #expect(Set(logged.requests.map(\.status)) == [202, 201])
+        for summary in logged.requests {
+            #expect(try await f.service.getRequest(summary.id).requestId == requestId)
+        }
         let body = try JSONParser().parse(committed.body ?? "")
         #expect(body["id"] == action.user["id"])
         #expect(committed.changes.map(\.change) == ["created"])
