@@ -26,13 +26,30 @@ import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 ENTERPRISE_GROUP = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:group"
+
+
+def unloaded(element):
+    """A wait condition: `element`'s page has been unloaded. Like Selenium's `staleness_of`, but
+    Chromium sometimes reports a node of a page being unloaded as "Node with given id does not
+    belong to the document" (an unknown error, not a stale element): that means gone too."""
+    def condition(_driver):
+        try:
+            element.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+    return condition
 
 
 class Failure(Exception):
@@ -167,10 +184,10 @@ class Story:
             # still finishing ("Node with given id does not belong to the document"). The click
             # happened if the page went away; if it did not, the error stands.
             try:
-                WebDriverWait(self.driver, 5).until(expected_conditions.staleness_of(old))
+                WebDriverWait(self.driver, 5).until(unloaded(old))
             except TimeoutException:
                 raise error from None
-        WebDriverWait(self.driver, 20).until(expected_conditions.staleness_of(old))
+        WebDriverWait(self.driver, 20).until(unloaded(old))
         WebDriverWait(self.driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
     def click(self, element):
