@@ -71,6 +71,10 @@ extension SCIMDService {
     /// SCIM writes queued behind one wait for at most 50 small deletes.
     static let maintenanceBatch = 50
 
+    /// Expired change-feed events deleted per transaction: 10–20 ms of the writer's time on a
+    /// 2-core machine with 3.5 million events stored (5,000 took 40–80 ms).
+    static let eventPruneBatch = 2_000
+
     /// Applies retention: each connection's request log (`requestLogMaxEntries`,
     /// `requestLogMaxAgeSeconds`, keeping every warning's example request), change-feed events
     /// older than `eventMaxAgeSeconds`, webhook delivery logs beyond 1,000 per endpoint, and held
@@ -106,9 +110,21 @@ extension SCIMDService {
                 if !(error is StorageFullError) { logger.warning("maintenance: could not prune request logs", metadata: ["error": "\(error)"]) }
             }
         }
+        // Expired events go a bounded batch per transaction, so after a long stop (or a shorter
+        // retention) deleting millions never holds the writer for long.
+        var more = true
+        while more {
+            do {
+                more = try await store.write { db in try db.pruneEvents(olderThan: oldestEvent, limit: Self.eventPruneBatch) }
+                    == Self.eventPruneBatch
+            } catch {
+                report.failures += 1
+                more = false
+                if !(error is StorageFullError) { logger.warning("maintenance: could not prune events", metadata: ["error": "\(error)"]) }
+            }
+        }
         do {
             try await store.write { db in
-                try db.pruneEvents(olderThan: oldestEvent)
                 try db.pruneWebhookDeliveries(keep: 1_000)
                 try db.purgeExpiredCommits(now: now)
             }
@@ -116,7 +132,7 @@ extension SCIMDService {
             report.failures += 1
             if !(error is StorageFullError) {
                 logger.warning(
-                    "maintenance: could not prune events, webhook deliveries or expired held changes", metadata: ["error": "\(error)"])
+                    "maintenance: could not prune webhook deliveries or expired held changes", metadata: ["error": "\(error)"])
             }
         }
         return report

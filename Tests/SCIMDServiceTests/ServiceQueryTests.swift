@@ -122,4 +122,43 @@ import Testing
             #expect(!isConstraintViolation(CancellationError()))
         }
     }
+
+    /// Retention of the change feed deletes the expired prefix of the table in bounded batches,
+    /// and never an event younger than the cutoff, even where a clock stepped backwards.
+    @Test func expiredEventsArePrunedOldestFirstInBatches() async throws {
+        try await withStore { store in
+            func insert(_ events: [(sequence: Int64, at: Milliseconds)]) async throws {
+                try await store.write { db in
+                    for event in events {
+                        try db.execute(
+                            sql: "INSERT INTO event (sequence, at, connectionId, type, data) VALUES (?, ?, 'c', 'user.created', '{}')",
+                            arguments: [event.sequence, event.at])
+                    }
+                }
+            }
+            func left() async throws -> [Int64] {
+                try await store.read { db in try Int64.fetchAll(db, sql: "SELECT sequence FROM event ORDER BY sequence") }
+            }
+            func prune(olderThan cutoff: Milliseconds, limit: Int) async throws -> Int {
+                try await store.write { db in try db.pruneEvents(olderThan: cutoff, limit: limit) }
+            }
+            #expect(try await prune(olderThan: 10_000, limit: 10) == 0, "an empty feed has nothing to prune")
+            // Sequences 1…40 with gaps (no multiples of 7), 100 ms apart.
+            let sequences: [Int64] = (1...40).filter { $0 % 7 != 0 }
+            try await insert(sequences.map { sequence -> (sequence: Int64, at: Milliseconds) in (sequence, Milliseconds(sequence) * 100) })
+            // Older than 2,050 ms: 1…20 but 7 and 14, 18 events, at most 5 per call.
+            var deleted: [Int] = []
+            repeat { deleted.append(try await prune(olderThan: 2_050, limit: 5)) } while deleted.last == 5
+            #expect(deleted == [5, 5, 5, 3])
+            #expect(try await left() == sequences.filter { $0 > 20 })
+            // A clock stepped back stamps 41 with an old time: it waits for the younger events before it.
+            try await insert([(41, 50)])
+            #expect(try await prune(olderThan: 2_050, limit: 100) == 0)
+            #expect(try await prune(olderThan: 10_000, limit: 100) == 18, "all 18 left are older than 10 s")
+            // A young event before old ones (the clock stepped back after it) is never deleted.
+            try await insert([(50, 99_999), (51, 60), (52, 70)])
+            #expect(try await prune(olderThan: 10_000, limit: 100) == 2)
+            #expect(try await left() == [50])
+        }
+    }
 }
