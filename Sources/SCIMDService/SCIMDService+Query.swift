@@ -127,55 +127,92 @@ extension SCIMDService {
         return activeMapping(connection.id).trace(raw: raw, id: detail.id, type: type, groups: groups, members: members)
     }
 
+    /// The resource, its groups or a page of its members, its warnings and its rendering, from
+    /// memory; the warnings' example requests and the recent requests from the request log, the
+    /// one part of the story kept only in SQLite (history, not state: it holds request bodies,
+    /// and no request path reads it).
     private func detail(
         connection reference: String, type: SCIMResourceType, reference id: String, membersLimit: Int, membersCursor: String?
     ) async throws -> ResourceDetail {
         let connection = try connection(named: reference)
         let connectionId = connection.id
         let base = configuration.scimBasePath
-        try await store.waitForQueuedWrites()  // its recent requests include reads' log entries
-        let result = try await store.read { db -> ResourceDetail? in
-            guard
-                let record = try db.resource(connectionId: connectionId, type: type.rawValue, id: id)
-                    ?? db.resource(connectionId: connectionId, type: type.rawValue, nameKey: foldedKey(id))
-            else { return nil }
-            var related: [ResourceRef] = []
-            var relatedCount = 0
-            var next: String? = nil
-            var groups: [MemberOf] = []
-            if type == .user {
-                groups = try db.memberships(connectionId: connectionId, userId: record.id)
-                related = groups.map { ResourceRef(id: $0.id, resourceType: "Group", name: $0.displayName, active: nil) }
-                relatedCount = related.count
-            } else {
-                relatedCount = try db.groupMemberCount(connectionId: connectionId, groupId: record.id)
-                let rows = try db.groupMemberPage(connectionId: connectionId, groupId: record.id, after: membersCursor ?? "", limit: membersLimit + 1)
-                for row in rows.prefix(membersLimit) {
-                    let name = row.raw.flatMap { try? JSONParser().parse($0) }.flatMap {
-                        $0[row.resourceType == "Group" ? "displayName" : "userName"]?.stringValue
-                    }
-                    let active: Bool? = row.resourceType == "User" ? (row.active ?? true) : nil
-                    related.append(ResourceRef(id: row.memberId, resourceType: row.resourceType, name: name, active: active))
-                }
-                if rows.count > membersLimit { next = related.last?.id }
+        let parts: DetailParts?
+        if type == .user {
+            // A user takes microseconds: under the connection's lock, as SCIM GET reads one.
+            parts = try await store.withResources(connectionId) { resources in
+                Self.detailParts(resources, type: type, reference: id, membersLimit: membersLimit, membersCursor: membersCursor, baseURL: base)
             }
-            let warnings = try db.warnings(connectionId: connectionId, type: type.rawValue, resourceId: record.id).map {
-                try Self.warningInfo(db, $0)
-            }
-            let recent = try db.recentRequests(connectionId: connectionId, resourceId: record.id, limit: 10)
-            return ResourceDetail(
-                resourceType: type.rawValue, id: record.id, name: Self.displayName(record), raw: record.raw,
-                scim: .object(type == .user ? try Self.render(record, groups: groups, baseURL: base) : try Self.render(db, record, baseURL: base)),
-                mapped: record.mapped.flatMap { try? JSONParser().parse($0) } ?? .object([:]), mappingVersion: record.effectiveMappingVersion(remapped: try db.remappedVersion(connectionId: connectionId)),
-                related: related, relatedCount: relatedCount, nextRelatedCursor: next, warnings: warnings,
-                recentRequests: recent.map(self.summary), createdAt: Timestamp.string(record.createdAt),
-                updatedAt: Timestamp.string(record.updatedAt), appUserId: record.appUserId)
+        } else {
+            // A group's members can be thousands: from a snapshot, so commits do not wait.
+            let resources = try await store.resources(connectionId)
+            parts = Self.detailParts(resources, type: type, reference: id, membersLimit: membersLimit, membersCursor: membersCursor, baseURL: base)
         }
-        guard let result else {
+        guard let parts else {
             throw RPCError.notFound(
                 "no \(type == .user ? "user" : "group") '\(id)' in connection '\(connection.name)' (list them with `scimctl \(type == .user ? "users" : "groups") list \(connection.name)`)")
         }
-        return result
+        let record = parts.record
+        try await store.waitForQueuedWrites()  // its recent requests include reads' log entries
+        let (warnings, recent) = try await store.read { db in
+            (try parts.warnings.map { try Self.warningInfo(db, $0) }, try db.recentRequests(connectionId: connectionId, resourceId: record.id, limit: 10))
+        }
+        return ResourceDetail(
+            resourceType: type.rawValue, id: record.id, name: Self.displayName(record), raw: record.raw, scim: .object(parts.scim),
+            mapped: record.mapped.flatMap { try? JSONParser().parse($0) } ?? .object([:]),
+            mappingVersion: record.effectiveMappingVersion(remapped: parts.remappedVersion),
+            related: parts.related, relatedCount: parts.relatedCount, nextRelatedCursor: parts.nextRelatedCursor, warnings: warnings,
+            recentRequests: recent.map(self.summary), createdAt: Timestamp.string(record.createdAt),
+            updatedAt: Timestamp.string(record.updatedAt), appUserId: record.appUserId)
+    }
+
+    /// What a `users.get`/`groups.get` answer takes from memory.
+    struct DetailParts: Sendable {
+        var record: ResourceRecord
+        var scim: JSONObject
+        var related: [ResourceRef]
+        var relatedCount: Int
+        var nextRelatedCursor: String?
+        var warnings: [WarningRecord]
+        var remappedVersion: Int?
+    }
+
+    /// The resource `reference` names (its id, else its userName or displayName, folded) with its
+    /// groups (a User) or the page of up to `membersLimit` members whose ids sort bytewise after
+    /// `membersCursor` (a Group), its warnings by property, and its SCIM rendering; nil when the
+    /// connection has no such resource.
+    static func detailParts(
+        _ resources: ConnectionResources, type: SCIMResourceType, reference: String, membersLimit: Int, membersCursor: String?,
+        baseURL: String
+    ) -> DetailParts? {
+        let table = resources.table(type.rawValue)
+        guard let resource = table.resource(id: reference) ?? table.resource(nameKey: foldedKey(reference)) else { return nil }
+        let record = resource.record
+        var related: [ResourceRef] = []
+        var relatedCount = 0
+        var next: String? = nil
+        if type == .user {
+            related = resources.memberOf(userId: record.id).map { ResourceRef(id: $0.id, resourceType: "Group", name: $0.displayName, active: nil) }
+            relatedCount = related.count
+        } else {
+            // By member id, bytewise (the cursor is the last id of the previous page).
+            let members = resources.memberships.members(ofGroup: record.id)
+            relatedCount = members.count
+            let after = membersCursor ?? ""
+            let page = members.lazy.map(\.memberId).filter { after.utf8.lexicographicallyPrecedes($0.utf8) }
+                .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.prefix(membersLimit + 1)
+            for memberId in page.prefix(membersLimit) {
+                let member = resources.users.resource(id: memberId) ?? resources.groups.resource(id: memberId)
+                let memberType = member?.record.resourceType
+                let name = member?.object[memberType == "Group" ? "displayName" : "userName"]?.stringValue
+                let active: Bool? = memberType == "User" ? (member?.record.active ?? true) : nil
+                related.append(ResourceRef(id: memberId, resourceType: memberType, name: name, active: active))
+            }
+            if page.count > membersLimit { next = related.last?.id }
+        }
+        return DetailParts(
+            record: record, scim: resources.rendered(resource, baseURL: baseURL), related: related, relatedCount: relatedCount,
+            nextRelatedCursor: next, warnings: table.warnings.warnings(of: record.id), remappedVersion: resources.remappedVersion)
     }
 }
 

@@ -252,16 +252,15 @@ public actor SCIMDService {
             let record = ConnectionRecord(
                 id: UUID().uuidString.lowercased(), name: name, customerId: params.customerId.nonEmpty, idp: params.idp.nonEmpty,
                 disabled: false, createdAt: now, updatedAt: now, tokenHash: hash)
-            var first = try Self.initialMappingVersion(connectionId: record.id, now: now)
-            // A new connection has no resource, and each is mapped with version 1 as it is
-            // written: the version reaches every resource from the start, so the start-up check
-            // for unfinished re-maps (`finishInterruptedRemaps`) never reads its rows for it.
-            first.remappedAt = now
-            let initial = first
+            let initial = try Self.initialMappingVersion(connectionId: record.id, now: now)
             try await conflictOnConstraint("a connection named '\(name)' already exists") {
                 try await store.write { db in
                     try record.insert(db)
                     try initial.insert(db)
+                    // A new connection has no resource, and each is mapped with version 1 as it is
+                    // written: the version reaches every resource from the start, so the start-up
+                    // check for unfinished re-maps (`finishInterruptedRemaps`) never reads its rows.
+                    try db.markRemapped(connectionId: record.id, version: initial.version, at: now)
                     try EventLog.append(
                         db, at: now, connectionId: record.id, type: .connectionCreated, resourceType: nil, resourceId: nil,
                         data: Self.eventData(record))

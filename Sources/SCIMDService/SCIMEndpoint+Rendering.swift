@@ -35,12 +35,6 @@ extension SCIMEndpoint {
     func render(_ record: ResourceRecord, groups: [MemberOf], members: [JSONValue] = [], baseURL: String) throws -> JSONObject {
         try SCIMDService.render(record, groups: groups, members: members, baseURL: baseURL)
     }
-
-    /// Renders a stored resource with what lives outside its JSON: a User's `groups`, and a
-    /// Group's `members` unless `members` is false (the caller's output leaves them out).
-    func render(_ db: Database, _ record: ResourceRecord, members: Bool = true, baseURL: String) throws -> JSONObject {
-        try SCIMDService.render(db, record, members: members, baseURL: baseURL)
-    }
 }
 
 
@@ -139,16 +133,6 @@ extension SCIMDService {
             throw SCIMError(status: 500, scimType: nil, detail: "stored resource is not an object")
         }
         return object
-    }
-
-    /// Renders a stored resource with what lives outside its JSON: a User's `groups`, and a
-    /// Group's `members` unless `members` is false (the caller's output leaves them out).
-    static func render(_ db: Database, _ record: ResourceRecord, members: Bool = true, baseURL: String) throws -> JSONObject {
-        if record.resourceType == "Group" {
-            let list = members ? try groupMembers(db, connectionId: record.connectionId, groupId: record.id) : []
-            return try render(record, groups: [], members: list, baseURL: baseURL)
-        }
-        return try render(record, groups: try db.memberships(connectionId: record.connectionId, userId: record.id), baseURL: baseURL)
     }
 
     /// The resource as SCIM returns it: `schemas`, `id`, the stored attributes, `groups` (Users),

@@ -346,10 +346,13 @@ extension Database {
             arguments: [connectionId, version]) ?? false
     }
 
-    /// Records that the re-map of `version` looked at every stored resource of the connection.
+    /// Records that the re-map of `version` looked at every stored resource of the connection
+    /// (the in-memory ``ConnectionResources/remappedVersion`` follows when the transaction commits).
+    /// Throws ``StoreError/unrecordedWrite`` outside ``Store/write(_:)``.
     public func markRemapped(connectionId: String, version: Int, at: Milliseconds) throws {
         try execute(
             sql: "UPDATE mappingVersion SET remappedAt = ? WHERE connectionId = ? AND version = ?", arguments: [at, connectionId, version])
+        try ReplicaRecording.record(self, .markRemapped(connectionId: connectionId, version: version))
     }
 
     /// A connection's mapping history, newest first.

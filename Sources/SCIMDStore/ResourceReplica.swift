@@ -468,6 +468,10 @@ public struct ConnectionResources: Sendable {
     public internal(set) var groups = ResourceTable()
     /// Who is in which group, both ways.
     public internal(set) var memberships = MembershipTable()
+    /// The newest mapping version whose re-map looked at every resource of the connection
+    /// (``Database/remappedVersion(connectionId:)``), or nil: what a resource's
+    /// ``ResourceRecord/effectiveMappingVersion(remapped:)`` needs besides its row.
+    public internal(set) var remappedVersion: Int?
     /// The connection id every row holds: the rows keep this one instance rather than a copy each.
     private var connectionId: String?
 
@@ -540,6 +544,8 @@ public struct ConnectionResources: Sendable {
             }
         case .deleteWarnings(_, let type, let resourceId):
             if type == "Group" { groups.warnings.removeAll(resourceId: resourceId) } else { users.warnings.removeAll(resourceId: resourceId) }
+        case .markRemapped(_, let version):
+            remappedVersion = max(remappedVersion ?? version, version)
         case .deleteConnection:
             self = ConnectionResources()
         }
@@ -557,6 +563,8 @@ enum ReplicaChange: Sendable {
     case deleteWarning(connectionId: String, type: String, resourceId: String, property: String)
     case deleteWarnings(connectionId: String, type: String, resourceId: String)
     case deleteConnection(String)
+    /// The re-map of `version` looked at every resource (``Database/markRemapped(connectionId:version:at:)``).
+    case markRemapped(connectionId: String, version: Int)
 
     var connectionId: String {
         switch self {
@@ -564,7 +572,7 @@ enum ReplicaChange: Sendable {
         case .putMember(let row): row.connectionId
         case .putWarning(let row): row.connectionId
         case .deleteResource(let id, _, _), .deleteMember(let id, _, _), .deleteMembers(let id, _), .deleteConnection(let id),
-            .deleteWarning(let id, _, _, _), .deleteWarnings(let id, _, _):
+            .deleteWarning(let id, _, _, _), .deleteWarnings(let id, _, _), .markRemapped(let id, _):
             id
         }
     }
@@ -729,6 +737,7 @@ public final class ResourceReplica: Sendable {
                 for row in members { resources.apply(.putMember(row)) }
                 let warnings = try WarningRecord.fetchCursor(db, sql: "SELECT * FROM warning WHERE connectionId = ?", arguments: [connectionId])
                 while let row = try warnings.next() { resources.apply(.putWarning(row)) }
+                resources.remappedVersion = try db.remappedVersion(connectionId: connectionId)
             }
         } catch {
             // Unreadable now (an I/O error): unclaimed, so that the next read tries again.

@@ -14,16 +14,6 @@ public struct MemberOf: Sendable, Equatable {
     }
 }
 
-/// One member of a group as the dashboard's detail page lists it: the member's id and, when the
-/// member still exists, its type, stored JSON and `active`.
-public struct GroupMemberEntry: Sendable, Equatable {
-    public var memberId: String
-    /// `User` or `Group`; nil when the member is not stored (an id the IdP sent that no resource has).
-    public var resourceType: String?
-    public var raw: String?
-    public var active: Bool?
-}
-
 /// The key a user's tombstone is looked up by (`sso.resolve` telling a deleted user from an unknown one).
 public enum TombstoneKey: String, Sendable {
     case externalId
@@ -64,23 +54,6 @@ extension Database {
             result[row[0], default: []].append(MemberOf(id: row[1], displayName: row[2], externalId: row[3]))
         }
         return result
-    }
-
-    /// How many members a group has.
-    public func groupMemberCount(connectionId: String, groupId: String) throws -> Int {
-        try Int.fetchOne(self, sql: "SELECT COUNT(*) FROM groupMember WHERE connectionId = ? AND groupId = ?", arguments: [connectionId, groupId]) ?? 0
-    }
-
-    /// Up to `limit` members of a group whose id sorts after `after` (`""` for the first page), by member id.
-    public func groupMemberPage(connectionId: String, groupId: String, after: String, limit: Int) throws -> [GroupMemberEntry] {
-        try Row.fetchAll(
-            self,
-            sql: """
-                SELECT m.memberId, r.resourceType, r.raw, r.active FROM groupMember m
-                LEFT JOIN resource r ON r.connectionId = m.connectionId AND r.id = m.memberId
-                WHERE m.connectionId = ? AND m.groupId = ? AND m.memberId > ? ORDER BY m.memberId LIMIT ?
-                """, arguments: [connectionId, groupId, after, limit]
-        ).map { GroupMemberEntry(memberId: $0[0], resourceType: $0[1], raw: $0[2], active: $0[3]) }
     }
 
     /// The newest `limit` logged requests that touched one resource, newest first.

@@ -168,6 +168,7 @@ import Testing
         let bobAfter = try await fixture.store.withResources(connectionId) { $0.users.resource(id: bob) }
         #expect(bobAfter === bobObject, "nor replaced in memory")
         #expect(try await fixture.store.read { db in try db.remappedVersion(connectionId: connectionId) } == set.mapping.version)
+        #expect(try await fixture.store.withResources(connectionId) { $0.remappedVersion } == set.mapping.version, "memory follows the commit")
         let detail = try await fixture.service.getUser(.init(connection: "Acme", id: bob))
         #expect(detail.mappingVersion == set.mapping.version, "reported as mapped with the version that looked at it")
         #expect(bobBefore.mappingVersion != set.mapping.version)

@@ -52,6 +52,7 @@ import Testing
             #expect(memory.resources == disk.resources, "resources of \(id) differ after \(context())")
             #expect(memory.members == disk.members, "members of \(id) differ after \(context())")
             #expect(memory.warnings == disk.warnings, "warnings of \(id) differ after \(context())")
+            #expect(inMemory.remappedVersion == fresh.snapshot(id).remappedVersion, "re-mapped version of \(id) after \(context())")
             // The counts connections.get shows from memory equal the warning rows on disk.
             let rows = try await store.read { db in try db.warningCounts(connectionId: id) }
             #expect(
