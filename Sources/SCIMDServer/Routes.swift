@@ -106,8 +106,11 @@ extension RPCDispatcher {
             return (.init(subscription: subscription, after: Int(after)), stream)
         }
         // rpc.discover describes exactly what is registered above.
-        let document = OpenRPCDocument.make(methods: d.methods + [RPCDiscover.self], version: service.configuration.version)
-        d.register(RPCDiscover.self) { _ in OpenRPCDocumentValue(document) }
+        // Built at the first `rpc.discover`, not before the daemon's first answer (about 30 ms).
+        let methods = d.methods + [RPCDiscover.self]
+        let version = service.configuration.version
+        let document = ComputedOnce { OpenRPCDocument.make(methods: methods, version: version) }
+        d.register(RPCDiscover.self) { _ in OpenRPCDocumentValue(document.value) }
         return d
     }
 }

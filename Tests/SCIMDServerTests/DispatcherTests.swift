@@ -1,6 +1,6 @@
 import Logging
 import SCIMDProtocol
-import SCIMDServer
+@testable import SCIMDServer
 import SCIMDService
 import SCIMDStore
 import SCIMJSON
@@ -93,6 +93,31 @@ import Testing
         #expect(positional?["error"]?["code"] == -32602)
         let scalar = try await call(#"{"jsonrpc":"2.0","id":1,"method":"test.echo","params":3}"#)
         #expect(scalar?["error"]?["code"] == -32602)
+    }
+
+    /// A method's accepted names are walked at its first call, not at registration; every call,
+    /// the first included, refuses a name `Params` does not decode.
+    @Test func unknownParamsAreRefusedFromTheFirstCall() async throws {
+        for _ in 0..<2 {
+            let answer = try await call(#"{"jsonrpc":"2.0","id":1,"method":"test.echo","params":{"text":"a","tiems":2}}"#)
+            #expect(answer?["error"]?["code"] == -32602)
+            #expect(answer?["error"]?["data"]?["field"] == "tiems")
+        }
+        #expect(try await call(#"{"jsonrpc":"2.0","id":1,"method":"test.echo","params":{"text":"a","times":2}}"#)?["result"] != nil)
+    }
+
+    @Test func aComputedOnceValueIsComputedByOneOfManyConcurrentFirstReads() async throws {
+        let computed = Atomic<Int>(0)
+        let once = ComputedOnce { () -> Int in
+            computed.add(1, ordering: .relaxed)
+            return 42
+        }
+        let values = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<16 { group.addTask { once.value } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(values == Array(repeating: 42, count: 16))
+        #expect(computed.load(ordering: .relaxed) == 1)
     }
 
     @Test func notificationsGetNoResponse() async throws {
