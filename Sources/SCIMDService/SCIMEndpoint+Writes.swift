@@ -139,6 +139,7 @@ extension SCIMEndpoint {
             if let ifMatch, !ETag.matches(ifMatch, version: record.version) {
                 throw SCIMError.preconditionFailed("If-Match \(ifMatch) does not match the current version \(ETag.string(record.version))")
             }
+            let stored = record
             let current = try storedObject(record)
             let updated: JSONObject
             var delta = MembershipDelta()
@@ -217,7 +218,7 @@ extension SCIMEndpoint {
             let result = mapping.evaluate(
                 raw: updated, id: id, type: type, groups: groups, members: mapping.groupsReadMembers ? members ?? [] : [])
             let warnings = try MappingWriter.apply(result, version: mapping.version, to: &record, requestId: requestId, now: now, db: db)
-            try record.updateRow(db)
+            try record.updateRow(db, replacing: stored)
             let kind: ResourceChangeKind
             if type == .user, wasActive != false, fields.active == false {
                 kind = .deactivated
@@ -333,10 +334,11 @@ extension SCIMEndpoint {
             var names: [String: String] = [:]
             // A deleted resource leaves every group that listed it (RFC 7644 §3.6: no dangling references).
             for groupId in try db.groupIds(connectionId: connectionId, memberId: id) {
-                guard var group = try db.resource(connectionId: connectionId, type: "Group", id: groupId) else { continue }
+                guard let stored = try db.resource(connectionId: connectionId, type: "Group", id: groupId) else { continue }
+                var group = stored
                 group.version += 1
                 group.updatedAt = max(now, group.updatedAt)
-                try group.updateRow(db)
+                try group.updateRow(db, replacing: stored)
                 try db.deleteMember(connectionId: connectionId, groupId: groupId, memberId: id)
                 changes.append(.init(.group, id: groupId, .memberRemoved, connection: connectionId, member: id))
             }

@@ -59,6 +59,30 @@ extension ResourceRecord {
 }
 
 extension ResourceRecord {
+    /// ``updateRow(_:)`` for a row read in this transaction as `previous`: when no indexed column
+    /// changed (`nameKey`, `externalId`, `active`, `createdAt`, `warningCount`, `appUserId`), only
+    /// the others are set, so SQLite leaves every index of `resource` alone. A PATCH that adds a
+    /// group member or changes a user's title set all of them, and the full-row `UPDATE`
+    /// rewrote an entry in each of six indexes. Throws `RecordError.recordNotFound` when there is
+    /// no such row.
+    public func updateRow(_ db: Database, replacing previous: ResourceRecord) throws {
+        guard
+            nameKey == previous.nameKey, externalId == previous.externalId, active == previous.active,
+            createdAt == previous.createdAt, warningCount == previous.warningCount, appUserId == previous.appUserId,
+            connectionId == previous.connectionId, resourceType == previous.resourceType, id == previous.id
+        else { return try updateRow(db) }
+        try db.cachedStatement(
+            sql: """
+                UPDATE resource SET displayName = ?, updatedAt = ?, version = ?, raw = ?, mapped = ?, mappingVersion = ?
+                WHERE connectionId = ? AND resourceType = ? AND id = ?
+                """
+        ).execute(arguments: [displayName, updatedAt, version, raw, mapped, mappingVersion, connectionId, resourceType, id])
+        if db.changesCount == 0 {
+            throw RecordError.recordNotFound(databaseTableName: Self.databaseTableName, key: ["connectionId": connectionId.databaseValue, "resourceType": resourceType.databaseValue, "id": id.databaseValue])
+        }
+        try ReplicaRecording.record(db, .putResource(self))
+    }
+
     /// Writes the columns a re-mapping changes (`mapped`, `mappingVersion`, `warningCount`) of
     /// the row with this key, and records the whole record for the replica: the caller read the row
     /// in this transaction, so its other columns are the row's. An `UPDATE` of every column

@@ -77,6 +77,45 @@ import Testing
             let missing = ghost
             await #expect(throws: RecordError.self) { try await store.write { db in try missing.updateRow(db) } }
             await #expect(throws: RecordError.self) { try await store.write { db in try missing.updateMappingColumns(db) } }
+            await #expect(throws: RecordError.self) { try await store.write { db in try missing.updateRow(db, replacing: missing) } }
+        }
+    }
+
+    /// An update that changes no indexed column sets only the others; one that changes any
+    /// indexed column writes the whole row. Either way the row reads back as the record.
+    @Test func anUpdateReplacingTheRowItReadWritesWhatChanged() async throws {
+        try await withStore { store in
+            var record = ResourceRecord(
+                connectionId: "c", resourceType: "Group", id: "g1", nameKey: "sales", externalId: "x1", displayName: "Sales",
+                active: nil, createdAt: 11, updatedAt: 12, version: 3, raw: #"{"displayName":"Sales"}"#, mapped: #"{"a":1}"#,
+                mappingVersion: 4, warningCount: 0)
+            let original = record
+            try await store.write { db in try original.insertRow(db) }
+            func replace(_ changed: ResourceRecord, _ previous: ResourceRecord) async throws -> ResourceRecord? {
+                try await store.write { db in
+                    try changed.updateRow(db, replacing: previous)
+                    return try ResourceRecord.fetchOne(db, sql: "SELECT * FROM resource")
+                }
+            }
+            // Content only: a member added bumps the version; the mapping and JSON may change.
+            record.displayName = "Sales team"
+            record.updatedAt = 20
+            record.version = 4
+            record.raw = #"{"displayName":"Sales team"}"#
+            record.mapped = #"{"a":2}"#
+            record.mappingVersion = 5
+            #expect(try await replace(record, original) == record)
+            // Each indexed column, changed, is written too.
+            let changes: [(inout ResourceRecord) -> Void] = [
+                { $0.nameKey = "sales team" }, { $0.externalId = "x2" }, { $0.active = false }, { $0.createdAt = 1 },
+                { $0.warningCount = 2 }, { $0.appUserId = "app-9" },
+            ]
+            for change in changes {
+                let previous = record
+                change(&record)
+                record.version += 1
+                #expect(try await replace(record, previous) == record)
+            }
         }
     }
 
