@@ -240,3 +240,15 @@ struct RequestLogDraft: Sendable {
         return String(body[..<end]) + "\n… [response body truncated in the log: \(utf8.count) bytes in all]"
     }
 }
+
+/// The id a SCIM request is served and logged under (`X-Request-Id`).
+public enum SCIMRequestId {
+    /// `given` (the client's `X-Request-Id`) when it is 1–128 characters of letters, digits and
+    /// `.`, `_`, `:`, `-`; otherwise 16 new random hex digits. Answers the listener gives without
+    /// the engine (a path outside the base URL) carry one too, so every answer can be quoted.
+    public static func resolve(given: String?) -> String {
+        if let given, SCIMRequest.isPlausibleRequestId(given) { return given }
+        return SCIMRequest.newRequestId()
+    }
+}
+

@@ -119,7 +119,11 @@ import Testing
             #expect(response.status == 404, "\(target)")
             #expect(try json(response)["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"], "\(target)")
             #expect(try json(response)["status"] == "404", "\(target)")
+            #expect(response.headers.first(name: "X-Request-Id")?.count == 16, "a request id of its own for \(target)")
         }
+        // A client's own request id is echoed, as the engine echoes it.
+        let traced = try client.exchange(HTTPTestRequest(.GET, "/favicon.ico", headers: [("X-Request-Id", "trace-42")]))
+        #expect(traced.status == 404 && traced.headers.first(name: "X-Request-Id") == "trace-42")
         let inside = try client.exchange(HTTPTestRequest(.GET, "/provisioning/scim/Users", headers: [("Authorization", "Bearer \(token)")]))
         #expect(inside.status == 200)
     }

@@ -246,7 +246,10 @@ public final class SCIMHTTPServer: Service, Sendable {
         if let isHealthy, let result = Self.healthz(head, isHealthy: isHealthy) { return result }
         switch translator.params(for: head, body: body) {
         case .success(let params): return await engine(params)
-        case .failure(let error): return SCIMHTTPTranslator.errorResult(error)
+        case .failure(let error):
+            var result = SCIMHTTPTranslator.errorResult(error)
+            result.headers["X-Request-Id"] = SCIMRequestId.resolve(given: head.headers.first(name: "x-request-id"))
+            return result
         }
     }
 
