@@ -86,8 +86,11 @@ extension SCIMDService {
     /// logged and counted, and the connections it skipped are tried again at the next pass.
     @discardableResult
     public func runMaintenance(everyConnection: Bool = false) async -> MaintenanceReport {
-        let selected = everyConnection ? Set(connections.keys) : connectionsLoggedSinceMaintenance
-        connectionsLoggedSinceMaintenance = []
+        let logged = connectionsLoggedSinceMaintenance.withLock { logged in
+            defer { logged = [] }
+            return logged
+        }
+        let selected = everyConnection ? Set(connections.keys) : logged
         let ids = selected.filter { connections[$0] != nil }.sorted()
         let keep = configuration.requestLogMaxEntries
         let now = clock.now()
@@ -105,7 +108,7 @@ extension SCIMDService {
                 report.connectionsPruned += batch.count
             } catch {
                 report.failures += 1
-                connectionsLoggedSinceMaintenance.formUnion(batch)
+                connectionsLoggedSinceMaintenance.withLock { $0.formUnion(batch) }
                 // A full disk is logged once per episode by the store.
                 if !(error is StorageFullError) { logger.warning("maintenance: could not prune request logs", metadata: ["error": "\(error)"]) }
             }

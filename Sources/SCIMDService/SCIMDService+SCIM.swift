@@ -4,6 +4,7 @@ import SCIMDProtocol
 import SCIMDStore
 import SCIMJSON
 import SCIMModel
+import Synchronization
 
 extension SCIMDService {
     /// `scim.handle`: authenticates by bearer token, serves the request for that connection and
@@ -13,8 +14,8 @@ extension SCIMDService {
     /// can: the application answers `scim.commit`/`scim.reject`). A door with nobody in between
     /// (the HTTP listener) passes false: such a change is then answered with a SCIM 501 and nothing
     /// is held or applied, and the 501 is what the access log and the request log record.
-    public func handleSCIM(_ params: SCIMHandle.Params, canHold: Bool = true) async -> SCIMHandle.Result {
-        scimRequestCount += 1
+    public nonisolated func handleSCIM(_ params: SCIMHandle.Params, canHold: Bool = true) async -> SCIMHandle.Result {
+        scimRequestCount.add(1, ordering: .relaxed)
         let started = ContinuousClock.now
         let request = SCIMRequest(params, basePath: configuration.scimBasePath)
         var (result, connectionId) = await serve(request, params: params, canHold: canHold)
@@ -47,7 +48,7 @@ extension SCIMDService {
     }
 
     /// Authenticates and serves; also returns the connection it was served for (nil when refused).
-    private func serve(_ request: SCIMRequest, params: SCIMHandle.Params, canHold: Bool) async -> (SCIMHandle.Result, String?) {
+    private nonisolated func serve(_ request: SCIMRequest, params: SCIMHandle.Params, canHold: Bool) async -> (SCIMHandle.Result, String?) {
         let authenticated: ConnectionRecord
         let authentication: Result<ConnectionRecord, AuthenticationFailure>
         if let named = params.connection {
@@ -96,11 +97,11 @@ extension SCIMDService {
         return (await serve(authenticated: authenticated, settings: settings, request: request, params: params, canHold: canHold), authenticated.id)
     }
 
-    private func serve(
+    private nonisolated func serve(
         authenticated: ConnectionRecord, settings: ConnectionSettings, request: SCIMRequest, params: SCIMHandle.Params, canHold: Bool
     ) async -> SCIMHandle.Result {
         let response = await execute(request, connectionId: authenticated.id, confirm: settings.confirmMode == true, canHold: canHold)
-        connectionsLoggedSinceMaintenance.insert(authenticated.id)
+        _ = connectionsLoggedSinceMaintenance.withLock { $0.insert(authenticated.id) }
         if let held = response.held {
             do {
                 return try await hold(held, params: params, requestId: request.requestId, connectionId: authenticated.id, timeoutSeconds: settings.commitTimeout)
@@ -116,7 +117,7 @@ extension SCIMDService {
     }
 
     /// Serves one authenticated request and logs it (with the change, or on its own).
-    func execute(
+    nonisolated func execute(
         _ request: SCIMRequest, connectionId: String, confirm: Bool, canHold: Bool = true, assignedId: String? = nil, linkAppUserId: String? = nil
     ) async -> SCIMResponse {
         let draft = RequestLogDraft(request: request, connectionId: connectionId, at: clock.now())
@@ -143,7 +144,7 @@ extension SCIMDService {
     }
 
     /// Saves a held change and tells the caller what the application must confirm.
-    private func hold(
+    private nonisolated func hold(
         _ held: SCIMEndpoint.Held, params: SCIMHandle.Params, requestId: String, connectionId: String, timeoutSeconds: Int
     ) async throws -> SCIMHandle.Result {
         var stored = params
@@ -221,7 +222,7 @@ extension SCIMDService {
     /// to changes, and a GET must neither cost an fsync nor wait for other requests' commits.
     /// Readers of the log wait for queued writes first. A log failure is logged, never turned into
     /// a SCIM error.
-    func log(_ record: RequestLogRecord) {
+    nonisolated func log(_ record: RequestLogRecord) {
         let logger = self.logger
         store.enqueueRelaxed({ db in _ = try db.logRequest(record) }) { error in
             // A full disk is logged once per episode by the store, not once per request.

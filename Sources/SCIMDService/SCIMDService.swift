@@ -5,6 +5,7 @@ import SCIMDProtocol
 import SCIMDStore
 import SCIMJSON
 import SCIMMapping
+import Synchronization
 
 /// Tunables of the service layer, with the defaults scimd ships.
 public struct ServiceConfiguration: Sendable {
@@ -84,10 +85,12 @@ public struct SCIMRequestObservation: Sendable, Equatable {
 
 /// The daemon's state and behaviour, without any transport: the one owner of mutable state.
 ///
-/// In memory it holds what every request needs at once — the connections and the token index,
-/// and the dashboard operators — and it persists every change to the ``Store`` before answering.
-/// Resources live in SQLite and are read and written in single transactions, so the actor is free
-/// while the database works and other connections' traffic is never blocked behind one request.
+/// Every change is committed to the ``Store`` before memory follows it and before the answer.
+/// Configuration changes take turns on the actor. What requests read is held where they read it
+/// without the actor: connections and tokens in ``ConnectionDirectory``, mappings in
+/// `MappingRegistry`, operators in `OperatorRegistry`, resources in the store's replica. So
+/// `scim.handle` runs on its caller's thread, and one connection's requests never wait for
+/// another's CPU work.
 public actor SCIMDService {
     let store: Store
     let clock: Clock
@@ -95,19 +98,14 @@ public actor SCIMDService {
     public nonisolated let configuration: ServiceConfiguration
     nonisolated let startedAt: Milliseconds
 
+    /// The connections, their token indexes and settings, as committed (see ``ConnectionDirectory``).
+    nonisolated let directory = ConnectionDirectory()
     /// Connections by id (mirror of the `connection` table).
-    var connections: [String: ConnectionRecord] = [:]
-    /// SHA-256 of each current token → connection id.
-    var tokenIndex: [Data: String] = [:]
-    /// SHA-256 of each previous token still inside its rotation overlap → connection id.
-    var previousTokenIndex: [Data: String] = [:]
+    nonisolated var connections: [String: ConnectionRecord] { directory.connections }
     /// `scim.handle` calls since start.
-    var scimRequestCount = 0
+    nonisolated let scimRequestCount = Atomic<Int>(0)
     /// Connections whose request log grew since the last ``runMaintenance(everyConnection:)``.
-    var connectionsLoggedSinceMaintenance: Set<String> = []
-    /// Each connection's decoded settings, with the JSON text they were decoded from (a changed
-    /// text is decoded again): `scim.handle` reads them on every request.
-    var decodedSettings: [String: (text: String, settings: ConnectionSettings)] = [:]
+    nonisolated let connectionsLoggedSinceMaintenance = Mutex<Set<String>>([])
     /// Turns for read-modify-write changes of configuration (see ``SerialGates``).
     var gates = SerialGates()
     /// Each connection's current mapping, compiled.
@@ -125,11 +123,7 @@ public actor SCIMDService {
         self.logger = logger
         self.startedAt = clock.now()
         let records = try store.readNow { db in try db.allConnections() }
-        for record in records {
-            connections[record.id] = record
-            tokenIndex[record.tokenHash] = record.id
-            if let previous = record.previousTokenHash { previousTokenIndex[previous] = record.id }
-        }
+        for record in records { directory.adopt(record, replacing: nil) }
         // Every connection has a mapping version; one created before mappings existed gets the default.
         let now = clock.now()
         let versions = try store.writeNow { db -> [MappingVersionRecord] in
@@ -213,7 +207,7 @@ public actor SCIMDService {
 
     /// Counters owned by the service (the transport adds its own).
     public func counters() -> (scimConnections: Int, scimRequests: Int) {
-        (connections.count, scimRequestCount)
+        (connections.count, scimRequestCount.load(ordering: .relaxed))
     }
 
     /// Makes the database durable in its main file (clean shutdown).
@@ -231,8 +225,9 @@ public actor SCIMDService {
 
     /// Finds a connection by id, else by exact name, else by a name that differs only in case
     /// when exactly one does. Throws `not_found`.
-    func connection(named reference: String) throws(RPCError) -> ConnectionRecord {
-        if let record = connections[reference] { return record }
+    nonisolated func connection(named reference: String) throws(RPCError) -> ConnectionRecord {
+        if let record = directory.connection(id: reference) { return record }
+        let connections = self.connections
         if let record = connections.values.first(where: { $0.name == reference }) { return record }
         let folded = connections.values.filter { $0.name.caseInsensitiveCompare(reference) == .orderedSame }
         if folded.count == 1, let record = folded.first { return record }
@@ -356,12 +351,9 @@ public actor SCIMDService {
         try await serialized(Self.connectionRecordsGate) {
             let record = try connection(named: reference)
             // Drop it from memory first so no request authenticates against it while it goes.
-            connections[record.id] = nil
-            decodedSettings[record.id] = nil
+            directory.remove(record)
             let mapping = mappingRegistry.current(record.id)
             mappingRegistry.set(nil, for: record.id)
-            tokenIndex[record.tokenHash] = nil
-            if let previous = record.previousTokenHash { previousTokenIndex[previous] = nil }
             do {
                 let now = clock.now()
                 let counts = try await store.write { db in
@@ -450,13 +442,7 @@ public actor SCIMDService {
     /// Makes memory hold `record` as committed: the connection and both token indexes (the old
     /// record's hashes are dropped first, so a rotated-out token stops working here and now).
     func adopt(_ record: ConnectionRecord, replacing old: ConnectionRecord?) {
-        if let old {
-            if tokenIndex[old.tokenHash] == old.id { tokenIndex[old.tokenHash] = nil }
-            if let previous = old.previousTokenHash, previousTokenIndex[previous] == old.id { previousTokenIndex[previous] = nil }
-        }
-        connections[record.id] = record
-        tokenIndex[record.tokenHash] = record.id
-        if let previous = record.previousTokenHash { previousTokenIndex[previous] = record.id }
+        directory.adopt(record, replacing: old)
     }
 
     /// Runs `body`, answering a uniqueness constraint SQLite enforced with `conflict` (the
@@ -531,26 +517,14 @@ public actor SCIMDService {
     /// The connection a bearer token belongs to. Lookup is by SHA-256 of the token, then the
     /// stored digest is compared in constant time; an expired previous token is refused.
     /// The connection's settings, decoded once per change of its JSON.
-    func settings(of record: ConnectionRecord) -> ConnectionSettings {
-        if let cached = decodedSettings[record.id], cached.text == record.settings { return cached.settings }
-        let settings = ConnectionSettings(record)
-        decodedSettings[record.id] = (record.settings, settings)
-        return settings
+    nonisolated func settings(of record: ConnectionRecord) -> ConnectionSettings {
+        directory.settings(of: record)
     }
 
-    func authenticate(token: String?) -> Result<ConnectionRecord, AuthenticationFailure> {
+    nonisolated func authenticate(token: String?) -> Result<ConnectionRecord, AuthenticationFailure> {
         guard let token, !token.isEmpty else { return .failure(.missing) }
-        let hash = BearerToken.hash(token)
-        if let id = tokenIndex[hash], let record = connections[id], BearerToken.constantTimeEquals(record.tokenHash, hash) {
-            return record.disabled ? .failure(.disabled) : .success(record)
-        }
-        if let id = previousTokenIndex[hash], let record = connections[id], let previous = record.previousTokenHash,
-            BearerToken.constantTimeEquals(previous, hash), let expiry = record.previousTokenExpiresAt,
-            clock.now() < expiry
-        {
-            return record.disabled ? .failure(.disabled) : .success(record)
-        }
-        return .failure(.unknown)
+        guard let record = directory.connection(tokenHash: BearerToken.hash(token), now: clock.now()) else { return .failure(.unknown) }
+        return record.disabled ? .failure(.disabled) : .success(record)
     }
 }
 
