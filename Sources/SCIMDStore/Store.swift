@@ -332,11 +332,14 @@ public final class Store: Sendable {
             let parent = (databasePath as NSString).deletingLastPathComponent
             if stat(parent.isEmpty ? "." : parent, &directory) == 0 { owner = (directory.st_uid, directory.st_gid, 0o600) }
         }
+        // The change feed's sequences never go back (see `carryEventSequence`).
+        let highestEvent = hadDatabase ? Self.highestEventSequence(inDatabaseAt: databasePath) : nil
         let staging = databasePath + ".restoring"
         try? FileManager.default.removeItem(atPath: staging)
         var kept: String? = nil
         do {
             try FileManager.default.copyItem(atPath: backupPath, toPath: staging)
+            if let highestEvent { try Self.carryEventSequence(highestEvent, intoDatabaseAt: staging) }
             let staged = open(staging, O_RDONLY | O_CLOEXEC)
             if staged >= 0 {
                 fchmod(staged, owner.mode)
@@ -366,6 +369,33 @@ public final class Store: Sendable {
             try? FileManager.default.removeItem(atPath: staging)
             throw StoreError.cannotOpen(databasePath, "\(error)")
         }
+    }
+
+    /// The highest change-feed sequence ever assigned in the database at `path` (SQLite's
+    /// `sqlite_sequence`, which outlives pruned events), WAL included; nil when it has none or
+    /// cannot be read as a scimd database.
+    static func highestEventSequence(inDatabaseAt path: String) -> Int64? {
+        guard let queue = try? DatabaseQueue(path: path) else { return nil }
+        defer { try? queue.close() }
+        return try? queue.read { db in try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'event'") }
+    }
+
+    /// Makes the next change-feed event of the database at `path` (a restore's staged copy) come
+    /// after `sequence`. A restored backup would otherwise number its next events from where the
+    /// backup ended, handing out again sequences (the `scimd-Event-Id` webhook receivers
+    /// deduplicate on, the cursor `events.subscribe` resumes from) that the replaced database had
+    /// already given to other events: receivers would drop them as duplicates or skip them.
+    /// Throws the database's error.
+    static func carryEventSequence(_ sequence: Int64, intoDatabaseAt path: String) throws {
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: "UPDATE sqlite_sequence SET seq = ? WHERE name = 'event' AND seq < ?", arguments: [sequence, sequence])
+            if try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'event'") == nil {
+                try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES ('event', ?)", arguments: [sequence])
+            }
+        }
+        // Closing the last connection checkpoints the write into the file and removes its WAL.
+        try queue.close()
     }
 
     /// Reads one page of the database on a reader connection: proof for `system.health` that the

@@ -50,11 +50,11 @@ struct WebhooksCommand: AsyncParsableCommand {
             if list.webhooks.isEmpty { return print("No webhooks. Add one with `scimctl webhooks add URL`.") }
             print(
                 Table.render(
-                    headers: ["id", "connection", "url", "types", "cursor", "delivered", "failed", "state"],
+                    headers: ["id", "connection", "url", "types", "cursor", "delivered", "failed", "skipped", "state"],
                     rows: list.webhooks.map { w in
                         [
                             w.id, w.connectionName ?? w.connection ?? "(all)", w.url, w.types?.joined(separator: ",") ?? "(all)",
-                            "\(w.cursor)/\(w.latestSequence)", "\(w.delivered)", "\(w.failed)", WebhooksCommand.stateText(w),
+                            "\(w.cursor)/\(w.latestSequence)", "\(w.delivered)", "\(w.failed)", "\(w.skipped)", WebhooksCommand.stateText(w),
                         ]
                     }))
         }

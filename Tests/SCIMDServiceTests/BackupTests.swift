@@ -104,6 +104,38 @@ import Testing
         #expect(stat(target, &info) == 0)
         #expect(info.st_mode & 0o777 == 0o640)
     }
+
+    /// Events after a restore are numbered after every event the replaced database had given out,
+    /// not from where the backup ended: a webhook receiver deduplicating on the event id, or a
+    /// subscriber resuming from its cursor, would otherwise drop or skip them.
+    @Test func eventsAfterARestoreNeverReuseASequence() async throws {
+        let f = try ServiceFixture()
+        _ = try await f.connection("Acme")
+        let backup = f.directory.appendingPathComponent("b.sqlite").path
+        _ = try await f.service.backup(.init(path: backup))
+        let atBackup = try await f.service.listEvents(.init()).events.map(\.sequence).max() ?? 0
+        // The database the backup replaces has given out more events than the backup holds.
+        let target = f.directory.appendingPathComponent("live.sqlite").path
+        do {
+            let live = try Store(path: target)
+            let service = try SCIMDService(store: live, logger: Logger(label: "test"))
+            for name in ["One", "Two", "Three"] { _ = try await service.createConnection(.init(name: name)) }
+            service.checkpoint()
+        }
+        let before = try await {
+            let store = try Store(path: target)
+            let service = try SCIMDService(store: store, logger: Logger(label: "test"))
+            return try await service.listEvents(.init()).events.map(\.sequence).max() ?? 0
+        }()
+        #expect(before >= 3)
+        _ = try Store.restore(backup: backup, to: target)
+        let restored = try Store(path: target)
+        let service = try SCIMDService(store: restored, logger: Logger(label: "test"))
+        #expect(try await service.listEvents(.init()).events.map(\.sequence).max() == atBackup, "the backup's feed")
+        _ = try await service.createConnection(.init(name: "After"))
+        let next = try await service.listEvents(.init(after: atBackup)).events.map(\.sequence)
+        #expect(next.count == 1 && next[0] > before, "numbered after the replaced database's \(before), got \(next)")
+    }
 }
 
 /// The userNames acknowledged so far, and those acknowledged before the backup began.
