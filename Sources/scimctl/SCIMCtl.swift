@@ -142,7 +142,9 @@ struct Backup: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The file to create.") var file: String
     func run() async throws {
-        let path = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
+        // Relative to this command's directory (scimd's is not the caller's): `/` and `x.sqlite`
+        // make `/x.sqlite`, not `//x.sqlite`.
+        let path = file.hasPrefix("/") ? file : URL(fileURLWithPath: file, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)).standardizedFileURL.path
         let result = try await options.withClient { try await $0.backup(to: path) }
         if options.json { return try options.printJSON(result) }
         print("Backup written to \(result.path) (\(result.bytes) bytes, \(Int(result.milliseconds)) ms).")
