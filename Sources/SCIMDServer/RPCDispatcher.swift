@@ -2,7 +2,7 @@ import Logging
 import NIOCore
 import SCIMDProtocol
 import SCIMJSON
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Notifications a method asks the transport to push on the caller's socket connection after its
 /// response: `run` sends each through `send(method, params)` until it ends or is cancelled (when
@@ -275,14 +275,15 @@ public struct RPCDispatcher: Sendable {
 /// do before its first answer (the schema walks behind unknown-param checks and `rpc.discover`,
 /// about 60 ms of a 110 ms cold start) for methods that may never be called.
 final class ComputedOnce<Value: Sendable>: Sendable {
-    private let state: Mutex<Value?> = Mutex(nil)
+    // NIO's lock, not `Synchronization.Mutex`, which the thread sanitizer cannot see.
+    private let state = NIOLockedValueBox<Value?>(nil)
     private let compute: @Sendable () -> Value
 
     init(_ compute: @escaping @Sendable () -> Value) { self.compute = compute }
 
     /// The value; the first read computes it (concurrent first reads wait for that one).
     var value: Value {
-        state.withLock { stored in
+        state.withLockedValue { stored in
             if let stored { return stored }
             let value = compute()
             stored = value

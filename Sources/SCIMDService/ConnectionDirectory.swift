@@ -1,6 +1,6 @@
 import Foundation
 import SCIMDStore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The connections as committed, with their token indexes and decoded settings: what every SCIM
 /// request authenticates against. Behind a lock rather than inside the ``SCIMDService`` actor, so
@@ -23,18 +23,20 @@ final class ConnectionDirectory: Sendable {
         var decodedSettings: [String: (text: String, settings: ConnectionSettings)] = [:]
     }
 
-    private let state = Mutex(State())
+    // NIO's lock (a pthread mutex), not `Synchronization.Mutex`: the thread sanitizer does not
+    // see the latter's futex as synchronization and reported its guarded accesses as races.
+    private let state = NIOLockedValueBox(State())
 
     /// Every connection by id.
-    var connections: [String: ConnectionRecord] { state.withLock { $0.connections } }
+    var connections: [String: ConnectionRecord] { state.withLockedValue { $0.connections } }
 
     /// The connection with this id.
-    func connection(id: String) -> ConnectionRecord? { state.withLock { $0.connections[id] } }
+    func connection(id: String) -> ConnectionRecord? { state.withLockedValue { $0.connections[id] } }
 
     /// Holds `record` as committed; the old record's token hashes are dropped first, so a
     /// rotated-out token stops working here and now.
     func adopt(_ record: ConnectionRecord, replacing old: ConnectionRecord?) {
-        state.withLock { state in
+        state.withLockedValue { state in
             if let old {
                 if state.tokenIndex[old.tokenHash] == old.id { state.tokenIndex[old.tokenHash] = nil }
                 if let previous = old.previousTokenHash, state.previousTokenIndex[previous] == old.id {
@@ -49,7 +51,7 @@ final class ConnectionDirectory: Sendable {
 
     /// Forgets `record`: no request authenticates against it from here on.
     func remove(_ record: ConnectionRecord) {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.connections[record.id] = nil
             state.decodedSettings[record.id] = nil
             if state.tokenIndex[record.tokenHash] == record.id { state.tokenIndex[record.tokenHash] = nil }
@@ -62,7 +64,7 @@ final class ConnectionDirectory: Sendable {
     /// The connection whose current token hashes to `hash`, or whose previous one does while
     /// `now` is before its overlap ends (compared in constant time); nil for neither.
     func connection(tokenHash hash: Data, now: Milliseconds) -> ConnectionRecord? {
-        state.withLock { state in
+        state.withLockedValue { state in
             if let id = state.tokenIndex[hash], let record = state.connections[id], BearerToken.constantTimeEquals(record.tokenHash, hash) {
                 return record
             }
@@ -77,9 +79,9 @@ final class ConnectionDirectory: Sendable {
 
     /// `record`'s settings, decoded once per settings text.
     func settings(of record: ConnectionRecord) -> ConnectionSettings {
-        if let cached = state.withLock({ $0.decodedSettings[record.id] }), cached.text == record.settings { return cached.settings }
+        if let cached = state.withLockedValue({ $0.decodedSettings[record.id] }), cached.text == record.settings { return cached.settings }
         let settings = ConnectionSettings(record)
-        state.withLock { $0.decodedSettings[record.id] = (record.settings, settings) }
+        state.withLockedValue { $0.decodedSettings[record.id] = (record.settings, settings) }
         return settings
     }
 }

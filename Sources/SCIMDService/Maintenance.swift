@@ -86,7 +86,7 @@ extension SCIMDService {
     /// logged and counted, and the connections it skipped are tried again at the next pass.
     @discardableResult
     public func runMaintenance(everyConnection: Bool = false) async -> MaintenanceReport {
-        let logged = connectionsLoggedSinceMaintenance.withLock { logged in
+        let logged = connectionsLoggedSinceMaintenance.withLockedValue { logged in
             defer { logged = [] }
             return logged
         }
@@ -108,7 +108,7 @@ extension SCIMDService {
                 report.connectionsPruned += batch.count
             } catch {
                 report.failures += 1
-                connectionsLoggedSinceMaintenance.withLock { $0.formUnion(batch) }
+                connectionsLoggedSinceMaintenance.withLockedValue { $0.formUnion(batch) }
                 // A full disk is logged once per episode by the store.
                 if !(error is StorageFullError) { logger.warning("maintenance: could not prune request logs", metadata: ["error": "\(error)"]) }
             }

@@ -101,7 +101,7 @@ extension SCIMDService {
         authenticated: ConnectionRecord, settings: ConnectionSettings, request: SCIMRequest, params: SCIMHandle.Params, canHold: Bool
     ) async -> SCIMHandle.Result {
         let response = await execute(request, connectionId: authenticated.id, confirm: settings.confirmMode == true, canHold: canHold)
-        _ = connectionsLoggedSinceMaintenance.withLock { $0.insert(authenticated.id) }
+        _ = connectionsLoggedSinceMaintenance.withLockedValue { $0.insert(authenticated.id) }
         if let held = response.held {
             do {
                 return try await hold(held, params: params, requestId: request.requestId, connectionId: authenticated.id, timeoutSeconds: settings.commitTimeout)

@@ -5,6 +5,7 @@ import SCIMDProtocol
 import SCIMDStore
 import SCIMJSON
 import SCIMMapping
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// Tunables of the service layer, with the defaults scimd ships.
@@ -105,7 +106,7 @@ public actor SCIMDService {
     /// `scim.handle` calls since start.
     nonisolated let scimRequestCount = Atomic<Int>(0)
     /// Connections whose request log grew since the last ``runMaintenance(everyConnection:)``.
-    nonisolated let connectionsLoggedSinceMaintenance = Mutex<Set<String>>([])
+    nonisolated let connectionsLoggedSinceMaintenance = NIOLockedValueBox<Set<String>>([])
     /// Turns for read-modify-write changes of configuration (see ``SerialGates``).
     var gates = SerialGates()
     /// Each connection's current mapping, compiled.
