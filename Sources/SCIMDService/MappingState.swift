@@ -29,7 +29,19 @@ struct ActiveMapping: Sendable {
         self.groups = try CompiledMapping(configuration.groups, resourceType: .group)
         self.groupsReadMembers = groups.reads(attribute: "members")
         self.usersReadGroups = users.reads(attribute: "groups")
+        self.userInputMembers = JSONMemberNames(users.topLevelMemberNames + ["userName"])
+        self.groupInputMembers = JSONMemberNames(groups.topLevelMemberNames + ["displayName"])
     }
+
+    /// The members of a stored resource that evaluating it can read, and the name a re-map
+    /// reports it by (`userName`, `displayName`): a re-map parses only these
+    /// (``ReplicaResource/object(keepingMembersIn:)``), not the whole stored JSON.
+    func inputMembers(for type: SCIMResourceType) -> JSONMemberNames {
+        type == .user ? userInputMembers : groupInputMembers
+    }
+
+    private let userInputMembers: JSONMemberNames
+    private let groupInputMembers: JSONMemberNames
 
     /// Whether the user mapping reads `groups` (`groups.display`, `groups[type eq "direct"].value`):
     /// a User's groups are not in what the IdP sent but computed from memberships (RFC 7643

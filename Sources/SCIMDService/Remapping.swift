@@ -20,18 +20,31 @@ import SCIMModel
 // gave, and a concurrent write is never overwritten with a stale evaluation.
 
 /// One resource evaluated under a mapping: what its row would become.
-struct RemapEvaluation: Sendable {
+///
+/// A class, and immutable: an evaluation is handed from the parallel slices to the batch, to
+/// the transaction and to the summary, and as a struct each hand-over copied a whole
+/// `ResourceRecord` and `MappingResult` (a dozen strings and arrays retained and released):
+/// 8.6% of a re-map's evaluation under perf (100k users, a mapping that changes nothing).
+final class RemapEvaluation: Sendable {
     /// The row evaluated, as it was committed when read.
-    var record: ResourceRecord
+    let record: ResourceRecord
     /// `userName` (Users) or `displayName` (Groups), from the resource's JSON.
-    var name: String?
+    let name: String?
     /// The mapping's result for the resource.
-    var new: MappingResult
+    let new: MappingResult
     /// From the row's stored result (its mapped properties and open warnings) to `new`.
-    var diff: MappingDiff
+    let diff: MappingDiff
     /// The row already holds `new`: the same mapped values and the same warnings, details
     /// included. A re-map does not write it (``SCIMDService/writeRemap(_:records:evaluations:connectionId:type:mapping:now:)``).
-    var holdsResult: Bool
+    let holdsResult: Bool
+
+    init(record: ResourceRecord, name: String?, new: MappingResult, diff: MappingDiff, holdsResult: Bool) {
+        self.record = record
+        self.name = name
+        self.new = new
+        self.diff = diff
+        self.holdsResult = holdsResult
+    }
 }
 
 extension SCIMDService {
@@ -224,7 +237,8 @@ extension SCIMDService {
         let groups = type == .user && mapping.dependsOnGroups ? snapshot.memberOf(userId: record.id) : []
         let members = type == .group && mapping.groupsReadMembers ? snapshot.memberValues(groupId: record.id) : []
         return evaluation(
-            of: record, raw: resource.object, stored: MappingResult(properties: properties, issues: issues), type: type,
+            of: record, raw: resource.object(keepingMembersIn: mapping.inputMembers(for: type)),
+            stored: MappingResult(properties: properties, issues: issues), type: type,
             mapping: mapping, groups: groups, members: members)
     }
 

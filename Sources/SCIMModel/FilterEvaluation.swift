@@ -66,8 +66,30 @@ extension JSONObject {
     /// uses this to tell "the first of several emails" (fine for a single-valued property) from "a
     /// list where one value was expected" (which it must not cut silently).
     public func leaves(at path: AttributePath, resourceType: SCIMResourceType) -> [LeafValue] {
-        guard let prepared = try? PreparedPath(path, scope: .top(resourceType)) else { return [] }
-        return prepared.leaves(in: self)
+        AttributeReader(path, resourceType: resourceType).leaves(in: self)
+    }
+}
+
+/// An attribute path resolved once against a resource type's schema (its source key, extension
+/// URN, value filter and sub-attribute), then read from any number of resources.
+///
+/// ``JSONObject/leaves(at:resourceType:)`` resolves the path on every call. The mapping engine
+/// reads the same few paths from every resource a re-map evaluates, and resolving them there
+/// (schema lookups, a value filter prepared anew) was 17% of a re-map's evaluation (perf, 100k
+/// users, a mapping that changes nothing), so ``CompiledMapping`` keeps one reader per path.
+public struct AttributeReader: Sendable {
+    /// Nil when the path's value filter does not fit the schema (`emails[primary gt 1]`): such a
+    /// path reads nothing, as ``JSONObject/leaves(at:resourceType:)`` always had it.
+    private let prepared: PreparedPath?
+
+    /// Resolves `path` at the top of a `resourceType` resource.
+    public init(_ path: AttributePath, resourceType: SCIMResourceType) {
+        prepared = try? PreparedPath(path, scope: .top(resourceType))
+    }
+
+    /// What ``JSONObject/leaves(at:resourceType:)`` returns for this path in `resource`.
+    public func leaves(in resource: JSONObject) -> [LeafValue] {
+        prepared?.leaves(in: resource) ?? []
     }
 }
 
