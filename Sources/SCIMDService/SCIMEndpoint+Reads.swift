@@ -82,14 +82,23 @@ extension SCIMEndpoint {
             // the filter reads, and `id`, `meta` and `schemas` when it reads those (rendered from
             // the record around just those members; `meta.lastModified gt …` rendered every user
             // whole, on one thread, 1.35 s for 100k).
-            let partialView: (@Sendable (ReplicaResource) -> JSONObject)?
+            // Made once per thread of a parallel scan, with the names in arrays of its own (see
+            // `JSONMemberNames.copied()`).
+            let makePartialView: (@Sendable () -> @Sendable (ReplicaResource) -> JSONObject)?
             if let storedMembers {
-                partialView = { $0.object(keepingMembersIn: storedMembers) }
-            } else if query.sortBy == nil, let names = query.filter.flatMap(Self.renderedMembersRead).map(JSONMemberNames.init) {
-                partialView = { resources.renderedAlone($0, keepingMembersIn: names, baseURL: base) }
+                makePartialView = {
+                    let names = storedMembers.copied()
+                    return { $0.object(keepingMembersIn: names) }
+                }
+            } else if query.sortBy == nil, let rendered = query.filter.flatMap(Self.renderedMembersRead).map(JSONMemberNames.init) {
+                makePartialView = {
+                    let names = rendered.copied()
+                    return { resources.renderedAlone($0, keepingMembersIn: names, baseURL: base) }
+                }
             } else {
-                partialView = nil
+                makePartialView = nil
             }
+            let partialView = makePartialView?()
             for type in types {
                 let includeRelated = type == .user ? filterNeedsGroups : filterNeedsMembers
                 let table = resources.table(type.rawValue)
@@ -122,9 +131,9 @@ extension SCIMEndpoint {
                     }
                 } else if let filter = query.filter, let plan = IndexPlan.candidates(filter, type: type) {
                     for resource in plan.candidates(in: table) { _ = try consider(resource) }
-                } else if let prepared, let partialView, table.count >= Self.parallelScanMinimum {
+                } else if let prepared, let makePartialView, table.count >= Self.parallelScanMinimum {
                     // Matching one resource needs nothing of another: split the scan over the cores.
-                    for resource in Self.matching(table, filter: prepared, view: partialView) {
+                    for resource in Self.matching(table, filter: prepared, makeView: makePartialView) {
                         if pageRange.contains(matched) { matches.append((JSONObject(), type, resource, nil)) }
                         matched += 1
                     }
@@ -185,10 +194,14 @@ extension SCIMEndpoint {
     /// Fewest resources for which a scan is split over the cores (below, the hand-off costs more).
     static let parallelScanMinimum = 2_048
 
-    /// The resources of `table` the `filter` matches, in list order, each evaluated on its `view`
-    /// (the members the filter reads), in one slice of the table per core.
+    /// The resources of `table` the `filter` matches, in list order, each evaluated on its view
+    /// (the members the filter reads, from `makeView()`), in one slice of the table per core.
+    ///
+    /// Each slice resolves the filter again and makes its own view: what one thread retains for
+    /// every resource it matches is then its own, not a reference count both cores increment
+    /// (`PreparedFilter.resolvedAgain()`).
     static func matching(
-        _ table: ResourceTable, filter: PreparedFilter, view: @Sendable (ReplicaResource) -> JSONObject
+        _ table: ResourceTable, filter shared: PreparedFilter, makeView: @Sendable () -> @Sendable (ReplicaResource) -> JSONObject
     ) -> [ReplicaResource] {
         let count = table.count
         let slices = max(1, min(ProcessInfo.processInfo.activeProcessorCount, count / (parallelScanMinimum / 2)))
@@ -196,6 +209,8 @@ extension SCIMEndpoint {
         DispatchQueue.concurrentPerform(iterations: slices) { slice in
             let start = count * slice / slices
             let end = count * (slice + 1) / slices
+            let filter = shared.resolvedAgain()
+            let view = makeView()
             var kept: [ReplicaResource] = []
             for resource in table.page(offset: start, count: end - start)
             where filter.matches(view(resource)) {

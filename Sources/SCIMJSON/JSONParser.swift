@@ -133,6 +133,13 @@ public struct JSONMemberNames: Sendable {
     /// Some name is not ASCII: a key matching no ASCII name is compared with `names` as a String.
     let hasNonASCII: Bool
 
+    /// The same names in arrays of their own, for one thread of a parallel scan: a partial parse
+    /// retains the arrays it borrows, and threads sharing them contend for their reference counts
+    /// (see `PreparedFilter.resolvedAgain()`).
+    public func copied() -> JSONMemberNames {
+        JSONMemberNames(names.map { String(decoding: Array($0.utf8), as: UTF8.self) })
+    }
+
     public init(_ names: [String]) {
         self.names = names
         var bytes: [UInt8] = []

@@ -487,6 +487,10 @@ struct SplitMix: RandomNumberGenerator {
             var expected = JSONObject()
             for (key, value) in whole where names.contains(where: { $0.caseInsensitiveEquals(key) }) { expected[key] = value }
             #expect(part == expected, "\(names)")
+            // A thread of a parallel scan parses with a copy: the same names keep the same members.
+            let copy = JSONMemberNames(names).copied()
+            #expect(copy.names == names)
+            #expect(try JSONParser().parseObject(text, keepingMembersIn: copy) == expected, "\(names)")
         }
         let kelvin = try JSONParser().parseObject(text, keepingMembersIn: JSONMemberNames(["key"]))
         #expect(kelvin.keys == ["\u{212A}ey"])

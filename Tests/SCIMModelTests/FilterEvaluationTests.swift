@@ -342,8 +342,12 @@ private func matches(_ filter: String, _ resource: JSONObject = babs, _ type: SC
         for text in texts {
             let filter = try Filter.parse(text)
             let prepared = try PreparedFilter(filter, resourceType: .user)
+            // What a thread of a parallel scan matches with.
+            let again = prepared.resolvedAgain()
+            #expect(again.filter == filter && again.resourceType == .user)
             for resource in [babs, other, JSONObject()] {
                 #expect(prepared.matches(resource) == (try filter.matches(resource, resourceType: .user)), "\(text)")
+                #expect(again.matches(resource) == prepared.matches(resource), "\(text)")
             }
         }
         #expect(try PreparedFilter(try Filter.parse(texts[0]), resourceType: .user).matches(babs))
