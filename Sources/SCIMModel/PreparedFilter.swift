@@ -246,9 +246,9 @@ struct PreparedPath: Sendable {
 /// A class: matching a resource reads its comparison out of ``PreparedNode``'s box, and a struct
 /// was copied out whole there, its strings and arrays retained and released, for every resource a
 /// scan evaluates (callgrind, `emails[type eq "work" and value ew "@example.com"]` over 100k users:
-/// 1,567M → 1,413M instructions with the partial parse). ``PreparedPath`` stays a struct: the
-/// mapping engine prepares one for every path it reads of every resource, where an allocation
-/// would cost more than a copy saves.
+/// 1,567M → 1,413M instructions with the partial parse). ``PreparedPath`` stays a struct: it is
+/// prepared once per path (a filter's nodes, ``AttributeReader`` for the mapping engine) and read
+/// where it is held.
 final class PreparedComparison: Sendable {
     let path: PreparedPath
     let op: ComparisonOperator
