@@ -14,10 +14,14 @@ extension SCIMDService {
     /// can: the application answers `scim.commit`/`scim.reject`). A door with nobody in between
     /// (the HTTP listener) passes false: such a change is then answered with a SCIM 501 and nothing
     /// is held or applied, and the 501 is what the access log and the request log record.
-    public nonisolated func handleSCIM(_ params: SCIMHandle.Params, canHold: Bool = true) async -> SCIMHandle.Result {
+    ///
+    /// `scheme`: what `meta.location` and `Location` use when the request has no
+    /// `X-Forwarded-Proto`: `https` behind a web tier (`scim.handle`), `http` from scimd's own
+    /// HTTP listener.
+    public nonisolated func handleSCIM(_ params: SCIMHandle.Params, canHold: Bool = true, scheme: String = "https") async -> SCIMHandle.Result {
         scimRequestCount.add(1, ordering: .relaxed)
         let started = ContinuousClock.now
-        let request = SCIMRequest(params, basePath: configuration.scimBasePath)
+        let request = SCIMRequest(params, basePath: configuration.scimBasePath, scheme: scheme)
         var (result, connectionId) = await serve(request, params: params, canHold: canHold)
         result.headers["X-Request-Id"] = request.requestId
         if let observer = configuration.requestObserver {

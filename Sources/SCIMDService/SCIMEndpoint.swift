@@ -48,12 +48,13 @@ struct SCIMEndpoint: Sendable {
         var mapped: JSONObject
     }
 
-    /// Base URL for `meta.location`: from `X-Forwarded-Proto`/`Host` when sent, else the base path alone.
+    /// Base URL for `meta.location`: from `X-Forwarded-Host`/`Host` when sent, else the base path
+    /// alone; the scheme from `X-Forwarded-Proto`, else the door's (``SCIMRequest/scheme``).
     func baseURL(_ request: SCIMRequest) -> String {
         guard let host = request.headers["x-forwarded-host"] ?? request.headers["host"] else {
             return configuration.scimBasePath
         }
-        let scheme = request.headers["x-forwarded-proto"] ?? "https"
+        let scheme = request.headers["x-forwarded-proto"] ?? request.scheme
         return "\(scheme)://\(host)\(configuration.scimBasePath)"
     }
 

@@ -22,8 +22,14 @@ struct SCIMRequest: Sendable {
     /// the caller's `X-Request-Id` when it is a plausible id (1–128 of `A-Z a-z 0-9 . _ : -`, so a
     /// proxy's id follows the request through), else 16 random hex digits.
     var requestId: String
+    /// The scheme `meta.location` and `Location` use when no `x-forwarded-proto` header names one:
+    /// `https` for `scim.handle` (a web tier in front of scimd), `http` on scimd's own HTTP
+    /// listener. A parameter of the door, not a header: the request log shows the headers the
+    /// client sent, and the listener adding one confused readers of the log.
+    var scheme: String
 
-    init(_ params: SCIMHandle.Params, basePath: String) {
+    init(_ params: SCIMHandle.Params, basePath: String, scheme: String = "https") {
+        self.scheme = scheme
         method = params.method.utf8.contains(where: { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") || $0 >= 0x80 })
             ? params.method.uppercased() : params.method
         var full = params.path

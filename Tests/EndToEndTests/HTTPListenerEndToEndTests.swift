@@ -279,6 +279,9 @@ import Testing
             let logged = try await daemon.client { try await $0.listRequests(.init(connection: "Acme", limit: 5)) }
             let detail = try await daemon.client { try await $0.request(id: try #require(logged.requests.first).id) }
             #expect((detail.requestHeaders["x-forwarded-for"] != nil) == trusted)
+            // Only what the client sent: untrusted, its X-Forwarded-Proto was stripped and the
+            // listener added none of its own (its scheme reaches the engine apart from the headers).
+            #expect(detail.requestHeaders["x-forwarded-proto"] == (trusted ? "https" : nil))
             #expect(detail.requestHeaders["authorization"] == "[redacted]")
         }
     }

@@ -111,10 +111,12 @@ public final class SCIMHTTPServer: Service, Sendable {
     /// The engine behind `scim.handle`, for HTTP. A connection in confirm mode cannot be served
     /// here: confirm mode needs the application to answer `scim.commit`/`scim.reject` before the IdP
     /// gets its response, and over this door there is no application in between. Such a change is
-    /// answered with a SCIM 501 naming the reason (``SCIMDService/handleSCIM(_:canHold:)``):
-    /// nothing is held or applied, and both logs record the 501 the IdP got.
+    /// answered with a SCIM 501 naming the reason (``SCIMDService/handleSCIM(_:canHold:scheme:)``):
+    /// nothing is held or applied, and both logs record the 501 the IdP got. Locations use plain
+    /// http, the scheme this listener speaks, unless a trusted proxy's `X-Forwarded-Proto` says
+    /// otherwise.
     public static func engine(_ service: SCIMDService) -> Engine {
-        { params in await service.handleSCIM(params, canHold: false) }
+        { params in await service.handleSCIM(params, canHold: false, scheme: "http") }
     }
 
     /// Listens and serves until graceful shutdown; throws a ``ListenError`` when it cannot listen.

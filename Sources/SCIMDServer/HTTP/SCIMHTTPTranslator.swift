@@ -51,9 +51,10 @@ public struct SCIMHTTPTranslator: Sendable {
     /// The request headers the engine gets: lower-cased names, repeated headers joined with ", "
     /// (RFC 9110 §5.3), no hop-by-hop headers, and forwarding headers only when trusted.
     ///
-    /// The engine builds `meta.location` and `Location` from `x-forwarded-proto` (default https) and
-    /// `x-forwarded-host`/`host`. Unless a trusted proxy said otherwise, the scheme is the one this
-    /// listener actually speaks, plain http.
+    /// The engine builds `meta.location` and `Location` from `x-forwarded-proto` and
+    /// `x-forwarded-host`/`host`. Without a trusted proxy's `x-forwarded-proto`, the scheme is the
+    /// one this listener speaks, plain http: the engine is told so apart from the headers
+    /// (``SCIMHTTPServer/engine(_:)``), so the request log shows only headers the client sent.
     public func engineHeaders(_ headers: HTTPHeaders) -> [String: String] {
         var out: [String: String] = [:]
         for (name, value) in headers {
@@ -70,7 +71,6 @@ public struct SCIMHTTPTranslator: Sendable {
                 }
             }
         }
-        if out["x-forwarded-proto"] == nil { out["x-forwarded-proto"] = "http" }
         return out
     }
 
