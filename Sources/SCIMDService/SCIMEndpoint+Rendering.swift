@@ -12,7 +12,10 @@ import SCIMModel
 extension SCIMEndpoint {
     /// Parses the request body as JSON. Throws 400 invalidSyntax (absent/invalid), 413 (too large).
     func parseBody(_ request: SCIMRequest) throws(SCIMError) -> JSONValue {
-        guard let body = request.body, !body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        // Blank when no scalar is anything but white space: the first one that is ends the look.
+        // (Foundation's `trimmingCharacters` copied the whole body to find out: a third of a
+        // create's CPU on the event loop, under perf.)
+        guard let body = request.body, body.unicodeScalars.contains(where: { !CharacterSet.whitespacesAndNewlines.contains($0) }) else {
             throw SCIMError.invalidSyntax("the request needs a JSON body")
         }
         if body.utf8.count > configuration.maxBodyBytes {

@@ -26,6 +26,22 @@ import Testing
         #expect(await f.scim("GET", "/Users", token: a.token).status == 200)
     }
 
+    /// No body, or only white space (ASCII or Unicode: a no-break space, a line separator), is
+    /// "needs a JSON body"; a body with anything else in it goes on to the JSON parser.
+    @Test func blankBodiesNeedABody() async throws {
+        let f = try ServiceFixture()
+        let a = try await f.connection()
+        for body in [nil, "", " ", "\r\n\t ", "\u{00A0}\u{2028}", " \u{3000}\n"] as [String?] {
+            let r = await f.service.handleSCIM(.init(method: "POST", path: "/Users", headers: ["Authorization": "Bearer \(a.token)"], body: body))
+            #expect(r.status == 400, "\(String(describing: body))")
+            #expect(try JSONParser().parse(r.body ?? "{}")["detail"] == "the request needs a JSON body", "\(String(describing: body))")
+        }
+        let notJSON = await f.service.handleSCIM(.init(method: "POST", path: "/Users", headers: ["Authorization": "Bearer \(a.token)"], body: " \u{00A0}x"))
+        #expect(notJSON.status == 400)
+        #expect(try JSONParser().parse(notJSON.body ?? "{}")["detail"]?.stringValue?.hasPrefix("request body is not valid JSON") == true)
+        #expect(try await f.service.getConnection("Acme").users == 0)
+    }
+
     @Test func giantAndDeeplyNestedFilters() async throws {
         let f = try ServiceFixture()
         let a = try await f.connection()
