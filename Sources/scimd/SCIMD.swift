@@ -206,7 +206,7 @@ struct SCIMD: AsyncParsableCommand {
             do {
                 let kept = try Store.restore(backup: restore, to: databasePath)
                 print("Restored \(restore) into \(databasePath). Start scimd to serve it.")
-                if let kept { print("The database it replaced is kept as \(kept) (with its -wal); delete it once you are sure.") }
+                if let kept { print("The database it replaced is kept as \(kept) (and its -wal, if it had one); delete it once you are sure.") }
                 return
             } catch let error as StoreError {
                 FileHandle.standardError.write(Data("scimd: \(error.description)\n".utf8))
