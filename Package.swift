@@ -62,12 +62,13 @@ let package = Package(
             name: "SCIMDService",
             dependencies: [
                 "SCIMJSON", "SCIMModel", "SCIMMapping", "SCIMDProtocol", "SCIMDStore",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ]
+            ],
+            // A member of a module this one does not import is an error: GRDB stays behind SCIMDStore.
+            swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]
         ),
         .target(
             name: "SCIMDServer",

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import SCIMDProtocol
 import SCIMDStore
 import SCIMJSON
@@ -61,7 +60,7 @@ extension ResourceChange {
 /// and the data can never disagree.
 enum EventLog {
     static func append(
-        _ db: Database, at: Milliseconds, connectionId: String, type: EventType, resourceType: String?, resourceId: String?,
+        _ db: StoreTransaction, at: Milliseconds, connectionId: String, type: EventType, resourceType: String?, resourceId: String?,
         data: JSONObject
     ) throws {
         let record = EventRecord(
@@ -73,7 +72,7 @@ enum EventLog {
     /// The events of a SCIM request's changes: one per change, plus `warning.opened|resolved`.
     /// Throws `RPCError.internal` for a change the feed has no event type for (a bug: the
     /// request's transaction rolls back rather than log an event no client can select).
-    static func append(_ db: Database, at: Milliseconds, changes: [ResourceChange], names: [String: String]) throws {
+    static func append(_ db: StoreTransaction, at: Milliseconds, changes: [ResourceChange], names: [String: String]) throws {
         for change in changes {
             guard let type = EventType(resourceType: change.resourceType, change: change.change) else {
                 throw RPCError.internalError("no event type for a \(change.resourceType) '\(change.change)' change")

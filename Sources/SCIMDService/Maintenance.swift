@@ -1,4 +1,6 @@
 import Logging
+import NIOConcurrencyHelpers
+import SCIMDProtocol
 import SCIMDStore
 
 /// What one maintenance pass did (``SCIMDService/runMaintenance(everyConnection:)``).

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
-import GRDB
 import SCIMDStore
 import SCIMJSON
 import SCIMMapping
@@ -112,7 +111,7 @@ enum MappingWriter {
     /// caused this state, that request as the example); vanished ones are deleted (resolved).
     static func apply(
         _ result: MappingResult, version: Int, to record: inout ResourceRecord, requestId: Int64?, now: Milliseconds,
-        db: Database
+        db: StoreTransaction
     ) throws -> WarningChanges {
         record.mapped = JSONSerializer.string(.object(result.properties))
         record.mappingVersion = version
@@ -147,7 +146,7 @@ enum MappingWriter {
     }
 
     /// Removes every warning of a deleted resource.
-    static func deleteWarnings(_ db: Database, connectionId: String, type: String, resourceId: String) throws {
+    static func deleteWarnings(_ db: StoreTransaction, connectionId: String, type: String, resourceId: String) throws {
         try db.deleteWarnings(connectionId: connectionId, type: type, resourceId: resourceId)
     }
 }

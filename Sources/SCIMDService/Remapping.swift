@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import GRDB
+import Logging
 import NIOConcurrencyHelpers
 import SCIMDProtocol
 import SCIMDStore
@@ -245,7 +245,7 @@ extension SCIMDService {
     /// A row as the transaction sees it evaluated under `mapping`; nil when a newer mapping
     /// version owns it. `groupsByUser`: the batch's users' groups, when the mapping reads them.
     static func evaluation(
-        _ db: Database, of record: ResourceRecord, type: SCIMResourceType, mapping: ActiveMapping, groupsByUser: [String: [MemberOf]]
+        _ db: StoreReader, of record: ResourceRecord, type: SCIMResourceType, mapping: ActiveMapping, groupsByUser: [String: [MemberOf]]
     ) throws -> RemapEvaluation? {
         if let version = record.mappingVersion, version > mapping.version { return nil }
         let members =
@@ -280,7 +280,7 @@ extension SCIMDService {
     /// evaluation; any other is evaluated again from the row as it is now. Returns what was
     /// written, or left as it was because nothing changed.
     static func writeRemap(
-        _ db: Database, records: [ResourceRecord?], evaluations: [RemapEvaluation?], connectionId: String, type: SCIMResourceType,
+        _ db: StoreTransaction, records: [ResourceRecord?], evaluations: [RemapEvaluation?], connectionId: String, type: SCIMResourceType,
         mapping: ActiveMapping, now: Milliseconds
     ) throws -> [RemapEvaluation] {
         // Roles need each user's groups: one query for the whole batch, not one per user.

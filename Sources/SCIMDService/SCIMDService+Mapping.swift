@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import Logging
 import SCIMDProtocol
 import SCIMDStore
 import SCIMJSON
@@ -136,7 +136,7 @@ extension SCIMDService {
         let connection = try connection(named: id)
         guard
             let old = try await store.read({ db in
-                try MappingVersionRecord.fetchOne(db, key: ["connectionId": id, "version": params.version])
+                try db.mappingVersion(connectionId: id, version: params.version)
             })
         else {
             throw RPCError.notFound("connection '\(connection.name)' has no mapping version \(params.version)")
@@ -163,7 +163,7 @@ extension SCIMDService {
         let eventData = data
         try await conflictOnConstraint("mapping version \(mapping.version) of '\(connection.name)' was saved meanwhile; reload it and try again") {
             try await store.write { db in
-                try record.insert(db)
+                try db.insert(record)
                 try EventLog.append(
                     db, at: record.createdAt, connectionId: connection.id, type: .mappingChanged, resourceType: nil, resourceId: nil,
                     data: eventData)
@@ -183,7 +183,7 @@ extension SCIMDService {
     }
 
     /// The mapping result a row holds now: its mapped properties and its warnings as issues.
-    static func storedResult(_ db: Database, _ record: ResourceRecord) throws -> MappingResult {
+    static func storedResult(_ db: StoreReader, _ record: ResourceRecord) throws -> MappingResult {
         let properties = record.mapped.flatMap { try? JSONParser().parse($0).objectValue } ?? JSONObject()
         guard record.warningCount > 0 else { return MappingResult(properties: properties, issues: []) }
         let issues = try db.warnings(connectionId: record.connectionId, type: record.resourceType, resourceId: record.id).map {
@@ -313,7 +313,7 @@ extension SCIMDService {
         return record.displayName ?? record.id
     }
 
-    static func warningInfo(_ db: Database, _ w: WarningRecord) throws -> WarningInfo {
+    static func warningInfo(_ db: StoreReader, _ w: WarningRecord) throws -> WarningInfo {
         var example: ExampleRequest? = nil
         if let requestId = w.requestId, let r = try db.loggedRequest(id: requestId) {
             example = ExampleRequest(

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Logging
 import NIOConcurrencyHelpers
 import SCIMDProtocol
 import SCIMDStore

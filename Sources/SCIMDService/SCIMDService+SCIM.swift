@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import SCIMDProtocol
 import SCIMDStore
 import SCIMJSON
@@ -165,7 +166,7 @@ extension SCIMDService {
             id: UUID().uuidString.lowercased(), connectionId: connectionId, action: held.action.rawValue,
             request: JSONSerializer.string(.object(request)), userPreview: JSONSerializer.string(.object(held.user)), createdAt: now,
             expiresAt: now + Milliseconds(timeoutSeconds) * 1000)
-        try await store.write { db in try record.insert(db) }
+        try await store.write { db in try db.insert(record) }
         logger.info("change held for confirmation", metadata: ["commitId": "\(record.id)", "action": "\(held.action.rawValue)"])
         return .init(
             status: 202, headers: [:], body: nil, changes: [],
@@ -178,8 +179,8 @@ extension SCIMDService {
     private func takePendingCommit(_ commitId: String) async throws -> PendingCommitRecord? {
         let now = clock.now()
         return try await store.write { db -> PendingCommitRecord? in
-            guard let record = try PendingCommitRecord.fetchOne(db, key: commitId) else { return nil }
-            _ = try record.delete(db)
+            guard let record = try db.pendingCommit(id: commitId) else { return nil }
+            try db.deletePendingCommit(id: commitId)
             return record.expiresAt > now ? record : nil
         }
     }

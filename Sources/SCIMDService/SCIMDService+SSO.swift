@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import SCIMDProtocol
 import SCIMDStore
 import SCIMJSON
@@ -156,7 +155,7 @@ extension SCIMDService {
                 return LinkResult(id: record.id, userName: Self.displayName(record), appUserId: appUserId)
             }
             record.appUserId = appUserId
-            try record.update(db)
+            try record.updateRow(db)
             try EventLog.append(
                 db, at: now, connectionId: connectionId, type: .userUpdated, resourceType: "User", resourceId: record.id,
                 data: ["userName": .string(Self.displayName(record)), "appUserId": appUserId.map(JSONValue.string) ?? .null])

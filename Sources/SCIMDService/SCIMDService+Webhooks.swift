@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Logging
 import SCIMDProtocol
 import SCIMDStore
 import SCIMJSON
@@ -188,7 +189,7 @@ extension SCIMDService {
             let record = WebhookRecord(
                 id: id, connectionId: connectionId, url: url, types: WebhookValues.encodeTypes(types), secret: secret,
                 cursor: try db.eventHighWater(), createdAt: now)
-            try record.insert(db)
+            try db.insert(record)
             return record
         }
         eventNotifier.notify()
@@ -224,7 +225,7 @@ extension SCIMDService {
             if record.paused != paused {
                 record.paused = paused
                 record.updatedAt = now
-                try record.update(db)
+                try db.update(record)
             }
             return record
         }
@@ -253,7 +254,7 @@ extension SCIMDService {
             }
             record.secret = secret
             record.updatedAt = now
-            try record.update(db)
+            try db.update(record)
             return record
         }
         logger.info("webhook secret rotated", metadata: ["webhook": "\(id)", "overlapSeconds": "\(overlap)"])

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import SCIMDProtocol
 import SCIMDStore
@@ -131,7 +130,7 @@ public actor SCIMDService {
             var latest = Dictionary(uniqueKeysWithValues: try db.latestMappingVersions().map { ($0.connectionId, $0) })
             for record in records where latest[record.id] == nil {
                 let initial = try Self.initialMappingVersion(connectionId: record.id, now: now)
-                try initial.insert(db)
+                try db.insert(initial)
                 latest[record.id] = initial
             }
             return Array(latest.values)
@@ -187,12 +186,12 @@ public actor SCIMDService {
             throw RPCError.conflict("\(path) already exists; a backup never overwrites a file")
         } catch StoreError.cannotOpen(_, let reason) {
             throw RPCError.invalidParams("cannot write the backup to \(path): \(reason)", field: "path")
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+        } catch where StoreFailure(error) == .storageFull {
             try? FileManager.default.removeItem(atPath: path)
-            throw StorageFullError(reason: error.message ?? "disk full").rpcError
-        } catch let error as DatabaseError {
+            throw StorageFullError(reason: StoreFailure.message(of: error)).rpcError
+        } catch where StoreFailure(error) != nil {
             try? FileManager.default.removeItem(atPath: path)
-            throw RPCError.invalidParams("cannot write the backup to \(path): \(error.message ?? "\(error)")", field: "path")
+            throw RPCError.invalidParams("cannot write the backup to \(path): \(StoreFailure.message(of: error))", field: "path")
         }
         let elapsed = ContinuousClock.now - started
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
@@ -251,8 +250,8 @@ public actor SCIMDService {
             let initial = try Self.initialMappingVersion(connectionId: record.id, now: now)
             try await conflictOnConstraint("a connection named '\(name)' already exists") {
                 try await store.write { db in
-                    try record.insert(db)
-                    try initial.insert(db)
+                    try db.insert(record)
+                    try db.insert(initial)
                     // A new connection has no resource, and each is mapped with version 1 as it is
                     // written: the version reaches every resource from the start, so the start-up
                     // check for unfinished re-maps (`finishInterruptedRemaps`) never reads its rows.
@@ -421,7 +420,7 @@ public actor SCIMDService {
         let previous = connections[id]
         let committed = try await conflictOnConstraint("a connection with that name already exists") {
             try await store.write { db -> ConnectionRecord in
-                guard var record = try ConnectionRecord.fetchOne(db, key: id) else {
+                guard var record = try db.connection(id: id) else {
                     throw RPCError.notFound("connection \(id) no longer exists")
                 }
                 record.updatedAt = now
@@ -429,7 +428,7 @@ public actor SCIMDService {
                 if try db.connectionName(record.name, isUsedByAnotherThan: id) {
                     throw RPCError.conflict("a connection named '\(record.name)' already exists")
                 }
-                try record.update(db)
+                try db.update(record)
                 try EventLog.append(
                     db, at: now, connectionId: id, type: eventType, resourceType: nil, resourceId: nil, data: eventData(record))
                 return record
@@ -451,7 +450,7 @@ public actor SCIMDService {
     func conflictOnConstraint<T>(_ message: String, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+        } catch where StoreFailure(error) == .constraintViolation {
             throw RPCError.conflict(message)
         }
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import NIOConcurrencyHelpers
 import SCIMDProtocol
@@ -42,7 +41,7 @@ extension SCIMEndpoint {
 
 
 /// A group's `members` as SCIM returns them, in list order.
-func groupMembers(_ db: Database, connectionId: String, groupId: String) throws -> [JSONValue] {
+func groupMembers(_ db: StoreReader, connectionId: String, groupId: String) throws -> [JSONValue] {
     try db.groupMembers(connectionId: connectionId, groupId: groupId).map(memberValue)
 }
 

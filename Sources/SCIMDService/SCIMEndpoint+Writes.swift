@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import NIOConcurrencyHelpers
 import SCIMDProtocol
@@ -262,7 +261,7 @@ extension SCIMEndpoint {
 
     /// Applies member edits to a Group's rows, in order, with ``PatchEngine``'s semantics (see
     /// ``GroupMemberPatch``). Each edit reads and writes only the rows of the members it names.
-    func applyMemberEdits(_ db: Database, _ edits: [GroupMemberPatch.Edit], groupId: String) throws -> MembershipDelta {
+    func applyMemberEdits(_ db: StoreTransaction, _ edits: [GroupMemberPatch.Edit], groupId: String) throws -> MembershipDelta {
         var delta = MembershipDelta()
         for edit in edits {
             switch edit {
@@ -342,7 +341,7 @@ extension SCIMEndpoint {
                 try db.deleteMember(connectionId: connectionId, groupId: groupId, memberId: id)
                 changes.append(.init(.group, id: groupId, .memberRemoved, connection: connectionId, member: id))
             }
-            _ = try record.delete(db)
+            try record.deleteRow(db)
             // Its open warnings go with it: say so in the feed, or a consumer that follows
             // warning.opened/resolved keeps them open forever.
             let resolved = try db.warnings(connectionId: connectionId, type: type.rawValue, resourceId: id).map(\.property)
@@ -359,10 +358,10 @@ extension SCIMEndpoint {
             response.resourceId = id
             response.changes = changes
             _ = try db.logRequest(log.record(for: response))
-            try TombstoneRecord(
-                connectionId: connectionId, resourceType: type.rawValue, id: id, nameKey: record.nameKey, externalId: record.externalId,
-                appUserId: record.appUserId, deletedAt: now
-            ).insert(db, onConflict: .replace)
+            try db.saveTombstone(
+                TombstoneRecord(
+                    connectionId: connectionId, resourceType: type.rawValue, id: id, nameKey: record.nameKey,
+                    externalId: record.externalId, appUserId: record.appUserId, deletedAt: now))
             names[id] = SCIMDService.displayName(record)
             try EventLog.append(db, at: now, changes: changes, names: names)
             response.logged = true
@@ -374,7 +373,7 @@ extension SCIMEndpoint {
     /// Their SCIM data is untouched (no new `meta.version`); what changes is the application's view.
     /// Adds each changed user's `userName` to `names`, for its `user.updated` event.
     func remapMembers(
-        _ db: Database, userIds: Set<String>, mapping: ActiveMapping, now: Milliseconds, names: inout [String: String]
+        _ db: StoreTransaction, userIds: Set<String>, mapping: ActiveMapping, now: Milliseconds, names: inout [String: String]
     ) throws -> [ResourceChange] {
         guard mapping.dependsOnGroups, !userIds.isEmpty else { return [] }
         let ids = userIds.sorted()

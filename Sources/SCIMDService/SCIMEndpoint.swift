@@ -73,7 +73,7 @@ struct SCIMEndpoint: Sendable {
         } catch is StorageFullError {
             // The store logged the episode once; nothing of this request was applied.
             return StorageFull.scimResponse()
-        } catch where isConstraintViolation(error) {
+        } catch where StoreFailure(error) == .constraintViolation {
             // Defence in depth: the unique index backs the in-transaction uniqueness check.
             logger.warning("uniqueness enforced by the index", metadata: ["error": "\(error)"])
             return SCIMResponse(error: .uniqueness("a resource with that name already exists"))

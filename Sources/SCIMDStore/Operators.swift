@@ -38,27 +38,29 @@ public struct OperatorRecord: Codable, Sendable, Equatable, FetchableRecord, Per
     }
 }
 
-extension Database {
+extension StoreReader {
     /// Every operator, by name (ignoring case).
     public func allOperators() throws -> [OperatorRecord] {
-        try OperatorRecord.fetchAll(self, sql: "SELECT * FROM operators ORDER BY name COLLATE NOCASE, id")
+        try OperatorRecord.fetchAll(db, sql: "SELECT * FROM operators ORDER BY name COLLATE NOCASE, id")
     }
 
     /// The operator called `name`, ignoring ASCII case; nil when there is none.
     public func operatorRecord(named name: String) throws -> OperatorRecord? {
-        try OperatorRecord.fetchOne(self, sql: "SELECT * FROM operators WHERE name = ?", arguments: [name])
+        try OperatorRecord.fetchOne(db, sql: "SELECT * FROM operators WHERE name = ?", arguments: [name])
     }
+}
 
+extension StoreTransaction {
     /// Inserts a new operator. A name already taken (ignoring case) fails with SQLite's
     /// `SQLITE_CONSTRAINT` (the service checks first and answers `conflict`; this is the backstop).
     public func insertOperator(_ record: OperatorRecord) throws {
-        try record.insert(self)
+        try record.insert(db)
     }
 
     /// Deletes the operator called `name` (ignoring case). Returns the deleted row; nil when there was none.
     public func deleteOperator(named name: String) throws -> OperatorRecord? {
         guard let record = try operatorRecord(named: name) else { return nil }
-        try execute(sql: "DELETE FROM operators WHERE id = ?", arguments: [record.id])
+        try db.execute(sql: "DELETE FROM operators WHERE id = ?", arguments: [record.id])
         return record
     }
 
@@ -66,7 +68,7 @@ extension Database {
     /// Returns the row as written; nil when there is no such operator.
     public func setOperatorPasswordHash(named name: String, to hash: String, at now: Milliseconds) throws -> OperatorRecord? {
         guard var record = try operatorRecord(named: name) else { return nil }
-        try execute(
+        try db.execute(
             sql: "UPDATE operators SET password_hash = ?, password_changed_at = ? WHERE id = ?", arguments: [hash, now, record.id])
         record.passwordHash = hash
         record.passwordChangedAt = now
@@ -77,7 +79,7 @@ extension Database {
     /// no such operator.
     public func setOperatorRole(named name: String, to role: String) throws -> OperatorRecord? {
         guard var record = try operatorRecord(named: name) else { return nil }
-        try execute(sql: "UPDATE operators SET role = ? WHERE id = ?", arguments: [role, record.id])
+        try db.execute(sql: "UPDATE operators SET role = ? WHERE id = ?", arguments: [role, record.id])
         record.role = role
         return record
     }

@@ -1,19 +1,19 @@
 import Foundation
 import GRDB
 
-/// The SQL scimd runs, in one place. Each takes the transaction's `Database`, so callers compose
-/// several into one atomic `Store.write`.
-extension Database {
+/// The SQL scimd runs, in one place: reads are methods of ``StoreReader``, writes of
+/// ``StoreTransaction`` (which reads too), so callers compose several into one atomic `Store.write`.
+extension StoreReader {
     // MARK: connections
 
     /// Every connection, ordered by name.
     public func allConnections() throws -> [ConnectionRecord] {
-        try ConnectionRecord.order(Column("name")).fetchAll(self)
+        try ConnectionRecord.order(Column("name")).fetchAll(db)
     }
 
     /// Whether a connection other than `id` is named exactly `name` (names are unique).
     public func connectionName(_ name: String, isUsedByAnotherThan id: String) throws -> Bool {
-        try Bool.fetchOne(self, sql: "SELECT EXISTS (SELECT 1 FROM connection WHERE name = ? AND id != ?)", arguments: [name, id]) ?? false
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM connection WHERE name = ? AND id != ?)", arguments: [name, id]) ?? false
     }
 
     /// Request-log counters for a connection since `since` (ms): (requests, errors ≥ 400), and the latest request.
@@ -21,13 +21,13 @@ extension Database {
         requests: Int, errors: Int, lastAt: Milliseconds?, lastStatus: Int?
     ) {
         let row = try Row.fetchOne(
-            self,
+            db,
             sql: """
                 SELECT COUNT(*), COUNT(*) FILTER (WHERE status >= 400)
                 FROM requestLog WHERE connectionId = ? AND at >= ?
                 """, arguments: [connectionId, since])
         let last = try Row.fetchOne(
-            self, sql: "SELECT at, status FROM requestLog WHERE connectionId = ? ORDER BY id DESC LIMIT 1",
+            db, sql: "SELECT at, status FROM requestLog WHERE connectionId = ? ORDER BY id DESC LIMIT 1",
             arguments: [connectionId])
         return (row?[0] ?? 0, row?[1] ?? 0, last?[0], last?[1])
     }
@@ -39,14 +39,14 @@ extension Database {
         // Cached statements for the per-request lookups: compiling the SQL each time (GRDB's
         // `sql:` requests do) cost more than running it.
         try ResourceRecord.fetchOne(
-            cachedStatement(sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND id = ?"),
+            db.cachedStatement(sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND id = ?"),
             arguments: [connectionId, type, id])
     }
 
     /// The resource holding a uniqueness key (folded userName / displayName), or nil. Uses the unique index.
     public func resource(connectionId: String, type: String, nameKey: String) throws -> ResourceRecord? {
         try ResourceRecord.fetchOne(
-            cachedStatement(sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND nameKey = ?"),
+            db.cachedStatement(sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND nameKey = ?"),
             arguments: [connectionId, type, nameKey])
     }
 
@@ -56,7 +56,7 @@ extension Database {
         // connection (by the (createdAt, id) index to skip the sort, or by primary key without the
         // ORDER BY). Sorted here instead. `QueryPlanTests` checks the plans.
         try ResourceRecord.fetchAll(
-            cachedStatement(sql: "SELECT * FROM resource INDEXED BY resource_externalId WHERE connectionId = ? AND resourceType = ? AND externalId = ?"),
+            db.cachedStatement(sql: "SELECT * FROM resource INDEXED BY resource_externalId WHERE connectionId = ? AND resourceType = ? AND externalId = ?"),
             arguments: [connectionId, type, externalId]
         ).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }
@@ -70,7 +70,7 @@ extension Database {
         // Sorted here, not with ORDER BY, so that SQLite looks the ids up by primary key instead of
         // walking the (createdAt, id) index.
         return try ResourceRecord.fetchAll(
-            self,
+            db,
             sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND id IN (\(placeholders))",
             arguments: arguments
         ).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
@@ -79,14 +79,14 @@ extension Database {
     /// Number of resources of a type in a connection.
     public func resourceCount(connectionId: String, type: String) throws -> Int {
         try Int.fetchOne(
-            self, sql: "SELECT COUNT(*) FROM resource WHERE connectionId = ? AND resourceType = ?",
+            db, sql: "SELECT COUNT(*) FROM resource WHERE connectionId = ? AND resourceType = ?",
             arguments: [connectionId, type]) ?? 0
     }
 
     /// A page of resources in stable order (creation time, then id).
     public func resources(connectionId: String, type: String, offset: Int, limit: Int) throws -> [ResourceRecord] {
         try ResourceRecord.fetchAll(
-            self,
+            db,
             sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? ORDER BY createdAt, id LIMIT ? OFFSET ?",
             arguments: [connectionId, type, limit, offset])
     }
@@ -96,7 +96,7 @@ extension Database {
         connectionId: String, type: String, _ body: (ResourceRecord) throws -> Void
     ) throws {
         let cursor = try ResourceRecord.fetchCursor(
-            self, sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? ORDER BY createdAt, id",
+            db, sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? ORDER BY createdAt, id",
             arguments: [connectionId, type])
         while let record = try cursor.next() { try body(record) }
     }
@@ -106,7 +106,7 @@ extension Database {
     /// A group's members in list order (by position; rows of equal position by id).
     public func groupMembers(connectionId: String, groupId: String) throws -> [GroupMemberRecord] {
         try GroupMemberRecord.fetchAll(
-            cachedStatement(
+            db.cachedStatement(
                 sql: "SELECT * FROM groupMember WHERE connectionId = ? AND groupId = ? ORDER BY position, memberId"),
             arguments: [connectionId, groupId])
     }
@@ -114,14 +114,14 @@ extension Database {
     /// The ids of a group's members, in no particular order.
     public func groupMemberIds(connectionId: String, groupId: String) throws -> [String] {
         try String.fetchAll(
-            cachedStatement(sql: "SELECT memberId FROM groupMember WHERE connectionId = ? AND groupId = ?"),
+            db.cachedStatement(sql: "SELECT memberId FROM groupMember WHERE connectionId = ? AND groupId = ?"),
             arguments: [connectionId, groupId])
     }
 
     /// One member of a group by its exact id (one index lookup).
     public func groupMember(connectionId: String, groupId: String, memberId: String) throws -> GroupMemberRecord? {
         try GroupMemberRecord.fetchOne(
-            cachedStatement(sql: "SELECT * FROM groupMember WHERE connectionId = ? AND groupId = ? AND memberId = ?"),
+            db.cachedStatement(sql: "SELECT * FROM groupMember WHERE connectionId = ? AND groupId = ? AND memberId = ?"),
             arguments: [connectionId, groupId, memberId])
     }
 
@@ -131,7 +131,7 @@ extension Database {
     /// key instead), whatever the group's size.
     public func groupMembers(connectionId: String, groupId: String, memberIdIgnoringCase memberId: String) throws -> [GroupMemberRecord] {
         try GroupMemberRecord.fetchAll(
-            cachedStatement(
+            db.cachedStatement(
                 sql: "SELECT * FROM groupMember INDEXED BY groupMember_nocase WHERE connectionId = ? AND groupId = ? AND memberId = ? COLLATE NOCASE"),
             arguments: [connectionId, groupId, memberId])
     }
@@ -139,105 +139,33 @@ extension Database {
     /// The position after the group's last member (1 for an empty group).
     public func nextMemberPosition(connectionId: String, groupId: String) throws -> Int64 {
         let last = try Int64.fetchOne(
-            cachedStatement(sql: "SELECT MAX(position) FROM groupMember WHERE connectionId = ? AND groupId = ?"),
+            db.cachedStatement(sql: "SELECT MAX(position) FROM groupMember WHERE connectionId = ? AND groupId = ?"),
             arguments: [connectionId, groupId])
         return (last ?? 0) + 1
-    }
-
-    /// Inserts a member, or replaces the row of the same member.
-    public func saveMember(_ member: GroupMemberRecord) throws {
-        try member.insert(self, onConflict: .replace)
-    }
-
-    /// Deletes one member row; whether there was one.
-    @discardableResult
-    public func deleteMember(connectionId: String, groupId: String, memberId: String) throws -> Bool {
-        try execute(
-            sql: "DELETE FROM groupMember WHERE connectionId = ? AND groupId = ? AND memberId = ?",
-            arguments: [connectionId, groupId, memberId])
-        let deleted = changesCount > 0
-        try ReplicaRecording.record(self, .deleteMember(connectionId: connectionId, groupId: groupId, memberId: memberId))
-        return deleted
-    }
-
-    /// Replaces every member row of a group (create, PUT, a PATCH that rewrites the list).
-    public func replaceMembers(connectionId: String, groupId: String, members: [GroupMemberRecord]) throws {
-        try execute(sql: "DELETE FROM groupMember WHERE connectionId = ? AND groupId = ?", arguments: [connectionId, groupId])
-        try ReplicaRecording.record(self, .deleteMembers(connectionId: connectionId, groupId: groupId))
-        for member in members { try saveMember(member) }
-    }
-
-    /// Deletes a connection and, by cascade, everything it owns (resources, members, logs,
-    /// warnings, mapping versions…). Returns whether there was one.
-    @discardableResult
-    public func deleteConnection(_ record: ConnectionRecord) throws -> Bool {
-        let deleted = try record.delete(self)
-        try ReplicaRecording.record(self, .deleteConnection(record.id))
-        return deleted
     }
 
     /// Ids of the groups a member directly belongs to.
     public func groupIds(connectionId: String, memberId: String) throws -> [String] {
         try String.fetchAll(
-            self, sql: "SELECT groupId FROM groupMember WHERE connectionId = ? AND memberId = ? ORDER BY groupId",
+            db, sql: "SELECT groupId FROM groupMember WHERE connectionId = ? AND memberId = ? ORDER BY groupId",
             arguments: [connectionId, memberId])
     }
 
     // MARK: request log
 
-    /// Appends a request to the log; returns its id.
-    @discardableResult
-    public func logRequest(_ record: RequestLogRecord) throws -> Int64 {
-        try record.insertRow(self)
-    }
-
-    /// Deletes a connection's log entries beyond the newest `keep`, and any older than `olderThan`,
-    /// except those an open warning cites as its example request.
-    public func pruneRequestLog(connectionId: String, keep: Int, olderThan: Milliseconds) throws {
-        try execute(
-            sql: """
-                DELETE FROM requestLog WHERE connectionId = ? AND (at < ? OR id <= (
-                  SELECT id FROM requestLog WHERE connectionId = ? ORDER BY id DESC LIMIT 1 OFFSET ?))
-                  AND id NOT IN (SELECT requestId FROM warning WHERE connectionId = ? AND requestId IS NOT NULL)
-                """, arguments: [connectionId, olderThan, connectionId, keep, connectionId])
-    }
-
-    /// Deletes up to `limit` of the oldest change-feed events older than `olderThan` (milliseconds
-    /// since 1970); returns how many it deleted (`limit` means more may be left: call again, in a
-    /// new transaction, so writes waiting for the writer go in between).
-    ///
-    /// `event` has no index on `at`, and `DELETE … WHERE at < ?` read the whole table: with 30
-    /// days of events (3.5 million rows, 1 GB) every maintenance pass, every 30 s, held the writer
-    /// for 0.6–1 s from the page cache, longer from disk, while every SCIM write waited; finding
-    /// that nothing expired now takes 0.25 ms. Events are appended
-    /// in commit order stamped with their commit's clock, so the expired ones are the table's
-    /// first rows: their end is found by binary search on `sequence` (point reads of the primary
-    /// key), and only rows before it are deleted, each still checked against `olderThan`, so a
-    /// clock stepped backwards can keep an old event a while but never deletes a young one.
-    @discardableResult
-    public func pruneEvents(olderThan: Milliseconds, limit: Int = 2_000) throws -> Int {
-        let end = try firstEventSequence(notOlderThan: olderThan)
-        try execute(
-            sql: """
-                DELETE FROM event WHERE sequence IN (
-                  SELECT sequence FROM event WHERE sequence < ? AND at < ? ORDER BY sequence LIMIT ?)
-                """, arguments: [end, olderThan, limit])
-        return changesCount
-    }
-
     /// The sequence before which every event is older than `at` when events' times never go
     /// down in sequence order (one past the last event when all are older): a lower bound found
     /// with about log2(rows) primary-key reads.
     func firstEventSequence(notOlderThan at: Milliseconds) throws -> Int64 {
-        guard let first = try Int64.fetchOne(self, sql: "SELECT MIN(sequence) FROM event"),
-            let last = try Int64.fetchOne(self, sql: "SELECT MAX(sequence) FROM event")
+        guard let first = try Int64.fetchOne(db, sql: "SELECT MIN(sequence) FROM event"),
+            let last = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM event")
         else { return 0 }
         var low = first
         var high = last + 1
         while low < high {
             let middle = low + (high - low) / 2
             let row = try Row.fetchOne(
-                self, sql: "SELECT sequence, at FROM event WHERE sequence >= ? ORDER BY sequence LIMIT 1", arguments: [middle])
+                db, sql: "SELECT sequence, at FROM event WHERE sequence >= ? ORDER BY sequence LIMIT 1", arguments: [middle])
             guard let row, let sequence: Int64 = row["sequence"], let time: Milliseconds = row["at"] else {
                 high = middle
                 continue
@@ -245,12 +173,6 @@ extension Database {
             if time >= at { high = middle } else { low = sequence + 1 }
         }
         return low
-    }
-
-    /// Deletes held changes (confirm mode) whose time ran out at or before `now`: nothing of them
-    /// was applied, and `scim.commit` no longer accepts them.
-    public func purgeExpiredCommits(now: Milliseconds) throws {
-        try execute(sql: "DELETE FROM pendingCommit WHERE expiresAt <= ?", arguments: [now])
     }
 
     /// A page of a connection's log, newest first, below `beforeId` when given.
@@ -286,14 +208,14 @@ extension Database {
         }
         sql += " ORDER BY id DESC LIMIT ?"
         arguments += [limit]
-        return try RequestLogRecord.fetchAll(self, sql: sql, arguments: arguments)
+        return try RequestLogRecord.fetchAll(db, sql: sql, arguments: arguments)
     }
 
     /// Logged requests of a connection per hour since `since` (ms since 1970): each hour that has
     /// any, as its start (ms), the requests and those with status ≥ 400. Oldest first.
     public func requestCountsPerHour(connectionId: String, since: Milliseconds) throws -> [(hourStart: Milliseconds, requests: Int, errors: Int)] {
         try Row.fetchAll(
-            self,
+            db,
             sql: """
                 SELECT at / 3600000 AS hour, COUNT(*), SUM(status >= 400) FROM requestLog
                 WHERE connectionId = ? AND at >= ? GROUP BY hour ORDER BY hour
@@ -303,7 +225,7 @@ extension Database {
 
     /// One logged request by id.
     public func loggedRequest(id: Int64) throws -> RequestLogRecord? {
-        try RequestLogRecord.fetchOne(self, key: id)
+        try RequestLogRecord.fetchOne(db, key: id)
     }
 
     // MARK: mapping and warnings
@@ -311,7 +233,7 @@ extension Database {
     /// The newest mapping version of every connection.
     public func latestMappingVersions() throws -> [MappingVersionRecord] {
         try MappingVersionRecord.fetchAll(
-            self,
+            db,
             sql: """
                 SELECT m.* FROM mappingVersion m
                 JOIN (SELECT connectionId, MAX(version) AS v FROM mappingVersion GROUP BY connectionId) latest
@@ -325,14 +247,14 @@ extension Database {
     /// (``ResourceRecord/effectiveMappingVersion(remapped:)``).
     public func remappedVersion(connectionId: String) throws -> Int? {
         try Int.fetchOne(
-            self, sql: "SELECT MAX(version) FROM mappingVersion WHERE connectionId = ? AND remappedAt IS NOT NULL", arguments: [connectionId])
+            db, sql: "SELECT MAX(version) FROM mappingVersion WHERE connectionId = ? AND remappedAt IS NOT NULL", arguments: [connectionId])
     }
 
     /// The current mapping version's row when its re-map never recorded that it reached every
     /// resource (`remappedAt` nil), or nil.
     public func unfinishedRemap(connectionId: String) throws -> MappingVersionRecord? {
         try MappingVersionRecord.fetchOne(
-            self, sql: "SELECT * FROM mappingVersion WHERE connectionId = ? ORDER BY version DESC LIMIT 1", arguments: [connectionId]
+            db, sql: "SELECT * FROM mappingVersion WHERE connectionId = ? ORDER BY version DESC LIMIT 1", arguments: [connectionId]
         ).flatMap { $0.remappedAt == nil ? $0 : nil }
     }
 
@@ -341,24 +263,15 @@ extension Database {
     /// (`finishInterruptedRemaps` runs it only for a version without `remappedAt`).
     public func hasResourcesMappedBefore(connectionId: String, version: Int) throws -> Bool {
         try Bool.fetchOne(
-            self,
+            db,
             sql: "SELECT EXISTS (SELECT 1 FROM resource WHERE connectionId = ? AND (mappingVersion IS NULL OR mappingVersion < ?))",
             arguments: [connectionId, version]) ?? false
-    }
-
-    /// Records that the re-map of `version` looked at every stored resource of the connection
-    /// (the in-memory ``ConnectionResources/remappedVersion`` follows when the transaction commits).
-    /// Throws ``StoreError/unrecordedWrite`` outside ``Store/write(_:)``.
-    public func markRemapped(connectionId: String, version: Int, at: Milliseconds) throws {
-        try execute(
-            sql: "UPDATE mappingVersion SET remappedAt = ? WHERE connectionId = ? AND version = ?", arguments: [at, connectionId, version])
-        try ReplicaRecording.record(self, .markRemapped(connectionId: connectionId, version: version))
     }
 
     /// A connection's mapping history, newest first.
     public func mappingVersions(connectionId: String) throws -> [MappingVersionRecord] {
         try MappingVersionRecord.fetchAll(
-            self, sql: "SELECT * FROM mappingVersion WHERE connectionId = ? ORDER BY version DESC", arguments: [connectionId])
+            db, sql: "SELECT * FROM mappingVersion WHERE connectionId = ? ORDER BY version DESC", arguments: [connectionId])
     }
 
     /// The open warnings of one resource.
@@ -366,7 +279,7 @@ extension Database {
         // Cached: every write of a resource with warnings, and every row of a re-map that opens
         // or resolves one, runs it (compiling it each time was an eighth of a re-map's writer).
         try WarningRecord.fetchAll(
-            cachedStatement(sql: "SELECT * FROM warning WHERE connectionId = ? AND resourceType = ? AND resourceId = ? ORDER BY property"),
+            db.cachedStatement(sql: "SELECT * FROM warning WHERE connectionId = ? AND resourceType = ? AND resourceId = ? ORDER BY property"),
             arguments: [connectionId, type, resourceId])
     }
 
@@ -375,12 +288,12 @@ extension Database {
     /// (`resource_nameKey` for the counts per type, `resource_inactive` and `resource_warnings`,
     /// both partial): a few milliseconds at 100k users, without reading the rows' JSON.
     public func resourceCounts(connectionId: String) throws -> ResourceCounts {
-        func count(_ sql: String) throws -> Int { try Int.fetchOne(self, sql: sql, arguments: [connectionId]) ?? 0 }
+        func count(_ sql: String) throws -> Int { try Int.fetchOne(db, sql: sql, arguments: [connectionId]) ?? 0 }
         let users = try count("SELECT COUNT(*) FROM resource WHERE connectionId = ? AND resourceType = 'User'")
         let groups = try count("SELECT COUNT(*) FROM resource WHERE connectionId = ? AND resourceType = 'Group'")
         let inactive = try count("SELECT COUNT(*) FROM resource WHERE connectionId = ? AND resourceType = 'User' AND active = 0")
         let warned = try Row.fetchOne(
-            self, sql: "SELECT COALESCE(SUM(warningCount), 0), COUNT(*) FROM resource WHERE connectionId = ? AND warningCount > 0",
+            db, sql: "SELECT COALESCE(SUM(warningCount), 0), COUNT(*) FROM resource WHERE connectionId = ? AND warningCount > 0",
             arguments: [connectionId])
         return ResourceCounts(
             users: users, activeUsers: users - inactive, groups: groups, openWarnings: warned?[0] ?? 0, resourcesWithWarnings: warned?[1] ?? 0)
@@ -388,9 +301,168 @@ extension Database {
 
     public func warningCounts(connectionId: String) throws -> (open: Int, resources: Int) {
         let row = try Row.fetchOne(
-            self,
+            db,
             sql: "SELECT COUNT(*), COUNT(DISTINCT resourceType || ':' || resourceId) FROM warning WHERE connectionId = ?",
             arguments: [connectionId])
         return (row?[0] ?? 0, row?[1] ?? 0)
+    }
+}
+
+extension StoreTransaction {
+    /// Inserts a member, or replaces the row of the same member.
+    public func saveMember(_ member: GroupMemberRecord) throws {
+        try member.insert(db, onConflict: .replace)
+    }
+
+    /// Deletes one member row; whether there was one.
+    @discardableResult
+    public func deleteMember(connectionId: String, groupId: String, memberId: String) throws -> Bool {
+        try db.execute(
+            sql: "DELETE FROM groupMember WHERE connectionId = ? AND groupId = ? AND memberId = ?",
+            arguments: [connectionId, groupId, memberId])
+        let deleted = db.changesCount > 0
+        try ReplicaRecording.record(db, .deleteMember(connectionId: connectionId, groupId: groupId, memberId: memberId))
+        return deleted
+    }
+
+    /// Replaces every member row of a group (create, PUT, a PATCH that rewrites the list).
+    public func replaceMembers(connectionId: String, groupId: String, members: [GroupMemberRecord]) throws {
+        try db.execute(sql: "DELETE FROM groupMember WHERE connectionId = ? AND groupId = ?", arguments: [connectionId, groupId])
+        try ReplicaRecording.record(db, .deleteMembers(connectionId: connectionId, groupId: groupId))
+        for member in members { try saveMember(member) }
+    }
+
+    /// Deletes a connection and, by cascade, everything it owns (resources, members, logs,
+    /// warnings, mapping versions…). Returns whether there was one.
+    @discardableResult
+    public func deleteConnection(_ record: ConnectionRecord) throws -> Bool {
+        let deleted = try record.delete(db)
+        try ReplicaRecording.record(db, .deleteConnection(record.id))
+        return deleted
+    }
+
+    /// Appends a request to the log; returns its id.
+    @discardableResult
+    public func logRequest(_ record: RequestLogRecord) throws -> Int64 {
+        try record.insertRow(self)
+    }
+
+    /// Deletes a connection's log entries beyond the newest `keep`, and any older than `olderThan`,
+    /// except those an open warning cites as its example request.
+    public func pruneRequestLog(connectionId: String, keep: Int, olderThan: Milliseconds) throws {
+        try db.execute(
+            sql: """
+                DELETE FROM requestLog WHERE connectionId = ? AND (at < ? OR id <= (
+                  SELECT id FROM requestLog WHERE connectionId = ? ORDER BY id DESC LIMIT 1 OFFSET ?))
+                  AND id NOT IN (SELECT requestId FROM warning WHERE connectionId = ? AND requestId IS NOT NULL)
+                """, arguments: [connectionId, olderThan, connectionId, keep, connectionId])
+    }
+
+    /// Deletes up to `limit` of the oldest change-feed events older than `olderThan` (milliseconds
+    /// since 1970); returns how many it deleted (`limit` means more may be left: call again, in a
+    /// new transaction, so writes waiting for the writer go in between).
+    ///
+    /// `event` has no index on `at`, and `DELETE … WHERE at < ?` read the whole table: with 30
+    /// days of events (3.5 million rows, 1 GB) every maintenance pass, every 30 s, held the writer
+    /// for 0.6–1 s from the page cache, longer from disk, while every SCIM write waited; finding
+    /// that nothing expired now takes 0.25 ms. Events are appended
+    /// in commit order stamped with their commit's clock, so the expired ones are the table's
+    /// first rows: their end is found by binary search on `sequence` (point reads of the primary
+    /// key), and only rows before it are deleted, each still checked against `olderThan`, so a
+    /// clock stepped backwards can keep an old event a while but never deletes a young one.
+    @discardableResult
+    public func pruneEvents(olderThan: Milliseconds, limit: Int = 2_000) throws -> Int {
+        let end = try firstEventSequence(notOlderThan: olderThan)
+        try db.execute(
+            sql: """
+                DELETE FROM event WHERE sequence IN (
+                  SELECT sequence FROM event WHERE sequence < ? AND at < ? ORDER BY sequence LIMIT ?)
+                """, arguments: [end, olderThan, limit])
+        return db.changesCount
+    }
+
+    /// Deletes held changes (confirm mode) whose time ran out at or before `now`: nothing of them
+    /// was applied, and `scim.commit` no longer accepts them.
+    public func purgeExpiredCommits(now: Milliseconds) throws {
+        try db.execute(sql: "DELETE FROM pendingCommit WHERE expiresAt <= ?", arguments: [now])
+    }
+
+    /// Records that the re-map of `version` looked at every stored resource of the connection
+    /// (the in-memory ``ConnectionResources/remappedVersion`` follows when the transaction commits).
+    /// Throws ``StoreError/unrecordedWrite`` outside ``Store/write(_:)``.
+    public func markRemapped(connectionId: String, version: Int, at: Milliseconds) throws {
+        try db.execute(
+            sql: "UPDATE mappingVersion SET remappedAt = ? WHERE connectionId = ? AND version = ?", arguments: [at, connectionId, version])
+        try ReplicaRecording.record(db, .markRemapped(connectionId: connectionId, version: version))
+    }
+}
+
+// MARK: rows the service writes whole
+
+// Configuration rows go through GRDB's record persistence (they are written a few times a day,
+// not per request), kept behind these methods so that no caller needs GRDB.
+
+extension StoreReader {
+    /// One connection by id, or nil.
+    public func connection(id: String) throws -> ConnectionRecord? {
+        try ConnectionRecord.fetchOne(db, key: id)
+    }
+
+    /// One saved version of a connection's mapping, or nil.
+    public func mappingVersion(connectionId: String, version: Int) throws -> MappingVersionRecord? {
+        try MappingVersionRecord.fetchOne(db, key: ["connectionId": connectionId, "version": version])
+    }
+
+    /// One change held for confirmation, by its `commitId`, or nil (expired ones included until
+    /// purged: the caller compares `expiresAt`).
+    public func pendingCommit(id: String) throws -> PendingCommitRecord? {
+        try PendingCommitRecord.fetchOne(db, key: id)
+    }
+}
+
+extension StoreTransaction {
+    /// Inserts a new connection. Throws the database's error: `StoreFailure.constraintViolation`
+    /// for a taken id or name.
+    public func insert(_ record: ConnectionRecord) throws {
+        try record.insert(db)
+    }
+
+    /// Writes every column of the connection with this id. Throws GRDB's `recordNotFound`
+    /// when there is none, `StoreFailure.constraintViolation` for a taken name.
+    public func update(_ record: ConnectionRecord) throws {
+        try record.update(db)
+    }
+
+    /// Saves a new mapping version. Throws `StoreFailure.constraintViolation` when this
+    /// (connection, version) was saved meanwhile.
+    public func insert(_ record: MappingVersionRecord) throws {
+        try record.insert(db)
+    }
+
+    /// Holds a change for confirmation.
+    public func insert(_ record: PendingCommitRecord) throws {
+        try record.insert(db)
+    }
+
+    /// Drops a held change. Returns whether there was one.
+    @discardableResult
+    public func deletePendingCommit(id: String) throws -> Bool {
+        try PendingCommitRecord.deleteOne(db, key: id)
+    }
+
+    /// Adds a webhook endpoint.
+    public func insert(_ record: WebhookRecord) throws {
+        try record.insert(db)
+    }
+
+    /// Writes every column of the webhook with this id. Throws GRDB's `recordNotFound` when there
+    /// is none.
+    public func update(_ record: WebhookRecord) throws {
+        try record.update(db)
+    }
+
+    /// Records a deleted user's keys (its tombstone), replacing an earlier tombstone of the same id.
+    public func saveTombstone(_ record: TombstoneRecord) throws {
+        try record.insert(db, onConflict: .replace)
     }
 }

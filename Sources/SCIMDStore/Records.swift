@@ -182,7 +182,7 @@ public struct MappingVersionRecord: Codable, Sendable, Equatable, FetchableRecor
     /// v8. A re-map writes only the resources whose mapped values or warnings change, so a
     /// resource's own `mappingVersion` is the version that last changed them; from the newest
     /// version with `remappedAt` on, every resource is known to be mapped with it
-    /// (``Database/remappedVersion(connectionId:)``).
+    /// (``StoreReader/remappedVersion(connectionId:)``).
     public var remappedAt: Milliseconds? = nil
 
     enum CodingKeys: String, CodingKey {

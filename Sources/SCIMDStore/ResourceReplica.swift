@@ -469,7 +469,7 @@ public struct ConnectionResources: Sendable {
     /// Who is in which group, both ways.
     public internal(set) var memberships = MembershipTable()
     /// The newest mapping version whose re-map looked at every resource of the connection
-    /// (``Database/remappedVersion(connectionId:)``), or nil: what a resource's
+    /// (``StoreReader/remappedVersion(connectionId:)``), or nil: what a resource's
     /// ``ResourceRecord/effectiveMappingVersion(remapped:)`` needs besides its row.
     public internal(set) var remappedVersion: Int?
     /// The connection id every row holds: the rows keep this one instance rather than a copy each.
@@ -563,7 +563,7 @@ enum ReplicaChange: Sendable {
     case deleteWarning(connectionId: String, type: String, resourceId: String, property: String)
     case deleteWarnings(connectionId: String, type: String, resourceId: String)
     case deleteConnection(String)
-    /// The re-map of `version` looked at every resource (``Database/markRemapped(connectionId:version:at:)``).
+    /// The re-map of `version` looked at every resource (``StoreTransaction/markRemapped(connectionId:version:at:)``).
     case markRemapped(connectionId: String, version: Int)
 
     var connectionId: String {
@@ -737,7 +737,7 @@ public final class ResourceReplica: Sendable {
                 for row in members { resources.apply(.putMember(row)) }
                 let warnings = try WarningRecord.fetchCursor(db, sql: "SELECT * FROM warning WHERE connectionId = ?", arguments: [connectionId])
                 while let row = try warnings.next() { resources.apply(.putWarning(row)) }
-                resources.remappedVersion = try db.remappedVersion(connectionId: connectionId)
+                resources.remappedVersion = try StoreReader(db).remappedVersion(connectionId: connectionId)
             }
         } catch {
             // Unreadable now (an I/O error): unclaimed, so that the next read tries again.

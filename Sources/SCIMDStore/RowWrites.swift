@@ -22,7 +22,8 @@ extension ResourceRecord {
 
     /// Inserts the row with a cached statement. Throws `DatabaseError` (`SQLITE_CONSTRAINT` for a
     /// taken key or name), like GRDB's `insert`.
-    public func insertRow(_ db: Database) throws {
+    public func insertRow(_ transaction: StoreTransaction) throws {
+        let db = transaction.db
         try db.cachedStatement(sql: "INSERT INTO resource (\(Self.columnList)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .execute(arguments: columnValues)
         try ReplicaRecording.record(db, .putResource(self))
@@ -30,7 +31,8 @@ extension ResourceRecord {
 
     /// Deletes the row with this key (and records it for the replica). Returns whether there was one.
     @discardableResult
-    public func deleteRow(_ db: Database) throws -> Bool {
+    public func deleteRow(_ transaction: StoreTransaction) throws -> Bool {
+        let db = transaction.db
         try db.cachedStatement(sql: "DELETE FROM resource WHERE connectionId = ? AND resourceType = ? AND id = ?")
             .execute(arguments: [connectionId, resourceType, id])
         let deleted = db.changesCount > 0
@@ -40,7 +42,8 @@ extension ResourceRecord {
 
     /// Writes every column of the row with this key, with a cached statement. Throws
     /// `RecordError.recordNotFound` when there is no such row, like GRDB's `update`.
-    public func updateRow(_ db: Database) throws {
+    public func updateRow(_ transaction: StoreTransaction) throws {
+        let db = transaction.db
         try db.cachedStatement(
             sql: """
                 UPDATE resource SET nameKey = ?, externalId = ?, displayName = ?, active = ?, createdAt = ?, updatedAt = ?,
@@ -65,12 +68,13 @@ extension ResourceRecord {
     /// group member or changes a user's title set all of them, and the full-row `UPDATE`
     /// rewrote an entry in each of six indexes. Throws `RecordError.recordNotFound` when there is
     /// no such row.
-    public func updateRow(_ db: Database, replacing previous: ResourceRecord) throws {
+    public func updateRow(_ transaction: StoreTransaction, replacing previous: ResourceRecord) throws {
+        let db = transaction.db
         guard
             nameKey == previous.nameKey, externalId == previous.externalId, active == previous.active,
             createdAt == previous.createdAt, warningCount == previous.warningCount, appUserId == previous.appUserId,
             connectionId == previous.connectionId, resourceType == previous.resourceType, id == previous.id
-        else { return try updateRow(db) }
+        else { return try updateRow(transaction) }
         try db.cachedStatement(
             sql: """
                 UPDATE resource SET displayName = ?, updatedAt = ?, version = ?, raw = ?, mapped = ?, mappingVersion = ?
@@ -89,7 +93,8 @@ extension ResourceRecord {
     /// rewrites every index of `resource` (SQLite updates the indexes of the columns an `UPDATE`
     /// sets, changed or not); this one touches only the index of warned resources. Throws
     /// `RecordError.recordNotFound` when there is no such row.
-    public func updateMappingColumns(_ db: Database) throws {
+    public func updateMappingColumns(_ transaction: StoreTransaction) throws {
+        let db = transaction.db
         try db.cachedStatement(
             sql: "UPDATE resource SET mapped = ?, mappingVersion = ?, warningCount = ? WHERE connectionId = ? AND resourceType = ? AND id = ?"
         ).execute(arguments: [mapped, mappingVersion, warningCount, connectionId, resourceType, id])
@@ -194,7 +199,8 @@ extension WarningRecord {
 
 extension RequestLogRecord {
     /// Inserts the entry with a cached statement; returns its id (`id` is ignored).
-    public func insertRow(_ db: Database) throws -> Int64 {
+    public func insertRow(_ transaction: StoreTransaction) throws -> Int64 {
+        let db = transaction.db
         try db.cachedStatement(
             sql: """
                 INSERT INTO requestLog (connectionId, at, method, path, status, durationMicroseconds, resourceType, resourceId,
@@ -212,7 +218,8 @@ extension RequestLogRecord {
 extension EventRecord {
     /// Appends the event with a cached statement; returns its `sequence` (`sequence` is ignored).
     @discardableResult
-    public func insertRow(_ db: Database) throws -> Int64 {
+    public func insertRow(_ transaction: StoreTransaction) throws -> Int64 {
+        let db = transaction.db
         try db.cachedStatement(
             sql: "INSERT INTO event (at, connectionId, type, resourceType, resourceId, data) VALUES (?, ?, ?, ?, ?, ?)"
         ).execute(arguments: [at, connectionId, type, resourceType, resourceId, data])
@@ -223,7 +230,8 @@ extension EventRecord {
 extension WarningRecord {
     /// Inserts the warning with a cached statement. Throws `DatabaseError` (`SQLITE_CONSTRAINT`)
     /// when the resource already has a warning for this property.
-    public func insertRow(_ db: Database) throws {
+    public func insertRow(_ transaction: StoreTransaction) throws {
+        let db = transaction.db
         try db.cachedStatement(
             sql: """
                 INSERT INTO warning (connectionId, resourceType, resourceId, property, kind, detail, firstSeenAt, lastSeenAt, requestId)
@@ -235,7 +243,8 @@ extension WarningRecord {
 
     /// Writes every column of the warning with this key, with a cached statement. Throws
     /// `RecordError.recordNotFound` when there is no such warning.
-    public func updateRow(_ db: Database) throws {
+    public func updateRow(_ transaction: StoreTransaction) throws {
+        let db = transaction.db
         try db.cachedStatement(
             sql: """
                 UPDATE warning SET kind = ?, detail = ?, firstSeenAt = ?, lastSeenAt = ?, requestId = ?
@@ -251,7 +260,8 @@ extension WarningRecord {
     }
 
     /// Deletes the warning with this key (a resolved warning) and records it for the replica.
-    public func deleteRow(_ db: Database) throws {
+    public func deleteRow(_ transaction: StoreTransaction) throws {
+        let db = transaction.db
         try db.cachedStatement(sql: "DELETE FROM warning WHERE connectionId = ? AND resourceType = ? AND resourceId = ? AND property = ?")
             .execute(arguments: [connectionId, resourceType, resourceId, property])
         try ReplicaRecording.record(
@@ -259,11 +269,11 @@ extension WarningRecord {
     }
 }
 
-extension Database {
+extension StoreTransaction {
     /// Deletes every warning of one resource (a deleted resource's) and records it for the replica.
     public func deleteWarnings(connectionId: String, type: String, resourceId: String) throws {
-        try cachedStatement(sql: "DELETE FROM warning WHERE connectionId = ? AND resourceType = ? AND resourceId = ?")
+        try db.cachedStatement(sql: "DELETE FROM warning WHERE connectionId = ? AND resourceType = ? AND resourceId = ?")
             .execute(arguments: [connectionId, type, resourceId])
-        try ReplicaRecording.record(self, .deleteWarnings(connectionId: connectionId, type: type, resourceId: resourceId))
+        try ReplicaRecording.record(db, .deleteWarnings(connectionId: connectionId, type: type, resourceId: resourceId))
     }
 }

@@ -24,11 +24,11 @@ public enum TombstoneKey: String, Sendable {
 /// The reads and checks the service makes in SQL, kept here so the SQL lives in one module: the
 /// parts of the state that are not held in memory (request log, change feed, tombstones), the
 /// dashboard's paged member lists, and the checks made inside write transactions.
-extension Database {
+extension StoreReader {
     /// The groups of one user, ordered by `displayName` then id.
     public func memberships(connectionId: String, userId: String) throws -> [MemberOf] {
         try Row.fetchAll(
-            cachedStatement(
+            db.cachedStatement(
                 sql: """
                     SELECT m.groupId, r.displayName, r.externalId FROM groupMember m
                     LEFT JOIN resource r ON r.connectionId = m.connectionId AND r.resourceType = 'Group' AND r.id = m.groupId
@@ -44,7 +44,7 @@ extension Database {
         var arguments: StatementArguments = [connectionId]
         arguments += StatementArguments(userIds)
         let rows = try Row.fetchAll(
-            self,
+            db,
             sql: """
                 SELECT m.memberId, m.groupId, r.displayName, r.externalId FROM groupMember m
                 LEFT JOIN resource r ON r.connectionId = m.connectionId AND r.resourceType = 'Group' AND r.id = m.groupId
@@ -59,7 +59,7 @@ extension Database {
     /// The newest `limit` logged requests that touched one resource, newest first.
     public func recentRequests(connectionId: String, resourceId: String, limit: Int) throws -> [RequestLogRecord] {
         try RequestLogRecord.fetchAll(
-            self, sql: "SELECT * FROM requestLog WHERE connectionId = ? AND resourceId = ? ORDER BY id DESC LIMIT ?",
+            db, sql: "SELECT * FROM requestLog WHERE connectionId = ? AND resourceId = ? ORDER BY id DESC LIMIT ?",
             arguments: [connectionId, resourceId, limit])
     }
 
@@ -67,7 +67,7 @@ extension Database {
     public func hasUserTombstone(connectionId: String, key: TombstoneKey, value: String) throws -> Bool {
         // `key` is an enum, so the column name is never caller text.
         let count = try Int.fetchOne(
-            self, sql: "SELECT COUNT(*) FROM tombstone WHERE connectionId = ? AND resourceType = 'User' AND \(key.rawValue) = ?",
+            db, sql: "SELECT COUNT(*) FROM tombstone WHERE connectionId = ? AND resourceType = 'User' AND \(key.rawValue) = ?",
             arguments: [connectionId, value]) ?? 0
         return count > 0
     }
@@ -76,45 +76,39 @@ extension Database {
     public func userLinked(toAppUserId appUserId: String, connectionId: String, excluding: String? = nil) throws -> String? {
         if let excluding {
             return try String.fetchOne(
-                self, sql: "SELECT id FROM resource WHERE connectionId = ? AND appUserId = ? AND id != ?",
+                db, sql: "SELECT id FROM resource WHERE connectionId = ? AND appUserId = ? AND id != ?",
                 arguments: [connectionId, appUserId, excluding])
         }
-        return try String.fetchOne(self, sql: "SELECT id FROM resource WHERE connectionId = ? AND appUserId = ?", arguments: [connectionId, appUserId])
+        return try String.fetchOne(db, sql: "SELECT id FROM resource WHERE connectionId = ? AND appUserId = ?", arguments: [connectionId, appUserId])
     }
 
     /// Events after sequence number `after`, oldest first, optionally of one connection.
     public func events(after: Int64, connectionId: String?, limit: Int) throws -> [EventRecord] {
         if let connectionId {
             return try EventRecord.fetchAll(
-                self, sql: "SELECT * FROM event WHERE connectionId = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+                db, sql: "SELECT * FROM event WHERE connectionId = ? AND sequence > ? ORDER BY sequence LIMIT ?",
                 arguments: [connectionId, after, limit])
         }
-        return try EventRecord.fetchAll(self, sql: "SELECT * FROM event WHERE sequence > ? ORDER BY sequence LIMIT ?", arguments: [after, limit])
+        return try EventRecord.fetchAll(db, sql: "SELECT * FROM event WHERE sequence > ? ORDER BY sequence LIMIT ?", arguments: [after, limit])
     }
 
     /// The newest event's sequence number; 0 when the feed is empty.
     public func latestEventSequence() throws -> Int64 {
-        try Int64.fetchOne(self, sql: "SELECT COALESCE(MAX(sequence), 0) FROM event") ?? 0
+        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) FROM event") ?? 0
     }
 
     /// The next `limit` resources of a type after `(createdAt, id)` (nil: from the start), in that stable order.
     public func resourceBatch(connectionId: String, type: String, after: (Milliseconds, String)?, limit: Int) throws -> [ResourceRecord] {
         if let (createdAt, id) = after {
             return try ResourceRecord.fetchAll(
-                self,
+                db,
                 sql: """
                     SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND (createdAt, id) > (?, ?)
                     ORDER BY createdAt, id LIMIT ?
                     """, arguments: [connectionId, type, createdAt, id, limit])
         }
         return try ResourceRecord.fetchAll(
-            self, sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? ORDER BY createdAt, id LIMIT ?",
+            db, sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? ORDER BY createdAt, id LIMIT ?",
             arguments: [connectionId, type, limit])
     }
-}
-
-/// Whether `error` is SQLite refusing a write that breaks a constraint (a unique index: two
-/// resources with one `userName`), so callers can answer it without knowing the storage engine.
-public func isConstraintViolation(_ error: any Error) -> Bool {
-    (error as? DatabaseError)?.resultCode == .SQLITE_CONSTRAINT
 }

@@ -125,13 +125,13 @@ public final class Store: Sendable {
     }
 
     /// The counts `connections.get` and `connections.list` show: from memory when the connection
-    /// is resident, else from SQLite's indexes (``Database/resourceCounts(connectionId:)``), so
+    /// is resident, else from SQLite's indexes (``StoreReader/resourceCounts(connectionId:)``), so
     /// that listing connections, a metrics scrape or the dashboard never loads a connection
     /// `--memory-limit` evicted (nor waits for one the start-up load has not reached). Counting
     /// does not make a connection "recently read". Throws the database's error.
     public func resourceCounts(_ connectionId: String) async throws -> ResourceCounts {
         if let counts = replica.peek(connectionId, { $0.counts }) { return counts }
-        return try await pool.read { db in try db.resourceCounts(connectionId: connectionId) }
+        return try await read { reader in try reader.resourceCounts(connectionId: connectionId) }
     }
 
     /// How much of the database is in memory, and the limit (`system.health`).
@@ -152,7 +152,12 @@ public final class Store: Sendable {
     }
 
     /// Runs `body` in a read transaction (a consistent snapshot).
-    public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    public func read<T: Sendable>(_ body: @escaping @Sendable (StoreReader) throws -> T) async throws -> T {
+        try await pool.read { db in try body(StoreReader(db)) }
+    }
+
+    /// ``read(_:)`` with GRDB's connection itself, for tests that check rows with their own SQL.
+    func readDatabase<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await pool.read(body)
     }
 
@@ -167,7 +172,14 @@ public final class Store: Sendable {
     ///
     /// Throws what `body` throws, ``StorageFullError`` when the disk is full (nothing was written;
     /// see ``storageStatus``), or the database's error.
-    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    public func write<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
+        try await observed { try await writer.submit(durable: true) { db in try body(StoreTransaction(db)) } }
+    }
+
+    /// ``write(_:)`` with GRDB's connection itself, for tests that change rows with their own SQL
+    /// (a write of `resource`, `groupMember` or `warning` rows this way is refused with
+    /// ``StoreError/unrecordedWrite`` unless it goes through the recorded row writes).
+    func writeDatabase<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await observed { try await writer.submit(durable: true, body) }
     }
 
@@ -191,8 +203,8 @@ public final class Store: Sendable {
     /// nothing but history — the log entry of a request that changed nothing — so that reads do not
     /// pay an fsync each. It joins a group commit like ``write(_:)``; a group with any durable write
     /// in it is fsynced.
-    public func writeRelaxed<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await observed { try await writer.submit(durable: false, body) }
+    public func writeRelaxed<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
+        try await observed { try await writer.submit(durable: false) { db in try body(StoreTransaction(db)) } }
     }
 
     /// Queues `body` to be written in the next group commit, relaxed like ``writeRelaxed(_:)``,
@@ -201,9 +213,9 @@ public final class Store: Sendable {
     /// may lose that much of them. `onFailure` gets the error if `body` throws or its commit
     /// fails. Reads that must see such records call ``waitForQueuedWrites()`` first, and a
     /// stopping daemon calls it before it exits.
-    public func enqueueRelaxed(_ body: @escaping @Sendable (Database) throws -> Void, onFailure: @escaping @Sendable (any Error) -> Void) {
+    public func enqueueRelaxed(_ body: @escaping @Sendable (StoreTransaction) throws -> Void, onFailure: @escaping @Sendable (any Error) -> Void) {
         let (health, path) = (self.health, self.path)
-        writer.enqueue(durable: false, body, onSuccess: { health.succeeded(path: path) }, onFailure: { error in
+        writer.enqueue(durable: false, { db in try body(StoreTransaction(db)) }, onSuccess: { health.succeeded(path: path) }, onFailure: { error in
             onFailure(health.failed(error, path: path))
         })
     }
@@ -229,12 +241,12 @@ public final class Store: Sendable {
     }
 
     /// Synchronous write, for startup.
-    public func writeNow<T>(_ body: (Database) throws -> T) throws -> T {
+    public func writeNow<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
         var changes: [ReplicaChange] = []
         let value = try pool.write { db in
             ReplicaRecording.begin(db)
             do {
-                let value = try body(db)
+                let value = try body(StoreTransaction(db))
                 changes = ReplicaRecording.end(db)
                 return value
             } catch {
@@ -250,13 +262,13 @@ public final class Store: Sendable {
     /// answers (one resource by id, an `eq` lookup): they take tens of microseconds, less than the
     /// hand-off to a reader thread and back that ``read(_:)`` costs. Never for scans: the caller's
     /// thread (an event loop) is blocked while it runs.
-    public func indexedRead<T>(_ body: (Database) throws -> T) throws -> T {
-        try pool.read(body)
+    public func indexedRead<T>(_ body: (StoreReader) throws -> T) throws -> T {
+        try pool.read { db in try body(StoreReader(db)) }
     }
 
     /// Synchronous read, for startup.
-    public func readNow<T>(_ body: (Database) throws -> T) throws -> T {
-        try pool.read(body)
+    public func readNow<T>(_ body: (StoreReader) throws -> T) throws -> T {
+        try pool.read { db in try body(StoreReader(db)) }
     }
 
     /// Writes a consistent copy of the whole database to `path` while the daemon keeps serving:
@@ -643,7 +655,7 @@ public final class Store: Sendable {
                     ALTER TABLE mappingVersion ADD COLUMN changed_by TEXT;
                     """)
         }
-        // Counting a connection's inactive users without loading it (``Database/resourceCounts``):
+        // Counting a connection's inactive users without loading it (``StoreReader/resourceCounts(connectionId:)``):
         // a connection evicted by `--memory-limit` is counted from SQLite, not reloaded.
         migrator.registerMigration("v7: inactive users index") { db in
             try db.execute(sql: "CREATE INDEX resource_inactive ON resource(connectionId, resourceType) WHERE active = 0")

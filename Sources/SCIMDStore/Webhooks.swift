@@ -134,47 +134,34 @@ public enum WebhookHead: Sendable, Equatable {
     case caughtUp(scannedThrough: Int64, complete: Bool)
 }
 
-extension Database {
+extension StoreReader {
     /// The highest event sequence ever assigned (pruned ones included), from SQLite's
     /// AUTOINCREMENT bookkeeping: the next event gets a larger one.
     public func eventHighWater() throws -> Int64 {
-        try Int64.fetchOne(self, sql: "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'event'), 0)") ?? 0
+        try Int64.fetchOne(db, sql: "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'event'), 0)") ?? 0
     }
 
     /// Every webhook, oldest first; only one connection's when `connectionId` is given.
     public func webhooks(connectionId: String?) throws -> [WebhookRecord] {
         if let connectionId {
             return try WebhookRecord.fetchAll(
-                self, sql: "SELECT * FROM webhook WHERE connectionId = ? ORDER BY createdAt, id", arguments: [connectionId])
+                db, sql: "SELECT * FROM webhook WHERE connectionId = ? ORDER BY createdAt, id", arguments: [connectionId])
         }
-        return try WebhookRecord.fetchAll(self, sql: "SELECT * FROM webhook ORDER BY createdAt, id")
+        return try WebhookRecord.fetchAll(db, sql: "SELECT * FROM webhook ORDER BY createdAt, id")
     }
 
     public func webhook(id: String) throws -> WebhookRecord? {
-        try WebhookRecord.fetchOne(self, key: id)
-    }
-
-    /// Deletes the webhook with its log and queued redeliveries (cascade). Returns whether there was one.
-    @discardableResult
-    public func deleteWebhook(id: String) throws -> Bool {
-        try WebhookRecord.deleteOne(self, key: id)
+        try WebhookRecord.fetchOne(db, key: id)
     }
 
     /// Event sequences queued for redelivery to `webhookId`, oldest request first.
     public func queuedRedeliveries(webhookId: String) throws -> Int {
-        try Int.fetchOne(self, sql: "SELECT COUNT(*) FROM webhookRedelivery WHERE webhookId = ?", arguments: [webhookId]) ?? 0
-    }
-
-    /// Queues a redelivery of event `sequence`; a second request for the same event is one.
-    public func queueRedelivery(webhookId: String, sequence: Int64, at: Milliseconds) throws {
-        try execute(
-            sql: "INSERT INTO webhookRedelivery (webhookId, sequence, requestedAt) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            arguments: [webhookId, sequence, at])
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM webhookRedelivery WHERE webhookId = ?", arguments: [webhookId]) ?? 0
     }
 
     /// One event by sequence, if still retained.
     public func event(sequence: Int64) throws -> EventRecord? {
-        try EventRecord.fetchOne(self, sql: "SELECT * FROM event WHERE sequence = ?", arguments: [sequence])
+        try EventRecord.fetchOne(db, sql: "SELECT * FROM event WHERE sequence = ?", arguments: [sequence])
     }
 
     /// What `webhook` must deliver next: a queued redelivery first (oldest request), then a gap in
@@ -182,7 +169,7 @@ extension Database {
     /// to its connection and matches `matches` (its type filter). Scans at most `scanLimit` events.
     public func webhookHead(_ webhook: WebhookRecord, scanLimit: Int = 2_000, matches: (String) -> Bool) throws -> WebhookHead {
         if let row = try Row.fetchOne(
-            self,
+            db,
             sql: """
                 SELECT r.sequence AS queued, r.requestedAt, e.* FROM webhookRedelivery r LEFT JOIN event e ON e.sequence = r.sequence
                 WHERE r.webhookId = ? ORDER BY r.requestedAt, r.sequence LIMIT 1
@@ -195,7 +182,7 @@ extension Database {
             }
             return .redelivery(try EventRecord(row: row), requestedAt: requestedAt)
         }
-        let oldest = try Int64.fetchOne(self, sql: "SELECT MIN(sequence) FROM event") ?? (try eventHighWater() + 1)
+        let oldest = try Int64.fetchOne(db, sql: "SELECT MIN(sequence) FROM event") ?? (try eventHighWater() + 1)
         if webhook.cursor + 1 < oldest {
             return .gap(from: webhook.cursor + 1, through: oldest - 1)
         }
@@ -205,11 +192,11 @@ extension Database {
             let batch: [EventRecord]
             if let connectionId = webhook.connectionId {
                 batch = try EventRecord.fetchAll(
-                    self, sql: "SELECT * FROM event WHERE connectionId = ? AND sequence > ? ORDER BY sequence LIMIT 500",
+                    db, sql: "SELECT * FROM event WHERE connectionId = ? AND sequence > ? ORDER BY sequence LIMIT 500",
                     arguments: [connectionId, cursor])
             } else {
                 batch = try EventRecord.fetchAll(
-                    self, sql: "SELECT * FROM event WHERE sequence > ? ORDER BY sequence LIMIT 500", arguments: [cursor])
+                    db, sql: "SELECT * FROM event WHERE sequence > ? ORDER BY sequence LIMIT 500", arguments: [cursor])
             }
             if let match = batch.first(where: { matches($0.type) }) { return .event(match) }
             scanned += batch.count
@@ -222,6 +209,39 @@ extension Database {
         return .caughtUp(scannedThrough: cursor, complete: false)
     }
 
+    /// One page of an endpoint's delivery log, newest first: entries with id below `before`.
+    public func webhookDeliveries(webhookId: String, before: Int64?, limit: Int) throws -> [WebhookDeliveryRecord] {
+        try WebhookDeliveryRecord.fetchAll(
+            db, sql: "SELECT * FROM webhookDelivery WHERE webhookId = ? AND id < ? ORDER BY id DESC LIMIT ?",
+            arguments: [webhookId, before ?? Int64.max, limit])
+    }
+
+    /// Counts of an endpoint's logged deliveries by outcome.
+    public func webhookDeliveryCounts(webhookId: String) throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for row in try Row.fetchAll(
+            db, sql: "SELECT outcome, COUNT(*) AS n FROM webhookDelivery WHERE webhookId = ? GROUP BY outcome", arguments: [webhookId])
+        {
+            counts[row["outcome"]] = row["n"]
+        }
+        return counts
+    }
+}
+
+extension StoreTransaction {
+    /// Deletes the webhook with its log and queued redeliveries (cascade). Returns whether there was one.
+    @discardableResult
+    public func deleteWebhook(id: String) throws -> Bool {
+        try WebhookRecord.deleteOne(db, key: id)
+    }
+
+    /// Queues a redelivery of event `sequence`; a second request for the same event is one.
+    public func queueRedelivery(webhookId: String, sequence: Int64, at: Milliseconds) throws {
+        try db.execute(
+            sql: "INSERT INTO webhookRedelivery (webhookId, sequence, requestedAt) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            arguments: [webhookId, sequence, at])
+    }
+
     /// Records the outcome of the head delivery and moves on, in one transaction: the log entry,
     /// the cursor (for a feed event) or the queued redelivery's removal, and the cleared retry
     /// state. Returns false, changing nothing, when the webhook is gone or no longer at that head
@@ -229,17 +249,17 @@ extension Database {
     public func finishWebhookDelivery(_ delivery: WebhookDeliveryRecord, at now: Milliseconds) throws -> Bool {
         guard var webhook = try webhook(id: delivery.webhookId) else { return false }
         if delivery.redelivery {
-            try execute(
+            try db.execute(
                 sql: "DELETE FROM webhookRedelivery WHERE webhookId = ? AND sequence = ?", arguments: [webhook.id, delivery.sequence])
-            guard changesCount > 0 else { return false }
+            guard db.changesCount > 0 else { return false }
         } else {
             guard webhook.cursor < delivery.sequence else { return false }
             webhook.cursor = delivery.sequence
         }
         webhook.finishHeadEvent(at: now)
-        try webhook.update(self)
+        try webhook.update(db)
         var entry = delivery
-        try entry.insert(self)
+        try entry.insert(db)
         return true
     }
 
@@ -251,11 +271,11 @@ extension Database {
         webhook.cursor = through
         webhook.missedEvents += through - from + 1
         webhook.finishHeadEvent(at: now)
-        try webhook.update(self)
+        try webhook.update(db)
         var entry = WebhookDeliveryRecord(
             webhookId: webhookId, sequence: from, eventType: nil, outcome: "skipped", attempts: 0, status: nil, error: reason,
             firstAttemptAt: now, finishedAt: now, redelivery: false)
-        try entry.insert(self)
+        try entry.insert(db)
     }
 
     /// Records a failed attempt of the head delivery `sequence` that will be retried at
@@ -273,38 +293,20 @@ extension Database {
         webhook.nextAttemptAt = nextAttemptAt
         webhook.lastError = error
         webhook.lastStatus = status
-        try webhook.update(self)
+        try webhook.update(db)
         return true
     }
 
     /// Moves an endpoint's cursor from `from` to `to` past events it does not select, unless
     /// something else moved it meanwhile.
     public func advanceWebhookCursor(webhookId: String, from: Int64, to: Int64) throws {
-        try execute(
+        try db.execute(
             sql: "UPDATE webhook SET cursor = ? WHERE id = ? AND cursor = ? AND retrySequence IS NULL", arguments: [to, webhookId, from])
-    }
-
-    /// One page of an endpoint's delivery log, newest first: entries with id below `before`.
-    public func webhookDeliveries(webhookId: String, before: Int64?, limit: Int) throws -> [WebhookDeliveryRecord] {
-        try WebhookDeliveryRecord.fetchAll(
-            self, sql: "SELECT * FROM webhookDelivery WHERE webhookId = ? AND id < ? ORDER BY id DESC LIMIT ?",
-            arguments: [webhookId, before ?? Int64.max, limit])
-    }
-
-    /// Counts of an endpoint's logged deliveries by outcome.
-    public func webhookDeliveryCounts(webhookId: String) throws -> [String: Int] {
-        var counts: [String: Int] = [:]
-        for row in try Row.fetchAll(
-            self, sql: "SELECT outcome, COUNT(*) AS n FROM webhookDelivery WHERE webhookId = ? GROUP BY outcome", arguments: [webhookId])
-        {
-            counts[row["outcome"]] = row["n"]
-        }
-        return counts
     }
 
     /// Keeps each endpoint's newest `keep` log entries.
     public func pruneWebhookDeliveries(keep: Int) throws {
-        try execute(
+        try db.execute(
             sql: """
                 DELETE FROM webhookDelivery WHERE id IN (
                   SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY webhookId ORDER BY id DESC) AS rank FROM webhookDelivery)
@@ -313,10 +315,10 @@ extension Database {
     }
 }
 
-extension Database {
+extension StoreReader {
     /// When the queued redelivery of `sequence` to `webhookId` was requested; nil when none is queued.
     public func redeliveryRequestedAt(webhookId: String, sequence: Int64) throws -> Milliseconds? {
         try Milliseconds.fetchOne(
-            self, sql: "SELECT requestedAt FROM webhookRedelivery WHERE webhookId = ? AND sequence = ?", arguments: [webhookId, sequence])
+            db, sql: "SELECT requestedAt FROM webhookRedelivery WHERE webhookId = ? AND sequence = ?", arguments: [webhookId, sequence])
     }
 }

@@ -6,7 +6,7 @@ import NIOHTTP1
 import SCIMDProtocol
 import SCIMDServer
 import SCIMDService
-import SCIMDStore
+@testable import SCIMDStore
 import SCIMJSON
 import ServiceLifecycle
 import NIOConcurrencyHelpers
@@ -168,7 +168,7 @@ import Testing
         #expect(result.actionRequired == nil)
         let body = try JSONParser().parse(result.body ?? "")
         #expect(body["detail"]?.stringValue?.contains("confirm mode") == true)
-        let pending = try await store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pendingCommit") }
+        let pending = try await store.readDatabase { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pendingCommit") }
         #expect(pending == 0)
         let list = await engine(.init(method: "GET", path: "/scim/v2/Users", headers: ["authorization": "Bearer \(created.token)"]))
         #expect(try JSONParser().parse(list.body ?? "")["totalResults"] == 0)

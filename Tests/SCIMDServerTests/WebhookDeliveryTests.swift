@@ -6,7 +6,7 @@ import Logging
 import SCIMDProtocol
 import SCIMDServer
 import SCIMDService
-import SCIMDStore
+@testable import SCIMDStore
 import SCIMJSON
 import Testing
 
@@ -299,7 +299,7 @@ import Testing
             let connection = try await f.service.createConnection(.init(name: "acme")).connection.id
             let pruned = try await f.touch(connection, times: 2)
             // Retention removes them while the endpoint is paused.
-            try await f.store.write { db in try db.execute(sql: "DELETE FROM event WHERE sequence <= ?", arguments: [pruned]) }
+            try await f.store.writeDatabase { db in try db.execute(sql: "DELETE FROM event WHERE sequence <= ?", arguments: [pruned]) }
             let latest = try await f.touch(connection)
             _ = try await f.service.setWebhookPaused(.init(id: added.webhook.id), paused: false)
             let received = try await f.receiver.wait { $0.count >= 1 }

@@ -3,7 +3,7 @@ import Logging
 import NIOConcurrencyHelpers
 import SCIMDProtocol
 import SCIMDService
-import SCIMDStore
+@testable import SCIMDStore
 import SCIMJSON
 import Testing
 
@@ -45,7 +45,7 @@ import Testing
         // The copy is a complete scimd database: open it and look for every earlier write.
         let copy = try Store(path: path)
         let service = try SCIMDService(store: copy, logger: Logger(label: "test"))
-        let stored = try await copy.read { db in
+        let stored = try await copy.readDatabase { db in
             Set(try String.fetchAll(db, sql: "SELECT json_extract(raw, '$.userName') FROM resource WHERE resourceType = 'User'"))
         }
         #expect(before.isSubset(of: stored), "missing: \(before.subtracting(stored).sorted().prefix(5))")

@@ -4,7 +4,7 @@ import GRDB
 import Logging
 import SCIMDProtocol
 import SCIMDService
-import SCIMDStore
+@testable import SCIMDStore
 import SCIMJSON
 import Testing
 
@@ -46,7 +46,7 @@ import Testing
 
         /// The connection row as SQLite holds it.
         func row(_ id: String) async throws -> ConnectionRecord? {
-            try await store!.read { db in try ConnectionRecord.fetchOne(db, key: id) }
+            try await store!.readDatabase { db in try ConnectionRecord.fetchOne(db, key: id) }
         }
 
         /// The SCIM status a token gets (200 works, 401 unknown, 403 disabled).
@@ -145,7 +145,7 @@ import Testing
             let kinds = await [a, b].sorted()
             #expect(kinds == ["conflict", "ok"], "round \(round): \(kinds)")
         }
-        let count = try await daemon.store!.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM connection") }
+        let count = try await daemon.store!.readDatabase { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM connection") }
         #expect(count == Self.rounds)
     }
 
@@ -159,7 +159,7 @@ import Testing
             async let b = Self.outcome { try await service.updateConnection(.init(connection: second, name: "taken\(round)")) }
             let kinds = await [a, b].sorted()
             #expect(kinds == ["conflict", "ok"], "round \(round): \(kinds)")
-            let names = try await daemon.store!.read { db in
+            let names = try await daemon.store!.readDatabase { db in
                 try String.fetchAll(db, sql: "SELECT name FROM connection WHERE id IN (?, ?) ORDER BY name", arguments: [first, second])
             }
             let memory = try await [daemon.live.getConnection(first).name, daemon.live.getConnection(second).name].sorted()

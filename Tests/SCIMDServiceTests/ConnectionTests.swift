@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import SCIMDProtocol
 import SCIMDService
-import SCIMDStore
+@testable import SCIMDStore
 import SCIMJSON
 import Testing
 
@@ -13,7 +13,7 @@ import Testing
         #expect(created.token.hasPrefix("scimd_"))
         #expect(created.token.count >= 6 + 43)  // 256 bits in base64url
         #expect(created.connection.users == 0)
-        let raw = try await fixture.store.read { db in
+        let raw = try await fixture.store.readDatabase { db in
             try String.fetchAll(db, sql: "SELECT hex(tokenHash) FROM connection")
         }
         #expect(raw.count == 1)
@@ -114,7 +114,7 @@ import Testing
         _ = await fixture.scim("POST", "/Groups", token: a.token, body: ["displayName": "g1"])
         let result = try await fixture.service.deleteConnection("A")
         #expect(result.users == 1 && result.groups == 1)
-        let counts = try await fixture.store.read { db in
+        let counts = try await fixture.store.readDatabase { db in
             (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM resource")!, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM requestLog")!)
         }
         #expect(counts.0 == 0 && counts.1 == 0)

@@ -14,7 +14,7 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path, relaxedLinger: relaxedLinger)
-        try await store.write { db in try db.execute(sql: "CREATE TABLE scratch (n INTEGER NOT NULL)") }
+        try await store.writeDatabase { db in try db.execute(sql: "CREATE TABLE scratch (n INTEGER NOT NULL)") }
         try await body(store)
     }
 
@@ -45,7 +45,7 @@ import Testing
             try await withThrowingTaskGroup(of: (Int, Result<Int, Rejected>).self) { group in
                 // The first write holds the writer until the other 99 are queued behind it.
                 group.addTask {
-                    let n = try await store.write { db -> Int in
+                    let n = try await store.writeDatabase { db -> Int in
                         running.set()
                         gate.wait()
                         try db.execute(sql: "INSERT INTO scratch (n) VALUES (0)")
@@ -57,7 +57,7 @@ import Testing
                 for i in 1..<100 {
                     group.addTask {
                         do {
-                            let n = try await store.write { db -> Int in
+                            let n = try await store.writeDatabase { db -> Int in
                                 // Every third write inserts and then fails: its insert must vanish.
                                 try db.execute(sql: "INSERT INTO scratch (n) VALUES (?)", arguments: [i])
                                 if i % 3 == 0 { throw Rejected(index: i) }
@@ -81,7 +81,7 @@ import Testing
             }
             // One group for the first write, one for the 99 queued behind it.
             #expect(store.writer.groupCount - groupsBefore == 2)
-            let stored = try await store.read { db in try Int.fetchAll(db, sql: "SELECT n FROM scratch ORDER BY n") }
+            let stored = try await store.readDatabase { db in try Int.fetchAll(db, sql: "SELECT n FROM scratch ORDER BY n") }
             #expect(stored == (0..<100).filter { $0 == 0 || $0 % 3 != 0 })
         }
     }
@@ -101,21 +101,21 @@ import Testing
                 // Queue one at a time so the queue order is known.
                 for i in 1...20 {
                     group.addTask {
-                        try await store.write { db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (?)", arguments: [i]) }
+                        try await store.writeDatabase { db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (?)", arguments: [i]) }
                     }
                     try await waitUntilQueued(store, i)
                 }
                 gate.signal()
                 try await group.waitForAll()
             }
-            let order = try await store.read { db in try Int.fetchAll(db, sql: "SELECT n FROM scratch ORDER BY rowid") }
+            let order = try await store.readDatabase { db in try Int.fetchAll(db, sql: "SELECT n FROM scratch ORDER BY rowid") }
             #expect(order == Array(1...20))
         }
     }
 
     @Test func theWriterCommitsWithSynchronousFull() async throws {
         try await withStore { store in
-            let synchronous = try await store.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+            let synchronous = try await store.writeDatabase { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
             #expect(synchronous == 2)
         }
     }
@@ -128,14 +128,14 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 // A write holding the writer, so the next two queue behind it together.
                 group.addTask {
-                    try await store.write { _ in
+                    try await store.writeDatabase { _ in
                         running.set()
                         gate.wait()
                     }
                 }
                 try await waitUntilRunning(running)
-                group.addTask { try await store.writeRelaxed { db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (1)") } }
-                group.addTask { try await store.write { db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (2)") } }
+                group.addTask { try await store.writeRelaxed { tx in try tx.db.execute(sql: "INSERT INTO scratch (n) VALUES (1)") } }
+                group.addTask { try await store.write { tx in try tx.db.execute(sql: "INSERT INTO scratch (n) VALUES (2)") } }
                 try await waitUntilQueued(store, 2)
                 gate.signal()
                 try await group.waitForAll()
@@ -143,7 +143,7 @@ import Testing
             // The holder's group, then one group (one commit) for the relaxed and the durable write.
             #expect(store.writer.groupCount - groupsBefore == 2)
             // The group left the connection at synchronous = FULL (2) for the next durable write.
-            let (count, synchronous) = try await store.write { db in
+            let (count, synchronous) = try await store.writeDatabase { db in
                 (try Int.fetchOne(db, sql: "SELECT count(*) FROM scratch") ?? 0, try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? 0)
             }
             #expect(count == 2)
@@ -158,12 +158,12 @@ import Testing
         try await withStore(relaxedLinger: .seconds(600)) { store in
             let groupsBefore = store.writer.groupCount
             for i in 0..<5 {
-                store.enqueueRelaxed({ db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (?)", arguments: [i]) }) { _ in }
+                store.enqueueRelaxed({ tx in try tx.db.execute(sql: "INSERT INTO scratch (n) VALUES (?)", arguments: [i]) }) { _ in }
             }
             #expect(store.writer.queuedCount == 5)
             #expect(store.writer.groupCount == groupsBefore)
             // A durable write does not wait behind the linger; the five join its group.
-            let count = try await store.write { db in
+            let count = try await store.writeDatabase { db in
                 try db.execute(sql: "INSERT INTO scratch (n) VALUES (5)")
                 return try Int.fetchOne(db, sql: "SELECT count(*) FROM scratch") ?? 0
             }
@@ -171,12 +171,12 @@ import Testing
             #expect(store.writer.groupCount == groupsBefore + 1)
             // Lingering again: waiting for queued writes commits them now, in one more group.
             for i in 6..<9 {
-                store.enqueueRelaxed({ db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (?)", arguments: [i]) }) { _ in }
+                store.enqueueRelaxed({ tx in try tx.db.execute(sql: "INSERT INTO scratch (n) VALUES (?)", arguments: [i]) }) { _ in }
             }
             #expect(store.writer.groupCount == groupsBefore + 1)
             try await store.waitForQueuedWrites()
             #expect(store.writer.groupCount == groupsBefore + 2)
-            let stored = try await store.read { db in try Int.fetchAll(db, sql: "SELECT n FROM scratch ORDER BY rowid") }
+            let stored = try await store.readDatabase { db in try Int.fetchAll(db, sql: "SELECT n FROM scratch ORDER BY rowid") }
             #expect(stored == Array(0..<9))
         }
     }
@@ -185,11 +185,11 @@ import Testing
     @Test func aLingeringGroupCommitsOnItsOwn() async throws {
         try await withStore(relaxedLinger: .milliseconds(1)) { store in
             let groupsBefore = store.writer.groupCount
-            store.enqueueRelaxed({ db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (1)") }) { _ in }
+            store.enqueueRelaxed({ tx in try tx.db.execute(sql: "INSERT INTO scratch (n) VALUES (1)") }) { _ in }
             var count = 0
             for _ in 0..<5_000 where count == 0 {
                 try await Task.sleep(for: .milliseconds(1))
-                count = try await store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM scratch") ?? 0 }
+                count = try await store.readDatabase { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM scratch") ?? 0 }
             }
             #expect(count == 1)
             #expect(store.writer.groupCount == groupsBefore + 1)
@@ -200,13 +200,14 @@ import Testing
         try await withStore { store in
             let failures = NIOLockedValueBox<[String]>([])
             for i in 0..<50 {
-                store.enqueueRelaxed({ db in
+                store.enqueueRelaxed({ tx in
+                    let db = tx.db
                     if i == 25 { try db.execute(sql: "INSERT INTO scratch (n) VALUES (NULL)") }
                     try db.execute(sql: "INSERT INTO scratch (n) VALUES (?)", arguments: [i])
                 }) { error in failures.withLockedValue { $0.append("\(i): \(error)") } }
             }
             try await store.waitForQueuedWrites()
-            let stored = try await store.read { db in try Int.fetchAll(db, sql: "SELECT n FROM scratch ORDER BY rowid") }
+            let stored = try await store.readDatabase { db in try Int.fetchAll(db, sql: "SELECT n FROM scratch ORDER BY rowid") }
             #expect(stored == (0..<50).filter { $0 != 25 })
             let reported = failures.withLockedValue { $0 }
             #expect(reported.count == 1)
@@ -230,13 +231,13 @@ import Testing
                 try await waitUntilRunning(running)
                 // Queued one after the other, so they run in this order in one group.
                 group.addTask {
-                    try await store.write { db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (7)") }
+                    try await store.writeDatabase { db in try db.execute(sql: "INSERT INTO scratch (n) VALUES (7)") }
                     return nil
                 }
                 try await waitUntilQueued(store, 1)
                 group.addTask {
                     do {
-                        try await store.write { db in
+                        try await store.writeDatabase { db in
                             try db.execute(sql: "INSERT INTO scratch (n) VALUES (8)")
                             try db.execute(sql: "INSERT INTO scratch (n) VALUES (NULL)")  // NOT NULL constraint
                         }
@@ -255,7 +256,7 @@ import Testing
             #expect(failure is DatabaseError)
             // The good and the bad write shared one commit: the bad one's savepoint alone rolled back.
             #expect(store.writer.groupCount - groupsBefore == 2)
-            let stored = try await store.read { db in try Int.fetchAll(db, sql: "SELECT n FROM scratch") }
+            let stored = try await store.readDatabase { db in try Int.fetchAll(db, sql: "SELECT n FROM scratch") }
             #expect(stored == [7])
         }
     }

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import SCIMDProtocol
 import SCIMDService
-import SCIMDStore
+@testable import SCIMDStore
 import SCIMJSON
 import SCIMModel
 import Testing
@@ -223,7 +223,7 @@ import Testing
     @Test func theStoredGroupHoldsNoMembersAndAMemberPatchWritesOneRow() async throws {
         let fixture = try ServiceFixture()
         let (token, id) = try await makeGroup(fixture, members: (0..<50).map { "m\($0)" })
-        let raw = try await fixture.store.read { db in
+        let raw = try await fixture.store.readDatabase { db in
             try String.fetchOne(db, sql: "SELECT raw FROM resource WHERE resourceType = 'Group' AND id = ?", arguments: [id])
         }
         #expect(raw?.contains("members") == false)
@@ -232,9 +232,9 @@ import Testing
                 MemberRow(id: $0["memberId"], position: $0["position"], member: $0["member"])
             }
         }
-        let before = try await fixture.store.read(rows)
+        let before = try await fixture.store.readDatabase(rows)
         _ = await fixture.scim("PATCH", "/Groups/\(id)", token: token, body: Self.patch([["op": "add", "path": "members", "value": [["value": "new"]]]]))
-        let after = try await fixture.store.read(rows)
+        let after = try await fixture.store.readDatabase(rows)
         #expect(after.filter { !before.contains($0) } == [MemberRow(id: "new", position: 51, member: #"{"value":"new"}"#)])
         #expect(before.allSatisfy { after.contains($0) }, "the other 50 rows are untouched")
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SCIMDProtocol
+@testable import SCIMDStore
 import SCIMDService
 import SCIMJSON
 import Testing
@@ -151,7 +152,7 @@ import Testing
         #expect(try await f.service.listUsers(.init(connection: evil, filter: filter)).users.count == 1)
         _ = try await f.service.linkUser(.init(connection: evil, id: evil, appUserId: evil))
         #expect(try await f.service.resolveSSO(.init(connection: evil, claims: ["email": .string(evil)])).verdict == "allow")
-        let tables = try await f.store.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") }
+        let tables = try await f.store.readDatabase { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") }
         #expect(tables.contains("resource"))
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SCIMDProtocol
+@testable import SCIMDStore
 import SCIMDService
 import SCIMJSON
 import Testing
@@ -57,7 +58,7 @@ import Testing
             .init(connection: "Acme", users: try await usersWithout(fixture, "group", adding: withFallback), expectedVersion: 2))
         #expect(fixed.remap.warningsResolved["group"] == 1)
         #expect(try await fixture.service.getConnection("Acme").openWarnings == 0)
-        let mapped = try await fixture.store.read { db in try String.fetchOne(db, sql: "SELECT mapped FROM resource WHERE id = ?", arguments: [id]) }
+        let mapped = try await fixture.store.readDatabase { db in try String.fetchOne(db, sql: "SELECT mapped FROM resource WHERE id = ?", arguments: [id]) }
         #expect(try JSONParser().parse(mapped ?? "{}")["group"] == "Managers")
     }
 

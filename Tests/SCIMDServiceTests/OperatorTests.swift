@@ -66,7 +66,7 @@ import Testing
         #expect(row.passwordHash.hasPrefix("$scrypt$ln=10,r=8,p=1$"), "the configured cost (the tests' cheap one)")
         #expect(!row.passwordHash.contains(added.password))
         #expect(PasswordHash.verify(added.password, against: row.passwordHash))
-        let raw = try await fixture.store.read { db in try Row.fetchAll(db, sql: "SELECT * FROM operators").description }
+        let raw = try await fixture.store.readDatabase { db in try Row.fetchAll(db, sql: "SELECT * FROM operators").description }
         #expect(raw.contains("dana.ops") && !raw.contains(added.password), "the password itself is nowhere in the table")
 
         #expect(try await fixture.service.listOperators() == [added.operator])

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import SCIMDStore
+@testable import SCIMDStore
 import Testing
 
 /// The per-request lookups must use an index, not scan a connection: SQLite's planner, without
@@ -24,7 +24,7 @@ import Testing
             "SELECT * FROM resource INDEXED BY resource_externalId WHERE connectionId = ? AND resourceType = ? AND externalId = ?",
             "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND id IN (?, ?)",
         ]
-        let plans = try await store.read { db in
+        let plans = try await store.readDatabase { db in
             try statements.map { sql in
                 try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: StatementArguments(Array(repeating: "x", count: sql.filter { $0 == "?" }.count)))
                     .map { $0["detail"] as String }.joined(separator: "; ")
@@ -49,7 +49,7 @@ import Testing
             "SELECT MAX(position) FROM groupMember WHERE connectionId = ? AND groupId = ?": "groupMember_position",
         ]
         for (sql, mark) in expected {
-            let plan = try await store.read { db in
+            let plan = try await store.readDatabase { db in
                 try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: StatementArguments(Array(repeating: "x", count: sql.filter { $0 == "?" }.count)))
                     .map { $0["detail"] as String }.joined(separator: "; ")
             }

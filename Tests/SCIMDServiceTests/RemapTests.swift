@@ -133,7 +133,7 @@ import Testing
         #expect(set.remap.resources == SCIMDService.remapBatchSize + 50, "each resource counted once, over two batches")
         #expect(set.remap.resourcesChanged == SCIMDService.remapBatchSize + 50)
         #expect(set.remap.gained["dept"] == SCIMDService.remapBatchSize + 50)
-        let versions = try await fixture.store.read { db in
+        let versions = try await fixture.store.readDatabase { db in
             try Int.fetchAll(db, sql: "SELECT DISTINCT mappingVersion FROM resource WHERE connectionId = ?", arguments: [acme.connection.id])
         }
         #expect(versions == [set.mapping.version])
@@ -222,7 +222,7 @@ import Testing
         #expect(await fixture.service.finishInterruptedRemaps() == RemapRecoveryReport(remapped: 0, alreadyComplete: 0, failures: 0))
         // A version without the record (saved before v8, or by a connection made before
         // mappings) whose rows were all written with it is only recorded, nothing re-mapped.
-        try await fixture.store.write { db in try db.execute(sql: "UPDATE mappingVersion SET remappedAt = NULL") }
+        try await fixture.store.writeDatabase { db in try db.execute(sql: "UPDATE mappingVersion SET remappedAt = NULL") }
         #expect(try await fixture.store.read { db in try db.remappedVersion(connectionId: connectionId) } == nil)
         #expect(await fixture.service.finishInterruptedRemaps() == RemapRecoveryReport(remapped: 0, alreadyComplete: 1, failures: 0))
         #expect(try await fixture.store.read { db in try db.unfinishedRemap(connectionId: connectionId) } == nil)
@@ -233,7 +233,7 @@ import Testing
         let next = try ActiveMapping(version: current + 1, configuration: configuration)
         let saved = MappingVersionRecord(
             connectionId: connectionId, version: next.version, configuration: try MappingCodec.encode(configuration), createdAt: 1, comment: nil)
-        try await fixture.store.write { db in try saved.insert(db) }
+        try await fixture.store.writeDatabase { db in try saved.insert(db) }
         fixture.service.mappingRegistry.set(next, for: connectionId)
         let snapshot = try await fixture.store.resources(connectionId)
         let adaResource = try #require(snapshot.users.resource(id: ada))

@@ -10,7 +10,7 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try Store(path: directory.appendingPathComponent("scimd.sqlite").path)
-        try await store.write { db in
+        try await store.writeDatabase { db in
             try db.execute(sql: "INSERT INTO connection (id, name, createdAt, updatedAt, tokenHash) VALUES ('c', 'Acme', 0, 0, x'00')")
         }
         try await body(store)
@@ -29,8 +29,8 @@ import Testing
                 mappingVersion: 4, warningCount: 2)
             record.appUserId = "app-1"
             let written = record
-            let (inserted, columns) = try await store.write { db in
-                try written.insertRow(db)
+            let (inserted, columns) = try await store.writeDatabase { db in
+                try written.insertRow(StoreTransaction(db))
                 return (try ResourceRecord.fetchOne(db, sql: "SELECT * FROM resource"), try self.columns(db, "resource"))
             }
             #expect(inserted == record)
@@ -47,8 +47,8 @@ import Testing
             record.warningCount = 0
             record.appUserId = nil
             let changed = record
-            let updated = try await store.write { db in
-                try changed.updateRow(db)
+            let updated = try await store.writeDatabase { db in
+                try changed.updateRow(StoreTransaction(db))
                 return try ResourceRecord.fetchOne(db, sql: "SELECT * FROM resource")
             }
             #expect(updated == record)
@@ -59,8 +59,8 @@ import Testing
             remapped.warningCount = 1
             remapped.raw = #"{"userName":"not written"}"#
             let mappingColumns = remapped
-            let afterRemap = try await store.write { db in
-                try mappingColumns.updateMappingColumns(db)
+            let afterRemap = try await store.writeDatabase { db in
+                try mappingColumns.updateMappingColumns(StoreTransaction(db))
                 return try ResourceRecord.fetchOne(db, sql: "SELECT * FROM resource")
             }
             record.mapped = #"{"b":2}"#
@@ -71,13 +71,13 @@ import Testing
             var twin = record
             twin.id = "u2"
             let duplicate = twin
-            await #expect(throws: DatabaseError.self) { try await store.write { db in try duplicate.insertRow(db) } }
+            await #expect(throws: DatabaseError.self) { try await store.writeDatabase { db in try duplicate.insertRow(StoreTransaction(db)) } }
             var ghost = record
             ghost.id = "nobody"
             let missing = ghost
-            await #expect(throws: RecordError.self) { try await store.write { db in try missing.updateRow(db) } }
-            await #expect(throws: RecordError.self) { try await store.write { db in try missing.updateMappingColumns(db) } }
-            await #expect(throws: RecordError.self) { try await store.write { db in try missing.updateRow(db, replacing: missing) } }
+            await #expect(throws: RecordError.self) { try await store.writeDatabase { db in try missing.updateRow(StoreTransaction(db)) } }
+            await #expect(throws: RecordError.self) { try await store.writeDatabase { db in try missing.updateMappingColumns(StoreTransaction(db)) } }
+            await #expect(throws: RecordError.self) { try await store.writeDatabase { db in try missing.updateRow(StoreTransaction(db), replacing: missing) } }
         }
     }
 
@@ -90,10 +90,10 @@ import Testing
                 active: nil, createdAt: 11, updatedAt: 12, version: 3, raw: #"{"displayName":"Sales"}"#, mapped: #"{"a":1}"#,
                 mappingVersion: 4, warningCount: 0)
             let original = record
-            try await store.write { db in try original.insertRow(db) }
+            try await store.writeDatabase { db in try original.insertRow(StoreTransaction(db)) }
             func replace(_ changed: ResourceRecord, _ previous: ResourceRecord) async throws -> ResourceRecord? {
-                try await store.write { db in
-                    try changed.updateRow(db, replacing: previous)
+                try await store.writeDatabase { db in
+                    try changed.updateRow(StoreTransaction(db), replacing: previous)
                     return try ResourceRecord.fetchOne(db, sql: "SELECT * FROM resource")
                 }
             }
@@ -129,10 +129,10 @@ import Testing
                 connectionId: "c", resourceType: "User", resourceId: "u1", property: "p", kind: "missing", detail: "d", firstSeenAt: 7,
                 lastSeenAt: 8, requestId: 9)
             let firstWarning = warning
-            let (logId, sequence, readLog, readEvent, readWarning, columns) = try await store.write { db in
-                let logId = try log.insertRow(db)
-                let sequence = try event.insertRow(db)
-                try firstWarning.insertRow(db)
+            let (logId, sequence, readLog, readEvent, readWarning, columns) = try await store.writeDatabase { db in
+                let logId = try log.insertRow(StoreTransaction(db))
+                let sequence = try event.insertRow(StoreTransaction(db))
+                try firstWarning.insertRow(StoreTransaction(db))
                 return (
                     logId, sequence, try RequestLogRecord.fetchOne(db, key: logId), try EventRecord.fetchOne(db, key: sequence),
                     try WarningRecord.fetchOne(db, sql: "SELECT * FROM warning"),
@@ -154,12 +154,12 @@ import Testing
             warning.lastSeenAt = 10
             warning.requestId = nil
             let changed = warning
-            let updated = try await store.write { db in
-                try changed.updateRow(db)
+            let updated = try await store.writeDatabase { db in
+                try changed.updateRow(StoreTransaction(db))
                 return try WarningRecord.fetchOne(db, sql: "SELECT * FROM warning")
             }
             #expect(updated == warning)
-            await #expect(throws: DatabaseError.self) { try await store.write { db in try changed.insertRow(db) } }
+            await #expect(throws: DatabaseError.self) { try await store.writeDatabase { db in try changed.insertRow(StoreTransaction(db)) } }
         }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import SCIMDProtocol
 import SCIMDService
-import SCIMDStore
+@testable import SCIMDStore
 import SCIMJSON
 import Testing
 
@@ -214,7 +214,7 @@ import Testing
         let fresh = try #require(await f.scim("POST", "/Users", token: token, body: ["userName": "fresh@example.com"]).result.actionRequired)
         now.mutate { $0 += 31_000 }
         func held() async throws -> Int {
-            try await f.store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pendingCommit") ?? 0 }
+            try await f.store.readDatabase { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pendingCommit") ?? 0 }
         }
         #expect(try await held() == 2)
         #expect(await f.service.runMaintenance().failures == 0)

@@ -8,7 +8,7 @@ import Testing
     /// A store with connections `c` (`RowWriteTests`' own) and `d`.
     func withStore(_ body: (Store) async throws -> Void) async throws {
         try await RowWriteTests().withStore { store in
-            try await store.write { db in
+            try await store.writeDatabase { db in
                 try db.execute(sql: "INSERT INTO connection (id, name, createdAt, updatedAt, tokenHash) VALUES ('d', 'Other', 0, 0, x'01')")
             }
             try await body(store)
@@ -61,13 +61,13 @@ import Testing
 
     @Test func tombstonesAndApplicationLinksAreFoundPerConnection() async throws {
         try await withStore { store in
-            try await store.write { db in
+            try await store.writeDatabase { db in
                 try TombstoneRecord(connectionId: "c", resourceType: "User", id: "u9", nameKey: "zoe", externalId: "ext-9", appUserId: nil, deletedAt: 5)
                     .insert(db)
                 try TombstoneRecord(connectionId: "c", resourceType: "Group", id: "g9", nameKey: "team", externalId: "ext-g", appUserId: nil, deletedAt: 5)
                     .insert(db)
-                try self.resource("c", "User", "u1", name: "ann", createdAt: 1, appUserId: "app-1").insertRow(db)
-                try self.resource("d", "User", "u2", name: "bob", createdAt: 1, appUserId: "app-2").insertRow(db)
+                try self.resource("c", "User", "u1", name: "ann", createdAt: 1, appUserId: "app-1").insertRow(StoreTransaction(db))
+                try self.resource("d", "User", "u2", name: "bob", createdAt: 1, appUserId: "app-2").insertRow(StoreTransaction(db))
             }
             try await store.read { db throws in
                 #expect(try db.hasUserTombstone(connectionId: "c", key: .nameKey, value: "zoe"))
@@ -109,10 +109,19 @@ import Testing
                 try await store.write { db in try self.resource("c", "User", "u2", name: "ann", createdAt: 2).insertRow(db) }
                 Issue.record("a second user named ann was stored")
             } catch {
-                #expect(isConstraintViolation(error))
+                #expect(StoreFailure(error) == .constraintViolation)
             }
-            #expect(!isConstraintViolation(CancellationError()))
+            #expect(StoreFailure(CancellationError()) == nil, "an error the caller threw is not the store's")
         }
+    }
+
+    /// The causes the service answers differently (a conflict, a full disk, anything else) are told
+    /// apart without the service seeing SQLite's result codes.
+    @Test func storeFailuresAreClassifiedByCause() {
+        #expect(StoreFailure(DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full")) == .storageFull)
+        #expect(StoreFailure(DatabaseError(resultCode: .SQLITE_CONSTRAINT_UNIQUE)) == .constraintViolation)
+        #expect(StoreFailure(DatabaseError(resultCode: .SQLITE_IOERR)) == .other)
+        #expect(StoreFailure.message(of: DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full")) == "database or disk is full")
     }
 
     /// Retention of the change feed deletes the expired prefix of the table in bounded batches,
@@ -120,7 +129,7 @@ import Testing
     @Test func expiredEventsArePrunedOldestFirstInBatches() async throws {
         try await withStore { store in
             func insert(_ events: [(sequence: Int64, at: Milliseconds)]) async throws {
-                try await store.write { db in
+                try await store.writeDatabase { db in
                     for event in events {
                         try db.execute(
                             sql: "INSERT INTO event (sequence, at, connectionId, type, data) VALUES (?, ?, 'c', 'user.created', '{}')",
@@ -129,7 +138,7 @@ import Testing
                 }
             }
             func left() async throws -> [Int64] {
-                try await store.read { db in try Int64.fetchAll(db, sql: "SELECT sequence FROM event ORDER BY sequence") }
+                try await store.readDatabase { db in try Int64.fetchAll(db, sql: "SELECT sequence FROM event ORDER BY sequence") }
             }
             func prune(olderThan cutoff: Milliseconds, limit: Int) async throws -> Int {
                 try await store.write { db in try db.pruneEvents(olderThan: cutoff, limit: limit) }

@@ -32,9 +32,9 @@ import Testing
             }
         }
         let store = try Store(path: path)
-        let (rows, raws) = try await store.read { db in
+        let (rows, raws) = try await store.readDatabase { db in
             (
-                try db.groupMembers(connectionId: "c", groupId: "g"),
+                try StoreReader(db).groupMembers(connectionId: "c", groupId: "g"),
                 try Row.fetchAll(db, sql: "SELECT id, raw FROM resource ORDER BY id").map { ($0["id"] as String, $0["raw"] as String) }
             )
         }
