@@ -64,8 +64,7 @@ extension SCIMDService {
         }
         let connectionId = connection.id
         let key = lookedUp
-        // Live users come from memory; only a login that finds nobody asks SQLite whether the
-        // user was deleted (tombstones are not kept in memory).
+        // Live users and deleted users' keys come from memory.
         let live: [ResourceRecord]
         var tombstone: (key: TombstoneKey, value: String)? = nil
         switch strategy.kind {
@@ -96,9 +95,7 @@ extension SCIMDService {
         }
         var deleted = false
         if live.isEmpty, let tombstone {
-            deleted = try store.indexedRead { db in
-                try db.hasUserTombstone(connectionId: connectionId, key: tombstone.key, value: tombstone.value)
-            }
+            deleted = try await store.withResources(connectionId) { $0.deletedUsers.contains(tombstone.key, tombstone.value) }
         }
         if live.count > 1 {
             return .init(

@@ -65,6 +65,44 @@ enum ResidentCost {
 
     /// A warning row in its resource's list; property and detail are mostly shared.
     static let warning = 200
+
+    /// A deleted user's keys in the two sets of ``UserTombstones``.
+    static func of(_ tombstone: TombstoneRecord) -> Int { 100 + of(tombstone.nameKey) + of(tombstone.externalId) }
+}
+
+/// The key a user's tombstone is looked up by (`sso.resolve` telling a deleted user from an unknown one).
+public enum TombstoneKey: Sendable {
+    case externalId
+    /// The case-folded `userName`.
+    case nameKey
+}
+
+/// The keys of a connection's deleted users (the `tombstone` rows of type User): what
+/// `sso.resolve` needs to answer `deny_deprovisioned` rather than `deny_not_provisioned` for a
+/// login that finds no live user. Tombstones are never deleted but with their connection, so
+/// this only grows; a user deleted twice under one key is one entry.
+public struct UserTombstones: Sendable, Equatable {
+    /// Case-folded `userName`s of deleted users.
+    public private(set) var nameKeys: Set<String> = []
+    /// `externalId`s of deleted users (exact: RFC 7643 makes it case-exact).
+    public private(set) var externalIds: Set<String> = []
+    /// Estimated bytes held (``ResidentCost``).
+    public private(set) var residentBytes = 0
+
+    /// Whether a deleted user of this connection had `value` as its `key`.
+    public func contains(_ key: TombstoneKey, _ value: String) -> Bool {
+        switch key {
+        case .nameKey: nameKeys.contains(value)
+        case .externalId: externalIds.contains(value)
+        }
+    }
+
+    mutating func insert(_ tombstone: TombstoneRecord) {
+        guard tombstone.resourceType == "User" else { return }
+        let newName = nameKeys.insert(tombstone.nameKey).inserted
+        let newExternal = tombstone.externalId.map { externalIds.insert($0).inserted } ?? false
+        if newName || newExternal { residentBytes += ResidentCost.of(tombstone) }
+    }
 }
 
 /// Where a resource sits in list order: creation time, then id, as SQLite orders
@@ -472,13 +510,15 @@ public struct ConnectionResources: Sendable {
     /// (``StoreReader/remappedVersion(connectionId:)``), or nil: what a resource's
     /// ``ResourceRecord/effectiveMappingVersion(remapped:)`` needs besides its row.
     public internal(set) var remappedVersion: Int?
+    /// The keys of the connection's deleted users (``UserTombstones``).
+    public internal(set) var deletedUsers = UserTombstones()
     /// The connection id every row holds: the rows keep this one instance rather than a copy each.
     private var connectionId: String?
 
     /// Estimated bytes all of it holds in memory (``ResidentCost``): what `--memory-limit` counts.
     public var residentBytes: Int {
         users.residentBytes + groups.residentBytes + memberships.residentBytes
-            + (users.warnings.count + groups.warnings.count) * ResidentCost.warning
+            + (users.warnings.count + groups.warnings.count) * ResidentCost.warning + deletedUsers.residentBytes
     }
 
     /// Every row held, in a canonical order (resources by type and id, members by group, position
@@ -546,6 +586,8 @@ public struct ConnectionResources: Sendable {
             if type == "Group" { groups.warnings.removeAll(resourceId: resourceId) } else { users.warnings.removeAll(resourceId: resourceId) }
         case .markRemapped(_, let version):
             remappedVersion = max(remappedVersion ?? version, version)
+        case .putTombstone(let tombstone):
+            deletedUsers.insert(tombstone)
         case .deleteConnection:
             self = ConnectionResources()
         }
@@ -565,12 +607,15 @@ enum ReplicaChange: Sendable {
     case deleteConnection(String)
     /// The re-map of `version` looked at every resource (``StoreTransaction/markRemapped(connectionId:version:at:)``).
     case markRemapped(connectionId: String, version: Int)
+    /// A deleted resource's tombstone (``StoreTransaction/saveTombstone(_:)``).
+    case putTombstone(TombstoneRecord)
 
     var connectionId: String {
         switch self {
         case .putResource(let record): record.connectionId
         case .putMember(let row): row.connectionId
         case .putWarning(let row): row.connectionId
+        case .putTombstone(let row): row.connectionId
         case .deleteResource(let id, _, _), .deleteMember(let id, _, _), .deleteMembers(let id, _), .deleteConnection(let id),
             .deleteWarning(let id, _, _, _), .deleteWarnings(let id, _, _), .markRemapped(let id, _):
             id
@@ -579,7 +624,8 @@ enum ReplicaChange: Sendable {
 }
 
 /// The committed SCIM data of every connection, in memory: the `resource`, `groupMember` and
-/// `warning` tables with their indexes, so that reads never go to SQLite.
+/// `warning` tables with their indexes, and deleted users' keys (`tombstone`), so that reads never
+/// go to SQLite.
 ///
 /// It changes only from committed transactions: each write body's row changes are recorded as it
 /// makes them (``ReplicaRecording``), dropped if its savepoint or its group's transaction rolls
@@ -737,6 +783,9 @@ public final class ResourceReplica: Sendable {
                 for row in members { resources.apply(.putMember(row)) }
                 let warnings = try WarningRecord.fetchCursor(db, sql: "SELECT * FROM warning WHERE connectionId = ?", arguments: [connectionId])
                 while let row = try warnings.next() { resources.apply(.putWarning(row)) }
+                let tombstones = try TombstoneRecord.fetchCursor(
+                    db, sql: "SELECT * FROM tombstone WHERE connectionId = ? AND resourceType = 'User'", arguments: [connectionId])
+                while let row = try tombstones.next() { resources.apply(.putTombstone(row)) }
                 resources.remappedVersion = try StoreReader(db).remappedVersion(connectionId: connectionId)
             }
         } catch {

@@ -197,6 +197,15 @@ extension WarningRecord {
     }
 }
 
+extension TombstoneRecord {
+    /// Inserts (``StoreTransaction/saveTombstone(_:)`` replaces on conflict), then records the row
+    /// for the replica's deleted users.
+    public func aroundInsert(_ db: Database, insert: () throws -> InsertionSuccess) throws {
+        _ = try insert()
+        try ReplicaRecording.record(db, .putTombstone(self))
+    }
+}
+
 extension RequestLogRecord {
     /// Inserts the entry with a cached statement; returns its id (`id` is ignored).
     public func insertRow(_ transaction: StoreTransaction) throws -> Int64 {

@@ -14,15 +14,8 @@ public struct MemberOf: Sendable, Equatable {
     }
 }
 
-/// The key a user's tombstone is looked up by (`sso.resolve` telling a deleted user from an unknown one).
-public enum TombstoneKey: String, Sendable {
-    case externalId
-    /// The case-folded `userName`.
-    case nameKey
-}
-
 /// The reads and checks the service makes in SQL, kept here so the SQL lives in one module: the
-/// parts of the state that are not held in memory (request log, change feed, tombstones), the
+/// parts of the state that are not held in memory (request log, change feed), the
 /// dashboard's paged member lists, and the checks made inside write transactions.
 extension StoreReader {
     /// The groups of one user, ordered by `displayName` then id.
@@ -61,15 +54,6 @@ extension StoreReader {
         try RequestLogRecord.fetchAll(
             db, sql: "SELECT * FROM requestLog WHERE connectionId = ? AND resourceId = ? ORDER BY id DESC LIMIT ?",
             arguments: [connectionId, resourceId, limit])
-    }
-
-    /// Whether a deleted user of the connection had this `externalId` or folded `userName`.
-    public func hasUserTombstone(connectionId: String, key: TombstoneKey, value: String) throws -> Bool {
-        // `key` is an enum, so the column name is never caller text.
-        let count = try Int.fetchOne(
-            db, sql: "SELECT COUNT(*) FROM tombstone WHERE connectionId = ? AND resourceType = 'User' AND \(key.rawValue) = ?",
-            arguments: [connectionId, value]) ?? 0
-        return count > 0
     }
 
     /// The id of the connection's user linked to application user `appUserId`, other than `excluding`; nil when none.

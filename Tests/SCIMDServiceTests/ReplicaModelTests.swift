@@ -53,6 +53,7 @@ import Testing
             #expect(memory.members == disk.members, "members of \(id) differ after \(context())")
             #expect(memory.warnings == disk.warnings, "warnings of \(id) differ after \(context())")
             #expect(inMemory.remappedVersion == fresh.snapshot(id).remappedVersion, "re-mapped version of \(id) after \(context())")
+            #expect(inMemory.deletedUsers == fresh.snapshot(id).deletedUsers, "deleted users' keys of \(id) after \(context())")
             // The counts connections.get shows from memory equal the warning rows on disk.
             let rows = try await store.read { db in try db.warningCounts(connectionId: id) }
             #expect(
