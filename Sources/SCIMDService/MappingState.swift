@@ -203,7 +203,8 @@ enum MappingCodec {
 /// connections that send nothing for hours.
 final class MappingRegistry: Sendable {
     private enum Entry: Sendable {
-        case compiled(ActiveMapping)
+        /// Compiled, with the version as saved (nil only for a mapping set without one: tests).
+        case compiled(ActiveMapping, saved: MappingVersionRecord?)
         /// Loaded from the store, compiled on first use; `logger` reports a mapping that does not compile.
         case stored(MappingVersionRecord, logger: Logger)
     }
@@ -214,11 +215,11 @@ final class MappingRegistry: Sendable {
     func current(_ connectionId: String) -> ActiveMapping {
         state.withLockedValue { entries in
             switch entries[connectionId] {
-            case .compiled(let active):
+            case .compiled(let active, _):
                 return active
             case .stored(let version, let logger):
                 let active = Self.compile(version, logger: logger)
-                entries[connectionId] = .compiled(active)
+                entries[connectionId] = .compiled(active, saved: version)
                 return active
             case nil:
                 return Self.fallback
@@ -226,8 +227,24 @@ final class MappingRegistry: Sendable {
         }
     }
 
-    func set(_ mapping: ActiveMapping?, for connectionId: String) {
-        state.withLockedValue { $0[connectionId] = mapping.map(Entry.compiled) }
+    /// The connection's current mapping version as saved (`mapping.get`): what SQLite holds as its
+    /// newest `mappingVersion` row, from memory. Nil for an unknown connection. Its `remappedAt`
+    /// is as it was when the version was installed or loaded (re-maps mark the row, not this copy):
+    /// `mapping.get` does not show it.
+    func saved(_ connectionId: String) -> MappingVersionRecord? {
+        state.withLockedValue { entries in
+            switch entries[connectionId] {
+            case .compiled(_, let saved): saved
+            case .stored(let version, _): version
+            case nil: nil
+            }
+        }
+    }
+
+    /// Makes `mapping` (saved as `saved`, once its transaction committed) the connection's
+    /// current one; nil forgets the connection.
+    func set(_ mapping: ActiveMapping?, saved: MappingVersionRecord?, for connectionId: String) {
+        state.withLockedValue { $0[connectionId] = mapping.map { Entry.compiled($0, saved: saved) } }
     }
 
     /// Registers a stored mapping version, to be compiled when first needed.

@@ -12,8 +12,8 @@ extension SCIMDService {
     /// `mapping.get`. Throws `not_found`.
     public func getMapping(_ reference: String) async throws -> MappingInfo {
         let connection = try connection(named: reference)
-        let id = connection.id
-        guard let record = try await store.read({ db in try db.mappingVersions(connectionId: id).first }) else {
+        // From memory: the registry holds the saved record of the current version.
+        guard let record = mappingRegistry.saved(connection.id) else {
             throw RPCError.notFound("connection '\(reference)' has no mapping")
         }
         return try Self.info(record)
@@ -169,7 +169,7 @@ extension SCIMDService {
                     data: eventData)
             }
         }
-        mappingRegistry.set(mapping, for: connection.id)
+        mappingRegistry.set(mapping, saved: record, for: connection.id)
         logger.info("mapping changed", metadata: ["connection": "\(connection.id)", "version": "\(mapping.version)"])
         let summary = try await remap(connectionId: connection.id, with: mapping, write: true)
         eventNotifier.notify()

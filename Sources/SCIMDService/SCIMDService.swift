@@ -262,7 +262,7 @@ public actor SCIMDService {
                 }
             }
             eventNotifier.notify()
-            mappingRegistry.set(try ActiveMapping(version: 1, configuration: .default), for: record.id)
+            mappingRegistry.set(try ActiveMapping(version: initial.version, configuration: .default), saved: initial, for: record.id)
             adopt(record, replacing: nil)
             logger.info("connection created", metadata: ["connection": "\(record.id)", "name": "\(name)"])
             return ConnectionWithToken(connection: try await info(record), token: token)
@@ -352,8 +352,8 @@ public actor SCIMDService {
             let record = try connection(named: reference)
             // Drop it from memory first so no request authenticates against it while it goes.
             directory.remove(record)
-            let mapping = mappingRegistry.current(record.id)
-            mappingRegistry.set(nil, for: record.id)
+            let (mapping, saved) = (mappingRegistry.current(record.id), mappingRegistry.saved(record.id))
+            mappingRegistry.set(nil, saved: nil, for: record.id)
             do {
                 let now = clock.now()
                 let counts = try await store.write { db in
@@ -369,7 +369,7 @@ public actor SCIMDService {
                 return .init(deleted: true, users: counts.users, groups: counts.groups)
             } catch {
                 // Nothing was deleted: put it back.
-                mappingRegistry.set(mapping, for: record.id)
+                mappingRegistry.set(mapping, saved: saved, for: record.id)
                 adopt(record, replacing: nil)
                 throw error
             }

@@ -212,6 +212,40 @@ import Testing
         #expect(nextUser.mapped["dept"] == "Ops")
     }
 
+    /// `mapping.get` answers from memory: at every step it equals the newest version SQLite holds
+    /// (`mapping.history` reads the rows), through create, set, a refused set, rollback, a restart and
+    /// a connection's deletion.
+    @Test func mappingGetFromMemoryEqualsTheNewestSavedVersion() async throws {
+        let fixture = try ReopenableService()
+        _ = try await fixture.connection()
+        func expectNewest(_ step: String) async throws {
+            let newest = try #require(try await fixture.service.mappingHistory("Acme").first, "\(step)")
+            #expect(try await fixture.service.getMapping("Acme") == newest, "\(step)")
+        }
+        try await expectNewest("created")
+        let current = try await fixture.service.getMapping("Acme")
+        let dept: JSONValue = ["name": "dept", "type": "string", "path": "title"]
+        _ = try await fixture.service.setMapping(
+            .init(
+                connection: "Acme", users: ["properties": .array((current.users["properties"]?.arrayValue ?? []) + [dept])],
+                comment: "add dept", changedBy: "ops@example.com"))
+        try await expectNewest("set")
+        #expect(try await fixture.service.getMapping("Acme").comment == "add dept")
+        #expect(try await fixture.service.getMapping("Acme").changedBy == "ops@example.com")
+        await #expect(throws: RPCError.self) {
+            try await fixture.service.setMapping(.init(connection: "Acme", users: ["properties": "not a list"]))
+        }
+        try await expectNewest("refused set")
+        #expect(try await fixture.service.getMapping("Acme").version == 2)
+        _ = try await fixture.service.rollbackMapping(.init(connection: "Acme", version: 1))
+        try await expectNewest("rollback")
+        #expect(try await fixture.service.getMapping("Acme").version == 3)
+        try fixture.reopen()
+        try await expectNewest("restart")
+        _ = try await fixture.service.deleteConnection("Acme")
+        await #expect(throws: RPCError.self) { try await fixture.service.getMapping("Acme") }
+    }
+
     @Test func warningsListPagesAndFiltersByProperty() async throws {
         let fixture = try ServiceFixture()
         let a = try await fixture.connection()

@@ -79,7 +79,7 @@ import Testing
         // Queued behind the blocker: its evaluation under version 1 (no `dept`) is done.
         for _ in 0..<5_000 where store.writer.queuedCount < 1 { try await Task.sleep(for: .milliseconds(1)) }
         #expect(store.writer.queuedCount == 1)
-        fixture.service.mappingRegistry.set(try mapping(version: 2), for: connectionId)
+        fixture.service.mappingRegistry.set(try mapping(version: 2), saved: nil, for: connectionId)
         gate.signal()
         try await blocker
         let id = await created
@@ -234,7 +234,7 @@ import Testing
         let saved = MappingVersionRecord(
             connectionId: connectionId, version: next.version, configuration: try MappingCodec.encode(configuration), createdAt: 1, comment: nil)
         try await fixture.store.writeDatabase { db in try saved.insert(db) }
-        fixture.service.mappingRegistry.set(next, for: connectionId)
+        fixture.service.mappingRegistry.set(next, saved: saved, for: connectionId)
         let snapshot = try await fixture.store.resources(connectionId)
         let adaResource = try #require(snapshot.users.resource(id: ada))
         let adaEvaluation = try #require(SCIMDService.evaluation(of: adaResource, in: snapshot, type: .user, mapping: next))
