@@ -120,6 +120,16 @@ import Testing
         }
     }
 
+    /// The savepoints of a group commit keep their sub-journals in memory, not in temporary files
+    /// written page by page (see `Store.init`); a body that fails still rolls back alone
+    /// (`aStatementErrorRollsBackOnlyItsOwnWrite`).
+    @Test func theWritersSubJournalsStayInMemory() async throws {
+        try await withStore { store in
+            let tempStore = try await store.writeDatabase { db in try Int.fetchOne(db, sql: "PRAGMA temp_store") }
+            #expect(tempStore == 2, "2 is MEMORY")
+        }
+    }
+
     @Test func relaxedAndDurableWritesShareAGroup() async throws {
         try await withStore { store in
             let gate = DispatchSemaphore(value: 0)
