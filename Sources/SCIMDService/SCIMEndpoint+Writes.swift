@@ -46,9 +46,9 @@ extension SCIMEndpoint {
         let earlyResult = evaluate(early)
         let rendered = answer
         return try await store.write { db -> SCIMResponse in
-            if let existing = try db.resource(connectionId: connectionId, type: type.rawValue, nameKey: fields.nameKey) {
+            if let existing = try db.resourceId(connectionId: connectionId, type: type.rawValue, nameKey: fields.nameKey) {
                 throw SCIMError.uniqueness(
-                    "\(type == .user ? "userName" : "displayName") '\(fields.name)' is already used by \(type.rawValue) \(existing.id)")
+                    "\(type == .user ? "userName" : "displayName") '\(fields.name)' is already used by \(type.rawValue) \(existing)")
             }
             var record = fresh
             var response = rendered
@@ -171,10 +171,10 @@ extension SCIMEndpoint {
             }
             let fields = try IndexedFields(updated, type: type)
             if fields.nameKey != record.nameKey,
-                let other = try db.resource(connectionId: connectionId, type: type.rawValue, nameKey: fields.nameKey), other.id != id
+                let other = try db.resourceId(connectionId: connectionId, type: type.rawValue, nameKey: fields.nameKey), other != id
             {
                 throw SCIMError.uniqueness(
-                    "\(type == .user ? "userName" : "displayName") '\(fields.name)' is already used by \(type.rawValue) \(other.id)")
+                    "\(type == .user ? "userName" : "displayName") '\(fields.name)' is already used by \(type.rawValue) \(other)")
             }
             var changes: [ResourceChange] = []
             var names = [id: fields.name]

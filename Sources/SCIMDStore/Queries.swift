@@ -50,6 +50,17 @@ extension StoreReader {
             arguments: [connectionId, type, nameKey])
     }
 
+    /// The id of the resource holding a uniqueness key, or nil: the check every create, PUT and
+    /// rename makes in its transaction. Answered from the unique index alone (it covers
+    /// `connectionId, resourceType, nameKey` and, the table being `WITHOUT ROWID`, the primary
+    /// key's `id`), without reading or decoding the row as ``resource(connectionId:type:nameKey:)``
+    /// does (6% of the writer thread's time under batched creates).
+    public func resourceId(connectionId: String, type: String, nameKey: String) throws -> String? {
+        try String.fetchOne(
+            db.cachedStatement(sql: "SELECT id FROM resource WHERE connectionId = ? AND resourceType = ? AND nameKey = ?"),
+            arguments: [connectionId, type, nameKey])
+    }
+
     /// Resources with an exact externalId (RFC 7643: caseExact). Uses the externalId index.
     public func resources(connectionId: String, type: String, externalId: String) throws -> [ResourceRecord] {
         // The index is named: without statistics, SQLite 3.40 plans this as a scan of the whole

@@ -38,6 +38,22 @@ import Testing
         }
     }
 
+    /// The uniqueness check of every create, PUT and rename reads the unique index only: a
+    /// covering index (the primary key's `id` is in every index of a `WITHOUT ROWID` table), so
+    /// the row is never read.
+    @Test func theUniquenessCheckReadsOnlyTheIndex() async throws {
+        let (store, directory) = try Self.emptyStore()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sql = "SELECT id FROM resource WHERE connectionId = ? AND resourceType = ? AND nameKey = ?"
+        let plan = try await store.readDatabase { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: ["c", "User", "ann"]).map { $0["detail"] as String }
+                .joined(separator: "; ")
+        }
+        #expect(plan.hasPrefix("SEARCH resource USING COVERING INDEX resource_nameKey"), "\(plan)")
+        let source = try String(contentsOfFile: #filePath.replacingOccurrences(of: "Tests/SCIMDServiceTests/QueryPlanTests.swift", with: "Sources/SCIMDStore/Queries.swift"), encoding: .utf8)
+        #expect(source.contains(sql))
+    }
+
     /// A member PATCH's lookups search one member's key (or, for the next position, read the end
     /// of an index): none walks the group's rows.
     @Test func memberLookupsSearchAKey() async throws {
