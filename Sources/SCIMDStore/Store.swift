@@ -184,9 +184,9 @@ public final class Store: Sendable {
         try await observed { try await writer.submit(durable: true) { db in try body(StoreTransaction(db)) } }
     }
 
-    /// ``write(_:)`` with GRDB's connection itself, for tests that change rows with their own SQL
-    /// (a write of `resource`, `groupMember` or `warning` rows this way is refused with
-    /// ``StoreError/unrecordedWrite`` unless it goes through the recorded row writes).
+    /// ``write(_:)`` with GRDB's connection itself, for tests that change rows with their own SQL.
+    /// Rows written with SQL text here bypass the in-memory replica; the record methods
+    /// (`insertRow`, GRDB's `insert` on a `ResourceRecord`…) still record theirs.
     func writeDatabase<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await observed { try await writer.submit(durable: true, body) }
     }
