@@ -66,8 +66,8 @@ enum ResidentCost {
     /// A warning row in its resource's list; property and detail are mostly shared.
     static let warning = 200
 
-    /// A deleted user's keys in the two sets of ``UserTombstones``.
-    static func of(_ tombstone: TombstoneRecord) -> Int { 100 + of(tombstone.nameKey) + of(tombstone.externalId) }
+    /// One key in a set of ``UserTombstones``: its hash-table slot and its string.
+    static func tombstoneKey(_ key: String) -> Int { 50 + of(key) }
 }
 
 /// The key a user's tombstone is looked up by (`sso.resolve` telling a deleted user from an unknown one).
@@ -97,11 +97,14 @@ public struct UserTombstones: Sendable, Equatable {
         }
     }
 
+    /// Adds a tombstone's keys. The estimate counts each key once, whatever order the rows come
+    /// in, so that a fresh load and a replica kept in step by commits agree.
     mutating func insert(_ tombstone: TombstoneRecord) {
         guard tombstone.resourceType == "User" else { return }
-        let newName = nameKeys.insert(tombstone.nameKey).inserted
-        let newExternal = tombstone.externalId.map { externalIds.insert($0).inserted } ?? false
-        if newName || newExternal { residentBytes += ResidentCost.of(tombstone) }
+        if nameKeys.insert(tombstone.nameKey).inserted { residentBytes += ResidentCost.tombstoneKey(tombstone.nameKey) }
+        if let externalId = tombstone.externalId, externalIds.insert(externalId).inserted {
+            residentBytes += ResidentCost.tombstoneKey(externalId)
+        }
     }
 }
 

@@ -73,9 +73,14 @@ final class Daemon: @unchecked Sendable {
             p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         }
         // Never the test's own stdout: a daemon outliving a crashed test would hold it open.
-        p.standardOutput = FileHandle(forWritingAtPath: logFile)
-        p.standardError = FileHandle(forWritingAtPath: logFile)
+        let (output, errors) = (FileHandle(forWritingAtPath: logFile), FileHandle(forWritingAtPath: logFile))
+        p.standardOutput = output
+        p.standardError = errors
         try p.run()
+        // The daemon has its own copies; the test process's would stay open as long as the daemon
+        // runs (two descriptors per daemon: see scripts/test on why the test process keeps its descriptors few).
+        try? output?.close()
+        try? errors?.close()
         process = p
         try waitUntilAnswering()
     }
