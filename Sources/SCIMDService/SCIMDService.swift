@@ -202,7 +202,7 @@ public actor SCIMDService {
     /// `system.version`.
     public nonisolated func version() throws -> SystemVersion.Result {
         SystemVersion.Result(
-            version: configuration.version, protocolVersion: 1, sqliteVersion: (try? store.sqliteVersion()) ?? "unknown")
+            version: configuration.version, protocolVersion: 1, sqliteVersion: store.sqliteVersion)
     }
 
     /// Counters owned by the service (the transport adds its own).

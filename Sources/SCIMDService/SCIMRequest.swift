@@ -36,9 +36,11 @@ struct SCIMRequest: Sendable {
         if !full.hasPrefix("/") { full = "/" + full }
         var rawPath = full
         var rawQuery = ""
-        if let q = full.firstIndex(of: "?") {
-            rawPath = String(full[..<q])
-            rawQuery = String(full[full.index(after: q)...])
+        // Splitting works on UTF-8 bytes, not Characters: `/`, `?`, `&` and `=` are ASCII, and the
+        // grapheme-breaking of String.split was 4% of a lookup's CPU (perf).
+        if let q = full.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            rawPath = String(Substring(full.utf8[..<q]))
+            rawQuery = String(Substring(full.utf8[full.utf8.index(after: q)...]))
         }
         let base = basePath.hasSuffix("/") ? String(basePath.dropLast()) : basePath
         // Byte comparison, ASCII letters folded: the base path is configuration (ASCII in practice),
@@ -50,12 +52,15 @@ struct SCIMRequest: Sendable {
             if rest.isEmpty || rest.hasPrefix("/") { rawPath = rest.isEmpty ? "/" : String(rest) }
         }
         path = rawPath
-        segments = rawPath.split(separator: "/", omittingEmptySubsequences: true).map {
-            Self.percentDecoded($0, plusIsSpace: false)
+        segments = rawPath.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map {
+            Self.percentDecoded(Substring($0), plusIsSpace: false)
         }
-        query = rawQuery.split(separator: "&", omittingEmptySubsequences: true).map { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (Self.percentDecoded(parts[0], plusIsSpace: true), parts.count > 1 ? Self.percentDecoded(parts[1], plusIsSpace: true) : "")
+        query = rawQuery.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true).map { pair in
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            return (
+                Self.percentDecoded(Substring(parts[0]), plusIsSpace: true),
+                parts.count > 1 ? Self.percentDecoded(Substring(parts[1]), plusIsSpace: true) : ""
+            )
         }
         var lowered: [String: String] = [:]
         for (k, v) in params.headers ?? [:] { lowered[k.lowercased()] = v }

@@ -32,6 +32,18 @@ import Testing
         #expect(request.queryValue("count") == "2")
     }
 
+    /// The path and query are split on their ASCII delimiters byte by byte: a combining mark
+    /// after `/`, `&` or `=` (one Character with it, for String's split) still splits there, and
+    /// empty segments and pairs are dropped as before.
+    @Test func delimitersSplitEvenBeforeACombiningMark() {
+        let request = SCIMRequest(
+            SCIMHandle.Params(method: "GET", path: "/Users//e\u{301}x/\u{301}y?a=\u{301}1&&\u{301}b=2=3&c", headers: nil, body: nil),
+            basePath: "/scim/v2")
+        #expect(request.segments == ["Users", "e\u{301}x", "\u{301}y"])
+        #expect(request.query.map(\.name) == ["a", "\u{301}b", "c"])
+        #expect(request.query.map(\.value) == ["\u{301}1", "2=3", ""])
+    }
+
     @Test(arguments: [
         ("/scim/v2/Users", "/scim/v2", "/Users"),
         ("/SCIM/V2/Users", "/scim/v2", "/Users"),

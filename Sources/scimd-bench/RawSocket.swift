@@ -1,0 +1,175 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// A blocking Unix-socket client that sends JSON-RPC lines as bytes and counts answers by their
+/// newlines: what costs the daemon CPU, with as little client work as possible on the same two
+/// cores (SCIMDClient parses every answer and runs a task per call, which on this machine made
+/// the client, not scimd, the bound of the pipelined `system.health` row).
+struct RawLineClient {
+    let fd: Int32
+    private var buffer = [UInt8](repeating: 0, count: 1 << 16)
+
+    /// Connects to the socket at `path`. Throws ``BenchError`` when it cannot.
+    init(path: String) throws {
+        fd = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw BenchError("socket(): errno \(errno)") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let bytes = Array(path.utf8)
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            _ = Foundation.close(fd)
+            throw BenchError("connect(\(path)): errno \(errno)")
+        }
+    }
+
+    func close() { _ = Foundation.close(fd) }
+
+    /// Writes all of `bytes`.
+    func send(_ bytes: [UInt8]) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { Foundation.send(fd, $0.baseAddress! + sent, bytes.count - sent, 0) }
+            guard n > 0 else { throw BenchError("send: errno \(errno)") }
+            sent += n
+        }
+    }
+
+    /// Reads once (blocking) and returns how many newlines, that is whole answers, it held.
+    mutating func receiveLines() throws -> Int {
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { throw BenchError("the server closed the connection") }
+        var lines = 0
+        for i in 0..<n where buffer[i] == 0x0A { lines += 1 }
+        return lines
+    }
+
+    /// One round trip: sends `line` (newline included) and waits for one whole answer.
+    mutating func roundTrip(_ line: [UInt8]) throws {
+        try send(line)
+        var lines = 0
+        while lines == 0 { lines += try receiveLines() }
+    }
+
+    /// One call: sends `line` (newline included) and returns the answer line, without its
+    /// newline. For a client with one call at a time, so a read never holds two answers.
+    mutating func call(_ line: [UInt8]) throws -> [UInt8] {
+        try send(line)
+        var answer: [UInt8] = []
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { throw BenchError("the server closed the connection") }
+            answer.append(contentsOf: buffer[0..<n])
+            if answer.last == 0x0A { return answer.dropLast() }
+        }
+    }
+
+    /// Sequential round trips of `line`, in µs.
+    static func sequential(path: String, line: [UInt8], count: Int) throws -> Measure.Latencies {
+        var client = try RawLineClient(path: path)
+        defer { client.close() }
+        for _ in 0..<min(200, count) { try client.roundTrip(line) }  // warm-up
+        var samples: [Int] = []
+        samples.reserveCapacity(count)
+        for _ in 0..<count {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try client.roundTrip(line)
+            samples.append(Int((DispatchTime.now().uptimeNanoseconds - start) / 1_000))
+        }
+        samples.sort()
+        return Measure.Latencies(p50: samples[samples.count / 2], p99: samples[min(samples.count - 1, samples.count * 99 / 100)])
+    }
+
+    /// Requests per second for `total` copies of `line` over `connections` sockets, each on its
+    /// own thread, sent in bursts of 256 lines with at most 2,048 unanswered at a time.
+    static func pipelined(path: String, line: [UInt8], total: Int, connections: Int) throws -> Double {
+        let burst = 256
+        let window = 2_048
+        let chunk = Array([[UInt8]](repeating: line, count: burst).joined())
+        let failures = NIOLockedFailures()
+        let start = DispatchTime.now().uptimeNanoseconds
+        DispatchQueue.concurrentPerform(iterations: connections) { lane in
+            do {
+                var client = try RawLineClient(path: path)
+                defer { client.close() }
+                let share = total / connections + (lane < total % connections ? 1 : 0)
+                var sent = 0
+                var answered = 0
+                while answered < share {
+                    while sent < share, sent - answered < window {
+                        let k = min(burst, share - sent)
+                        try client.send(k == burst ? chunk : Array(chunk[0..<(k * line.count)]))
+                        sent += k
+                    }
+                    answered += try client.receiveLines()
+                }
+            } catch {
+                failures.record(error)
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if let error = failures.first { throw error }
+        return Double(total) / seconds
+    }
+}
+
+/// The first error of several threads.
+final class NIOLockedFailures: Sendable {
+    private let errors = NIOLockedValueBox<[any Error]>([])
+    func record(_ error: any Error) { errors.withLockedValue { $0.append(error) } }
+    var first: (any Error)? { errors.withLockedValue { $0.first } }
+}
+
+/// A bare SwiftNIO newline echo server on a Unix socket: each complete line read is written back
+/// as it is. The baseline of the sequential `system.health` row (issue #14 judges the daemon's
+/// round trip against it, measured by the same client in the same run, because on this virtual
+/// machine a round trip's time is mostly the wake-ups of both ends, not either end's work).
+final class LineEchoServer {
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: any Channel
+    let path: String
+
+    /// Binds `path` (removed first when it exists). Throws what NIO's bind throws.
+    init(path: String) throws {
+        self.path = path
+        unlink(path)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        channel = try ServerBootstrap(group: group)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(LineEcho()) }
+            }
+            .bind(unixDomainSocketPath: path).wait()
+    }
+
+    func stop() {
+        try? channel.close().wait()
+        try? group.syncShutdownGracefully()
+        unlink(path)
+    }
+
+    /// Echoes every complete line; keeps the unfinished rest for the next read.
+    private final class LineEcho: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        private var pending = ByteBuffer()
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var bytes = unwrapInboundIn(data)
+            pending.writeBuffer(&bytes)
+            guard let last = pending.readableBytesView.lastIndex(of: 0x0A) else { return }
+            let length = last - pending.readerIndex + 1
+            if let lines = pending.readSlice(length: length) {
+                context.writeAndFlush(wrapOutboundOut(lines), promise: nil)
+            }
+            pending.discardReadBytes()
+        }
+    }
+}
