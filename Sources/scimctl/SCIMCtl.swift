@@ -52,7 +52,8 @@ struct SCIMCtl: AsyncParsableCommand {
         commandName: "scimctl",
         abstract: "Operate a running scimd over its Unix socket.",
         discussion: """
-            Global options (--socket, --json, --utc) may come before or after the subcommand. The socket \
+            Global options (--socket, --json) may come before or after the subcommand, and so may --utc on \
+            the commands that show times (dashboard, connections, users, groups, requests list). The socket \
             defaults to $SCIMD_SOCKET, then /run/scimd/scimd.sock, then ./scimd.sock.
 
             Exit codes: 0 success; 1 scimd refused the request (the error is printed; with --json as a JSON \

@@ -72,20 +72,28 @@ struct RawLineClient {
         }
     }
 
-    /// Sequential round trips of `line`, in µs.
-    static func sequential(path: String, line: [UInt8], count: Int) throws -> Measure.Latencies {
-        var client = try RawLineClient(path: path)
-        defer { client.close() }
-        for _ in 0..<min(200, count) { try client.roundTrip(line) }  // warm-up
-        var samples: [Int] = []
-        samples.reserveCapacity(count)
-        for _ in 0..<count {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try client.roundTrip(line)
-            samples.append(Int((DispatchTime.now().uptimeNanoseconds - start) / 1_000))
+    /// Sequential round trips of `line` to each server of `paths`, `count` each, in µs, one
+    /// latency summary per path. The servers take turns in blocks, each warmed up first: whichever
+    /// went first used to be measured cold (a bare echo server came out at 53 µs, then 14 µs once
+    /// warm, so scimd looked faster than it).
+    static func alternating(paths: [String], line: [UInt8], count: Int, rounds: Int = 5) throws -> [Measure.Latencies] {
+        var clients = try paths.map { try RawLineClient(path: $0) }
+        defer { for client in clients { client.close() } }
+        var samples = [[Int]](repeating: [], count: paths.count)
+        for round in 0..<rounds {
+            for index in clients.indices {
+                for _ in 0..<(round == 0 ? 500 : 100) { try clients[index].roundTrip(line) }  // warm-up
+                for _ in 0..<max(1, count / rounds) {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    try clients[index].roundTrip(line)
+                    samples[index].append(Int((DispatchTime.now().uptimeNanoseconds - start) / 1_000))
+                }
+            }
         }
-        samples.sort()
-        return Measure.Latencies(p50: samples[samples.count / 2], p99: samples[min(samples.count - 1, samples.count * 99 / 100)])
+        return samples.map { measured in
+            let sorted = measured.sorted()
+            return Measure.Latencies(p50: sorted[sorted.count / 2], p99: sorted[min(sorted.count - 1, sorted.count * 99 / 100)])
+        }
     }
 
     /// Requests per second for `total` copies of `line` over `connections` sockets, each on its
@@ -127,6 +135,40 @@ final class NIOLockedFailures: Sendable {
     private let errors = NIOLockedValueBox<[any Error]>([])
     func record(_ error: any Error) { errors.withLockedValue { $0.append(error) } }
     var first: (any Error)? { errors.withLockedValue { $0.first } }
+}
+
+/// ``LineEchoServer`` in a process of its own (this executable with `--echo-server PATH`), started
+/// and stopped by the bench.
+struct EchoProcess {
+    let path: String
+    private let process: Process
+
+    /// Starts it and waits until its socket accepts connections. Throws ``BenchError`` when it
+    /// does not within 10 s.
+    init(path: String) throws {
+        self.path = path
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["--echo-server", path]
+        try process.run()
+        let started = Date()
+        while Date().timeIntervalSince(started) < 10 {
+            if let client = try? RawLineClient(path: path) {
+                client.close()
+                return
+            }
+            usleep(5_000)
+        }
+        process.terminate()
+        throw BenchError("the echo server did not start")
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+        unlink(path)
+    }
 }
 
 /// A bare SwiftNIO newline echo server on a Unix socket: each complete line read is written back
