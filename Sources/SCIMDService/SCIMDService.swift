@@ -231,6 +231,12 @@ public actor SCIMDService {
         if let record = connections.values.first(where: { $0.name == reference }) { return record }
         let folded = connections.values.filter { $0.name.caseInsensitiveCompare(reference) == .orderedSame }
         if folded.count == 1, let record = folded.first { return record }
+        if folded.count > 1 {
+            // Names are unique as written, so `Acme` and `acme` can both exist: say why neither was picked.
+            let names = folded.map { "'\($0.name)'" }.sorted().joined(separator: ", ")
+            throw RPCError.notFound(
+                "no connection named exactly '\(reference)', and \(folded.count) differ from it only in case (\(names)): use the exact name or the id")
+        }
         throw RPCError.notFound("no connection with id or name '\(reference)' (see them all with `scimctl dashboard`)")
     }
 

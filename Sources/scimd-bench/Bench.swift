@@ -304,7 +304,10 @@ struct Bench: AsyncParsableCommand {
             }
             daemon.stop()
             let database = try DatabaseQueue(path: daemon.database)
-            try await database.write { db in
+            // The keys of the users that went to `bench-500`, read back rather than assumed: users
+            // created in the same millisecond tie in `ORDER BY createdAt`, so which of them made the
+            // cut was not always the first generated (a lookup of the 901st then found nobody).
+            let copied = try await database.write { db -> [(name: String, externalId: String)] in
                 let source = try String.fetchOne(db, sql: "SELECT id FROM connection WHERE name = 'bench'") ?? ""
                 for n in 1...extra {
                     let target = try String.fetchOne(db, sql: "SELECT id FROM connection WHERE name = ?", arguments: ["bench-\(n)"]) ?? ""
@@ -317,6 +320,13 @@ struct Bench: AsyncParsableCommand {
                             FROM resource WHERE connectionId = ? AND resourceType = 'User' ORDER BY createdAt LIMIT ?
                             """, arguments: [target, source, perConnection])
                 }
+                return try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT nameKey, externalId FROM resource
+                        WHERE connectionId = (SELECT id FROM connection WHERE name = 'bench-500') AND resourceType = 'User'
+                        """
+                ).map { (name: $0["nameKey"], externalId: $0["externalId"]) }
             }
             // Leave the database as a cleanly stopped daemon would: the WAL checkpointed into the
             // file, so the cold start does not pay for reading the copy's write-ahead log.
@@ -352,8 +362,8 @@ struct Bench: AsyncParsableCommand {
             try await lookups("\(stored.formatted()) users in 1,000 connections", connection: "bench", auth: auth, names: names, externalIds: externalIds)
             let other = ["Authorization": "Bearer \(tokens["bench-500"] ?? "")"]
             try await lookups(
-                "another connection of the \(stored.formatted())", connection: "bench-500", auth: other, names: Array(names.prefix(perConnection)),
-                externalIds: Array(externalIds.prefix(perConnection)))
+                "another connection of the \(stored.formatted())", connection: "bench-500", auth: other, names: copied.map(\.name),
+                externalIds: copied.map(\.externalId))
             row("RSS after the lookups, \(stored.formatted()) users", "\(daemon.residentMegabytes()) MB", "")
             daemon.stop()
         } else {

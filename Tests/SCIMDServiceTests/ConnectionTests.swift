@@ -54,6 +54,25 @@ import Testing
         await #expect(throws: RPCError.self) { try await fixture.service.rotateToken(.init(connection: "nope")) }
     }
 
+    /// A name is found as written, else ignoring case when exactly one connection matches; when
+    /// several differ from it only in case, the error names them instead of saying none exists.
+    @Test func aNameMatchingSeveralOnlyInCaseSaysSo() async throws {
+        let fixture = try ServiceFixture()
+        let upper = try await fixture.connection("Acme")
+        #expect(try await fixture.service.getConnection("ACME").id == upper.connection.id)
+        let lower = try await fixture.connection("acme")
+        #expect(try await fixture.service.getConnection("acme").id == lower.connection.id)
+        #expect(try await fixture.service.getConnection("Acme").id == upper.connection.id)
+        do {
+            _ = try await fixture.service.getConnection("ACME")
+            Issue.record("expected not_found")
+        } catch let error as RPCError {
+            #expect(error.kind == "not_found")
+            #expect(error.message.contains("'Acme', 'acme'"), "\(error.message)")
+            #expect(error.message.contains("only in case"), "\(error.message)")
+        }
+    }
+
     @Test func tokenReachesOnlyItsOwnConnection() async throws {
         let fixture = try ServiceFixture()
         let a = try await fixture.connection("A")
