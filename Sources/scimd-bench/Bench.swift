@@ -639,26 +639,11 @@ struct Daemon {
         return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
     }
 
-    /// One raw health request over the socket.
+    /// One raw health request over the socket: whether it was answered.
     static func answers(_ path: String) -> Bool {
-        let fd = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let b = Array(path.utf8)
-            raw.copyBytes(from: b)
-            raw[b.count] = 0
-        }
-        let ok = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard ok == 0 else { return false }
-        let request = Array(#"{"jsonrpc":"2.0","id":1,"method":"system.health"}"#.utf8) + [0x0A]
-        guard send(fd, request, request.count, 0) == request.count else { return false }
-        var buffer = [UInt8](repeating: 0, count: 512)
-        return recv(fd, &buffer, buffer.count, 0) > 0
+        guard var client = try? RawLineClient(path: path) else { return false }
+        defer { client.close() }
+        return (try? client.call(Array(#"{"jsonrpc":"2.0","id":1,"method":"system.health"}"#.utf8) + [0x0A])) != nil
     }
 }
 
