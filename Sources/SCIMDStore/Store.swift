@@ -157,7 +157,7 @@ public final class Store: Sendable {
 
     /// The SQLite library version the daemon runs on (e.g. "3.40.1"), read once when the store
     /// opens: `system.version` read it from a reader connection on every call, blocking a thread
-    /// of the event loops (about 40 µs more than `system.health` per call).
+    /// of the event loops (108 µs per sequential call, 47 µs without it).
     public let sqliteVersion: String
 
     /// Runs `body` in a read transaction (a consistent snapshot).
