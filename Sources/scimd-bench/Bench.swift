@@ -95,6 +95,8 @@ struct Bench: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var daemon = try Daemon(binary: scimd, directory: directory)
+        // A measurement that throws must not leave its daemon running (the last one started).
+        defer { daemon.stop() }
         let dashboardPort = try freeLoopbackPort()
         try daemon.start(dashboard: "127.0.0.1:\(dashboardPort)")
         var rows: [[String]] = []
