@@ -490,6 +490,13 @@ enum Measure {
     struct Latencies {
         var p50: Int
         var p99: Int
+
+        /// The median and 99th percentile of `samples` (µs, any order; at least one).
+        init(samples: [Int]) {
+            let sorted = samples.sorted()
+            p50 = sorted[sorted.count / 2]
+            p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
+        }
     }
 
     static func sequential(_ count: Int, _ body: (Int) async throws -> Void) async throws -> Latencies {
@@ -502,8 +509,7 @@ enum Measure {
             let d = clock.now - start
             samples.append(Int(d.components.seconds) * 1_000_000 + Int(d.components.attoseconds / 1_000_000_000_000))
         }
-        samples.sort()
-        return Latencies(p50: samples[samples.count / 2], p99: samples[min(samples.count - 1, samples.count * 99 / 100)])
+        return Latencies(samples: samples)
     }
 
     /// Requests per second for `total` calls spread over `connections`, each with `inFlight` at once.

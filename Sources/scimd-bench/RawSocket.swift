@@ -1,5 +1,4 @@
 import Foundation
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -90,10 +89,7 @@ struct RawLineClient {
                 }
             }
         }
-        return samples.map { measured in
-            let sorted = measured.sorted()
-            return Measure.Latencies(p50: sorted[sorted.count / 2], p99: sorted[min(sorted.count - 1, sorted.count * 99 / 100)])
-        }
+        return samples.map(Measure.Latencies.init(samples:))
     }
 
     /// Requests per second for `total` copies of `line` over `connections` sockets, each on its
@@ -103,7 +99,7 @@ struct RawLineClient {
         let burst = 256
         let window = 1_024
         let chunk = Array([[UInt8]](repeating: line, count: burst).joined())
-        let failures = NIOLockedFailures()
+        let failures = HTTPWorkload.Failures()
         let start = DispatchTime.now().uptimeNanoseconds
         DispatchQueue.concurrentPerform(iterations: connections) { lane in
             do {
@@ -125,16 +121,9 @@ struct RawLineClient {
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        if let error = failures.first { throw error }
+        try failures.check()
         return Double(total) / seconds
     }
-}
-
-/// The first error of several threads.
-final class NIOLockedFailures: Sendable {
-    private let errors = NIOLockedValueBox<[any Error]>([])
-    func record(_ error: any Error) { errors.withLockedValue { $0.append(error) } }
-    var first: (any Error)? { errors.withLockedValue { $0.first } }
 }
 
 /// ``LineEchoServer`` in a process of its own (this executable with `--echo-server PATH`), started
