@@ -33,7 +33,10 @@ extension SCIMEndpoint {
             externalId: fields.externalId, displayName: fields.displayName, active: fields.active, createdAt: now,
             updatedAt: now, version: 1, raw: JSONSerializer.string(.object(resource)))
         let rows = memberRows(members, connectionId: connectionId, groupId: id)
-        var answer = SCIMResponse(status: 201, body: .object(try render(fresh, groups: [], members: rows.map(memberValue), baseURL: base)))
+        // Rendered from the object just serialized into `raw`, not from `raw` parsed again: the
+        // answer's text is the same (one serializer writes both), without a second parse.
+        var answer = SCIMResponse(
+            status: 201, body: .object(SCIMDService.render(fresh, stored: resource, groups: [], members: rows.map(memberValue), baseURL: base)))
         answer.headers["Location"] = "\(base)/\(type == .user ? "Users" : "Groups")/\(id)"
         answer.headers["ETag"] = ETag.string(fresh.version)
         answer.resourceType = type.rawValue

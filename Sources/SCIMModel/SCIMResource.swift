@@ -68,7 +68,7 @@ public enum SCIMResource {
     /// result is unassigned, or when `attribute` is not a core attribute of `resourceType`.
     /// Throws `invalidValue` when the value cannot be coerced (`"members": 5`).
     public static func normalizeValue(_ value: JSONValue, attribute: String, resourceType: SCIMResourceType) throws(SCIMError) -> JSONValue? {
-        guard let definition = SCIMSchemas.lookup(attribute, in: SCIMSchemas.topLevelAttributes(resourceType)) else { return nil }
+        guard let definition = SCIMSchemas.topLevelDefinition(named: attribute, resourceType: resourceType) else { return nil }
         return try Normalizer.coerce(value, to: definition, path: definition.name)
     }
 
@@ -194,15 +194,15 @@ struct Normalizer {
         var result = JSONObject()
         var extensionKeys: [String] = []
         var folded: [(AttributePath, JSONValue)] = []
-        var seen: [String] = []
+        // Folded names: a set rather than comparing each key with every earlier one.
+        var seen: Set<String> = []
 
         for (key, value) in resource {
             if key.caseInsensitiveEquals("schemas") || dropped.contains(where: { $0.caseInsensitiveEquals(key) }) { continue }
-            if seen.contains(where: { $0.caseInsensitiveEquals(key) }) {
+            guard seen.insert(SCIMSchemas.foldedName(key)).inserted else {
                 throw SCIMError.invalidSyntax("attribute \"\(key)\" appears more than once (attribute names are case-insensitive)")
             }
-            seen.append(key)
-            if let definition = SCIMSchemas.lookup(key, in: SCIMSchemas.topLevelAttributes(resourceType)) {
+            if let definition = SCIMSchemas.topLevelDefinition(named: key, resourceType: resourceType) {
                 if let v = try Self.coerce(value, to: definition, path: definition.name) { result[definition.name] = v }
                 continue
             }
@@ -263,7 +263,7 @@ struct Normalizer {
     func fold(_ value: JSONValue, at path: AttributePath, into result: inout JSONObject, extensionKeys: inout [String]) throws(SCIMError) {
         guard let urn = path.schemaURN else { return }
         if urn.caseInsensitiveEquals(resourceType.coreSchemaURN) {
-            let definition = SCIMSchemas.lookup(path.attribute, in: SCIMSchemas.topLevelAttributes(resourceType))
+            let definition = SCIMSchemas.topLevelDefinition(named: path.attribute, resourceType: resourceType)
             if let d = definition, SCIMResource.droppedAttributeNames(resourceType).contains(d.name) { return }
             try Self.set(value, attribute: path.attribute, sub: path.subAttribute, definition: definition, in: &result, path: path.description)
             return
@@ -347,12 +347,11 @@ struct Normalizer {
     /// Normalizes the members of a complex value or extension object against `definitions`.
     static func normalizeObject(_ object: JSONObject, definitions: [AttributeDefinition], path: String) throws(SCIMError) -> JSONObject {
         var out = JSONObject()
-        var seen: [String] = []
+        var seen: Set<String> = []
         for (key, value) in object {
-            if seen.contains(where: { $0.caseInsensitiveEquals(key) }) {
+            guard seen.insert(SCIMSchemas.foldedName(key)).inserted else {
                 throw SCIMError.invalidSyntax("attribute \"\(path).\(key)\" appears more than once (attribute names are case-insensitive)")
             }
-            seen.append(key)
             if let definition = SCIMSchemas.lookup(key, in: definitions) {
                 if let v = try coerce(value, to: definition, path: "\(path).\(definition.name)") { out[definition.name] = v }
             } else if let v = stripUnassigned(value) {

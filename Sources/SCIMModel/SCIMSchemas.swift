@@ -54,7 +54,7 @@ public enum SCIMSchemas {
     static func attributeDefinition(of path: AttributePath, resourceType: SCIMResourceType) -> AttributeDefinition? {
         if let urn = path.schemaURN {
             if urn.caseInsensitiveEquals(resourceType.coreSchemaURN) {
-                return lookup(path.attribute, in: topLevelAttributes(resourceType))
+                return topLevelDefinition(named: path.attribute, resourceType: resourceType)
             }
             if resourceType == .user, urn.caseInsensitiveEquals(enterpriseUserURN) {
                 return lookup(path.attribute, in: enterpriseUserAttributes)
@@ -64,12 +64,36 @@ public enum SCIMSchemas {
         if resourceType == .user, path.attribute.caseInsensitiveEquals(enterpriseUserURN) {
             return enterpriseExtensionDefinition
         }
-        return lookup(path.attribute, in: topLevelAttributes(resourceType))
+        return topLevelDefinition(named: path.attribute, resourceType: resourceType)
     }
 
     static func lookup(_ name: String, in attributes: [AttributeDefinition]) -> AttributeDefinition? {
         attributes.first { $0.name.caseInsensitiveEquals(name) }
     }
+
+    /// The attribute of ``topLevelAttributes(_:)`` named `name`, ignoring case: the same answer as
+    /// ``lookup(_:in:)`` over that list, from a table keyed by the folded name. Every member of
+    /// every resource written is looked up here; the scan of the 20-odd definitions, name by name,
+    /// was a third of a create's schema normalization (perf, batched creates).
+    public static func topLevelDefinition(named name: String, resourceType: SCIMResourceType) -> AttributeDefinition? {
+        let table = resourceType == .user ? userTopLevelByFoldedName : groupTopLevelByFoldedName
+        return table[foldedName(name)]
+    }
+
+    /// `name` lowercased, without building a new string when it already is (ASCII, no capitals).
+    /// Lowercasing is what ``Swift/String/caseInsensitiveEquals(_:)`` falls back to for non-ASCII
+    /// text, so a table keyed by folded names agrees with it.
+    static func foldedName(_ name: String) -> String {
+        for byte in name.utf8 where byte >= 0x80 || (byte >= 0x41 && byte <= 0x5A) { return name.lowercased() }
+        return name
+    }
+
+    static func byFoldedName(_ attributes: [AttributeDefinition]) -> [String: AttributeDefinition] {
+        Dictionary(attributes.map { (foldedName($0.name), $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    static let userTopLevelByFoldedName = byFoldedName(userTopLevel)
+    static let groupTopLevelByFoldedName = byFoldedName(groupTopLevel)
 
     /// Every attribute that can appear at the top level of a resource of this type:
     /// `schemas`, the common attributes and the core schema's.

@@ -32,6 +32,31 @@ import Testing
         #expect(!raw.contains("Hunter2-secret"))
     }
 
+    @Test func aBodyWithoutASecretIsLoggedAsSentAndEverySpellingOfOneIsRedacted() throws {
+        // No secret: the text as the IdP sent it, spacing and all (it is not parsed again).
+        let plain = "{ \"userName\" : \"ada@example.com\",\n  \"title\": \"Passer-by\" }"
+        #expect(Redaction.redact(plain) == plain)
+        #expect(!Redaction.mayHoldSecret(plain))
+        // Every way to name a password reaches the parse and comes out redacted.
+        let secrets = [
+            #"{"userName":"a","password":"s3cret-1"}"#,
+            #"{"userName":"a","PassWord":"s3cret-1"}"#,
+            #"{"userName":"a","pass\u0077ord":"s3cret-1"}"#,
+            #"{"userName":"a","\u0050ASSWORD":"s3cret-1"}"#,
+            #"{"urn:ietf:params:scim:schemas:extension:acme:2.0:User":{"vpnPassword":"s3cret-1"}}"#,
+            #"{"Operations":[{"op":"replace","path":"PASSWORD","value":"s3cret-1"}]}"#,
+        ]
+        for body in secrets {
+            #expect(Redaction.mayHoldSecret(body), "\(body)")
+            let logged = Redaction.redact(body)
+            #expect(!logged.contains("s3cret-1"), "\(body) logged as \(logged)")
+            #expect(logged.contains("[redacted]"), "\(body) logged as \(logged)")
+        }
+        // Not JSON and naming a password: withheld whole. Not JSON and naming none: kept.
+        #expect(Redaction.redact("password=s3cret-1") == "[unparseable body withheld: it mentions a password]")
+        #expect(Redaction.redact("not json") == "not json")
+    }
+
     @Test func largeResponseBodiesAreLoggedCutAt64KiB() async throws {
         let fixture = try ServiceFixture()
         let a = try await fixture.connection()

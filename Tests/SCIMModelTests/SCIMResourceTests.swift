@@ -51,6 +51,37 @@ private func prepareError(_ text: String, _ type: SCIMResourceType = .user) -> S
         #expect(prepareError(#"{"displayName":null}"#, .group)?.detail.contains("displayName is required") == true)
     }
 
+    @Test func anAttributeNamedTwiceInDifferentCaseIsInvalidSyntax() {
+        let top = prepareError(#"{"userName":"a","title":"x","TITLE":"y"}"#)
+        #expect(top?.scimType == .invalidSyntax)
+        #expect(top?.detail.contains("\"TITLE\" appears more than once") == true)
+        // Inside a complex value and inside the enterprise extension.
+        #expect(prepareError(#"{"userName":"a","name":{"givenName":"A","GivenName":"B"}}"#)?.scimType == .invalidSyntax)
+        #expect(
+            prepareError(#"{"userName":"a","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"x","Department":"y"}}"#)?
+                .scimType == .invalidSyntax)
+        // Names unknown to the schema, and non-ASCII ones, too (folded as Unicode lowercasing does).
+        #expect(prepareError(#"{"userName":"a","costCenterX":"1","COSTCENTERX":"2"}"#)?.scimType == .invalidSyntax)
+        #expect(prepareError(#"{"userName":"a","Ärger":"1","äRGER":"2"}"#)?.scimType == .invalidSyntax)
+        // Different names are fine, however alike.
+        #expect(prepare(#"{"userName":"a","title":"x","titles":"y"}"#)?["titles"] == "y")
+    }
+
+    @Test func topLevelDefinitionsAreFoundAsTheListScanFindsThem() {
+        for type in [SCIMResourceType.user, .group] {
+            let attributes = SCIMSchemas.topLevelAttributes(type)
+            var names = ["", "nosuch", "USERNAME", "Emails", "EXTERNALID", "groups", "members", "displayname", "Kelvin\u{212A}", "ÄRGER"]
+            for attribute in attributes {
+                names += [attribute.name, attribute.name.uppercased(), attribute.name.lowercased(), String(attribute.name.dropLast())]
+            }
+            for name in names {
+                #expect(SCIMSchemas.topLevelDefinition(named: name, resourceType: type) == SCIMSchemas.lookup(name, in: attributes), "\(type) \(name)")
+            }
+        }
+        #expect(SCIMSchemas.topLevelDefinition(named: "uSeRnAmE", resourceType: .user)?.name == "userName")
+        #expect(SCIMSchemas.topLevelDefinition(named: "userName", resourceType: .group) == nil)
+    }
+
     @Test func notAnObjectIsInvalidSyntax() {
         #expect(prepareError(#"["userName"]"#)?.scimType == .invalidSyntax)
         #expect(prepareError(#""x""#)?.status == 400)
