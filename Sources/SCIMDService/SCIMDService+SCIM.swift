@@ -229,7 +229,7 @@ extension SCIMDService {
     /// a SCIM error.
     nonisolated func log(_ record: RequestLogRecord) {
         let logger = self.logger
-        store.enqueueRelaxed({ db in _ = try db.logRequest(record) }) { error in
+        store.enqueueRequestLog(record) { error in
             // A full disk is logged once per episode by the store, not once per request.
             if error is StorageFullError { return }
             logger.warning("could not log SCIM request", metadata: ["error": "\(error)"])

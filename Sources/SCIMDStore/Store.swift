@@ -229,6 +229,16 @@ public final class Store: Sendable {
         })
     }
 
+    /// Queues a request-log entry (``StoreTransaction/logRequest(_:)``) like
+    /// ``enqueueRelaxed(_:onFailure:)``: one `INSERT`, which needs no savepoint of its own
+    /// (``GroupCommitWriter/enqueue(durable:singleStatement:_:onSuccess:onFailure:)``).
+    public func enqueueRequestLog(_ record: RequestLogRecord, onFailure: @escaping @Sendable (any Error) -> Void) {
+        let (health, path) = (self.health, self.path)
+        writer.enqueue(
+            durable: false, singleStatement: true, { db in _ = try StoreTransaction(db).logRequest(record) },
+            onSuccess: { health.succeeded(path: path) }, onFailure: { error in onFailure(health.failed(error, path: path)) })
+    }
+
     /// Returns once every write queued before this call has been committed (or has failed),
     /// without waiting out the relaxed records' linger.
     /// Their failures are theirs to report (a full disk among them): waiting does not throw them.

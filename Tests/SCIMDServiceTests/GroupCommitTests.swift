@@ -225,6 +225,38 @@ import Testing
         }
     }
 
+    /// Request-log rows go in without a savepoint each (one `INSERT`): one that fails (here a
+    /// row for a connection that does not exist, refused by its foreign key) reports its error
+    /// and leaves nothing, and the rows and writes around it in the same group commit.
+    @Test func aLogRowThatFailsWithoutASavepointLeavesTheRestOfItsGroup() async throws {
+        try await withStore(relaxedLinger: .seconds(600)) { store in
+            try await store.writeDatabase { db in
+                try db.execute(sql: "INSERT INTO connection (id, name, createdAt, updatedAt, tokenHash) VALUES ('c', 'Acme', 0, 0, x'00')")
+            }
+            let failures = NIOLockedValueBox<[String]>([])
+            let groupsBefore = store.writer.groupCount
+            for i in 0..<6 {
+                let record = RequestLogRecord(
+                    connectionId: i == 3 ? "no-such-connection" : "c", at: Milliseconds(i), method: "GET", path: "/Users/\(i)", status: 200,
+                    durationMicroseconds: 1, resourceType: nil, resourceId: nil, error: nil, requestHeaders: "{}", requestBody: nil,
+                    responseBody: "{}")
+                store.enqueueRequestLog(record) { error in failures.withLockedValue { $0.append("\(i): \(error)") } }
+                store.enqueueRelaxed({ tx in try tx.db.execute(sql: "INSERT INTO scratch (n) VALUES (?)", arguments: [i]) }) { _ in }
+            }
+            try await store.waitForQueuedWrites()
+            #expect(store.writer.groupCount == groupsBefore + 1)
+            let (paths, scratch) = try await store.readDatabase { db in
+                (try String.fetchAll(db, sql: "SELECT path FROM requestLog ORDER BY id"), try Int.fetchAll(db, sql: "SELECT n FROM scratch ORDER BY rowid"))
+            }
+            #expect(paths == ["/Users/0", "/Users/1", "/Users/2", "/Users/4", "/Users/5"])
+            #expect(scratch == Array(0..<6))
+            let reported = failures.withLockedValue { $0 }
+            #expect(reported.count == 1)
+            #expect(reported.first?.hasPrefix("3: ") == true)
+            #expect(reported.first?.contains("FOREIGN KEY") == true)
+        }
+    }
+
     @Test func aStatementErrorRollsBackOnlyItsOwnWrite() async throws {
         try await withStore { store in
             let gate = DispatchSemaphore(value: 0)
