@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SCIMDStore
 import SCIMDProtocol
 import SCIMJSON
@@ -129,15 +130,24 @@ struct SCIMRequest: Sendable {
             }
     }
 
+    /// 16 hex digits: a counter from a random start, scrambled by SplitMix64's finalizer (a
+    /// bijection, so no id repeats within a run; a new random start each run). Not a secret, so
+    /// not read from the kernel per request: `getrandom` was a syscall on every request.
     static func newRequestId() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let value = generator.next() as UInt64
-        let digits = Array("0123456789abcdef".utf8)
+        var value = requestIdCounter.wrappingAdd(1, ordering: .relaxed).newValue
+        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+        value ^= value >> 31
         return String(unsafeUninitializedCapacity: 16) { buffer in
-            for position in 0..<16 { buffer[position] = digits[Int((value >> UInt64(60 - 4 * position)) & 0xF)] }
+            for position in 0..<16 {
+                let digit = UInt8((value >> UInt64(60 - 4 * position)) & 0xF)
+                buffer[position] = digit < 10 ? 0x30 + digit : 0x61 + digit - 10
+            }
             return 16
         }
     }
+
+    private static let requestIdCounter = Atomic<UInt64>(UInt64.random(in: .min ... .max))
 
     /// `byte` with ASCII upper-case letters lowered.
     static func foldedASCII(_ byte: UInt8) -> UInt8 {

@@ -91,6 +91,20 @@ extension Result {
         #expect(parse(text).failure != nil, "\(text) was accepted: \(String(describing: parse(text).success))")
     }
 
+    @Test func theSerializerEscapesQuotesBackslashesAndControlCharactersAndNothingElse() {
+        #expect(JSONSerializer.string(.string(#"say "hi" \ bye"#)) == #""say \"hi\" \\ bye""#)
+        #expect(JSONSerializer.string(.string("a\nb\rc\td\u{01}e\u{1F}f\u{7F}é")) == "\"a\\nb\\rc\\td\\u0001e\\u001ff\u{7F}é\"")
+        // Every ASCII character, alone and inside a run, parses back to itself.
+        for byte in UInt8(0)..<0x80 {
+            let text = "ab" + String(UnicodeScalar(byte)) + "cd" + String(UnicodeScalar(byte))
+            let written = JSONSerializer.string(.string(text))
+            #expect(parse(written).success == .string(text), "\(byte): \(written)")
+        }
+        // A body inside a string (a JSON-RPC answer's SCIM body) comes back whole.
+        let body = JSONSerializer.string(.object(["userName": "ada", "emails": [["value": "a@x", "type": "work"]]]))
+        #expect(parse(JSONSerializer.string(.string(body))).success == .string(body))
+    }
+
     @Test func theSerializerWritesIntegersExactlyAndDoublesSoTheyParseBack() {
         #expect(JSONSerializer.string(.int(.max)) == "9223372036854775807")
         #expect(JSONSerializer.string(.int(.min)) == "-9223372036854775808")
