@@ -48,11 +48,14 @@ let package = Package(
         ),
         // glibc's <malloc.h> (malloc_trim: evicted connections' memory handed back to the system).
         .systemLibrary(name: "CMalloc"),
+        // The compiler's prefetch hint (scans over the resources in memory).
+        .systemLibrary(name: "CPrefetch"),
         .target(
             name: "SCIMDStore",
             dependencies: [
                 "SCIMJSON",
                 "CMalloc",
+                "CPrefetch",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

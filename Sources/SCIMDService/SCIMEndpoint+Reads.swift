@@ -212,9 +212,8 @@ extension SCIMEndpoint {
             let filter = shared.resolvedAgain()
             let view = makeView()
             var kept: [ReplicaResource] = []
-            for resource in table.page(offset: start, count: end - start)
-            where filter.matches(view(resource)) {
-                kept.append(resource)
+            table.scan(start..<end) { resource in
+                if filter.matches(view(resource)) { kept.append(resource) }
             }
             results.withLockedValue { $0[slice] = kept }
         }
