@@ -51,6 +51,15 @@ struct ActiveMapping: Sendable {
     /// its JSON, so they are loaded for evaluation only when a path needs them.
     let groupsReadMembers: Bool
 
+    /// The same mapping compiled again: equal, but sharing none of its compiled parts with
+    /// `self`. Each thread of a parallel re-map evaluates with its own, so that the reference
+    /// counts evaluation retains and releases are not one cache line both cores write (as for a
+    /// filter scan, `PreparedFilter.resolvedAgain()`).
+    func compiledAgain() -> ActiveMapping {
+        // It compiled once, so it compiles again; `self` is the fallback all the same.
+        (try? ActiveMapping(version: version, configuration: configuration, roles: roles)) ?? self
+    }
+
     func compiled(for type: SCIMResourceType) -> CompiledMapping {
         type == .user ? users : groups
     }

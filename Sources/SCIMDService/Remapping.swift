@@ -215,6 +215,7 @@ extension SCIMDService {
         let results = NIOLockedValueBox([[RemapEvaluation?]](repeating: [], count: slices))
         DispatchQueue.concurrentPerform(iterations: slices) { slice in
             let range = (batch.count * slice / slices)..<(batch.count * (slice + 1) / slices)
+            let mapping = slices > 1 ? mapping.compiledAgain() : mapping
             let evaluated = range.map { evaluation(of: batch[$0], in: snapshot, type: type, mapping: mapping) }
             results.withLockedValue { $0[slice] = evaluated }
         }

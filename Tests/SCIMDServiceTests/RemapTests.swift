@@ -182,6 +182,30 @@ import Testing
         #expect(inMemory.resources == loaded.resources)
     }
 
+    /// Each thread of a parallel re-map evaluates with its own compilation of the mapping
+    /// (``ActiveMapping/compiledAgain()``): it must map every resource exactly as the original.
+    @Test func aMappingCompiledAgainMapsAlike() throws {
+        var configuration = MappingConfiguration.default
+        configuration.users.properties.append(MappingProperty(name: "dept", path: "department", fallbackPaths: ["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"], warnIfMissing: true))
+        let roles = RoleRules(rules: [.init(group: "Admins", role: "admin")], defaultRole: "member")
+        let original = try ActiveMapping(version: 7, configuration: configuration, roles: roles)
+        let again = original.compiledAgain()
+        #expect(again.version == 7)
+        #expect(again.configuration == original.configuration)
+        #expect(again.roles == original.roles)
+        let admins = [MemberOf(id: "g1", displayName: "Admins", externalId: nil)]
+        let inputs: [(JSONObject, [MemberOf])] = [
+            (["userName": "ada@example.com", "emails": [["value": "ada@example.com", "primary": true]], "department": "R&D"], admins),
+            (["userName": "bob", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": ["department": "Ops"]], []),
+            (["userName": "eve", "name": ["givenName": "Eve"]], []),
+        ]
+        for (raw, groups) in inputs {
+            let expected = original.evaluate(raw: raw, id: "u1", type: .user, groups: groups)
+            #expect(again.evaluate(raw: raw, id: "u1", type: .user, groups: groups) == expected)
+        }
+        #expect(again.evaluate(raw: ["displayName": "Admins"], id: "g1", type: .group, groups: []) == original.evaluate(raw: ["displayName": "Admins"], id: "g1", type: .group, groups: []))
+    }
+
     /// The same warnings with another `detail` (a type mismatch names the type it expected) are
     /// not "the same result": the row is written, so the warning says what the new version says.
     @Test func aWarningWhoseDetailChangesIsRewritten() {
