@@ -673,7 +673,7 @@ enum HTTPWorkload {
         let names = bodies.compactMap { try? JSONParser().parse($0)["userName"]?.stringValue }
         let failures = Failures()
         let createStart = Date()
-        DispatchQueue.concurrentPerform(iterations: connections) { lane in
+        Lanes.run(connections) { lane in
             do {
                 let client = try Connection(host: host, port: port)
                 for i in stride(from: lane, to: bodies.count, by: connections) {
@@ -686,7 +686,7 @@ enum HTTPWorkload {
         try failures.check()
         let latencies = Latencies()
         let lookupStart = Date()
-        DispatchQueue.concurrentPerform(iterations: connections) { lane in
+        Lanes.run(connections) { lane in
             do {
                 let client = try Connection(host: host, port: port)
                 for i in stride(from: lane, to: names.count, by: connections) {
