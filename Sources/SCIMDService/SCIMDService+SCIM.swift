@@ -299,8 +299,10 @@ extension SCIMDService {
     /// Logged requests and errors (status ≥ 400) per hour over the last `hours` hours, oldest first,
     /// one entry per hour including empty ones; the last is the current hour. Only what the request
     /// log still holds counts (`--request-log-max-entries`, `--request-log-max-age-days`).
+    /// `hours` is taken between 1 and 168, the week the counters keep (``Store/requestCounts(_:now:)``).
     /// Throws `not_found`.
     public func requestsPerHour(_ reference: String, hours: Int = 168) async throws -> [RequestsInHour] {
+        let hours = min(max(hours, 1), Int(RequestCounts.hoursKept))
         let connection = try connection(named: reference)
         let hour: Int64 = 3_600_000
         let now = clock.now()
@@ -308,11 +310,11 @@ extension SCIMDService {
         let first = currentHour - Int64(hours - 1) * hour
         let id = connection.id
         try await store.waitForQueuedWrites()
-        let counts = try await store.read { db in try db.requestCountsPerHour(connectionId: id, since: first) }
-        let byHour = Dictionary(counts.map { ($0.hourStart, $0) }, uniquingKeysWith: { a, _ in a })
+        let counts = try await store.requestCounts(id, now: now)
         return (0..<hours).map { i in
             let start = first + Int64(i) * hour
-            return RequestsInHour(hourStart: Timestamp.string(start), requests: byHour[start]?.requests ?? 0, errors: byHour[start]?.errors ?? 0)
+            let (requests, errors) = counts.hour(start)
+            return RequestsInHour(hourStart: Timestamp.string(start), requests: requests, errors: errors)
         }
     }
 

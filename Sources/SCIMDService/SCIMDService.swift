@@ -490,7 +490,8 @@ public actor SCIMDService {
         // took ~100 ms, and every dashboard page shows them), else from SQLite's indexes: listing
         // connections must not reload every connection `--memory-limit` evicted.
         let counts = try await store.resourceCounts(id)
-        let requests = try await store.read { db in try db.requestCounts(connectionId: id, since: since) }
+        let logged = try await store.requestCounts(id, now: clock.now())
+        let requests = logged.since(since)
         let previousExpiry = record.previousTokenExpiresAt.flatMap { $0 > clock.now() ? Timestamp.string($0) : nil }
         let settings = ConnectionSettings(record)
         return ConnectionInfo(
@@ -499,7 +500,7 @@ public actor SCIMDService {
             users: counts.users, activeUsers: counts.activeUsers, groups: counts.groups,
             openWarnings: counts.openWarnings, resourcesWithWarnings: counts.resourcesWithWarnings,
             requests24h: requests.requests, errors24h: requests.errors,
-            lastRequestAt: requests.lastAt.map(Timestamp.string), lastRequestStatus: requests.lastStatus,
+            lastRequestAt: logged.lastAt.map(Timestamp.string), lastRequestStatus: logged.lastStatus,
             previousTokenExpiresAt: previousExpiry, sso: settings.ssoStrategy, confirmMode: settings.confirmMode ?? false,
             commitTimeoutSeconds: settings.commitTimeout, domains: settings.domains ?? [])
     }

@@ -25,6 +25,8 @@ final class GroupCommitWriter: Sendable {
     private let pool: DatabasePool
     /// Receives each committed group's row changes before its callers resume.
     private let replica: ResourceReplica
+    /// Receives each committed group's request-log entries and prunes, likewise.
+    private let requestCounters: RequestCounters
     /// Where groups are committed: a serial queue, so one group runs at a time and in order.
     /// GRDB's own writer is serial too; this queue only keeps the blocking commit off Swift's
     /// cooperative threads.
@@ -68,11 +70,12 @@ final class GroupCommitWriter: Sendable {
     private let observer: (@Sendable (GroupCommitObservation) -> Void)?
 
     init(
-        pool: DatabasePool, replica: ResourceReplica, relaxedLinger: Duration = .milliseconds(20),
-        observer: (@Sendable (GroupCommitObservation) -> Void)? = nil
+        pool: DatabasePool, replica: ResourceReplica, requestCounters: RequestCounters = RequestCounters(),
+        relaxedLinger: Duration = .milliseconds(20), observer: (@Sendable (GroupCommitObservation) -> Void)? = nil
     ) {
         self.pool = pool
         self.replica = replica
+        self.requestCounters = requestCounters
         self.relaxedLinger = relaxedLinger
         self.observer = observer
     }
@@ -230,7 +233,13 @@ final class GroupCommitWriter: Sendable {
             return
         }
         observer?(GroupCommitObservation(writes: group.count, duration: ContinuousClock.now - started, committed: true))
-        replica.apply(changes)
+        // Request-log entries are a row per request: most groups are nothing but.
+        if changes.contains(where: \.isRequestLog) {
+            requestCounters.apply(changes)
+            replica.apply(changes.filter { !$0.isRequestLog })
+        } else {
+            replica.apply(changes)
+        }
         for completion in completions { completion.resume(nil) }
     }
 }

@@ -16,20 +16,34 @@ extension StoreReader {
         try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM connection WHERE name = ? AND id != ?)", arguments: [name, id]) ?? false
     }
 
-    /// Request-log counters for a connection since `since` (ms): (requests, errors ≥ 400), and the latest request.
-    public func requestCounts(connectionId: String, since: Milliseconds) throws -> (
-        requests: Int, errors: Int, lastAt: Milliseconds?, lastStatus: Int?
-    ) {
-        let row = try Row.fetchOne(
+    /// The request log of a connection counted (``RequestCounts``): its entries since `since` (ms)
+    /// per minute and per hour, and its latest entry, whose id becomes ``RequestCounts/lastId``.
+    /// One read, so that both come from the same snapshot.
+    func requestCounts(connectionId: String, since: Milliseconds) throws -> RequestCounts {
+        var counts = RequestCounts()
+        let minutes = try Row.fetchAll(
             db,
             sql: """
-                SELECT COUNT(*), COUNT(*) FILTER (WHERE status >= 400)
-                FROM requestLog WHERE connectionId = ? AND at >= ?
+                SELECT at / 60000 AS minute, COUNT(*), SUM(status >= 400) FROM requestLog
+                WHERE connectionId = ? AND at >= ? GROUP BY minute
                 """, arguments: [connectionId, since])
-        let last = try Row.fetchOne(
-            db, sql: "SELECT at, status FROM requestLog WHERE connectionId = ? ORDER BY id DESC LIMIT 1",
-            arguments: [connectionId])
-        return (row?[0] ?? 0, row?[1] ?? 0, last?[0], last?[1])
+        for row in minutes {
+            let minute = (row[0] as Int64) * RequestCounts.minute
+            let (requests, errors) = (row[1] as Int, row[2] as Int)
+            counts.byMinute[minute] = (requests, errors)
+            let hour = RequestCounts.start(of: minute, unit: RequestCounts.hour)
+            counts.byHour[hour, default: (0, 0)].requests += requests
+            counts.byHour[hour, default: (0, 0)].errors += errors
+        }
+        if let last = try Row.fetchOne(
+            db, sql: "SELECT id, at, status FROM requestLog WHERE connectionId = ? ORDER BY id DESC LIMIT 1", arguments: [connectionId])
+        {
+            counts.lastId = last[0]
+            counts.lastAt = last[1]
+            counts.lastStatus = last[2]
+            counts.trim(newest: max(counts.lastAt ?? 0, since))
+        }
+        return counts
     }
 
     // MARK: resources
@@ -222,18 +236,6 @@ extension StoreReader {
         return try RequestLogRecord.fetchAll(db, sql: sql, arguments: arguments)
     }
 
-    /// Logged requests of a connection per hour since `since` (ms since 1970): each hour that has
-    /// any, as its start (ms), the requests and those with status ≥ 400. Oldest first.
-    public func requestCountsPerHour(connectionId: String, since: Milliseconds) throws -> [(hourStart: Milliseconds, requests: Int, errors: Int)] {
-        try Row.fetchAll(
-            db,
-            sql: """
-                SELECT at / 3600000 AS hour, COUNT(*), SUM(status >= 400) FROM requestLog
-                WHERE connectionId = ? AND at >= ? GROUP BY hour ORDER BY hour
-                """, arguments: [connectionId, since]
-        ).map { row in (hourStart: (row[0] as Int64) * 3_600_000, requests: row[1] as Int, errors: row[2] as Int) }
-    }
-
     /// One logged request by id.
     public func loggedRequest(id: Int64) throws -> RequestLogRecord? {
         try RequestLogRecord.fetchOne(db, key: id)
@@ -367,6 +369,7 @@ extension StoreTransaction {
                   SELECT id FROM requestLog WHERE connectionId = ? ORDER BY id DESC LIMIT 1 OFFSET ?))
                   AND id NOT IN (SELECT requestId FROM warning WHERE connectionId = ? AND requestId IS NOT NULL)
                 """, arguments: [connectionId, olderThan, connectionId, keep, connectionId])
+        if db.changesCount > 0 { try ReplicaRecording.record(db, .pruneRequestLog(connectionId)) }
     }
 
     /// Deletes up to `limit` of the oldest change-feed events older than `olderThan` (milliseconds

@@ -658,6 +658,8 @@ public struct ConnectionResources: Sendable {
             deletedUsers.insert(tombstone)
         case .deleteConnection:
             self = ConnectionResources()
+        case .logRequest, .pruneRequestLog:
+            break  // ``RequestCounters``'
         }
     }
 }
@@ -677,6 +679,18 @@ enum ReplicaChange: Sendable {
     case markRemapped(connectionId: String, version: Int)
     /// A deleted resource's tombstone (``StoreTransaction/saveTombstone(_:)``).
     case putTombstone(TombstoneRecord)
+    /// A request-log entry (for ``RequestCounters``, not the resources).
+    case logRequest(connectionId: String, LoggedRequest)
+    /// Request-log entries of the connection deleted by retention (for ``RequestCounters``).
+    case pruneRequestLog(String)
+
+    /// Whether the change is one of ``RequestCounters``', which ``ResourceReplica`` ignores.
+    var isRequestLog: Bool {
+        switch self {
+        case .logRequest, .pruneRequestLog: true
+        default: false
+        }
+    }
 
     var connectionId: String {
         switch self {
@@ -685,7 +699,8 @@ enum ReplicaChange: Sendable {
         case .putWarning(let row): row.connectionId
         case .putTombstone(let row): row.connectionId
         case .deleteResource(let id, _, _), .deleteMember(let id, _, _), .deleteMembers(let id, _), .deleteConnection(let id),
-            .deleteWarning(let id, _, _, _), .deleteWarnings(let id, _, _), .markRemapped(let id, _):
+            .deleteWarning(let id, _, _, _), .deleteWarnings(let id, _, _), .markRemapped(let id, _), .logRequest(let id, _),
+            .pruneRequestLog(let id):
             id
         }
     }

@@ -220,7 +220,9 @@ extension RequestLogRecord {
             connectionId, at, method, path, status, durationMicroseconds, resourceType, resourceId, error, requestHeaders,
             requestBody, responseBody,
         ])
-        return db.lastInsertedRowID
+        let id = db.lastInsertedRowID
+        try ReplicaRecording.record(db, .logRequest(connectionId: connectionId, LoggedRequest(id: id, at: at, status: status)))
+        return id
     }
 }
 

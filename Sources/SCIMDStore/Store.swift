@@ -15,6 +15,8 @@ public final class Store: Sendable {
     /// background after open, then changed only by committed writes): what reads are answered
     /// from, through ``withResources(_:_:)`` and ``resources(_:)``.
     let replica: ResourceReplica
+    /// The request log's counters, kept in step with commits (``requestCounts(_:now:)``).
+    let requestCounters = RequestCounters()
     /// The file the store lives in.
     public let path: String
     /// Episodes of refused writes (a full disk), for the log and `system.health`.
@@ -78,7 +80,8 @@ public final class Store: Sendable {
             let replica = ResourceReplica(residentLimit: memoryLimit, logger: logger)
             replica.expect(try pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM connection") })
             self.replica = replica
-            self.writer = GroupCommitWriter(pool: pool, replica: replica, relaxedLinger: relaxedLinger, observer: commitObserver)
+            self.writer = GroupCommitWriter(
+                pool: pool, replica: replica, requestCounters: requestCounters, relaxedLinger: relaxedLinger, observer: commitObserver)
         } catch {
             close(descriptor)
             throw error
@@ -237,6 +240,24 @@ public final class Store: Sendable {
         writer.enqueue(
             durable: false, singleStatement: true, { db in _ = try StoreTransaction(db).logRequest(record) },
             onSuccess: { health.succeeded(path: path) }, onFailure: { error in onFailure(health.failed(error, path: path)) })
+    }
+
+    /// What the request log of `connectionId` holds, counted (``RequestCounts``): from memory,
+    /// loaded from the log the first time a connection is asked about (its entries of the week
+    /// before `now`, in ms) and kept in step with commits after that. Entries still queued are not
+    /// counted: callers that need them wait for queued writes first. Throws the database's error.
+    public func requestCounts(_ connectionId: String, now: Milliseconds) async throws -> RequestCounts {
+        if let counts = requestCounters.loaded(connectionId) { return counts }
+        let installs = requestCounters.beginLoad(connectionId)
+        let since = now - RequestCounts.hoursKept * RequestCounts.hour
+        let read: RequestCounts
+        do {
+            read = try await pool.read { db in try StoreReader(db).requestCounts(connectionId: connectionId, since: since) }
+        } catch {
+            if installs { requestCounters.abandonLoad(connectionId) }
+            throw error
+        }
+        return installs ? requestCounters.finishLoad(connectionId, read) : read
     }
 
     /// Returns once every write queued before this call has been committed (or has failed),

@@ -1,0 +1,181 @@
+import NIOConcurrencyHelpers
+
+/// One logged request as the counters see it: its row id, when it arrived and its status.
+struct LoggedRequest: Sendable, Equatable {
+    var id: Int64
+    var at: Milliseconds
+    var status: Int
+}
+
+/// What the request log of a connection holds, counted: per minute over the last day and per
+/// hour over the last week, and its latest entry. The counts `connections.get`, `connections.list`
+/// and the dashboard's chart show (``Store/requestCounts(_:)``).
+public struct RequestCounts: Sendable, Equatable {
+    /// Logged requests per minute start (ms since 1970): (requests, errors with status ≥ 400).
+    var byMinute: [Milliseconds: (requests: Int, errors: Int)] = [:]
+    /// The same per hour start.
+    var byHour: [Milliseconds: (requests: Int, errors: Int)] = [:]
+    /// The row id of the latest counted entry: an entry with this id or a lower one is in the counts.
+    var lastId: Int64 = 0
+    /// When the latest entry arrived (ms), and its status; nil when the log holds none.
+    public internal(set) var lastAt: Milliseconds?
+    public internal(set) var lastStatus: Int?
+
+    static let minute: Milliseconds = 60_000
+    static let hour: Milliseconds = 3_600_000
+    /// How far back the minute and hour counts go (the chart shows 168 hours).
+    static let minutesKept: Milliseconds = 24 * 60
+    public static let hoursKept: Milliseconds = 168
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.lastId == b.lastId && a.lastAt == b.lastAt && a.lastStatus == b.lastStatus
+            && a.byMinute.mapValues { [$0.requests, $0.errors] } == b.byMinute.mapValues { [$0.requests, $0.errors] }
+            && a.byHour.mapValues { [$0.requests, $0.errors] } == b.byHour.mapValues { [$0.requests, $0.errors] }
+    }
+
+    /// Requests and errors logged since `since` (ms), by the minute: the minute that holds
+    /// `since` counts whole.
+    public func since(_ since: Milliseconds) -> (requests: Int, errors: Int) {
+        let first = Self.start(of: since, unit: Self.minute)
+        var total = (requests: 0, errors: 0)
+        for (minute, counts) in byMinute where minute >= first {
+            total.requests += counts.requests
+            total.errors += counts.errors
+        }
+        return total
+    }
+
+    /// Requests and errors of the hour that starts at `hourStart` (ms).
+    public func hour(_ hourStart: Milliseconds) -> (requests: Int, errors: Int) {
+        byHour[hourStart] ?? (0, 0)
+    }
+
+    /// Counts an entry committed after those already counted (an id at or below ``lastId`` was
+    /// counted already: a load read it).
+    mutating func add(_ entry: LoggedRequest) {
+        guard entry.id > lastId else { return }
+        let error = entry.status >= 400 ? 1 : 0
+        byMinute[Self.start(of: entry.at, unit: Self.minute), default: (0, 0)].requests += 1
+        byMinute[Self.start(of: entry.at, unit: Self.minute), default: (0, 0)].errors += error
+        byHour[Self.start(of: entry.at, unit: Self.hour), default: (0, 0)].requests += 1
+        byHour[Self.start(of: entry.at, unit: Self.hour), default: (0, 0)].errors += error
+        lastId = entry.id
+        lastAt = entry.at
+        lastStatus = entry.status
+        // Forget what no read asks for any more (older than a day or a week before the newest
+        // entry), now and then rather than on every entry.
+        if byMinute.count > Int(Self.minutesKept) + 60 || byHour.count > Int(Self.hoursKept) + 24 { trim(newest: entry.at) }
+    }
+
+    mutating func trim(newest: Milliseconds) {
+        let firstMinute = Self.start(of: newest, unit: Self.minute) - Self.minutesKept * Self.minute
+        let firstHour = Self.start(of: newest, unit: Self.hour) - Self.hoursKept * Self.hour
+        byMinute = byMinute.filter { $0.key >= firstMinute }
+        byHour = byHour.filter { $0.key >= firstHour }
+    }
+
+    /// The start of the minute or hour that holds `time` (floor, also before 1970).
+    static func start(of time: Milliseconds, unit: Milliseconds) -> Milliseconds {
+        let remainder = time % unit
+        return remainder < 0 ? time - remainder - unit : time - remainder
+    }
+}
+
+/// The request-log counters of every connection a read asked about, kept in step with commits.
+///
+/// A connection's counts are loaded from SQLite the first time they are read (one pass over the
+/// rows of the last week), then follow each committed log entry (``GroupCommitWriter`` hands over
+/// the entries a group committed, as it hands resource rows to ``ResourceReplica``). Counting
+/// `SELECT COUNT(*)` on every read cost a dashboard page 60 ms with 100k logged requests (every
+/// page shows them, and `connections.list` counts every connection).
+///
+/// Only what the log still holds counts, as before: a prune (``StoreTransaction/pruneRequestLog(connectionId:keep:olderThan:)``)
+/// drops the connection's counts, and the next read loads them again.
+///
+/// A load and the commits that land while it reads do not race: the load is registered before
+/// its read begins, the entries committed meanwhile wait in it, and those its snapshot did not
+/// hold (a higher row id than the highest it read) are counted when it is installed. A prune
+/// committed meanwhile voids the load (the caller still gets what it read).
+final class RequestCounters: Sendable {
+    private enum Entry {
+        case loading(pending: [LoggedRequest], voided: Bool)
+        case loaded(RequestCounts)
+    }
+
+    private let entries = NIOLockedValueBox<[String: Entry]>([:])
+
+    /// The counts of `connectionId`, when loaded.
+    func loaded(_ connectionId: String) -> RequestCounts? {
+        entries.withLockedValue { entries in
+            if case .loaded(let counts)? = entries[connectionId] { return counts }
+            return nil
+        }
+    }
+
+    /// Registers a load of `connectionId` about to read the log; false when one is already under
+    /// way (the caller reads for itself and installs nothing) or the counts are loaded.
+    func beginLoad(_ connectionId: String) -> Bool {
+        entries.withLockedValue { entries in
+            guard entries[connectionId] == nil else { return false }
+            entries[connectionId] = .loading(pending: [], voided: false)
+            return true
+        }
+    }
+
+    /// Installs what a load read (`counts`, whose ``RequestCounts/lastId`` is the highest row id
+    /// its snapshot held) with the entries committed since, unless a prune voided it. Returns the
+    /// counts as installed (or as read, when voided).
+    func finishLoad(_ connectionId: String, _ read: RequestCounts) -> RequestCounts {
+        entries.withLockedValue { entries in
+            guard case .loading(let pending, let voided)? = entries[connectionId] else { return read }
+            if voided {
+                entries[connectionId] = nil
+                return read
+            }
+            var counts = read
+            for entry in pending { counts.add(entry) }
+            entries[connectionId] = .loaded(counts)
+            return counts
+        }
+    }
+
+    /// Forgets a load that failed, so that the next read tries again.
+    func abandonLoad(_ connectionId: String) {
+        entries.withLockedValue { entries in
+            if case .loading? = entries[connectionId] { entries[connectionId] = nil }
+        }
+    }
+
+    /// Applies what a group committed, in order: log entries are counted, a prune or the
+    /// connection's deletion drops its counts.
+    func apply(_ changes: [ReplicaChange]) {
+        entries.withLockedValue { entries in
+            for change in changes {
+                switch change {
+                case .logRequest(let connectionId, let entry):
+                    switch entries[connectionId] {
+                    // Each taken out of the dictionary first, so that it is not copied to change it.
+                    case .loaded(var counts)?:
+                        entries[connectionId] = nil
+                        counts.add(entry)
+                        entries[connectionId] = .loaded(counts)
+                    case .loading(var pending, let voided)?:
+                        entries[connectionId] = nil
+                        pending.append(entry)
+                        entries[connectionId] = .loading(pending: pending, voided: voided)
+                    case nil:
+                        break  // not loaded: a later load reads it from the log
+                    }
+                case .pruneRequestLog(let connectionId), .deleteConnection(let connectionId):
+                    switch entries[connectionId] {
+                    case .loaded?: entries[connectionId] = nil
+                    case .loading(_, _)?: entries[connectionId] = .loading(pending: [], voided: true)
+                    case nil: break
+                    }
+                default:
+                    break
+                }
+            }
+        }
+    }
+}
