@@ -9,7 +9,7 @@ struct LoggedRequest: Sendable, Equatable {
 
 /// What the request log of a connection holds, counted: per minute over the last day and per
 /// hour over the last week, and its latest entry. The counts `connections.get`, `connections.list`
-/// and the dashboard's chart show (``Store/requestCounts(_:)``).
+/// and the dashboard's chart show (``Store/requestCounts(_:now:)``).
 public struct RequestCounts: Sendable, Equatable {
     /// Logged requests per minute start (ms since 1970): (requests, errors with status ≥ 400).
     var byMinute: [Milliseconds: (requests: Int, errors: Int)] = [:]
