@@ -197,7 +197,8 @@ struct WarningsCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
     @Argument(help: "Connection id or name (all connections when omitted).", completion: ConnectionCompletion.kind) var connection: String?
     @Flag(help: "List the resources with warnings (needs CONNECTION).") var list = false
-    @Option(help: "Only this property (with --list).") var property: String?
+    @Option(help: "Only warnings on this property: in the summary, and with --list the resources warned on it, each with that warning.")
+    var property: String?
     @Option(help: "Page size (with --list).") var limit: Int = 50
     @Option(help: "Cursor from the previous page (with --list).") var cursor: String?
 
@@ -209,7 +210,9 @@ struct WarningsCommand: AsyncParsableCommand {
             if options.json { return try options.printJSON(page) }
             var rows: [[String]] = []
             for r in page.resources {
-                for w in r.warnings {
+                // The RPC returns each resource warned on the property with all its warnings
+                // (--json shows them); the table shows the property asked for.
+                for w in r.warnings where property.map({ $0 == w.property }) ?? true {
                     let example = w.exampleRequest.map { "\($0.method) \($0.path) (#\($0.id))" } ?? "mapping change"
                     rows.append([r.resourceType, r.name, w.property, w.kind, w.firstSeenAt, example])
                 }
@@ -222,10 +225,11 @@ struct WarningsCommand: AsyncParsableCommand {
         if options.json { return try options.printJSON(WarningsSummary.Result(connections: summaries)) }
         var rows: [[String]] = []
         for s in summaries {
-            if s.byProperty.isEmpty {
-                rows.append([s.connectionName, "-", "-", "0"])
+            let counts = s.byProperty.filter { p in property.map { $0 == p.property } ?? true }
+            if counts.isEmpty {
+                rows.append([s.connectionName, "-", property ?? "-", "0"])
             }
-            for p in s.byProperty { rows.append([s.connectionName, p.resourceType, p.property, "\(p.count)"]) }
+            for p in counts { rows.append([s.connectionName, p.resourceType, p.property, "\(p.count)"]) }
         }
         print(Table.render(headers: ["CONNECTION", "TYPE", "PROPERTY", "OPEN"], rows: rows, rightAligned: [3]))
     }

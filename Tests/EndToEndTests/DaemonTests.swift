@@ -254,11 +254,23 @@ import Testing
         #expect(posted["result"]?["status"] == 201, "\(posted)")
         let warnings = try runTool("scimctl", ["warnings", "Acme"], environment: env)
         #expect(warnings.stdout.contains("group"))
+        // A user without an email misses two properties; --property shows only the one asked for.
+        let bare = try RawSocket(path: daemon.socket).json(
+            #"{"jsonrpc":"2.0","id":2,"method":"scim.handle","params":{"method":"POST","path":"/Users","connection":"Acme","body":"{\"userName\":\"bare\"}"}}"#)
+        #expect(bare["result"]?["status"] == 201, "\(bare)")
+        let listed = try runTool("scimctl", ["warnings", "Acme", "--list", "--property", "group"], environment: env)
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let listedRows = listed.stdout.split(separator: "\n").filter { $0.contains("bare") || $0.contains("m@example.com") }
+        #expect(listedRows.count == 2 && listedRows.allSatisfy { $0.contains(" group ") }, "\(listed.stdout)")
+        let onlyEmail = try runTool("scimctl", ["warnings", "Acme", "--property", "email"], environment: env)
+        #expect(onlyEmail.stdout.contains("email") && !onlyEmail.stdout.contains(" group "), "\(onlyEmail.stdout)")
+        let both = try runTool("scimctl", ["warnings", "Acme", "--list"], environment: env)
+        #expect(both.stdout.split(separator: "\n").filter { $0.contains("bare") }.count == 2, "\(both.stdout)")
         let suggest = try runTool("scimctl", ["mapping", "suggest", "Acme", "group"], environment: env)
         #expect(suggest.stdout.contains("add-fallback Acme group 'group'"), "\(suggest.stdout)")
         let add = try runTool("scimctl", ["mapping", "add-fallback", "Acme", "group", "group"], environment: env)
         #expect(add.status == 0, "\(add.stderr)")
-        #expect(add.stdout.contains("Warnings resolved: 1 (group 1)"), "\(add.stdout)")
+        #expect(add.stdout.contains("Warnings resolved: 1 (group 1)"), "\(add.stdout)")  // bare sends no group either way
         let show = try runTool("scimctl", ["users", "show", "Acme", "m@example.com"], environment: env)
         #expect(show.stdout.contains("Open warnings (0)"))
         #expect(show.stdout.contains("Managers"))
