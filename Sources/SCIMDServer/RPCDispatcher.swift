@@ -23,7 +23,12 @@ public struct NotificationStream: Sendable {
 public struct RPCDispatcher: Sendable {
     typealias Handler = @Sendable (JSONValue?) async -> Result<([UInt8], NotificationStream?), RPCError>
 
+    /// Answers a call at once, on the thread that read it: nil when it must wait after all.
+    typealias SynchronousHandler = @Sendable (JSONValue?) -> Result<[UInt8], RPCError>?
+
     private var handlers: [String: Handler] = [:]
+    /// The methods that may be answered without a task (``register(_:synchronously:)``).
+    private var synchronousHandlers: [String: SynchronousHandler] = [:]
     /// The registered methods in registration order (what `rpc.discover` lists).
     public private(set) var methods: [any RPCMethod.Type] = []
     let logger: Logger
@@ -54,18 +59,64 @@ public struct RPCDispatcher: Sendable {
         let accepted = ComputedOnce { M.acceptedParamNames }
         handlers[M.name] = { params in
             do {
-                try Self.refuseNUL(in: params, for: M.self)
-                let decoded = try RPCCodec.decode(M.Params.self, from: try M.normalizedParams(params, accepted: accepted.value))
+                let decoded = try Self.decode(M.self, params, accepted: accepted)
                 let result = try await body(decoded)
                 return .success((try RPCCodec.encode(result), nil))
-            } catch let error as RPCError {
-                return .failure(error)
-            } catch let error as any RPCErrorConvertible {
-                return .failure(error.rpcError)
             } catch {
-                logger.error("internal error", metadata: ["method": "\(M.name)", "error": "\(error)"])
-                return .failure(.internalError("internal error while handling \(M.name); see the daemon's log"))
+                return .failure(Self.rpcError(error, method: M.self, logger: logger))
             }
+        }
+    }
+
+    /// Registers a method whose answer never waits: `body` runs on the event loop that read the
+    /// line, in the channel handler (``SynchronousAnswerer``), without a task, whenever nothing
+    /// read before it on that socket connection is still being answered. `body` must not block
+    /// (no SQLite, no lock held for long). Called from a batch or a task it runs as any handler.
+    public mutating func register<M: RPCMethod>(
+        _ method: M.Type, synchronously body: @escaping @Sendable (M.Params) throws -> M.Result
+    ) {
+        register(method, tryingSynchronously: { _ in true }, attempt: body) { try body($0) }
+    }
+
+    /// Registers a method that can often be answered without waiting: when `mayAnswer(params)`
+    /// (a cheap look at the raw params, before they are decoded) is true, `attempt` runs on the
+    /// event loop (see ``register(_:synchronously:)``, which it must not block); it returns nil
+    /// when the call needs to wait after all (a connection still loading, a scan), and `body`
+    /// then answers it in a task, as for any method, decoding the params again.
+    public mutating func register<M: RPCMethod>(
+        _ method: M.Type, tryingSynchronously mayAnswer: @escaping @Sendable (JSONValue?) -> Bool,
+        attempt: @escaping @Sendable (M.Params) throws -> M.Result?, _ body: @escaping @Sendable (M.Params) async throws -> M.Result
+    ) {
+        register(method, body)
+        let logger = self.logger
+        let accepted = ComputedOnce { M.acceptedParamNames }
+        synchronousHandlers[M.name] = { params in
+            guard mayAnswer(params) else { return nil }
+            do {
+                let decoded = try Self.decode(M.self, params, accepted: accepted)
+                guard let result = try attempt(decoded) else { return nil }
+                return .success(try RPCCodec.encode(result))
+            } catch {
+                return .failure(Self.rpcError(error, method: M.self, logger: logger))
+            }
+        }
+    }
+
+    /// `params` checked for NUL, its member names checked, and decoded as `M.Params`.
+    private static func decode<M: RPCMethod>(_ method: M.Type, _ params: JSONValue?, accepted: ComputedOnce<Set<String>>) throws -> M.Params {
+        try refuseNUL(in: params, for: M.self)
+        return try RPCCodec.decode(M.Params.self, from: try M.normalizedParams(params, accepted: accepted.value))
+    }
+
+    /// What a handler's error becomes on the wire: an ``RPCError`` as it is, an
+    /// ``RPCErrorConvertible`` as it converts, anything else `-32603` (its text only in the log).
+    private static func rpcError(_ error: any Error, method: any RPCMethod.Type, logger: Logger) -> RPCError {
+        switch error {
+        case let error as RPCError: return error
+        case let error as any RPCErrorConvertible: return error.rpcError
+        default:
+            logger.error("internal error", metadata: ["method": "\(method.name)", "error": "\(error)"])
+            return .internalError("internal error while handling \(method.name); see the daemon's log")
         }
     }
 
@@ -82,17 +133,11 @@ public struct RPCDispatcher: Sendable {
         let accepted = ComputedOnce { M.acceptedParamNames }
         handlers[M.name] = { params in
             do {
-                try Self.refuseNUL(in: params, for: M.self)
-                let decoded = try RPCCodec.decode(M.Params.self, from: try M.normalizedParams(params, accepted: accepted.value))
+                let decoded = try Self.decode(M.self, params, accepted: accepted)
                 let (result, stream) = try await body(decoded)
                 return .success((try RPCCodec.encode(result), stream))
-            } catch let error as RPCError {
-                return .failure(error)
-            } catch let error as any RPCErrorConvertible {
-                return .failure(error.rpcError)
             } catch {
-                logger.error("internal error", metadata: ["method": "\(M.name)", "error": "\(error)"])
-                return .failure(.internalError("internal error while handling \(M.name); see the daemon's log"))
+                return .failure(Self.rpcError(error, method: M.self, logger: logger))
             }
         }
     }
@@ -120,14 +165,73 @@ public struct RPCDispatcher: Sendable {
 
     /// Handles one framed line (see ``handle(line:)``), returning streams to start as well.
     public func dispatch(line: some Collection<UInt8>) async -> Outcome {
-        let message: JSONValue
+        switch parse(line: line) {
+        case .message(let message): return await dispatch(message: message)
+        case .refused(let answer): return Outcome(response: answer, streams: [])
+        }
+    }
+
+    /// A line parsed, or the `-32700` answer when it is no JSON.
+    private enum ParsedLine {
+        case message(JSONValue)
+        case refused([UInt8])
+    }
+
+    /// Parses one line; a line that is no JSON is counted and logged as refused.
+    private func parse(line: some Collection<UInt8>) -> ParsedLine {
         do {
-            message = try JSONParser(maximumDepth: maximumDepth).parse(bytes: line)
+            return .message(try JSONParser(maximumDepth: maximumDepth).parse(bytes: line))
         } catch {
             let error = RPCError.parseError("parse error: \(error)")
             record(method: "invalid", outcome: error.kind, duration: .zero, id: .null)
-            return Outcome(response: Self.response(id: nil, error: error), streams: [])
+            return .refused(Self.response(id: nil, error: error))
         }
+    }
+
+    /// What ``answerSynchronously(line:)`` did with a line.
+    public enum SynchronousAttempt: Sendable {
+        /// Answered (or refused) on the spot; `response` is nil for a notification.
+        case answered(response: [UInt8]?)
+        /// It must be answered in a task: ``dispatch(message:)`` with the message already parsed.
+        case deferred(JSONValue)
+    }
+
+    /// Answers one framed line at once when it can be: a line that is no JSON or no valid request,
+    /// an unknown method, and a call to a method registered to answer synchronously (see
+    /// ``register(_:synchronously:)``) that did. A batch, and any other call, is deferred.
+    public func answerSynchronously(line: some Collection<UInt8>) -> SynchronousAttempt {
+        let message: JSONValue
+        switch parse(line: line) {
+        case .message(let parsed): message = parsed
+        case .refused(let answer): return .answered(response: answer)
+        }
+        // A batch runs its elements concurrently, in tasks.
+        if case .array = message { return .deferred(message) }
+        let request: Request
+        switch validate(message) {
+        case .failure(let refusal):
+            record(method: refusal.method, outcome: refusal.error.kind, duration: .zero, id: refusal.loggedId)
+            return .answered(response: refusal.response)
+        case .success(let valid): request = valid
+        }
+        guard let synchronous = synchronousHandlers[request.method] else { return .deferred(message) }
+        let started = ContinuousClock.now
+        guard let result = synchronous(request.params) else { return .deferred(message) }
+        let elapsed = ContinuousClock.now - started
+        let response: [UInt8]
+        switch result {
+        case .success(let bytes):
+            record(method: request.method, outcome: "ok", duration: elapsed, id: request.loggedId)
+            response = Self.response(id: request.id, result: bytes)
+        case .failure(let error):
+            record(method: request.method, outcome: error.kind, duration: elapsed, id: request.loggedId)
+            response = Self.response(id: request.id, error: error)
+        }
+        return .answered(response: request.isNotification ? nil : response)
+    }
+
+    /// Handles one parsed message: a request, a notification or a batch.
+    public func dispatch(message: JSONValue) async -> Outcome {
         switch message {
         case .array(let elements):
             if elements.isEmpty {
@@ -165,11 +269,26 @@ public struct RPCDispatcher: Sendable {
 
     /// Handles one request object: the response (nil for a notification) and any stream it starts.
     func handle(message: JSONValue) async -> ([UInt8]?, NotificationStream?) {
-        let (response, stream, method, outcome, duration) = await answer(message)
-        // A message that is no object has no id to echo: its answer's id is null, and so is the log's.
-        let id: JSONValue? = message.objectValue.map { $0["id"] } ?? .some(.null)
-        record(method: method, outcome: outcome, duration: duration, id: id)
-        return (response, stream)
+        let request: Request
+        switch validate(message) {
+        case .failure(let refusal):
+            record(method: refusal.method, outcome: refusal.error.kind, duration: .zero, id: refusal.loggedId)
+            return (refusal.response, nil)
+        case .success(let valid): request = valid
+        }
+        // `validate` only passes methods that have a handler.
+        let handler = handlers[request.method]!
+        let started = ContinuousClock.now
+        let result = await handler(request.params)
+        let elapsed = ContinuousClock.now - started
+        switch result {
+        case .success(let (bytes, stream)):
+            record(method: request.method, outcome: "ok", duration: elapsed, id: request.loggedId)
+            return (request.isNotification ? nil : Self.response(id: request.id, result: bytes), stream)
+        case .failure(let error):
+            record(method: request.method, outcome: error.kind, duration: elapsed, id: request.loggedId)
+            return (request.isNotification ? nil : Self.response(id: request.id, error: error), nil)
+        }
     }
 
     /// Counts the call and writes its access-log line: every message gets one, including those
@@ -193,56 +312,67 @@ public struct RPCDispatcher: Sendable {
         }
     }
 
-    /// One request object's response and stream, with the `method` label (`invalid` for a message
-    /// that is no request, `unknown` for a method not served), its outcome and its handler's time.
-    private func answer(_ message: JSONValue) async -> ([UInt8]?, NotificationStream?, String, String, Duration) {
-        func invalid(_ response: [UInt8], _ error: RPCError) -> ([UInt8]?, NotificationStream?, String, String, Duration) {
-            (response, nil, "invalid", error.kind, .zero)
-        }
+    /// A request object that names a served method, with params that are an object (or absent).
+    struct Request {
+        var id: JSONValue?
+        var isNotification: Bool
+        var method: String
+        var params: JSONValue?
+        /// The id as the access log shows it: the raw member, whatever its type.
+        var loggedId: JSONValue?
+    }
+
+    /// A message refused before any method ran: its answer (nil for a notification of an unknown
+    /// method), the error, and the `method` label (`invalid` for a message that is no request,
+    /// `unknown` for a method not served).
+    struct Refusal: Error {
+        var response: [UInt8]?
+        var error: RPCError
+        var method: String
+        var loggedId: JSONValue?
+    }
+
+    /// Checks one message as a JSON-RPC 2.0 request (§4) for a method this dispatcher serves.
+    private func validate(_ message: JSONValue) -> Result<Request, Refusal> {
         guard case .object(let object) = message else {
+            // A message that is no object has no id to echo: its answer's id is null, and so is the log's.
             let error = RPCError.invalidRequest("a request must be a JSON object")
-            return invalid(Self.response(id: nil, error: error), error)
+            return .failure(Refusal(response: Self.response(id: nil, error: error), error: error, method: "invalid", loggedId: .null))
+        }
+        let loggedId = object["id"]
+        func invalid(_ id: JSONValue?, _ error: RPCError) -> Result<Request, Refusal> {
+            .failure(Refusal(response: Self.response(id: id, error: error), error: error, method: "invalid", loggedId: loggedId))
         }
         // The id, when it is usable, is echoed even on invalid requests (JSON-RPC 2.0 §5).
         var id: JSONValue? = nil
         var isNotification = true
-        if let rawID = object["id"] {
+        if let rawID = loggedId {
             switch rawID {
             case .string, .int, .null:
                 id = rawID
                 isNotification = false
             default:
-                let error = RPCError.invalidRequest("id must be a string, an integer or null")
-                return invalid(Self.response(id: nil, error: error), error)
+                return invalid(nil, RPCError.invalidRequest("id must be a string, an integer or null"))
             }
         }
         guard object["jsonrpc"] == .string("2.0") else {
-            let error = RPCError.invalidRequest("\"jsonrpc\" must be \"2.0\"")
-            return invalid(Self.response(id: id, error: error), error)
+            return invalid(id, RPCError.invalidRequest("\"jsonrpc\" must be \"2.0\""))
         }
         guard let method = object["method"]?.stringValue else {
-            let error = RPCError.invalidRequest("\"method\" must be a string")
-            return invalid(Self.response(id: id, error: error), error)
+            return invalid(id, RPCError.invalidRequest("\"method\" must be a string"))
         }
         let params = object["params"]
         if let params, params.objectValue == nil, params.arrayValue == nil {
             let error = RPCError.invalidParams("params must be an object")
-            return (Self.response(id: id, error: error), nil, handlers[method] == nil ? "unknown" : method, error.kind, .zero)
+            return .failure(
+                Refusal(response: Self.response(id: id, error: error), error: error, method: handlers[method] == nil ? "unknown" : method, loggedId: loggedId))
         }
-        guard let handler = handlers[method] else {
+        guard handlers[method] != nil else {
             // The client's name never becomes a label value: it is unbounded.
             let error = RPCError.methodNotFound(method)
-            return (isNotification ? nil : Self.response(id: id, error: error), nil, "unknown", error.kind, .zero)
+            return .failure(Refusal(response: isNotification ? nil : Self.response(id: id, error: error), error: error, method: "unknown", loggedId: loggedId))
         }
-        let started = ContinuousClock.now
-        let result = await handler(params)
-        let elapsed = ContinuousClock.now - started
-        var outcome = "ok"
-        if case .failure(let error) = result { outcome = error.kind }
-        switch result {
-        case .success(let (bytes, stream)): return (isNotification ? nil : Self.response(id: id, result: bytes), stream, method, outcome, elapsed)
-        case .failure(let error): return (isNotification ? nil : Self.response(id: id, error: error), nil, method, outcome, elapsed)
-        }
+        return .success(Request(id: id, isNotification: isNotification, method: method, params: params, loggedId: loggedId))
     }
 
     /// `{"jsonrpc":"2.0","method":…,"params":…}`: a notification the daemon pushes.

@@ -123,7 +123,7 @@ public final class RPCServer: Service, Sendable {
         logger.info("listener stopped")
     }
 
-    private typealias Connection = NIOAsyncChannel<[InboundFrame], ByteBuffer>
+    private typealias Connection = NIOAsyncChannel<[RPCInbound], RPCOutbound>
 
     /// Answers of one batch of lines (``LineBatcher``) are written once they reach this many
     /// bytes, not held until the batch ends: a read of pipelined `users.list` calls must not
@@ -145,6 +145,7 @@ public final class RPCServer: Service, Sendable {
         let counters = self.counters
         let refusal = Self.refusalLine(limit: limiter.limit)
         let lineLimits = self.lineLimits
+        let dispatcher = self.dispatcher
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             // A failed accept must neither end the listener (and the daemon with it) nor be retried at once.
@@ -163,6 +164,7 @@ public final class RPCServer: Service, Sendable {
                     ByteToMessageHandler(LineFrameDecoder(maximumLength: maximumLineLength)))
                 try channel.pipeline.syncOperations.addHandler(ShutdownLineFilter())
                 try channel.pipeline.syncOperations.addHandler(LineBatcher())
+                try channel.pipeline.syncOperations.addHandler(SynchronousAnswerer(dispatcher: dispatcher, counters: counters))
                 return .serve(try acceptedConnection(channel, isOutboundHalfClosureEnabled: true, as: Connection.self))
             }
         }
@@ -244,9 +246,11 @@ public final class RPCServer: Service, Sendable {
                 // Notification streams (events.subscribe) run beside the request loop and end with it.
                 try await withThrowingTaskGroup(of: Void.self) { streams in
                     defer { streams.cancelAll() }
-                    // The lines of one read come as one batch (``LineBatcher``): they are still
-                    // handled one after another, in order, but their answers go out in one write,
-                    // not one hop to the event loop (and one wake-up) per line.
+                    // The lines of one read come as one batch (``LineBatcher``), less those the
+                    // ``SynchronousAnswerer`` answered on the event loop. They are still handled one
+                    // after another, in order, but their answers go out in one write, not one hop
+                    // to the event loop (and one wake-up) per line. The batch's last write is its
+                    // `batchEnd`, which tells the answerer it may answer lines again.
                     var answers = ByteBuffer()
                     for try await frames in inbound {
                         // The access-log lines of this read's calls are written together once
@@ -255,46 +259,47 @@ public final class RPCServer: Service, Sendable {
                         defer { logLines.flush() }
                         let keepOpen = try await LogLineBatch.$current.withValue(logLines) { () async throws -> Bool in
                             for frame in frames {
+                                let outcome: RPCDispatcher.Outcome
                                 switch frame {
-                                case .tooLong:
+                                case .frame(.tooLong):
                                     answers.writeBytes(RPCDispatcher.response(id: nil, error: .lineTooLong(limit: maximumLineLength)))
                                     answers.writeInteger(UInt8(ascii: "\n"))
-                                    try await outbound.write(answers)
+                                    try await outbound.write(.batchEnd(answers))
                                     logger.notice("closing connection: line over the limit", metadata: ["limit": "\(maximumLineLength)"])
                                     return false
-                                case .line(let line):
+                                case .frame(.line(let line)):
                                     if line.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                                    let outcome = await dispatcher.dispatch(line: line.readableBytesView)
-                                    counters.served.add(1, ordering: .relaxed)
-                                    if let response = outcome.response {
-                                        answers.writeBytes(response)
-                                        answers.writeInteger(UInt8(ascii: "\n"))
-                                    }
-                                    // A subscription's answer goes out before its first notification;
-                                    // a long run of answers does not wait for the rest of the batch.
-                                    if !outcome.streams.isEmpty || answers.readableBytes >= Self.answerFlushBytes {
-                                        try await outbound.write(answers)
-                                        answers = ByteBuffer()
-                                        logLines.flush()
-                                    }
-                                    for stream in outcome.streams {
-                                        streams.addTask {
-                                            // A stream outlives this read: its lines are not the batch's.
-                                            try await LogLineBatch.$current.withValue(nil) {
-                                                try await stream.run { method, params in
-                                                    var bytes = RPCDispatcher.notification(method: method, params: params)
-                                                    bytes.append(UInt8(ascii: "\n"))
-                                                    try await outbound.write(ByteBuffer(bytes: bytes))
-                                                }
+                                    outcome = await dispatcher.dispatch(line: line.readableBytesView)
+                                case .message(let message):
+                                    outcome = await dispatcher.dispatch(message: message)
+                                }
+                                counters.served.add(1, ordering: .relaxed)
+                                if let response = outcome.response {
+                                    answers.writeBytes(response)
+                                    answers.writeInteger(UInt8(ascii: "\n"))
+                                }
+                                // A subscription's answer goes out before its first notification;
+                                // a long run of answers does not wait for the rest of the batch.
+                                if answers.readableBytes > 0, !outcome.streams.isEmpty || answers.readableBytes >= Self.answerFlushBytes {
+                                    try await outbound.write(.bytes(answers))
+                                    answers = ByteBuffer()
+                                    logLines.flush()
+                                }
+                                for stream in outcome.streams {
+                                    streams.addTask {
+                                        // A stream outlives this read: its lines are not the batch's.
+                                        try await LogLineBatch.$current.withValue(nil) {
+                                            try await stream.run { method, params in
+                                                var bytes = RPCDispatcher.notification(method: method, params: params)
+                                                bytes.append(UInt8(ascii: "\n"))
+                                                try await outbound.write(.bytes(ByteBuffer(bytes: bytes)))
                                             }
                                         }
                                     }
                                 }
                             }
-                            if answers.readableBytes > 0 {
-                                try await outbound.write(answers)
-                                answers = ByteBuffer()
-                            }
+                            try await outbound.write(.batchEnd(answers))
+                            answers = ByteBuffer()
                             return true
                         }
                         if !keepOpen { return }

@@ -20,10 +20,40 @@ extension SCIMDService {
     /// `X-Forwarded-Proto`: `https` behind a web tier (`scim.handle`), `http` from scimd's own
     /// HTTP listener.
     public nonisolated func handleSCIM(_ params: SCIMHandle.Params, canHold: Bool = true, scheme: String = "https") async -> SCIMHandle.Result {
-        scimRequestCount.add(1, ordering: .relaxed)
         let started = ContinuousClock.now
         let request = SCIMRequest(params, basePath: configuration.scimBasePath, scheme: scheme)
-        var (result, connectionId) = await serve(request, params: params, canHold: canHold)
+        let (result, connectionId) = await serve(request, params: params, canHold: canHold)
+        return finish(result, request: request, connectionId: connectionId, started: started)
+    }
+
+    /// `scim.handle` answered without waiting, on the event loop that read the call, when it can
+    /// be (see ``SCIMEndpoint/handleImmediately(_:)``): a GET that an index or list order serves
+    /// from a connection in memory, or any request refused before it reaches the data. Returns nil
+    /// when ``handleSCIM(_:canHold:scheme:)`` must serve it; nothing is logged or counted then.
+    public nonisolated func handleSCIMImmediately(_ params: SCIMHandle.Params, scheme: String = "https") -> SCIMHandle.Result? {
+        let started = ContinuousClock.now
+        let request = SCIMRequest(params, basePath: configuration.scimBasePath, scheme: scheme)
+        // Only reads: a change waits for its commit.
+        guard request.method == "GET" else { return nil }
+        let result: SCIMHandle.Result
+        let connectionId: String?
+        switch authenticate(request, params: params) {
+        case .refused(let refusal):
+            (result, connectionId) = (refusal, nil)
+        case .accepted(let record):
+            guard let response = executeImmediately(request, connectionId: record.id) else { return nil }
+            _ = connectionsLoggedSinceMaintenance.withLockedValue { $0.insert(record.id) }
+            (result, connectionId) = (SCIMHandle.Result(response), record.id)
+        }
+        return finish(result, request: request, connectionId: connectionId, started: started)
+    }
+
+    /// Counts a served request, stamps its `X-Request-Id` and writes its access-log line.
+    private nonisolated func finish(
+        _ served: SCIMHandle.Result, request: SCIMRequest, connectionId: String?, started: ContinuousClock.Instant
+    ) -> SCIMHandle.Result {
+        scimRequestCount.add(1, ordering: .relaxed)
+        var result = served
         result.headers["X-Request-Id"] = request.requestId
         if let observer = configuration.requestObserver {
             observer(
@@ -54,12 +84,29 @@ extension SCIMDService {
 
     /// Authenticates and serves; also returns the connection it was served for (nil when refused).
     private nonisolated func serve(_ request: SCIMRequest, params: SCIMHandle.Params, canHold: Bool) async -> (SCIMHandle.Result, String?) {
-        let authenticated: ConnectionRecord
+        switch authenticate(request, params: params) {
+        case .refused(let refusal):
+            return (refusal, nil)
+        case .accepted(let authenticated):
+            let settings = settings(of: authenticated)
+            return (await serve(authenticated: authenticated, settings: settings, request: request, params: params, canHold: canHold), authenticated.id)
+        }
+    }
+
+    /// Whom a SCIM request is served for, or its refusal.
+    private enum Authentication {
+        case accepted(ConnectionRecord)
+        /// 404 (an unknown `connection`), 401 or 403; the refusal is logged.
+        case refused(SCIMHandle.Result)
+    }
+
+    /// Authenticates a SCIM request by its bearer token, or by `connection` when it sends none.
+    private nonisolated func authenticate(_ request: SCIMRequest, params: SCIMHandle.Params) -> Authentication {
         let authentication: Result<ConnectionRecord, AuthenticationFailure>
         if let named = params.connection {
             guard let record = try? connection(named: named) else {
                 let error = SCIMError.notFound("no connection with id or name '\(named)'")
-                return (.init(status: 404, headers: ["Content-Type": "application/scim+json"], body: JSONSerializer.string(error.body), changes: []), nil)
+                return .refused(.init(status: 404, headers: ["Content-Type": "application/scim+json"], body: JSONSerializer.string(error.body), changes: []))
             }
             if request.headers["authorization"] != nil {
                 // A token, when sent, must be valid and be that connection's: `connection` never
@@ -77,7 +124,7 @@ extension SCIMDService {
         }
         switch authentication {
         case .success(let record):
-            authenticated = record
+            return .accepted(record)
         case .failure(let failure):
             let detail: String
             let status: Int
@@ -95,11 +142,8 @@ extension SCIMDService {
             var headers = ["Content-Type": "application/scim+json"]
             if status == 401 { headers["WWW-Authenticate"] = "Bearer realm=\"scimd\"" }
             let error = SCIMError(status: status, scimType: nil, detail: detail)
-            return (.init(status: status, headers: headers, body: JSONSerializer.string(error.body), changes: []), nil)
+            return .refused(.init(status: status, headers: headers, body: JSONSerializer.string(error.body), changes: []))
         }
-
-        let settings = settings(of: authenticated)
-        return (await serve(authenticated: authenticated, settings: settings, request: request, params: params, canHold: canHold), authenticated.id)
     }
 
     private nonisolated func serve(
@@ -149,6 +193,19 @@ extension SCIMDService {
     }
 
     /// Saves a held change and tells the caller what the application must confirm.
+    /// ``execute(_:connectionId:confirm:canHold:assignedId:linkAppUserId:)`` for a request served
+    /// without waiting (``SCIMEndpoint/handleImmediately(_:)``); nil, with nothing logged, when it
+    /// cannot be.
+    nonisolated func executeImmediately(_ request: SCIMRequest, connectionId: String) -> SCIMResponse? {
+        let draft = RequestLogDraft(request: request, connectionId: connectionId, at: clock.now())
+        let endpoint = SCIMEndpoint(
+            store: store, configuration: configuration, clock: clock, connectionId: connectionId, mappings: mappingRegistry,
+            log: draft, logger: logger)
+        guard let response = endpoint.handleImmediately(request) else { return nil }
+        if !response.logged { log(draft.record(for: response)) }
+        return response
+    }
+
     private nonisolated func hold(
         _ held: SCIMEndpoint.Held, params: SCIMHandle.Params, requestId: String, connectionId: String, timeoutSeconds: Int
     ) async throws -> SCIMHandle.Result {

@@ -11,6 +11,15 @@ import SCIMModel
 // replica.
 extension SCIMEndpoint {
     func get(type: SCIMResourceType, id: String, request: SCIMRequest) async throws -> SCIMResponse {
+        // Loops only when the connection is not in memory (not loaded yet, or evicted since).
+        while true {
+            if let response = try getImmediately(type: type, id: id, request: request) { return response }
+            try await store.waitUntilResident(connectionId)
+        }
+    }
+
+    /// ``get(type:id:request:)`` without waiting: nil when the connection is not in memory.
+    func getImmediately(type: SCIMResourceType, id: String, request: SCIMRequest) throws -> SCIMResponse? {
         let connectionId = self.connectionId
         let query = try ListQuery(request: request, configuration: configuration)
         let base = baseURL(request)
@@ -19,11 +28,13 @@ extension SCIMEndpoint {
         // Group's members can be thousands, rendered from a snapshot so commits do not wait.
         let found: (ResourceRecord, JSONObject)?
         if type == .user {
-            found = try await store.withResources(connectionId) { resources in
+            let read = try store.withResourcesIfResident(connectionId) { resources in
                 resources.users.resource(id: id).map { ($0.record, resources.rendered($0, baseURL: base)) }
             }
+            guard let read else { return nil }
+            found = read
         } else {
-            let resources = try await store.resources(connectionId)
+            guard let resources = store.resourcesIfResident(connectionId) else { return nil }
             found = resources.groups.resource(id: id).map { ($0.record, resources.rendered($0, members: includeMembers, baseURL: base)) }
         }
         guard let (record, rendered) = found else { throw SCIMError.notFound("\(type.rawValue) \(id) not found") }
@@ -45,11 +56,43 @@ extension SCIMEndpoint {
         return response
     }
 
-    func list(type: SCIMResourceType, query: ListQuery, request: SCIMRequest) async throws -> SCIMResponse {
-        try await list(types: [type], query: query, request: request)
+    func list(types: [SCIMResourceType], query: ListQuery, request: SCIMRequest) async throws -> SCIMResponse {
+        let plan = try listPlan(types: types, query: query, request: request)
+        let connectionId = self.connectionId
+        let (total, page): (Int, [JSONObject])
+        if plan.underLock {
+            (total, page) = try await store.withResources(connectionId) { try plan.readPage($0) }
+        } else {
+            let resources = try await store.resources(connectionId)
+            let readPage = plan.readPage
+            (total, page) = try await ReplicaScans.run { try readPage(resources) }
+        }
+        return plan.response(total, page)
     }
 
-    func list(types: [SCIMResourceType], query: ListQuery, request: SCIMRequest) async throws -> SCIMResponse {
+    /// ``list(types:query:request:)`` without waiting: nil when the list needs a scan (which
+    /// runs off the event loop) or the connection is not in memory.
+    func listImmediately(types: [SCIMResourceType], query: ListQuery, request: SCIMRequest) throws -> SCIMResponse? {
+        let plan = try listPlan(types: types, query: query, request: request)
+        guard plan.underLock, let (total, page) = try store.withResourcesIfResident(connectionId, { try plan.readPage($0) }) else {
+            return nil
+        }
+        return plan.response(total, page)
+    }
+
+    /// How a list is read and answered.
+    struct ListPlan {
+        /// The total of matches and the page, rendered, from the connection's resources.
+        var readPage: @Sendable (ConnectionResources) throws -> (Int, [JSONObject])
+        /// An index or list order serves it: it is read under the connection's lock, at once.
+        /// Otherwise it scans, on a snapshot, off the event loop.
+        var underLock: Bool
+        /// The `ListResponse` of a total and a page.
+        var response: (Int, [JSONObject]) -> SCIMResponse
+    }
+
+    /// Throws `SCIMError.invalidFilter` for a filter its resource types' schemas refuse.
+    private func listPlan(types: [SCIMResourceType], query: ListQuery, request: SCIMRequest) throws -> ListPlan {
         // Schema errors (`active gt true`) are refused even when there is nothing to scan. Each
         // type's filter is prepared once (paths resolved in its schema) for every resource scanned.
         var prepareds: [SCIMResourceType: PreparedFilter] = [:]
@@ -171,24 +214,18 @@ extension SCIMEndpoint {
         // at once. Anything that scans runs off the event loop.
         let indexed = query.sortBy == nil && query.filter.map { filter in types.allSatisfy { IndexPlan.candidates(filter, type: $0) != nil } } == true
         let noScan = query.filter == nil && query.sortBy == nil && types.count == 1 && (types[0] == .user || !includeMembers)
-        let total: Int
-        let page: [JSONObject]
-        if indexed || noScan {
-            // Under the connection's lock: a snapshot here would make a commit racing this read
-            // copy the connection's tables.
-            (total, page) = try await store.withResources(connectionId) { try readPage($0) }
-        } else {
-            let resources = try await store.resources(connectionId)
-            (total, page) = try await ReplicaScans.run { try readPage(resources) }
+        // Under the connection's lock: a snapshot there would make a commit racing this read copy
+        // the connection's tables.
+        return ListPlan(readPage: readPage, underLock: indexed || noScan) { total, page in
+            let projected = page.map { resource -> JSONValue in
+                if query.attributes.isEmpty && query.excludedAttributes.isEmpty { return .object(resource) }
+                let type: SCIMResourceType = resource["meta"]?["resourceType"]?.stringValue == "Group" ? .group : .user
+                return .object(
+                    SCIMResource.project(
+                        resource, attributes: query.attributes, excludedAttributes: query.excludedAttributes, resourceType: type))
+            }
+            return listResponse(projected, total: total, startIndex: query.startIndex)
         }
-        let projected = page.map { resource -> JSONValue in
-            if query.attributes.isEmpty && query.excludedAttributes.isEmpty { return .object(resource) }
-            let type: SCIMResourceType = resource["meta"]?["resourceType"]?.stringValue == "Group" ? .group : .user
-            return .object(
-                SCIMResource.project(
-                    resource, attributes: query.attributes, excludedAttributes: query.excludedAttributes, resourceType: type))
-        }
-        return listResponse(projected, total: total, startIndex: query.startIndex)
     }
 
     /// Fewest resources for which a scan is split over the cores (below, the hand-off costs more).

@@ -61,98 +61,170 @@ struct SCIMEndpoint: Sendable {
     func handle(_ request: SCIMRequest) async -> SCIMResponse {
         do {
             return try await route(request)
-        } catch let error as SCIMError {
+        } catch {
+            return response(for: error, request: request)
+        }
+    }
+
+    /// Answers `request` without waiting, when that is possible: a read of a connection in memory
+    /// that an index or list order serves (no scan), and any request refused before it reaches the
+    /// data. Nil when it must go through ``handle(_:)``: a change, a scan, a connection not in
+    /// memory. Runs on the event loop that read the call (see `SynchronousAnswerer`), so it takes
+    /// only the connection's lock, for microseconds, as ``handle(_:)`` does for the same reads.
+    func handleImmediately(_ request: SCIMRequest) -> SCIMResponse? {
+        do {
+            switch try Route(request, endpoint: self) {
+            case .answered(let response): return response
+            case .list(let types, let query): return try listImmediately(types: types, query: query, request: request)
+            case .get(let type, let id): return try getImmediately(type: type, id: id, request: request)
+            case .create, .replace, .patch, .delete: return nil
+            }
+        } catch {
+            return response(for: error, request: request)
+        }
+    }
+
+    /// The SCIM response to an error thrown while serving `request`.
+    private func response(for error: any Error, request: SCIMRequest) -> SCIMResponse {
+        switch error {
+        case let error as SCIMError:
             return SCIMResponse(error: error)
-        } catch let held as Held {
+        case let held as Held:
             var response = SCIMResponse(status: 202, body: nil)
             response.headers = [:]
             response.held = held
             response.resourceType = "User"
             response.resourceId = held.id
             return response
-        } catch is StorageFullError {
+        case is StorageFullError:
             // The store logged the episode once; nothing of this request was applied.
             return StorageFull.scimResponse()
-        } catch where StoreFailure(error) == .constraintViolation {
+        case _ where StoreFailure(error) == .constraintViolation:
             // Defence in depth: the unique index backs the in-transaction uniqueness check.
             logger.warning("uniqueness enforced by the index", metadata: ["error": "\(error)"])
             return SCIMResponse(error: .uniqueness("a resource with that name already exists"))
-        } catch {
+        default:
             logger.error("SCIM request failed", metadata: ["method": "\(request.method)", "path": "\(request.path)", "error": "\(error)"])
             return SCIMResponse(error: SCIMError(status: 500, scimType: nil, detail: "internal error; see the daemon's log"))
         }
     }
 
+    /// What a request asks for, worked out from its method and path alone (RFC 7644 §3.2).
+    enum Route {
+        /// Answered without the connection's data: a refusal, a 501, the discovery endpoints.
+        case answered(SCIMResponse)
+        /// GET on a resource type, or POST to `.search` (one type, or both at the root).
+        case list([SCIMResourceType], ListQuery)
+        case get(SCIMResourceType, id: String)
+        case create(SCIMResourceType)
+        case replace(SCIMResourceType, id: String)
+        case patch(SCIMResourceType, id: String)
+        case delete(SCIMResourceType, id: String)
+
+        /// Throws `SCIMError` for a path no endpoint serves (404), a NUL in the path or query, and
+        /// a list query that does not parse (`invalidFilter`, `invalidValue`).
+        init(_ request: SCIMRequest, endpoint: SCIMEndpoint) throws {
+            let configuration = endpoint.configuration
+            let s = request.segments
+            // U+0000 is refused in every string scimd takes in (see `JSONValue.pathOfFirstNUL`); in the
+            // URI it can only come from a percent-encoded `%00`.
+            if let parameter = request.query.first(where: { $0.name.utf8.contains(0) || $0.value.utf8.contains(0) }) {
+                let detail = "the query parameter '\(parameter.name)' contains U+0000 (NUL), which scimd refuses in every string"
+                throw parameter.name.caseInsensitiveEquals("filter") ? SCIMError.invalidFilter(detail) : SCIMError.invalidValue(detail)
+            }
+            if s.contains(where: { $0.utf8.contains(0) }) {
+                throw SCIMError.invalidValue("the request path contains U+0000 (NUL), which scimd refuses in every string")
+            }
+            guard let first = s.first else {
+                throw SCIMError.notFound("no SCIM endpoint at \(request.path)")
+            }
+            let type: SCIMResourceType? =
+                first.caseInsensitiveEquals("Users") ? .user : first.caseInsensitiveEquals("Groups") ? .group : nil
+            if let type {
+                if s.count == 1 {
+                    switch request.method {
+                    case "GET": self = .list([type], try ListQuery(request: request, configuration: configuration))
+                    case "POST": self = .create(type)
+                    default: self = .answered(endpoint.methodNotAllowed(["GET", "POST"]))
+                    }
+                    return
+                }
+                if s.count == 2, s[1].caseInsensitiveEquals(".search") {
+                    guard request.method == "POST" else {
+                        self = .answered(endpoint.methodNotAllowed(["POST"]))
+                        return
+                    }
+                    self = .list([type], try ListQuery(searchBody: request.body, configuration: configuration))
+                    return
+                }
+                if s.count == 2 {
+                    let id = s[1]
+                    switch request.method {
+                    case "GET": self = .get(type, id: id)
+                    case "PUT": self = .replace(type, id: id)
+                    case "PATCH": self = .patch(type, id: id)
+                    case "DELETE": self = .delete(type, id: id)
+                    default: self = .answered(endpoint.methodNotAllowed(["GET", "PUT", "PATCH", "DELETE"]))
+                    }
+                    return
+                }
+                throw SCIMError.notFound("no SCIM endpoint at \(request.path)")
+            }
+            let base = endpoint.baseURL(request)
+            switch first.lowercased() {
+            case "serviceproviderconfig" where s.count == 1:
+                guard request.method == "GET" else {
+                    self = .answered(endpoint.methodNotAllowed(["GET"]))
+                    return
+                }
+                self = .answered(
+                    SCIMResponse(
+                        status: 200,
+                        body: SCIMSchemas.serviceProviderConfig(
+                            baseURL: base, maxResults: configuration.maxResults, maxOperations: configuration.maxPatchOperations,
+                            maxPayloadSize: configuration.maxBodyBytes)))
+            case "schemas", "resourcetypes":
+                guard request.method == "GET" else {
+                    self = .answered(endpoint.methodNotAllowed(["GET"]))
+                    return
+                }
+                let documents =
+                    first.lowercased() == "schemas"
+                    ? SCIMSchemas.schemaDocuments(baseURL: base) : SCIMSchemas.resourceTypeDocuments(baseURL: base)
+                if s.count == 1 {
+                    self = .answered(endpoint.listResponse(documents, total: documents.count, startIndex: 1))
+                } else if s.count == 2, let match = documents.first(where: { ($0["id"]?.stringValue ?? "").caseInsensitiveEquals(s[1]) }) {
+                    self = .answered(SCIMResponse(status: 200, body: match))
+                } else {
+                    throw SCIMError.notFound("no \(first) entry '\(s.dropFirst().joined(separator: "/"))'")
+                }
+            case ".search" where s.count == 1:
+                guard request.method == "POST" else {
+                    self = .answered(endpoint.methodNotAllowed(["POST"]))
+                    return
+                }
+                self = .list([.user, .group], try ListQuery(searchBody: request.body, configuration: configuration))
+            case "bulk" where s.count == 1:
+                self = .answered(
+                    SCIMResponse(
+                        error: SCIMError(status: 501, scimType: nil, detail: "bulk operations are not supported (see /ServiceProviderConfig)")))
+            case "me" where s.count == 1:
+                self = .answered(SCIMResponse(error: SCIMError(status: 501, scimType: nil, detail: "/Me is not supported")))
+            default:
+                throw SCIMError.notFound("no SCIM endpoint at \(request.path)")
+            }
+        }
+    }
+
     private func route(_ request: SCIMRequest) async throws -> SCIMResponse {
-        let s = request.segments
-        // U+0000 is refused in every string scimd takes in (see `JSONValue.pathOfFirstNUL`); in the
-        // URI it can only come from a percent-encoded `%00`.
-        if let parameter = request.query.first(where: { $0.name.utf8.contains(0) || $0.value.utf8.contains(0) }) {
-            let detail = "the query parameter '\(parameter.name)' contains U+0000 (NUL), which scimd refuses in every string"
-            throw parameter.name.caseInsensitiveEquals("filter") ? SCIMError.invalidFilter(detail) : SCIMError.invalidValue(detail)
-        }
-        if s.contains(where: { $0.utf8.contains(0) }) {
-            throw SCIMError.invalidValue("the request path contains U+0000 (NUL), which scimd refuses in every string")
-        }
-        guard let first = s.first else {
-            throw SCIMError.notFound("no SCIM endpoint at \(request.path)")
-        }
-        let type: SCIMResourceType? =
-            first.caseInsensitiveEquals("Users") ? .user : first.caseInsensitiveEquals("Groups") ? .group : nil
-        if let type {
-            if s.count == 1 {
-                switch request.method {
-                case "GET": return try await list(type: type, query: try ListQuery(request: request, configuration: configuration), request: request)
-                case "POST": return try await create(type: type, request: request)
-                default: return methodNotAllowed(["GET", "POST"])
-                }
-            }
-            if s.count == 2, s[1].caseInsensitiveEquals(".search") {
-                guard request.method == "POST" else { return methodNotAllowed(["POST"]) }
-                return try await list(type: type, query: try ListQuery(searchBody: request.body, configuration: configuration), request: request)
-            }
-            if s.count == 2 {
-                let id = s[1]
-                switch request.method {
-                case "GET": return try await get(type: type, id: id, request: request)
-                case "PUT": return try await replace(type: type, id: id, request: request)
-                case "PATCH": return try await patch(type: type, id: id, request: request)
-                case "DELETE": return try await delete(type: type, id: id, request: request)
-                default: return methodNotAllowed(["GET", "PUT", "PATCH", "DELETE"])
-                }
-            }
-            throw SCIMError.notFound("no SCIM endpoint at \(request.path)")
-        }
-        let base = baseURL(request)
-        switch first.lowercased() {
-        case "serviceproviderconfig" where s.count == 1:
-            guard request.method == "GET" else { return methodNotAllowed(["GET"]) }
-            return SCIMResponse(
-                status: 200,
-                body: SCIMSchemas.serviceProviderConfig(
-                    baseURL: base, maxResults: configuration.maxResults, maxOperations: configuration.maxPatchOperations,
-                    maxPayloadSize: configuration.maxBodyBytes))
-        case "schemas", "resourcetypes":
-            guard request.method == "GET" else { return methodNotAllowed(["GET"]) }
-            let documents =
-                first.lowercased() == "schemas"
-                ? SCIMSchemas.schemaDocuments(baseURL: base) : SCIMSchemas.resourceTypeDocuments(baseURL: base)
-            if s.count == 1 { return listResponse(documents, total: documents.count, startIndex: 1) }
-            if s.count == 2, let match = documents.first(where: { ($0["id"]?.stringValue ?? "").caseInsensitiveEquals(s[1]) }) {
-                return SCIMResponse(status: 200, body: match)
-            }
-            throw SCIMError.notFound("no \(first) entry '\(s.dropFirst().joined(separator: "/"))'")
-        case ".search" where s.count == 1:
-            guard request.method == "POST" else { return methodNotAllowed(["POST"]) }
-            let query = try ListQuery(searchBody: request.body, configuration: configuration)
-            return try await list(types: [.user, .group], query: query, request: request)
-        case "bulk" where s.count == 1:
-            return SCIMResponse(
-                error: SCIMError(status: 501, scimType: nil, detail: "bulk operations are not supported (see /ServiceProviderConfig)"))
-        case "me" where s.count == 1:
-            return SCIMResponse(error: SCIMError(status: 501, scimType: nil, detail: "/Me is not supported"))
-        default:
-            throw SCIMError.notFound("no SCIM endpoint at \(request.path)")
+        switch try Route(request, endpoint: self) {
+        case .answered(let response): return response
+        case .list(let types, let query): return try await list(types: types, query: query, request: request)
+        case .get(let type, let id): return try await get(type: type, id: id, request: request)
+        case .create(let type): return try await create(type: type, request: request)
+        case .replace(let type, let id): return try await replace(type: type, id: id, request: request)
+        case .patch(let type, let id): return try await patch(type: type, id: id, request: request)
+        case .delete(let type, let id): return try await delete(type: type, id: id, request: request)
         }
     }
 

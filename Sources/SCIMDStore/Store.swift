@@ -136,6 +136,25 @@ public final class Store: Sendable {
         }
     }
 
+    /// ``withResources(_:_:)`` without waiting: nil, without calling `body`, when the connection
+    /// is not in memory (not loaded yet, or evicted under `--memory-limit`). For a caller that must
+    /// not wait (the event loop): it then falls back to the waiting form.
+    public func withResourcesIfResident<T>(_ connectionId: String, _ body: (ConnectionResources) throws -> T) rethrows -> T? {
+        try replica.readIfLoaded(connectionId, body)
+    }
+
+    /// ``resources(_:)`` without waiting: nil when the connection is not in memory.
+    public func resourcesIfResident(_ connectionId: String) -> ConnectionResources? {
+        replica.snapshotIfLoaded(connectionId)
+    }
+
+    /// Returns once the connection is in memory (loads it now when it is not: a request that comes
+    /// before the start-up load reaches it, or after `--memory-limit` evicted it). Throws the
+    /// database's error.
+    public func waitUntilResident(_ connectionId: String) async throws {
+        try await replica.ensureLoaded(connectionId, pool: pool)
+    }
+
     /// The counts `connections.get` and `connections.list` show: from memory when the connection
     /// is resident, else from SQLite's indexes (``StoreReader/resourceCounts(connectionId:)``), so
     /// that listing connections, a metrics scrape or the dashboard never loads a connection
