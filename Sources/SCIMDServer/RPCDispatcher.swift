@@ -27,7 +27,7 @@ public struct RPCDispatcher: Sendable {
     typealias SynchronousHandler = @Sendable (JSONValue?) -> Result<[UInt8], RPCError>?
 
     private var handlers: [String: Handler] = [:]
-    /// The methods that may be answered without a task (``register(_:synchronously:)``).
+    /// The methods that may be answered without a task (``registerSynchronous(_:_:)``).
     private var synchronousHandlers: [String: SynchronousHandler] = [:]
     /// The registered methods in registration order (what `rpc.discover` lists).
     public private(set) var methods: [any RPCMethod.Type] = []
@@ -72,20 +72,23 @@ public struct RPCDispatcher: Sendable {
     /// line, in the channel handler (``SynchronousAnswerer``), without a task, whenever nothing
     /// read before it on that socket connection is still being answered. `body` must not block
     /// (no SQLite, no lock held for long). Called from a batch or a task it runs as any handler.
-    public mutating func register<M: RPCMethod>(
-        _ method: M.Type, synchronously body: @escaping @Sendable (M.Params) throws -> M.Result
+    ///
+    /// A name of its own, not an overload of ``register(_:_:)``: a trailing closure that happens
+    /// not to `await` must not make a method synchronous by accident.
+    public mutating func registerSynchronous<M: RPCMethod>(
+        _ method: M.Type, _ body: @escaping @Sendable (M.Params) throws -> M.Result
     ) {
-        register(method, tryingSynchronously: { _ in true }, attempt: body) { try body($0) }
+        registerTryingSynchronously(method, when: { _ in true }, attempt: body, otherwise: { try body($0) })
     }
 
     /// Registers a method that can often be answered without waiting: when `mayAnswer(params)`
     /// (a cheap look at the raw params, before they are decoded) is true, `attempt` runs on the
-    /// event loop (see ``register(_:synchronously:)``, which it must not block); it returns nil
-    /// when the call needs to wait after all (a connection still loading, a scan), and `body`
-    /// then answers it in a task, as for any method, decoding the params again.
-    public mutating func register<M: RPCMethod>(
-        _ method: M.Type, tryingSynchronously mayAnswer: @escaping @Sendable (JSONValue?) -> Bool,
-        attempt: @escaping @Sendable (M.Params) throws -> M.Result?, _ body: @escaping @Sendable (M.Params) async throws -> M.Result
+    /// event loop (see ``registerSynchronous(_:_:)``; it must not block); it returns nil when the
+    /// call needs to wait after all (a connection still loading, a scan), and `body` then answers
+    /// it in a task, as for any method, decoding the params again.
+    public mutating func registerTryingSynchronously<M: RPCMethod>(
+        _ method: M.Type, when mayAnswer: @escaping @Sendable (JSONValue?) -> Bool,
+        attempt: @escaping @Sendable (M.Params) throws -> M.Result?, otherwise body: @escaping @Sendable (M.Params) async throws -> M.Result
     ) {
         register(method, body)
         let logger = self.logger
@@ -198,7 +201,7 @@ public struct RPCDispatcher: Sendable {
 
     /// Answers one framed line at once when it can be: a line that is no JSON or no valid request,
     /// an unknown method, and a call to a method registered to answer synchronously (see
-    /// ``register(_:synchronously:)``) that did. A batch, and any other call, is deferred.
+    /// ``registerSynchronous(_:_:)``) that did. A batch, and any other call, is deferred.
     public func answerSynchronously(line: some Collection<UInt8>) -> SynchronousAttempt {
         let message: JSONValue
         switch parse(line: line) {

@@ -16,13 +16,13 @@ extension RPCDispatcher {
     ) -> RPCDispatcher {
         var d = RPCDispatcher(logger: logger, accessLog: accessLog, metrics: metrics)
         let monitor = health ?? HealthMonitor(service: service)
-        d.register(SystemHealth.self, synchronously: { _ in
+        d.registerSynchronous(SystemHealth.self) { _ in
             let checks = monitor.checks()
             return .init(
                 status: checks.allSatisfy { $0.status == "ok" } ? "ok" : "degraded", version: service.configuration.version,
                 uptimeSeconds: service.uptimeSeconds(), checks: checks)
-        })
-        d.register(SystemVersion.self, synchronously: { _ in try service.version() })
+        }
+        d.registerSynchronous(SystemVersion.self) { _ in try service.version() }
         d.register(SystemBackup.self) { try await service.backup($0) }
         d.register(SystemStats.self) { _ in
             let own = await service.counters()
@@ -43,9 +43,9 @@ extension RPCDispatcher {
         // A GET an index serves is answered on the event loop that read it; anything else (and a
         // GET that would scan or wait for a load) in a task. The look at `method` spares a create
         // the decoding of its params twice.
-        d.register(
-            SCIMHandle.self, tryingSynchronously: { params in params?["method"]?.stringValue.map { $0.uppercased() == "GET" } ?? false },
-            attempt: { service.handleSCIMImmediately($0) }, { await service.handleSCIM($0) })
+        d.registerTryingSynchronously(
+            SCIMHandle.self, when: { params in params?["method"]?.stringValue.map { $0.uppercased() == "GET" } ?? false },
+            attempt: { service.handleSCIMImmediately($0) }, otherwise: { await service.handleSCIM($0) })
         d.register(RequestsList.self) { try await service.listRequests($0) }
         d.register(RequestsGet.self) { try await service.getRequest($0.id) }
         d.register(MappingGet.self) { try await service.getMapping($0.connection) }

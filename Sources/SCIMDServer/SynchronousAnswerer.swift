@@ -24,7 +24,7 @@ enum RPCOutbound: Sendable {
 /// async channel's stream, a continuation resumed, a job on the executor and the outbound writer's
 /// hop, each run cold after every wake-up. That path cost about three times what a bare echo
 /// server spends per round trip. Here a line is parsed once, on the thread that read it, and a
-/// method registered to answer synchronously (``RPCDispatcher/register(_:synchronously:)``) is
+/// method registered to answer synchronously (``RPCDispatcher/registerSynchronous(_:_:)``) is
 /// answered in place and written in the same pass.
 ///
 /// Answers stay in the order of their lines: the answerer only answers while the request loop has

@@ -61,4 +61,57 @@ import Testing
         #expect(order.contains("events.event connection.created"))
         #expect(order.filter { $0.hasPrefix("answer") } == ["answer 1", "answer 2", "answer 3", "answer 4"])
     }
+
+    /// A lookup is answered on the event loop (`SynchronousAnswerer`) only when none of the
+    /// connection's earlier lines is still being answered: pipelined after a create, in the same
+    /// write or the next, it waits for the create and finds the user.
+    @Test func aLookupPipelinedAfterACreateFindsTheUser() async throws {
+        let daemon = try Daemon()
+        try daemon.start()
+        let socket = try RawSocket(path: daemon.socket)
+        socket.send(#"{"jsonrpc":"2.0","id":0,"method":"connections.create","params":{"name":"Order"}}"# + "\n")
+        let created = try #require(socket.readLine())
+        let token = try #require(try JSONParser().parse(created)["result"]?["token"]?.stringValue)
+        func create(_ id: Int, _ name: String) -> String {
+            let body = JSONSerializer.string(["userName": .string(name)])
+            return JSONSerializer.string([
+                "jsonrpc": "2.0", "id": .int(id), "method": "scim.handle",
+                "params": ["method": "POST", "path": "/Users", "headers": ["Authorization": .string("Bearer \(token)")], "body": .string(body)],
+            ]) + "\n"
+        }
+        func lookup(_ id: Int, _ name: String) -> String {
+            JSONSerializer.string([
+                "jsonrpc": "2.0", "id": .int(id), "method": "scim.handle",
+                "params": [
+                    "method": "GET", "path": .string("/Users?filter=userName%20eq%20%22\(name)%22"),
+                    "headers": ["Authorization": .string("Bearer \(token)")],
+                ],
+            ]) + "\n"
+        }
+        var expected: [Int: Int] = [:]
+        for round in 0..<20 {
+            let base = round * 10 + 1
+            // In one write.
+            socket.send(create(base, "same-\(round)") + lookup(base + 1, "same-\(round)"))
+            // In two writes, the second sent before the create's answer is read.
+            socket.send(create(base + 2, "next-\(round)"))
+            socket.send(lookup(base + 3, "next-\(round)") + #"{"jsonrpc":"2.0","id":\#(base + 4),"method":"system.health"}"# + "\n")
+            expected[base] = 201
+            expected[base + 2] = 201
+        }
+        var ids: [Int] = []
+        while ids.count < 100, let line = socket.readLine() {
+            let answer = try JSONParser().parse(line)
+            let id = try #require(answer["id"]?.intValue)
+            ids.append(id)
+            if id % 10 == 2 || id % 10 == 4 {
+                let body = try JSONParser().parse(answer["result"]?["body"]?.stringValue ?? "")
+                #expect(body["totalResults"] == 1, "lookup \(id)")
+            } else if let status = expected[id] {
+                #expect(answer["result"]?["status"]?.intValue == status, "create \(id)")
+            }
+        }
+        let order: [Int] = (0..<20).flatMap { (round: Int) -> [Int] in (1...5).map { round * 10 + $0 } }
+        #expect(ids == order)
+    }
 }

@@ -57,6 +57,48 @@ import Testing
         ])
     }
 
+    /// Answered on the event loop (`answerSynchronously`), each message gets the same one line,
+    /// and a batch is left, unlogged, to the task that will answer it.
+    @Test func everyMessageAnsweredSynchronouslyHasOneAccessLogLine() throws {
+        let lines = Mutex<[String]>([])
+        let handler = SCIMDLogHandler(level: .info, journal: true) { text in lines.withLock { $0.append(text) } }
+        var d = RPCDispatcher(logger: Logger(label: "test") { _ in handler }, accessLog: true)
+        d.registerSynchronous(Echo.self) { p in .init(text: p.text) }
+        let messages = [
+            #"{"jsonrpc":"2.0","id":"c2-9","method":"test.echo","params":{"text":"x"}}"#,
+            #"{"jsonrpc":"2.0","id":7,"method":"no.such"}"#,
+            #"{bad json"#,
+            #""str""#,
+            #"{"jsonrpc":"2.0","id":11}"#,
+            #"{"jsonrpc":"2.0","method":"test.echo","params":{"text":"x"}}"#,
+            #"{"jsonrpc":"2.0","id":12,"method":"test.echo","params":{"text":1}}"#,
+            #"[{"jsonrpc":"2.0","id":13,"method":"test.echo","params":{"text":"x"}}]"#,
+        ]
+        var responses: [String] = []
+        for message in messages {
+            switch d.answerSynchronously(line: Array(message.utf8)) {
+            case .answered(let response): responses.append(response.map { String(decoding: $0, as: UTF8.self) } ?? "none")
+            case .deferred: responses.append("deferred")
+            }
+        }
+        let logged = lines.withLock { $0 }.map { $0.trimmingCharacters(in: .newlines) }.map { line in
+            line.split(separator: " ").filter { $0.hasPrefix("method=") || $0.hasPrefix("outcome=") || $0.hasPrefix("id=") }.joined(separator: " ")
+        }
+        #expect(logged == [
+            "id=c2-9 method=test.echo outcome=ok",
+            "id=7 method=unknown outcome=method_not_found",
+            "id=null method=invalid outcome=parse_error",
+            "id=null method=invalid outcome=invalid_request",
+            "id=11 method=invalid outcome=invalid_request",
+            "id=notification method=test.echo outcome=ok",
+            "id=12 method=test.echo outcome=invalid_params",
+        ])
+        #expect(responses[0] == #"{"jsonrpc":"2.0","id":"c2-9","result":{"text":"x"}}"#)
+        #expect(responses[5] == "none", "a notification gets no answer")
+        #expect(responses[6].contains("-32602"))
+        #expect(responses[7] == "deferred")
+    }
+
     @Test func answersARequestWithItsId() async throws {
         let r = try await call(#"{"jsonrpc":"2.0","id":"abc","method":"test.echo","params":{"text":"hi","times":2}}"#)
         #expect(r?["id"] == "abc")
