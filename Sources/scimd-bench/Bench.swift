@@ -114,12 +114,19 @@ struct Bench: AsyncParsableCommand {
         let echo = try EchoProcess(path: directory + "/echo.sock")
         let healthCount = smoke ? 200 : 5_000
         let turns = try RawLineClient.alternating(paths: [echo.path, socket], line: healthLine, count: healthCount)
+        // The same with the client, the echo server and scimd on one CPU (see `CPUPinning`): what
+        // each server's work per call costs, without the virtual CPUs' wake-ups.
+        let (pinnedTurns, pinned) = try CPUPinning.onOneCPU(0, pids: [echo.pid, daemon.pid]) {
+            try RawLineClient.alternating(paths: [echo.path, socket], line: healthLine, count: healthCount)
+        }
         echo.stop()
-        let (echoed, health) = (turns[0], turns[1])
-        row(
-            "system.health sequential p50 / p99: scimd / NIO echo server",
-            "\(health.p50) / \(health.p99) µs; \(echoed.p50) / \(echoed.p99) µs (×\(String(format: "%.2f", Double(health.p50) / Double(max(echoed.p50, 1)))))",
-            "≤ ×1.15 the echo server")
+        for (label, turns) in [("", turns), (pinned ? ", all on one CPU" : ", one CPU (taskset failed: unpinned)", pinnedTurns)] {
+            let (echoed, health) = (turns[0], turns[1])
+            row(
+                "system.health sequential p50 / p99\(label): scimd / NIO echo server",
+                "\(health.p50) / \(health.p99) µs; \(echoed.p50) / \(echoed.p99) µs (×\(String(format: "%.2f", Double(health.p50) / Double(max(echoed.p50, 1)))))",
+                "≤ ×1.15 the echo server")
+        }
         for connections in [1, 8] {
             let total = smoke ? 2_000 : 200_000
             let cpuBefore = daemon.cpuSeconds()
@@ -620,6 +627,9 @@ struct Daemon {
         p.terminate()
         p.waitUntilExit()
     }
+
+    /// The daemon's process id (0 when it is not running).
+    var pid: Int32 { process?.processIdentifier ?? 0 }
 
     /// CPU time (user + system) the daemon has used so far, in seconds (`/proc/PID/stat`).
     func cpuSeconds() -> Double {
