@@ -277,7 +277,8 @@ struct SCIMD: AsyncParsableCommand {
                     maxConnections: descriptors.httpMaxConnections, headerTimeout: .seconds(httpHeaderTimeout),
                     bodyTimeout: .seconds(httpBodyTimeout), minBodyRate: httpMinBodyRate)
                 let listener = SCIMHTTPServer(
-                    configuration: configuration, engine: SCIMHTTPServer.engine(service), logger: logger,
+                    configuration: configuration, engine: SCIMHTTPServer.engine(service),
+                    immediateEngine: SCIMHTTPServer.immediateEngine(service), logger: logger,
                     counters: counters, isHealthy: { health.isHealthy() }, metrics: metrics, onReady: { _ in readiness.arrive() })
                 services.append(.init(service: listener))
             }

@@ -28,9 +28,11 @@ enum HTTPListenerSocket {
     }
 
     /// Binds (or adopts the systemd descriptor) and answers each accepted connection with an
-    /// ``Admission``. Throws ``ListenError`` naming the address when it cannot listen.
+    /// ``Admission``. `lastHandler` makes a handler of the listener's own for each connection,
+    /// added after the HTTP handlers. Throws ``ListenError`` naming the address when it cannot listen.
     static func bind(
-        _ settings: Settings, limiter: ConnectionLimiter, counters: TransportCounters, refusal: ByteBuffer, logger: Logger
+        _ settings: Settings, limiter: ConnectionLimiter, counters: TransportCounters, refusal: ByteBuffer, logger: Logger,
+        lastHandler: (@Sendable () -> any ChannelHandler)? = nil
     ) async throws -> NIOAsyncChannel<Admission<Connection>, Never> {
         let (listener, limits, timeout) = (settings.listener, settings.limits, settings.idleTimeout)
         // NIO sets TCP_NODELAY on the listening socket (accepted sockets inherit it; on Unix
@@ -56,6 +58,8 @@ enum HTTPListenerSocket {
                 try sync.addHandler(IdleStateHandler(readTimeout: timeout, writeTimeout: timeout))
                 try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
                 try sync.addHandler(HTTPConnectionGuard(logger: logger, deadlines: deadlines))
+                // Last, next to the connection's task: the listener's own (``HTTPImmediateAnswerer``).
+                if let lastHandler { try sync.addHandler(lastHandler()) }
                 return .serve(try acceptedConnection(channel, as: Connection.self))
             }
         }

@@ -72,10 +72,15 @@ public final class SCIMHTTPServer: Service, Sendable {
 
     /// Serves one SCIM request; never throws (SCIM failures are SCIM responses).
     public typealias Engine = @Sendable (SCIMHandle.Params) async -> SCIMHandle.Result
+    /// Serves one SCIM request at once, on the event loop that read it, or returns nil when
+    /// ``Engine`` must (``SCIMDService/handleSCIMImmediately(_:scheme:)``). It must not block.
+    public typealias ImmediateEngine = @Sendable (SCIMHandle.Params) -> SCIMHandle.Result?
 
     let configuration: Configuration
     let translator: SCIMHTTPTranslator
     let engine: Engine
+    /// nil: every request goes to a task.
+    let immediateEngine: ImmediateEngine?
     let logger: Logger
     /// Called once the socket listens, with the base URL clients use (`http://127.0.0.1:8080/scim/v2`).
     let onReady: @Sendable (String) -> Void
@@ -91,11 +96,14 @@ public final class SCIMHTTPServer: Service, Sendable {
     /// Counts every response written, by status class; nil: metrics are off.
     let metrics: SCIMDMetrics?
 
-    /// `isHealthy` backs the unauthenticated `GET /healthz` for load balancers; `metrics` counts responses.
+    /// `isHealthy` backs the unauthenticated `GET /healthz` for load balancers; `metrics` counts
+    /// responses; `immediateEngine` answers the `GET`s it can on the event loop (``HTTPImmediateAnswerer``).
     public init(
-        configuration: Configuration, engine: @escaping Engine, logger: Logger, counters: TransportCounters = TransportCounters(),
-        isHealthy: (@Sendable () -> Bool)? = nil, metrics: SCIMDMetrics? = nil, onReady: @escaping @Sendable (String) -> Void = { _ in }
+        configuration: Configuration, engine: @escaping Engine, immediateEngine: ImmediateEngine? = nil, logger: Logger,
+        counters: TransportCounters = TransportCounters(), isHealthy: (@Sendable () -> Bool)? = nil, metrics: SCIMDMetrics? = nil,
+        onReady: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.immediateEngine = immediateEngine
         self.isHealthy = isHealthy
         self.metrics = metrics
         self.configuration = configuration
@@ -117,6 +125,12 @@ public final class SCIMHTTPServer: Service, Sendable {
     /// otherwise.
     public static func engine(_ service: SCIMDService) -> Engine {
         { params in await service.handleSCIM(params, canHold: false, scheme: "http") }
+    }
+
+    /// ``engine(_:)`` without waiting, for the reads that need none. (A read is never held for
+    /// confirmation, so confirm mode does not matter here.)
+    public static func immediateEngine(_ service: SCIMDService) -> ImmediateEngine {
+        { params in service.handleSCIMImmediately(params, scheme: "http") }
     }
 
     /// Listens and serves until graceful shutdown; throws a ``ListenError`` when it cannot listen.
@@ -177,7 +191,11 @@ public final class SCIMHTTPServer: Service, Sendable {
     }
 
     private func bind() async throws -> NIOAsyncChannel<Admission<Connection>, Never> {
-        try await HTTPListenerSocket.bind(
+        var answerer: (@Sendable () -> any ChannelHandler)? = nil
+        if immediateEngine != nil {
+            answerer = { HTTPImmediateAnswerer(answer: { head in self.answerImmediately(head) }) }
+        }
+        return try await HTTPListenerSocket.bind(
             .init(
                 address: configuration.address, listener: "SCIM HTTP", descriptorName: "http", purpose: "SCIM over HTTP", backlog: 256,
                 idleTimeout: Self.timeAmount(configuration.idleTimeout),
@@ -185,7 +203,47 @@ public final class SCIMHTTPServer: Service, Sendable {
                     header: Self.timeAmount(configuration.headerTimeout), body: Self.timeAmount(configuration.bodyTimeout),
                     minBodyRate: configuration.minBodyRate),
                 allowHalfClosure: true),
-            limiter: limiter, counters: counters, refusal: Self.refusal(limit: limiter.limit), logger: logger)
+            limiter: limiter, counters: counters, refusal: Self.refusal(limit: limiter.limit), logger: logger,
+            lastHandler: answerer)
+    }
+
+    /// The response to a complete `GET` without a body when it needs no waiting: `/healthz`, a
+    /// request the translator refuses, or what ``immediateEngine`` answers; nil otherwise. Counted
+    /// and logged as the task's responses are.
+    func answerImmediately(_ head: HTTPRequestHead) -> (HTTPResponseHead, ByteBuffer?)? {
+        let started = ContinuousClock.now
+        let result: SCIMHandle.Result
+        if let isHealthy, let health = Self.healthz(head, isHealthy: isHealthy) {
+            result = health
+        } else {
+            switch translator.params(for: head, body: nil) {
+            case .success(let params):
+                guard let immediate = immediateEngine?(params) else { return nil }
+                result = immediate
+            case .failure(let error):
+                result = Self.unserved(error, head: head)
+            }
+        }
+        let response = translator.response(result, version: head.version, closing: !head.isKeepAlive)
+        metrics?.httpResponse(status: result.status)
+        logDebug(head, status: result.status, started: started)
+        return response
+    }
+
+    /// The listener's own SCIM error for a request it cannot hand over, with its `X-Request-Id`.
+    static func unserved(_ error: SCIMError, head: HTTPRequestHead) -> SCIMHandle.Result {
+        var result = SCIMHTTPTranslator.errorResult(error)
+        result.headers["X-Request-Id"] = SCIMRequestId.resolve(given: head.headers.first(name: "x-request-id"))
+        return result
+    }
+
+    private func logDebug(_ head: HTTPRequestHead, status: Int, started: ContinuousClock.Instant) {
+        logger.debug(
+            "SCIM HTTP request",
+            metadata: [
+                "method": "\(head.method.rawValue)", "uri": "\(head.uri)", "status": "\(status)",
+                "duration": "\(ContinuousClock.now - started)",
+            ])
     }
 
     /// Serves one client until it disconnects. Never throws: a failing client only ends itself.
@@ -216,12 +274,7 @@ public final class SCIMHTTPServer: Service, Sendable {
                         let (responseHead, responseBody) = translator.response(result, version: head.version, closing: !head.isKeepAlive)
                         try await write(responseHead, responseBody, to: outbound)
                         metrics?.httpResponse(status: result.status)
-                        logger.debug(
-                            "SCIM HTTP request",
-                            metadata: [
-                                "method": "\(head.method.rawValue)", "uri": "\(head.uri)", "status": "\(result.status)",
-                                "duration": "\(ContinuousClock.now - started)",
-                            ])
+                        logDebug(head, status: result.status, started: started)
                         // After `Connection: close` the guard closes the channel once the answer is
                         // written, which ends this loop.
                     case .refuseTooLarge(let head):
@@ -248,10 +301,7 @@ public final class SCIMHTTPServer: Service, Sendable {
         if let isHealthy, let result = Self.healthz(head, isHealthy: isHealthy) { return result }
         switch translator.params(for: head, body: body) {
         case .success(let params): return await engine(params)
-        case .failure(let error):
-            var result = SCIMHTTPTranslator.errorResult(error)
-            result.headers["X-Request-Id"] = SCIMRequestId.resolve(given: head.headers.first(name: "x-request-id"))
-            return result
+        case .failure(let error): return Self.unserved(error, head: head)
         }
     }
 
