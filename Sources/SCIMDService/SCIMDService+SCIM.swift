@@ -117,7 +117,7 @@ extension SCIMDService {
                 case .failure(let failure): authentication = .failure(failure)
                 }
             } else {
-                authentication = record.disabled ? .failure(.disabled) : .success(record)
+                authentication = record.disabled ? .failure(.disabled(connectionId: record.id)) : .success(record)
             }
         } else {
             authentication = authenticate(token: request.bearerToken)
@@ -142,6 +142,12 @@ extension SCIMDService {
             var headers = ["Content-Type": "application/scim+json"]
             if status == 401 { headers["WWW-Authenticate"] = "Bearer realm=\"scimd\"" }
             let error = SCIMError(status: status, scimType: nil, detail: detail)
+            if case .disabled(let connectionId) = failure {
+                // The connection is known: its request log shows that its IdP still calls (what
+                // `scimctl requests` and the dashboard's chart count), as for any other refusal.
+                let draft = RequestLogDraft(request: request, connectionId: connectionId, at: clock.now())
+                log(draft.record(for: SCIMResponse(error: error)))
+            }
             return .refused(.init(status: status, headers: headers, body: JSONSerializer.string(error.body), changes: []))
         }
     }

@@ -509,7 +509,9 @@ public actor SCIMDService {
 
     /// Why a bearer token was refused.
     enum AuthenticationFailure: Error {
-        case missing, unknown, disabled
+        case missing, unknown
+        /// The token (or `connection`) names this connection, which is disabled.
+        case disabled(connectionId: String)
 
         /// For the refusal's log line.
         var reason: String {
@@ -531,7 +533,7 @@ public actor SCIMDService {
     nonisolated func authenticate(token: String?) -> Result<ConnectionRecord, AuthenticationFailure> {
         guard let token, !token.isEmpty else { return .failure(.missing) }
         guard let record = directory.connection(tokenHash: BearerToken.hash(token), now: clock.now()) else { return .failure(.unknown) }
-        return record.disabled ? .failure(.disabled) : .success(record)
+        return record.disabled ? .failure(.disabled(connectionId: record.id)) : .success(record)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import SCIMJSON
 
 /// A blocking Unix-socket client that sends JSON-RPC lines as bytes and counts answers by their
 /// newlines: what costs the daemon CPU, with as little client work as possible on the same two
@@ -69,6 +70,34 @@ struct RawLineClient {
             answer.append(contentsOf: buffer[0..<n])
             if answer.last == 0x0A { return answer.dropLast() }
         }
+    }
+
+    /// `count` sequential `scim.handle` calls on one connection, each made by `request(i)` (method,
+    /// path, headers, body) and timed from its write to its answer, in µs. Throws ``BenchError``
+    /// when an answer's status is not `status`.
+    static func sequentialSCIM(
+        path: String, count: Int, status: Int, _ request: (Int) -> (String, String, [String: String], String?)
+    ) throws -> Measure.Latencies {
+        var client = try RawLineClient(path: path)
+        defer { client.close() }
+        var samples: [Int] = []
+        samples.reserveCapacity(count)
+        for i in 0..<count {
+            let (method, target, headers, body) = request(i)
+            var params: JSONObject = [
+                "method": .string(method), "path": .string(target),
+                "headers": .object(JSONObject(headers.map { ($0.key, JSONValue.string($0.value)) })),
+            ]
+            if let body { params["body"] = .string(body) }
+            let line = JSONSerializer.bytes(["jsonrpc": "2.0", "id": .int(i), "method": "scim.handle", "params": .object(params)]) + [0x0A]
+            let start = DispatchTime.now().uptimeNanoseconds
+            let answer = try client.call(line)
+            samples.append(Int((DispatchTime.now().uptimeNanoseconds - start) / 1_000))
+            guard (try? JSONParser().parse(bytes: answer))?["result"]?["status"]?.intValue == status else {
+                throw BenchError("\(method) \(target) failed: \(String(decoding: answer.prefix(300), as: UTF8.self))")
+            }
+        }
+        return Measure.Latencies(samples: samples)
     }
 
     /// Sequential round trips of `line` to each server of `paths`, `count` each, in µs, one

@@ -103,6 +103,32 @@ import Testing
         #expect(await fixture.scim("GET", "/Users", token: a.token).status == 200)
     }
 
+    /// A disabled connection's IdP that still calls shows in that connection's request log and
+    /// counters: an operator sees the 403s without reading the daemon's log. Requests no
+    /// connection can be named for (a missing or unknown token) are only in the daemon's log.
+    @Test func requestsRefusedForADisabledConnectionAreInItsRequestLog() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection("A")
+        _ = await fixture.scim("GET", "/Users", token: a.token + "x")
+        _ = try await fixture.service.updateConnection(.init(connection: a.connection.id, disabled: true))
+        #expect(await fixture.scim("GET", "/Users?filter=userName%20eq%20%22x%22", token: a.token).status == 403)
+        #expect(await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "late@example.com"]).status == 403)
+        let byConnection = await fixture.service.handleSCIM(.init(method: "GET", path: "/Users", connection: "A"))
+        #expect(byConnection.status == 403)
+        let logged = try await fixture.service.listRequests(.init(connection: "A"))
+        #expect(logged.requests.map(\.status) == [403, 403, 403])
+        #expect(Set(logged.requests.map(\.method)) == ["GET", "POST"])
+        let detail = try await fixture.service.getRequest(try #require(logged.requests.first { $0.method == "POST" }).id)
+        #expect(detail.requestBody?.contains("late@example.com") == true)
+        #expect(detail.responseBody?.contains("disabled") == true)
+        let info = try await fixture.service.getConnection("A")
+        #expect(info.requests24h == 3)
+        #expect(info.errors24h == 3)
+        // Nothing of the refused create was applied.
+        _ = try await fixture.service.updateConnection(.init(connection: "A", disabled: false))
+        #expect(await fixture.scim("GET", "/Users", token: a.token).body?["totalResults"] == 0)
+    }
+
     @Test func rotationWithoutOverlapStopsTheOldTokenAtOnce() async throws {
         let fixture = try ServiceFixture()
         let a = try await fixture.connection("A")
