@@ -31,8 +31,10 @@ enum RPCOutbound: Sendable {
 /// nothing of this connection's (``batchesInLoop`` is 0, counted up when a batch is handed on and
 /// down when its ``RPCOutbound/batchEnd(_:)`` passes here on its way out, after all its answers).
 /// From the first line it cannot answer, the rest of the read goes to the loop in order. It also
-/// hands everything on while the channel is not writable, so a client that does not read its
-/// answers meets the request loop's backpressure, not an unbounded outbound buffer.
+/// hands everything on while the channel is not writable, and writes its answers every
+/// ``RPCServer/answerFlushBytes`` (handing the rest of the read on once the channel stops being
+/// writable), so a client that does not read its answers meets the request loop's backpressure,
+/// not an unbounded outbound buffer.
 final class SynchronousAnswerer: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = [InboundFrame]
     typealias InboundOut = [RPCInbound]
@@ -71,6 +73,15 @@ final class SynchronousAnswerer: ChannelDuplexHandler, RemovableChannelHandler {
                             answers.writeInteger(UInt8(ascii: "\n"))
                         }
                         next += 1
+                        // A long run of answers (pipelined pages of users) is not gathered whole:
+                        // it goes out at the loop's threshold, and once the socket stops taking
+                        // more, the rest of the read goes to the loop, whose writes wait for it.
+                        if answers.readableBytes >= RPCServer.answerFlushBytes {
+                            context.writeAndFlush(wrapOutboundOut(answers), promise: nil)
+                            answers = context.channel.allocator.buffer(capacity: 0)
+                            logLines.flush()
+                            if !context.channel.isWritable { return }
+                        }
                     case .deferred(let message):
                         deferred = message
                         next += 1

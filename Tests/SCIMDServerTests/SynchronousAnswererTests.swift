@@ -34,7 +34,7 @@ import Testing
 
     let counters = TransportCounters()
 
-    func channel() throws -> EmbeddedChannel {
+    func channel(maximumLineLength: Int = 1024) throws -> EmbeddedChannel {
         var d = RPCDispatcher(logger: Logger(label: "test"))
         d.registerSynchronous(Now.self) { .init(text: $0.text ?? "now") }
         d.register(Later.self) { _ in .init(done: true) }
@@ -42,7 +42,7 @@ import Testing
             .init(how: "in a task")
         }
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maximumLength: 1024)))
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maximumLength: maximumLineLength)))
         try channel.pipeline.syncOperations.addHandler(ShutdownLineFilter())
         try channel.pipeline.syncOperations.addHandler(LineBatcher())
         try channel.pipeline.syncOperations.addHandler(SynchronousAnswerer(dispatcher: d, counters: counters))
@@ -152,6 +152,30 @@ import Testing
         #expect(try answered(channel) == [2])
         #expect(try handedOn(channel) == [["<too long>"]])
         _ = try? channel.finish()
+    }
+
+    /// A long run of large answers goes out at the loop's threshold, and once the socket takes no
+    /// more, the rest of the read goes to the loop (whose writes wait for the socket) instead of
+    /// piling up here.
+    @Test func aLongRunOfAnswersIsWrittenInPartsAndStopsWhenTheSocketIsFull() throws {
+        let channel = try channel(maximumLineLength: 100_000)
+        // The first write fills the socket.
+        try channel.pipeline.syncOperations.addHandler(FillsOnFirstWrite(), position: .first)
+        let big = String(repeating: "x", count: 40_000)
+        let lines = (1...5).map { line($0, "test.now", #"{"text":"\#(big)"}"#) }.joined()
+        try channel.writeInbound(ByteBuffer(string: lines))
+        #expect(try answered(channel) == [1, 2], "written once 64 KiB were gathered")
+        #expect(try handedOn(channel).map(\.count) == [3], "the rest of the read waits in the loop")
+        _ = try? channel.finish()
+    }
+
+    /// Makes the channel unwritable at its first write, as a full socket buffer would.
+    final class FillsOnFirstWrite: ChannelOutboundHandler {
+        typealias OutboundIn = ByteBuffer
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            (context.channel as? EmbeddedChannel)?.isWritable = false
+            context.write(data, promise: promise)
+        }
     }
 
     /// A client that does not read its answers gets them from the loop, whose writes wait for
