@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import SCIMDProtocol
 @testable import SCIMDServer
 import SCIMDService
@@ -27,72 +28,59 @@ import Testing
         return try JSONParser().parse(bytes: bytes)
     }
 
+    /// A dispatcher whose access-log lines are kept, and a way to read their method, outcome and id.
+    final class LoggedDispatcher {
+        let lines = NIOLockedValueBox<[String]>([])
+        var dispatcher: RPCDispatcher
+
+        init(register: (inout RPCDispatcher) -> Void) {
+            let lines = self.lines
+            let handler = SCIMDLogHandler(level: .info, journal: true) { text in lines.withLockedValue { $0.append(text) } }
+            var dispatcher = RPCDispatcher(logger: Logger(label: "test") { _ in handler }, accessLog: true)
+            register(&dispatcher)
+            self.dispatcher = dispatcher
+        }
+
+        /// `id=… method=… outcome=…` of each line written so far.
+        var logged: [String] {
+            lines.withLockedValue { $0 }.map { $0.trimmingCharacters(in: .newlines) }.map { line in
+                line.split(separator: " ").filter { $0.hasPrefix("method=") || $0.hasPrefix("outcome=") || $0.hasPrefix("id=") }.joined(separator: " ")
+            }
+        }
+    }
+
+    /// Messages of every kind the access log distinguishes, and the line each gets.
+    static let loggedMessages: [(message: String, line: String)] = [
+        (#"{"jsonrpc":"2.0","id":"c2-9","method":"test.echo","params":{"text":"x"}}"#, "id=c2-9 method=test.echo outcome=ok"),
+        (#"{"jsonrpc":"2.0","id":7,"method":"no.such"}"#, "id=7 method=unknown outcome=method_not_found"),
+        (#"{bad json"#, "id=null method=invalid outcome=parse_error"),
+        (#""str""#, "id=null method=invalid outcome=invalid_request"),
+        (#"{"jsonrpc":"2.0","id":11}"#, "id=11 method=invalid outcome=invalid_request"),
+        (#"{"jsonrpc":"2.0","method":"test.echo","params":{"text":"x"}}"#, "id=notification method=test.echo outcome=ok"),
+        (#"{"jsonrpc":"2.0","id":12,"method":"test.echo","params":{"text":1}}"#, "id=12 method=test.echo outcome=invalid_params"),
+    ]
+
     /// One access-log line per message, refused ones included, with the id as the client sent it.
     @Test func everyMessageHasAnAccessLogLine() async throws {
-        let lines = Mutex<[String]>([])
-        let handler = SCIMDLogHandler(level: .info, journal: true) { text in lines.withLock { $0.append(text) } }
-        var d = RPCDispatcher(logger: Logger(label: "test") { _ in handler }, accessLog: true)
-        d.register(Echo.self) { p in .init(text: p.text) }
-        let messages = [
-            #"{"jsonrpc":"2.0","id":"c2-9","method":"test.echo","params":{"text":"x"}}"#,
-            #"{"jsonrpc":"2.0","id":7,"method":"no.such"}"#,
-            #"{bad json"#,
-            #"[]"#,
-            #""str""#,
-            #"{"jsonrpc":"2.0","id":11}"#,
-            #"{"jsonrpc":"2.0","method":"test.echo","params":{"text":"x"}}"#,
-        ]
-        for message in messages { _ = await d.handle(line: Array(message.utf8)) }
-        let logged = lines.withLock { $0 }.map { $0.trimmingCharacters(in: .newlines) }.map { line in
-            line.split(separator: " ").filter { $0.hasPrefix("method=") || $0.hasPrefix("outcome=") || $0.hasPrefix("id=") }.joined(separator: " ")
-        }
-        #expect(logged == [
-            "id=c2-9 method=test.echo outcome=ok",
-            "id=7 method=unknown outcome=method_not_found",
-            "id=null method=invalid outcome=parse_error",
-            "id=null method=invalid outcome=invalid_request",
-            "id=null method=invalid outcome=invalid_request",
-            "id=11 method=invalid outcome=invalid_request",
-            "id=notification method=test.echo outcome=ok",
-        ])
+        let d = LoggedDispatcher { $0.register(Echo.self) { p in .init(text: p.text) } }
+        for (message, _) in Self.loggedMessages { _ = await d.dispatcher.handle(line: Array(message.utf8)) }
+        _ = await d.dispatcher.handle(line: Array("[]".utf8))
+        #expect(d.logged == Self.loggedMessages.map(\.line) + ["id=null method=invalid outcome=invalid_request"])
     }
 
     /// Answered on the event loop (`answerSynchronously`), each message gets the same one line,
     /// and a batch is left, unlogged, to the task that will answer it.
     @Test func everyMessageAnsweredSynchronouslyHasOneAccessLogLine() throws {
-        let lines = Mutex<[String]>([])
-        let handler = SCIMDLogHandler(level: .info, journal: true) { text in lines.withLock { $0.append(text) } }
-        var d = RPCDispatcher(logger: Logger(label: "test") { _ in handler }, accessLog: true)
-        d.registerSynchronous(Echo.self) { p in .init(text: p.text) }
-        let messages = [
-            #"{"jsonrpc":"2.0","id":"c2-9","method":"test.echo","params":{"text":"x"}}"#,
-            #"{"jsonrpc":"2.0","id":7,"method":"no.such"}"#,
-            #"{bad json"#,
-            #""str""#,
-            #"{"jsonrpc":"2.0","id":11}"#,
-            #"{"jsonrpc":"2.0","method":"test.echo","params":{"text":"x"}}"#,
-            #"{"jsonrpc":"2.0","id":12,"method":"test.echo","params":{"text":1}}"#,
-            #"[{"jsonrpc":"2.0","id":13,"method":"test.echo","params":{"text":"x"}}]"#,
-        ]
+        let d = LoggedDispatcher { $0.registerSynchronous(Echo.self) { p in .init(text: p.text) } }
         var responses: [String] = []
-        for message in messages {
-            switch d.answerSynchronously(line: Array(message.utf8)) {
+        let batch = #"[{"jsonrpc":"2.0","id":13,"method":"test.echo","params":{"text":"x"}}]"#
+        for message in Self.loggedMessages.map(\.message) + [batch] {
+            switch d.dispatcher.answerSynchronously(line: Array(message.utf8)) {
             case .answered(let response): responses.append(response.map { String(decoding: $0, as: UTF8.self) } ?? "none")
             case .deferred: responses.append("deferred")
             }
         }
-        let logged = lines.withLock { $0 }.map { $0.trimmingCharacters(in: .newlines) }.map { line in
-            line.split(separator: " ").filter { $0.hasPrefix("method=") || $0.hasPrefix("outcome=") || $0.hasPrefix("id=") }.joined(separator: " ")
-        }
-        #expect(logged == [
-            "id=c2-9 method=test.echo outcome=ok",
-            "id=7 method=unknown outcome=method_not_found",
-            "id=null method=invalid outcome=parse_error",
-            "id=null method=invalid outcome=invalid_request",
-            "id=11 method=invalid outcome=invalid_request",
-            "id=notification method=test.echo outcome=ok",
-            "id=12 method=test.echo outcome=invalid_params",
-        ])
+        #expect(d.logged == Self.loggedMessages.map(\.line))
         #expect(responses[0] == #"{"jsonrpc":"2.0","id":"c2-9","result":{"text":"x"}}"#)
         #expect(responses[5] == "none", "a notification gets no answer")
         #expect(responses[6].contains("-32602"))
