@@ -256,11 +256,14 @@ extension SSOResolve.Result: JSONSchemaDocumented {
     public static var fieldDocs: [String: FieldDoc] {
         [
             "verdict": FieldDoc(
-                "allow; deny_deprovisioned (SCIM active false, or deleted); deny_not_provisioned; ambiguous (several matches: scimd never guesses).",
+                "allow; deny_deprovisioned (SCIM active false, deleted, or the connection is disabled); deny_not_provisioned; ambiguous (several matches: scimd never guesses).",
                 enum: ["allow", "deny_deprovisioned", "deny_not_provisioned", "ambiguous"]),
             "reason": FieldDoc(
                 "Why the login was not allowed; absent for allow.",
-                enum: ["not_provisioned", "deprovisioned", "inactive", "ambiguous", "claim_missing", "invalid_claim", "domain_not_allowed"]),
+                enum: [
+                    "not_provisioned", "deprovisioned", "inactive", "connection_disabled", "ambiguous", "claim_missing", "invalid_claim",
+                    "domain_not_allowed",
+                ]),
             "lookedUp": FieldDoc("The value that was looked up."),
             "candidates": FieldDoc("For ambiguous: the ids of every match."),
         ]

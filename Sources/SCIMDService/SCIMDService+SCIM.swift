@@ -38,8 +38,8 @@ extension SCIMDService {
         let result: SCIMHandle.Result
         let connectionId: String?
         switch authenticate(request, params: params) {
-        case .refused(let refusal):
-            (result, connectionId) = (refusal, nil)
+        case .refused(let refusal, let refusedFor):
+            (result, connectionId) = (refusal, refusedFor)
         case .accepted(let record):
             guard let response = executeImmediately(request, connectionId: record.id) else { return nil }
             _ = connectionsLoggedSinceMaintenance.withLockedValue { $0.insert(record.id) }
@@ -85,8 +85,8 @@ extension SCIMDService {
     /// Authenticates and serves; also returns the connection it was served for (nil when refused).
     private nonisolated func serve(_ request: SCIMRequest, params: SCIMHandle.Params, canHold: Bool) async -> (SCIMHandle.Result, String?) {
         switch authenticate(request, params: params) {
-        case .refused(let refusal):
-            return (refusal, nil)
+        case .refused(let refusal, let connectionId):
+            return (refusal, connectionId)
         case .accepted(let authenticated):
             let settings = settings(of: authenticated)
             return (await serve(authenticated: authenticated, settings: settings, request: request, params: params, canHold: canHold), authenticated.id)
@@ -96,8 +96,9 @@ extension SCIMDService {
     /// Whom a SCIM request is served for, or its refusal.
     private enum Authentication {
         case accepted(ConnectionRecord)
-        /// 404 (an unknown `connection`), 401 or 403; the refusal is logged.
-        case refused(SCIMHandle.Result)
+        /// 404 (an unknown `connection`), 401 or 403; the refusal is logged. `connectionId`: the
+        /// connection it was for, when known (a disabled one).
+        case refused(SCIMHandle.Result, connectionId: String?)
     }
 
     /// Authenticates a SCIM request by its bearer token, or by `connection` when it sends none.
@@ -106,7 +107,9 @@ extension SCIMDService {
         if let named = params.connection {
             guard let record = try? connection(named: named) else {
                 let error = SCIMError.notFound("no connection with id or name '\(named)'")
-                return .refused(.init(status: 404, headers: ["Content-Type": "application/scim+json"], body: JSONSerializer.string(error.body), changes: []))
+                return .refused(
+                    .init(status: 404, headers: ["Content-Type": "application/scim+json"], body: JSONSerializer.string(error.body), changes: []),
+                    connectionId: nil)
             }
             if request.headers["authorization"] != nil {
                 // A token, when sent, must be valid and be that connection's: `connection` never
@@ -137,18 +140,22 @@ extension SCIMDService {
                 "reason": "\(failure.reason)", "method": "\(request.method)", "path": "\(request.path)", "requestId": "\(request.requestId)",
             ]
             if let named = params.connection { metadata["connection"] = "\(named)" }
+            if case .disabled(let connectionId) = failure { metadata["connection"] = "\(connectionId)" }
             if let remote = Self.remote(request) { metadata["remote"] = "\(remote)" }
             logger.notice("SCIM request refused", metadata: metadata)
             var headers = ["Content-Type": "application/scim+json"]
             if status == 401 { headers["WWW-Authenticate"] = "Bearer realm=\"scimd\"" }
             let error = SCIMError(status: status, scimType: nil, detail: detail)
+            var refusedFor: String? = nil
             if case .disabled(let connectionId) = failure {
                 // The connection is known: its request log shows that its IdP still calls (what
                 // `scimctl requests` and the dashboard's chart count), as for any other refusal.
                 let draft = RequestLogDraft(request: request, connectionId: connectionId, at: clock.now())
                 log(draft.record(for: SCIMResponse(error: error)))
+                refusedFor = connectionId
             }
-            return .refused(.init(status: status, headers: headers, body: JSONSerializer.string(error.body), changes: []))
+            return .refused(
+                .init(status: status, headers: headers, body: JSONSerializer.string(error.body), changes: []), connectionId: refusedFor)
         }
     }
 

@@ -108,9 +108,13 @@ extension SCIMDService {
                 lookedUp: lookedUp, user: nil, candidates: nil, reason: deleted ? "deprovisioned" : "not_provisioned")
         }
         let user = try await ssoUser(record)
+        // A disabled connection fails closed: its IdP's SCIM calls are refused, so a user the
+        // customer deactivated since would still read active here. The user is still named, so
+        // the application can say why.
+        let reason = !user.active ? "inactive" : connection.disabled ? "connection_disabled" : nil
         return .init(
-            verdict: user.active ? "allow" : "deny_deprovisioned", connection: connectionId, strategy: strategy, lookedUp: lookedUp,
-            user: user, candidates: nil, reason: user.active ? nil : "inactive")
+            verdict: reason == nil ? "allow" : "deny_deprovisioned", connection: connectionId, strategy: strategy, lookedUp: lookedUp,
+            user: user, candidates: nil, reason: reason)
     }
 
     private func ssoUser(_ record: ResourceRecord) async throws -> SSOUser {

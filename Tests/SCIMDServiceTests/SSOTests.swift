@@ -48,6 +48,22 @@ import Testing
         #expect(unknown.verdict == "deny_not_provisioned")
     }
 
+    /// A disabled connection's IdP can no longer deactivate anyone, so its active users are
+    /// denied too, named, with the reason; enabled again, they are allowed.
+    @Test func aDisabledConnectionFailsClosed() async throws {
+        let (f, _, ids) = try await setup()
+        _ = try await f.service.updateConnection(.init(connection: "Acme", disabled: true))
+        let ada = try await resolve(f, ["email": "ada@example.com"])
+        #expect(ada.verdict == "deny_deprovisioned")
+        #expect(ada.reason == "connection_disabled")
+        #expect(ada.user?.id == ids["ada"])
+        let bob = try await resolve(f, ["email": "bob@example.com"])
+        #expect(bob.reason == "inactive", "an inactive user stays inactive")
+        #expect(try await resolve(f, ["email": "mallory@example.com"]).verdict == "deny_not_provisioned")
+        _ = try await f.service.updateConnection(.init(connection: "Acme", disabled: false))
+        #expect(try await resolve(f, ["email": "ada@example.com"]).verdict == "allow")
+    }
+
     @Test(arguments: [
         ("sub_userName", ["sub": JSONValue.string("ada@example.com")]),
         ("sub_externalId", ["sub": .string("ext-ada")]),
