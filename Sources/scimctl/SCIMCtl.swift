@@ -287,7 +287,8 @@ struct Connections: AsyncParsableCommand {
                 domains: clearDomains ? [] : (domains.isEmpty ? nil : domains))
             let c = try await options.withClient { try await $0.updateConnection(params) }
             if options.json { return try options.printJSON(c) }
-            print("Updated \(c.name) (\(c.id))\(c.disabled ? ": disabled" : "").")
+            // A disabled connection says so whatever changed; enabling it says so too.
+            print("Updated \(c.name) (\(c.id))\(c.disabled ? ": disabled" : (enable ? ": enabled" : "")).")
             // Echo what was changed, as it now stands.
             if sso != nil { print("SSO matching: \(c.sso.kind)") }
             if confirmMode != nil { print("Confirm mode: \(c.confirmMode ? "on" : "off") (held changes wait \(c.commitTimeoutSeconds) s)") }

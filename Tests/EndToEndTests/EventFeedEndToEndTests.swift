@@ -151,6 +151,15 @@ import Testing
         #expect(link.status == 0, "\(link.stderr)")
         let json = try runTool("scimctl", ["sso", "resolve", "SSO", "--claim", "email=sso@example.com", "--json"], environment: env)
         #expect(try JSONParser().parse(json.stdout)["user"]?["appUserId"] == "app-42")
+        // A disabled connection fails closed, and says why; enabled again, the login is allowed.
+        let disable = try runTool("scimctl", ["connections", "update", "SSO", "--disable"], environment: env)
+        #expect(disable.stdout.contains(": disabled."), "\(disable.stdout)")
+        let closed = try runTool("scimctl", ["sso", "resolve", "SSO", "--claim", "email=sso@example.com"], environment: env)
+        #expect(closed.status != 0)
+        #expect(closed.stdout.contains("deny_deprovisioned") && closed.stdout.contains("connection_disabled"), "\(closed.stdout)")
+        let enable = try runTool("scimctl", ["connections", "update", "SSO", "--enable"], environment: env)
+        #expect(enable.stdout.contains(": enabled."), "\(enable.stdout)")
+        #expect(try runTool("scimctl", ["sso", "resolve", "SSO", "--claim", "email=sso@example.com"], environment: env).status == 0)
         // Confirm mode through the real socket: held, then committed.
         let update = try runTool("scimctl", ["connections", "update", "SSO", "--confirm-mode"], environment: env)
         #expect(update.status == 0, "\(update.stderr)")
