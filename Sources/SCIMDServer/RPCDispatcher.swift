@@ -51,12 +51,18 @@ public struct RPCDispatcher: Sendable {
     public mutating func register<M: RPCMethod>(
         _ method: M.Type, _ body: @escaping @Sendable (M.Params) async throws -> M.Result
     ) {
+        // Walked once, at the method's first call rather than here: the names `M.Params` decodes,
+        // plus its deprecated ones. Walking all of them at registration was half of a cold start.
+        register(method, accepted: ComputedOnce { M.acceptedParamNames }, body)
+    }
+
+    /// ``register(_:_:)`` with the method's accepted param names, shared with its synchronous handler.
+    private mutating func register<M: RPCMethod>(
+        _ method: M.Type, accepted: ComputedOnce<Set<String>>, _ body: @escaping @Sendable (M.Params) async throws -> M.Result
+    ) {
         precondition(handlers[M.name] == nil, "\(M.name) registered twice")
         methods.append(method)
         let logger = self.logger
-        // Walked once, at the method's first call rather than here: the names `M.Params` decodes,
-        // plus its deprecated ones. Walking all of them at registration was half of a cold start.
-        let accepted = ComputedOnce { M.acceptedParamNames }
         handlers[M.name] = { params in
             do {
                 let decoded = try Self.decode(M.self, params, accepted: accepted)
@@ -90,9 +96,9 @@ public struct RPCDispatcher: Sendable {
         _ method: M.Type, when mayAnswer: @escaping @Sendable (JSONValue?) -> Bool,
         attempt: @escaping @Sendable (M.Params) throws -> M.Result?, otherwise body: @escaping @Sendable (M.Params) async throws -> M.Result
     ) {
-        register(method, body)
-        let logger = self.logger
         let accepted = ComputedOnce { M.acceptedParamNames }
+        register(method, accepted: accepted, body)
+        let logger = self.logger
         synchronousHandlers[M.name] = { params in
             guard mayAnswer(params) else { return nil }
             do {

@@ -213,16 +213,11 @@ public final class SCIMHTTPServer: Service, Sendable {
     func answerImmediately(_ head: HTTPRequestHead) -> (HTTPResponseHead, ByteBuffer?)? {
         let started = ContinuousClock.now
         let result: SCIMHandle.Result
-        if let isHealthy, let health = Self.healthz(head, isHealthy: isHealthy) {
-            result = health
-        } else {
-            switch translator.params(for: head, body: nil) {
-            case .success(let params):
-                guard let immediate = immediateEngine?(params) else { return nil }
-                result = immediate
-            case .failure(let error):
-                result = Self.unserved(error, head: head)
-            }
+        switch triage(head, body: nil) {
+        case .answered(let answered): result = answered
+        case .engine(let params):
+            guard let immediate = immediateEngine?(params) else { return nil }
+            result = immediate
         }
         let response = translator.response(result, version: head.version, closing: !head.isKeepAlive)
         metrics?.httpResponse(status: result.status)
@@ -298,10 +293,27 @@ public final class SCIMHTTPServer: Service, Sendable {
 
     /// The engine's answer, or the listener's own SCIM error for a request it cannot hand over.
     private func respond(to head: HTTPRequestHead, body: ByteBuffer?) async -> SCIMHandle.Result {
-        if let isHealthy, let result = Self.healthz(head, isHealthy: isHealthy) { return result }
+        switch triage(head, body: body) {
+        case .answered(let result): return result
+        case .engine(let params): return await engine(params)
+        }
+    }
+
+    /// What a complete request becomes before any engine sees it.
+    enum Triage {
+        /// Answered by the listener itself: `/healthz`, or a request it cannot hand over.
+        case answered(SCIMHandle.Result)
+        /// For the engine.
+        case engine(SCIMHandle.Params)
+    }
+
+    /// Sorts a request into what the listener answers itself and what goes to an engine; the
+    /// task's path and ``answerImmediately(_:)`` share it.
+    func triage(_ head: HTTPRequestHead, body: ByteBuffer?) -> Triage {
+        if let isHealthy, let result = Self.healthz(head, isHealthy: isHealthy) { return .answered(result) }
         switch translator.params(for: head, body: body) {
-        case .success(let params): return await engine(params)
-        case .failure(let error): return Self.unserved(error, head: head)
+        case .success(let params): return .engine(params)
+        case .failure(let error): return .answered(Self.unserved(error, head: head))
         }
     }
 
