@@ -19,9 +19,15 @@ extension SCIMDService {
     /// `scheme`: what `meta.location` and `Location` use when the request has no
     /// `X-Forwarded-Proto`: `https` behind a web tier (`scim.handle`), `http` from scimd's own
     /// HTTP listener.
-    public nonisolated func handleSCIM(_ params: SCIMHandle.Params, canHold: Bool = true, scheme: String = "https") async -> SCIMHandle.Result {
+    ///
+    /// `peer`: the TCP client's IP address when scimd's own HTTP listener received the request
+    /// (nil from `scim.handle`), named as `remote` in the access log and the refusal log when no
+    /// forwarding header (`X-Forwarded-For`, `X-Real-IP`) names the client.
+    public nonisolated func handleSCIM(
+        _ params: SCIMHandle.Params, canHold: Bool = true, scheme: String = "https", peer: String? = nil
+    ) async -> SCIMHandle.Result {
         let started = ContinuousClock.now
-        let request = SCIMRequest(params, basePath: configuration.scimBasePath, scheme: scheme)
+        let request = SCIMRequest(params, basePath: configuration.scimBasePath, scheme: scheme, peer: peer)
         let (result, connectionId) = await serve(request, params: params, canHold: canHold)
         return finish(result, request: request, connectionId: connectionId, started: started)
     }
@@ -29,10 +35,10 @@ extension SCIMDService {
     /// `scim.handle` answered without waiting, on the event loop that read the call, when it can
     /// be (see ``SCIMEndpoint/handleImmediately(_:)``): a GET that an index or list order serves
     /// from a connection in memory, or any request refused before it reaches the data. Returns nil
-    /// when ``handleSCIM(_:canHold:scheme:)`` must serve it; nothing is logged or counted then.
-    public nonisolated func handleSCIMImmediately(_ params: SCIMHandle.Params, scheme: String = "https") -> SCIMHandle.Result? {
+    /// when ``handleSCIM(_:canHold:scheme:peer:)`` must serve it; nothing is logged or counted then.
+    public nonisolated func handleSCIMImmediately(_ params: SCIMHandle.Params, scheme: String = "https", peer: String? = nil) -> SCIMHandle.Result? {
         let started = ContinuousClock.now
-        let request = SCIMRequest(params, basePath: configuration.scimBasePath, scheme: scheme)
+        let request = SCIMRequest(params, basePath: configuration.scimBasePath, scheme: scheme, peer: peer)
         // Only reads: a change waits for its commit.
         guard request.method == "GET" else { return nil }
         let result: SCIMHandle.Result
@@ -69,17 +75,20 @@ extension SCIMDService {
                 "ms": "\((milliseconds * 100).rounded() / 100)", "requestId": "\(request.requestId)",
             ]
             if let connectionId { metadata["connection"] = "\(connectionId)" }
+            if let remote = Self.remote(request) { metadata["remote"] = "\(remote)" }
             if let action = result.actionRequired { metadata["held"] = "\(action.action)" }
             logger.info("SCIM request", metadata: metadata)
         }
         return result
     }
 
-    /// Where a remote client is, as far as scim.handle can tell (the application forwards the
-    /// request; its proxy headers say who sent it), for refusal logs.
+    /// Where the client is, for the access and refusal logs: the first `X-Forwarded-For` entry or
+    /// `X-Real-IP` (through `scim.handle` the application forwards its proxy's headers; the HTTP
+    /// listener passes them only under `--http-trust-forwarded`), else the TCP peer of the HTTP
+    /// listener. nil through `scim.handle` without forwarding headers.
     static func remote(_ request: SCIMRequest) -> String? {
         request.headers["x-forwarded-for"]?.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) }
-            ?? request.headers["x-real-ip"]
+            ?? request.headers["x-real-ip"] ?? request.peer
     }
 
     /// Authenticates and serves; also returns the connection it was served for (nil when refused).

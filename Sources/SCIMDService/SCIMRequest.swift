@@ -28,9 +28,14 @@ struct SCIMRequest: Sendable {
     /// listener. A parameter of the door, not a header: the request log shows the headers the
     /// client sent, and the listener adding one confused readers of the log.
     var scheme: String
+    /// The IP address of the TCP client, when scimd's own HTTP listener received the request;
+    /// nil through `scim.handle` (whose peer is the application, not the IdP). What the refusal
+    /// log names as `remote` when no forwarding header says more.
+    var peer: String?
 
-    init(_ params: SCIMHandle.Params, basePath: String, scheme: String = "https") {
+    init(_ params: SCIMHandle.Params, basePath: String, scheme: String = "https", peer: String? = nil) {
         self.scheme = scheme
+        self.peer = peer
         method = params.method.utf8.contains(where: { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") || $0 >= 0x80 })
             ? params.method.uppercased() : params.method
         var full = params.path

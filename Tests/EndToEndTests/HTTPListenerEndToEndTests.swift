@@ -88,6 +88,14 @@ import Testing
         let refused = try client.exchange(HTTPTestRequest(.GET, "/scim/v2/Users"))
         #expect(refused.status == 401)
         #expect(refused[header: "WWW-Authenticate"] == #"Bearer realm="scimd""#)
+        // The refusal names the client: the TCP peer, not what an untrusted client claims to be.
+        let spoofing = try client.exchange(
+            HTTPTestRequest(.POST, "/scim/v2/Users", headers: [("Authorization", "Bearer guess"), ("X-Forwarded-For", "203.0.113.66"), ("X-Real-IP", "203.0.113.66")], body: createUser("x@example.com")))
+        #expect(spoofing.status == 401)
+        let refusals = daemon.log.split(separator: "\n").filter { $0.contains("SCIM request refused") }
+        #expect(refusals.count == 2, "\(daemon.log)")
+        #expect(refusals.allSatisfy { $0.contains("remote=127.0.0.1") }, "\(refusals)")
+        #expect(!daemon.log.contains("203.0.113.66"))
         let wrongMethod = try client.exchange(HTTPTestRequest(.DELETE, "/scim/v2/Users", headers: auth))
         #expect(wrongMethod.status == 405)
         #expect(wrongMethod[header: "Allow"] == "GET, POST")

@@ -11,7 +11,7 @@ import Testing
     func channel() throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(
-            HTTPImmediateAnswerer { head in
+            HTTPImmediateAnswerer { head, _ in
                 guard head.uri.hasPrefix("/now") else { return nil }
                 var headers = HTTPHeaders()
                 headers.add(name: "Content-Length", value: "\(head.uri.utf8.count)")

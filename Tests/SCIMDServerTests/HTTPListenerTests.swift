@@ -60,7 +60,7 @@ import Testing
         // sanitizer on a loaded machine the default 5 s ran out first and closed it outright.
         let server = SCIMHTTPServer(
             configuration: .init(address: .tcp(host: "127.0.0.1", port: 0), shutdownGracePeriod: .seconds(120)),
-            engine: { await engine.handle($0) }, logger: Logger(label: "test"), onReady: { readyContinuation.yield($0) })
+            engine: { params, _ in await engine.handle(params) }, logger: Logger(label: "test"), onReady: { readyContinuation.yield($0) })
         let group = ServiceGroup(configuration: .init(services: [server], logger: Logger(label: "test")))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -102,7 +102,7 @@ import Testing
         let (ready, readyContinuation) = AsyncStream<String>.makeStream()
         let server = SCIMHTTPServer(
             configuration: .init(address: .tcp(host: "127.0.0.1", port: 0), shutdownGracePeriod: .milliseconds(100)),
-            engine: { await engine.handle($0) }, logger: Logger(label: "test"), onReady: { readyContinuation.yield($0) })
+            engine: { params, _ in await engine.handle(params) }, logger: Logger(label: "test"), onReady: { readyContinuation.yield($0) })
         let group = ServiceGroup(configuration: .init(services: [server], logger: Logger(label: "test")))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -128,7 +128,7 @@ import Testing
         let (ready, readyContinuation) = AsyncStream<String>.makeStream()
         let server = SCIMHTTPServer(
             configuration: .init(address: .tcp(host: "127.0.0.1", port: 0), headerTimeout: .seconds(1), bodyTimeout: .seconds(1)),
-            engine: { await engine.handle($0) }, logger: Logger(label: "test"), onReady: { readyContinuation.yield($0) })
+            engine: { params, _ in await engine.handle(params) }, logger: Logger(label: "test"), onReady: { readyContinuation.yield($0) })
         let group = ServiceGroup(configuration: .init(services: [server], logger: Logger(label: "test")))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -163,14 +163,14 @@ import Testing
         let result = await engine(
             .init(
                 method: "POST", path: "/scim/v2/Users", headers: ["authorization": "Bearer \(created.token)"],
-                body: #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"held@example.com"}"#))
+                body: #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"held@example.com"}"#), "127.0.0.1")
         #expect(result.status == 501)
         #expect(result.actionRequired == nil)
         let body = try JSONParser().parse(result.body ?? "")
         #expect(body["detail"]?.stringValue?.contains("confirm mode") == true)
         let pending = try await store.readDatabase { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pendingCommit") }
         #expect(pending == 0)
-        let list = await engine(.init(method: "GET", path: "/scim/v2/Users", headers: ["authorization": "Bearer \(created.token)"]))
+        let list = await engine(.init(method: "GET", path: "/scim/v2/Users", headers: ["authorization": "Bearer \(created.token)"]), nil)
         #expect(try JSONParser().parse(list.body ?? "")["totalResults"] == 0)
         // The request log records the 501 the IdP got, not the hold it never saw.
         let logged = try await service.listRequests(.init(connection: "Held", method: "POST"))
@@ -181,7 +181,7 @@ import Testing
         let served = await engine(
             .init(
                 method: "POST", path: "/scim/v2/Users", headers: ["authorization": "Bearer \(created.token)"],
-                body: #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"held@example.com"}"#))
+                body: #"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"held@example.com"}"#), "127.0.0.1")
         #expect(served.status == 201)
         #expect(served.changes.count == 1)
     }

@@ -102,12 +102,15 @@ import Testing
         let sent: [(String, String)] = [
             ("Host", "127.0.0.1:8080"), ("X-Forwarded-Host", "evil.example"), ("X-Forwarded-Proto", "https"),
             ("X-Forwarded-For", "203.0.113.9"), ("X-Forwarded-Port", "443"), ("Forwarded", "for=203.0.113.9;proto=https"),
+            ("X-Real-IP", "203.0.113.9"),
         ]
         let untrusted = try params(head(.GET, "/scim/v2/Users", sent)).headers ?? [:]
         #expect(untrusted["x-forwarded-host"] == nil)
         #expect(untrusted["x-forwarded-for"] == nil)
         #expect(untrusted["x-forwarded-port"] == nil)
         #expect(untrusted["forwarded"] == nil)
+        // Else a client could name any address as itself in the refusal log.
+        #expect(untrusted["x-real-ip"] == nil)
         // Stripped, and none added: the engine learns the listener's scheme (http) apart from
         // the headers, so the request log shows only what the client sent.
         #expect(untrusted["x-forwarded-proto"] == nil)
@@ -121,12 +124,13 @@ import Testing
                 .GET, "/scim/v2/Users",
                 [
                     ("Host", "127.0.0.1:8080"), ("X-Forwarded-Host", "scim.example.com, proxy2.internal"),
-                    ("X-Forwarded-Proto", "https, http"), ("X-Forwarded-For", "203.0.113.9, 10.0.0.2"),
+                    ("X-Forwarded-Proto", "https, http"), ("X-Forwarded-For", "203.0.113.9, 10.0.0.2"), ("X-Real-IP", "203.0.113.9"),
                 ]), translator: trusting
         ).headers ?? [:]
         #expect(chained["x-forwarded-host"] == "scim.example.com")
         #expect(chained["x-forwarded-proto"] == "https")
         #expect(chained["x-forwarded-for"] == "203.0.113.9, 10.0.0.2")
+        #expect(chained["x-real-ip"] == "203.0.113.9")
         // A trusted proxy that says nothing of the scheme: no header is made up (the engine
         // then uses the listener's own scheme, http).
         let bare = try params(head(.GET, "/scim/v2/Users", [("X-Forwarded-Host", "scim.example.com")]), translator: trusting)

@@ -80,6 +80,33 @@ import Testing
         #expect(f.lines("SCIM request").last?["status"] == "401")
     }
 
+    @Test func theHTTPListenersPeerIsTheRemoteUnlessAForwardingHeaderNamesTheClient() async throws {
+        let f = try Fixture(accessLog: true)
+        let token = try await f.service.createConnection(.init(name: "Acme")).token
+        // No header: the TCP peer the HTTP listener passes, in the refusal and in the access log.
+        let refused = await f.service.handleSCIM(
+            .init(method: "GET", path: "/Users", headers: ["Authorization": "Bearer nope"]), canHold: false, scheme: "http",
+            peer: "198.51.100.7")
+        #expect(refused.status == 401)
+        #expect(f.lines("SCIM request refused").last?["remote"] == "198.51.100.7")
+        #expect(f.lines("SCIM request").last?["remote"] == "198.51.100.7")
+        // Answered in place (a GET the index serves): the same.
+        let served = f.service.handleSCIMImmediately(
+            .init(method: "GET", path: "/Users?filter=userName%20eq%20%22x%22", headers: ["Authorization": "Bearer \(token)"]),
+            scheme: "http", peer: "198.51.100.8")
+        #expect(served?.status == 200)
+        #expect(f.lines("SCIM request").last?["remote"] == "198.51.100.8")
+        // A forwarding header (which the listener passes only from a trusted proxy) names the client.
+        _ = await f.service.handleSCIM(
+            .init(method: "GET", path: "/Users", headers: ["Authorization": "Bearer nope", "X-Real-IP": "203.0.113.10"]), canHold: false,
+            scheme: "http", peer: "10.0.0.2")
+        #expect(f.lines("SCIM request refused").last?["remote"] == "203.0.113.10")
+        // scim.handle without forwarding headers: the application is the peer, and no remote is named.
+        _ = await f.service.handleSCIM(.init(method: "GET", path: "/Users", headers: ["Authorization": "Bearer nope"]))
+        #expect(f.lines("SCIM request refused").last?["remote"] == nil)
+        #expect(f.lines("SCIM request").last?["remote"] == nil)
+    }
+
     @Test func theAccessLogCanBeOff() async throws {
         let f = try Fixture(accessLog: false)
         let token = try await f.service.createConnection(.init(name: "Acme")).token

@@ -22,14 +22,15 @@ final class HTTPImmediateAnswerer: ChannelDuplexHandler, RemovableChannelHandler
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    /// Answers a complete request at once, or nil when the task must (see ``SCIMHTTPServer/answerImmediately(_:)``).
-    private let answer: (HTTPRequestHead) -> (HTTPResponseHead, ByteBuffer?)?
+    /// Answers a complete request from the client at an address at once, or nil when the task
+    /// must (see ``SCIMHTTPServer/answerImmediately(_:peer:)``).
+    private let answer: (HTTPRequestHead, SocketAddress?) -> (HTTPResponseHead, ByteBuffer?)?
     /// A `GET` head held until its end comes.
     private var held: HTTPRequestHead?
     /// The task is answering a request: everything goes to it until its response's end.
     private(set) var taskBusy = false
 
-    init(answer: @escaping (HTTPRequestHead) -> (HTTPResponseHead, ByteBuffer?)?) {
+    init(answer: @escaping (HTTPRequestHead, SocketAddress?) -> (HTTPResponseHead, ByteBuffer?)?) {
         self.answer = answer
     }
 
@@ -61,7 +62,7 @@ final class HTTPImmediateAnswerer: ChannelDuplexHandler, RemovableChannelHandler
                 return
             }
             held = nil
-            if context.channel.isWritable, let (responseHead, body) = answer(head) {
+            if context.channel.isWritable, let (responseHead, body) = answer(head, context.remoteAddress) {
                 context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
                 if var body {
                     while body.readableBytes > 0, let slice = body.readSlice(length: min(body.readableBytes, 65_536)) {

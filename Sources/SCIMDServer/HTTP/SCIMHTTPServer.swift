@@ -70,11 +70,12 @@ public final class SCIMHTTPServer: Service, Sendable {
         }
     }
 
-    /// Serves one SCIM request; never throws (SCIM failures are SCIM responses).
-    public typealias Engine = @Sendable (SCIMHandle.Params) async -> SCIMHandle.Result
+    /// Serves one SCIM request; never throws (SCIM failures are SCIM responses). `peer`: the TCP
+    /// client's IP address (nil on a Unix socket), for the engine's logs.
+    public typealias Engine = @Sendable (_ params: SCIMHandle.Params, _ peer: String?) async -> SCIMHandle.Result
     /// Serves one SCIM request at once, on the event loop that read it, or returns nil when
-    /// ``Engine`` must (``SCIMDService/handleSCIMImmediately(_:scheme:)``). It must not block.
-    public typealias ImmediateEngine = @Sendable (SCIMHandle.Params) -> SCIMHandle.Result?
+    /// ``Engine`` must (``SCIMDService/handleSCIMImmediately(_:scheme:peer:)``). It must not block.
+    public typealias ImmediateEngine = @Sendable (_ params: SCIMHandle.Params, _ peer: String?) -> SCIMHandle.Result?
 
     let configuration: Configuration
     let translator: SCIMHTTPTranslator
@@ -119,18 +120,19 @@ public final class SCIMHTTPServer: Service, Sendable {
     /// The engine behind `scim.handle`, for HTTP. A connection in confirm mode cannot be served
     /// here: confirm mode needs the application to answer `scim.commit`/`scim.reject` before the IdP
     /// gets its response, and over this door there is no application in between. Such a change is
-    /// answered with a SCIM 501 naming the reason (``SCIMDService/handleSCIM(_:canHold:scheme:)``):
+    /// answered with a SCIM 501 naming the reason (``SCIMDService/handleSCIM(_:canHold:scheme:peer:)``):
     /// nothing is held or applied, and both logs record the 501 the IdP got. Locations use plain
     /// http, the scheme this listener speaks, unless a trusted proxy's `X-Forwarded-Proto` says
-    /// otherwise.
+    /// otherwise. The logs name the TCP peer as the client unless a trusted proxy's
+    /// `X-Forwarded-For` names another.
     public static func engine(_ service: SCIMDService) -> Engine {
-        { params in await service.handleSCIM(params, canHold: false, scheme: "http") }
+        { params, peer in await service.handleSCIM(params, canHold: false, scheme: "http", peer: peer) }
     }
 
     /// ``engine(_:)`` without waiting, for the reads that need none. (A read is never held for
     /// confirmation, so confirm mode does not matter here.)
     public static func immediateEngine(_ service: SCIMDService) -> ImmediateEngine {
-        { params in service.handleSCIMImmediately(params, scheme: "http") }
+        { params, peer in service.handleSCIMImmediately(params, scheme: "http", peer: peer) }
     }
 
     /// Listens and serves until graceful shutdown; throws a ``ListenError`` when it cannot listen.
@@ -193,7 +195,7 @@ public final class SCIMHTTPServer: Service, Sendable {
     private func bind() async throws -> NIOAsyncChannel<Admission<Connection>, Never> {
         var answerer: (@Sendable () -> any ChannelHandler)? = nil
         if immediateEngine != nil {
-            answerer = { HTTPImmediateAnswerer(answer: { head in self.answerImmediately(head) }) }
+            answerer = { HTTPImmediateAnswerer(answer: { head, peer in self.answerImmediately(head, peer: peer) }) }
         }
         return try await HTTPListenerSocket.bind(
             .init(
@@ -209,14 +211,14 @@ public final class SCIMHTTPServer: Service, Sendable {
 
     /// The response to a complete `GET` without a body when it needs no waiting: `/healthz`, a
     /// request the translator refuses, or what ``immediateEngine`` answers; nil otherwise. Counted
-    /// and logged as the task's responses are.
-    func answerImmediately(_ head: HTTPRequestHead) -> (HTTPResponseHead, ByteBuffer?)? {
+    /// and logged as the task's responses are. `peer`: the client's address.
+    func answerImmediately(_ head: HTTPRequestHead, peer: SocketAddress?) -> (HTTPResponseHead, ByteBuffer?)? {
         let started = ContinuousClock.now
         let result: SCIMHandle.Result
         switch triage(head, body: nil) {
         case .answered(let answered): result = answered
         case .engine(let params):
-            guard let immediate = immediateEngine?(params) else { return nil }
+            guard let immediate = immediateEngine?(params, peer?.ipAddress) else { return nil }
             result = immediate
         }
         let response = translator.response(result, version: head.version, closing: !head.isKeepAlive)
@@ -265,7 +267,7 @@ public final class SCIMHTTPServer: Service, Sendable {
                         try await outbound.write(.head(HTTPResponseHead(version: version, status: .continue)))
                     case .serve(let head, let body):
                         let started = ContinuousClock.now
-                        let result = await respond(to: head, body: body)
+                        let result = await respond(to: head, body: body, peer: connection.channel.remoteAddress)
                         let (responseHead, responseBody) = translator.response(result, version: head.version, closing: !head.isKeepAlive)
                         try await write(responseHead, responseBody, to: outbound)
                         metrics?.httpResponse(status: result.status)
@@ -292,10 +294,10 @@ public final class SCIMHTTPServer: Service, Sendable {
     }
 
     /// The engine's answer, or the listener's own SCIM error for a request it cannot hand over.
-    private func respond(to head: HTTPRequestHead, body: ByteBuffer?) async -> SCIMHandle.Result {
+    private func respond(to head: HTTPRequestHead, body: ByteBuffer?, peer: SocketAddress?) async -> SCIMHandle.Result {
         switch triage(head, body: body) {
         case .answered(let result): return result
-        case .engine(let params): return await engine(params)
+        case .engine(let params): return await engine(params, peer?.ipAddress)
         }
     }
 
@@ -308,7 +310,7 @@ public final class SCIMHTTPServer: Service, Sendable {
     }
 
     /// Sorts a request into what the listener answers itself and what goes to an engine; the
-    /// task's path and ``answerImmediately(_:)`` share it.
+    /// task's path and ``answerImmediately(_:peer:)`` share it.
     func triage(_ head: HTTPRequestHead, body: ByteBuffer?) -> Triage {
         if let isHealthy, let result = Self.healthz(head, isHealthy: isHealthy) { return .answered(result) }
         switch translator.params(for: head, body: body) {

@@ -15,8 +15,8 @@ import SCIMModel
 public struct SCIMHTTPTranslator: Sendable {
     /// The SCIM base path (`/scim/v2`); requests outside it get a SCIM 404 without reaching the engine.
     public var basePath: String
-    /// Believe `X-Forwarded-For/-Proto/-Host` (and `Forwarded`) from the client: only behind a
-    /// reverse proxy that sets them. Otherwise they are removed before the engine sees them.
+    /// Believe `X-Forwarded-For/-Proto/-Host` (and `Forwarded`, `X-Real-IP`) from the client: only
+    /// behind a reverse proxy that sets them. Otherwise they are removed before the engine sees them.
     public var trustForwarded: Bool
 
     /// A translator for the base path and forwarding-header policy of one listener.
@@ -60,7 +60,7 @@ public struct SCIMHTTPTranslator: Sendable {
         for (name, value) in headers {
             let key = name.lowercased()
             if Self.hopByHop.contains(key) { continue }
-            if !trustForwarded && (key.hasPrefix("x-forwarded-") || key == "forwarded") { continue }
+            if !trustForwarded && Self.isForwarding(key) { continue }
             out[key] = out[key].map { "\($0), \(value)" } ?? value
         }
         if trustForwarded {
@@ -72,6 +72,13 @@ public struct SCIMHTTPTranslator: Sendable {
             }
         }
         return out
+    }
+
+    /// Whether a (lower-cased) header name is one a proxy sets to say who the client is or how it
+    /// connected: `X-Forwarded-*`, `Forwarded` (RFC 7239) and `X-Real-IP`. From a client that is
+    /// not a trusted proxy they are whatever it chose to write, so the engine never sees them.
+    static func isForwarding(_ name: String) -> Bool {
+        name.hasPrefix("x-forwarded-") || name == "forwarded" || name == "x-real-ip"
     }
 
     /// The HTTP response for the engine's `result`. `closing` adds `Connection: close`.
