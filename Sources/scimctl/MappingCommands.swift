@@ -281,7 +281,7 @@ func resources(_ count: Int) -> String { count == 1 ? "1 resource" : "\(count) r
 /// Prints a re-mapping summary: warnings resolved/opened and values gained/lost.
 func printRemap(_ s: RemapSummary) {
     let resolved = s.warningsResolved.values.reduce(0, +), opened = s.warningsOpened.values.reduce(0, +)
-    print("\(resources(s.resources)) re-mapped in \(String(format: "%.1f", s.elapsedMilliseconds)) ms; \(s.resourcesChanged) changed.")
+    print("\(resources(s.resources)) re-mapped in \(String(format: "%.1f", s.elapsedMilliseconds)) ms; \(s.resourcesChanged) with changed values or warnings.")
     print("Warnings resolved: \(resolved)\(detail(s.warningsResolved)); opened: \(opened)\(detail(s.warningsOpened)).")
     if !s.gained.isEmpty { print("Values gained:\(detail(s.gained))") }
     if !s.lost.isEmpty { print("Values lost:\(detail(s.lost))") }

@@ -271,6 +271,8 @@ import Testing
         let add = try runTool("scimctl", ["mapping", "add-fallback", "Acme", "group", "group"], environment: env)
         #expect(add.status == 0, "\(add.stderr)")
         #expect(add.stdout.contains("Warnings resolved: 1 (group 1)"), "\(add.stdout)")  // bare sends no group either way
+        // What "changed" counts is said: here a value was gained and a warning resolved on one user.
+        #expect(add.stdout.contains("; 1 with changed values or warnings."), "\(add.stdout)")
         let show = try runTool("scimctl", ["users", "show", "Acme", "m@example.com"], environment: env)
         #expect(show.stdout.contains("Open warnings (0)"))
         #expect(show.stdout.contains("Managers"))
