@@ -28,12 +28,7 @@ extension StoreReader {
                 WHERE connectionId = ? AND at >= ? GROUP BY minute
                 """, arguments: [connectionId, since])
         for row in minutes {
-            let minute = (row[0] as Int64) * RequestCounts.minute
-            let (requests, errors) = (row[1] as Int, row[2] as Int)
-            counts.byMinute[minute] = (requests, errors)
-            let hour = RequestCounts.start(of: minute, unit: RequestCounts.hour)
-            counts.byHour[hour, default: (0, 0)].requests += requests
-            counts.byHour[hour, default: (0, 0)].errors += errors
+            counts.add(minute: (row[0] as Int64) * RequestCounts.minute, requests: row[1] as Int, errors: row[2] as Int)
         }
         if let last = try Row.fetchOne(
             db, sql: "SELECT id, at, status FROM requestLog WHERE connectionId = ? ORDER BY id DESC LIMIT 1", arguments: [connectionId])

@@ -43,6 +43,27 @@ import Testing
         #expect(counts.hour(RequestCounts.start(of: newest, unit: Self.hour) - 100 * Self.hour) == (60, 0))
     }
 
+    @Test func bucketsStaySortedWhenAnEarlierMinuteArrivesAndAreTwelveBytesEach() {
+        #expect(MemoryLayout<CountBuckets.Bucket>.stride == 12)
+        var buckets = CountBuckets(length: 60_000)
+        // In commit order, then a clock that stepped back two minutes, then one before them all.
+        for (at, requests, errors) in [(600_000, 1, 0), (600_500, 2, 1), (720_000, 1, 1), (601_000, 1, 0), (480_000, 4, 0), (0, 1, 0)] {
+            buckets.add(at: Milliseconds(at), requests: requests, errors: errors)
+        }
+        #expect(buckets.buckets.map(\.unit) == [0, 8, 10, 12])
+        #expect(buckets.counts(at: 600_000) == (4, 1))
+        #expect(buckets.counts(at: 659_999) == (4, 1), "any time in the minute")
+        #expect(buckets.counts(at: 660_000) == (0, 0))
+        #expect(buckets.total(from: 540_000) == (5, 2))
+        #expect(buckets.total(from: 0) == (10, 2))
+        #expect(buckets.total(from: 780_000) == (0, 0))
+        buckets.removeAll(before: 600_000)
+        #expect(buckets.buckets.map(\.unit) == [10, 12])
+        // A count saturates rather than wrapping around.
+        buckets.add(at: 720_000, requests: Int(UInt32.max), errors: 0)
+        #expect(buckets.counts(at: 720_000).requests == Int(UInt32.max))
+    }
+
     @Test func aLoadCountsWhatCommittedWhileItReadAndAPruneVoidsIt() {
         let counters = RequestCounters()
         #expect(counters.beginLoad("c"))
