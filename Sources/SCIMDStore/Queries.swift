@@ -70,55 +70,18 @@ extension StoreReader {
             arguments: [connectionId, type, nameKey])
     }
 
-    /// Resources with an exact externalId (RFC 7643: caseExact). Uses the externalId index.
-    public func resources(connectionId: String, type: String, externalId: String) throws -> [ResourceRecord] {
-        // The index is named: without statistics, SQLite 3.40 plans this as a scan of the whole
-        // connection (by the (createdAt, id) index to skip the sort, or by primary key without the
-        // ORDER BY). Sorted here instead. `QueryPlanTests` checks the plans.
-        try ResourceRecord.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM resource INDEXED BY resource_externalId WHERE connectionId = ? AND resourceType = ? AND externalId = ?"),
-            arguments: [connectionId, type, externalId]
-        ).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
-    }
-
     /// Resources by ids, in stable (creation) order.
     public func resources(connectionId: String, type: String, ids: [String]) throws -> [ResourceRecord] {
         guard !ids.isEmpty else { return [] }
         let placeholders = databaseQuestionMarks(count: ids.count)
         var arguments: StatementArguments = [connectionId, type]
         arguments += StatementArguments(ids)
-        // Sorted here, not with ORDER BY, so that SQLite looks the ids up by primary key instead of
-        // walking the (createdAt, id) index.
+        // Sorted here: SQLite looks the ids up by primary key (there is no creation-order index).
         return try ResourceRecord.fetchAll(
             db,
             sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND id IN (\(placeholders))",
             arguments: arguments
         ).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
-    }
-
-    /// Number of resources of a type in a connection.
-    public func resourceCount(connectionId: String, type: String) throws -> Int {
-        try Int.fetchOne(
-            db, sql: "SELECT COUNT(*) FROM resource WHERE connectionId = ? AND resourceType = ?",
-            arguments: [connectionId, type]) ?? 0
-    }
-
-    /// A page of resources in stable order (creation time, then id).
-    public func resources(connectionId: String, type: String, offset: Int, limit: Int) throws -> [ResourceRecord] {
-        try ResourceRecord.fetchAll(
-            db,
-            sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? ORDER BY createdAt, id LIMIT ? OFFSET ?",
-            arguments: [connectionId, type, limit, offset])
-    }
-
-    /// Streams every resource of a type in stable order without holding them all in memory.
-    public func forEachResource(
-        connectionId: String, type: String, _ body: (ResourceRecord) throws -> Void
-    ) throws {
-        let cursor = try ResourceRecord.fetchCursor(
-            db, sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? ORDER BY createdAt, id",
-            arguments: [connectionId, type])
-        while let record = try cursor.next() { try body(record) }
     }
 
     // MARK: group membership

@@ -80,19 +80,4 @@ extension StoreReader {
     public func latestEventSequence() throws -> Int64 {
         try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) FROM event") ?? 0
     }
-
-    /// The next `limit` resources of a type after `(createdAt, id)` (nil: from the start), in that stable order.
-    public func resourceBatch(connectionId: String, type: String, after: (Milliseconds, String)?, limit: Int) throws -> [ResourceRecord] {
-        if let (createdAt, id) = after {
-            return try ResourceRecord.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND (createdAt, id) > (?, ?)
-                    ORDER BY createdAt, id LIMIT ?
-                    """, arguments: [connectionId, type, createdAt, id, limit])
-        }
-        return try ResourceRecord.fetchAll(
-            db, sql: "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? ORDER BY createdAt, id LIMIT ?",
-            arguments: [connectionId, type, limit])
-    }
 }

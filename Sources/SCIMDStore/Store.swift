@@ -725,6 +725,14 @@ public final class Store: Sendable {
         migrator.registerMigration("v8: re-map completion") { db in
             try db.execute(sql: "ALTER TABLE mappingVersion ADD COLUMN remappedAt INTEGER")
         }
+        // Reads are answered from memory, and a connection loads by primary key and sorts its rows
+        // itself: these two indexes served only queries nothing ran any more, yet every create
+        // updated both (the externalId one at a random page), two of the pages its commit wrote
+        // to the WAL and fsynced.
+        migrator.registerMigration("v9: drop the externalId and creation-order indexes") { db in
+            try db.execute(sql: "DROP INDEX IF EXISTS resource_externalId")
+            try db.execute(sql: "DROP INDEX IF EXISTS resource_order")
+        }
         return migrator
     }
 }

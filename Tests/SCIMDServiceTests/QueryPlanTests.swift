@@ -3,8 +3,9 @@ import GRDB
 @testable import SCIMDStore
 import Testing
 
-/// The per-request lookups must use an index, not scan a connection: SQLite's planner, without
-/// statistics, does not always pick the index one would expect (an externalId lookup once scanned).
+/// The lookups writes make in their transactions must use an index, not scan a connection:
+/// SQLite's planner, without statistics, does not always pick the index one would expect (an
+/// externalId lookup once scanned).
 @Suite struct QueryPlanTests {
     /// A fresh store in a temporary directory (the caller removes the directory).
     static func emptyStore() throws -> (Store, URL) {
@@ -21,7 +22,6 @@ import Testing
         let statements = [
             "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND id = ?",
             "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND nameKey = ?",
-            "SELECT * FROM resource INDEXED BY resource_externalId WHERE connectionId = ? AND resourceType = ? AND externalId = ?",
             "SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND id IN (?, ?)",
         ]
         let plans = try await store.readDatabase { db in
@@ -34,7 +34,7 @@ import Testing
             #expect(plan.hasPrefix("SEARCH resource USING"), "\(sql) → \(plan)")
             #expect(!plan.contains("SCAN"), "\(sql) → \(plan)")
             // The equality reaches past (connectionId, resourceType): a key, not the whole connection.
-            #expect(plan.contains("id=?") || plan.contains("nameKey=?") || plan.contains("externalId=?"), "\(sql) → \(plan)")
+            #expect(plan.contains("id=?") || plan.contains("nameKey=?"), "\(sql) → \(plan)")
         }
     }
 
@@ -79,10 +79,21 @@ import Testing
         #expect(source.contains("SELECT MAX(position) FROM groupMember WHERE connectionId = ? AND groupId = ?"))
     }
 
+    /// What a create writes besides its row: the unique `nameKey` index (its uniqueness check),
+    /// and no index that only queries nothing runs any more would read (`v9` dropped the
+    /// externalId and creation-order indexes, on a database made before it too).
+    @Test func aResourceRowCarriesOnlyTheIndexesSomethingReads() async throws {
+        let (store, directory) = try Self.emptyStore()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let indexes = try await store.readDatabase { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'resource' AND sql IS NOT NULL ORDER BY name")
+        }
+        #expect(indexes == ["resource_appUserId", "resource_inactive", "resource_nameKey", "resource_warnings"])
+    }
+
     /// The queries in `Queries.swift` are the ones checked above.
     @Test func theCheckedStatementsAreTheOnesTheStoreRuns() throws {
         let source = try String(contentsOfFile: #filePath.replacingOccurrences(of: "Tests/SCIMDServiceTests/QueryPlanTests.swift", with: "Sources/SCIMDStore/Queries.swift"), encoding: .utf8)
-        #expect(source.contains("SELECT * FROM resource INDEXED BY resource_externalId WHERE connectionId = ? AND resourceType = ? AND externalId = ?"))
         #expect(source.contains("SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND nameKey = ?"))
         #expect(source.contains("SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND id = ?"))
         #expect(source.contains("SELECT * FROM resource WHERE connectionId = ? AND resourceType = ? AND id IN ("))

@@ -89,24 +89,6 @@ import Testing
         }
     }
 
-    @Test func resourceBatchesPageInCreationOrder() async throws {
-        try await withStore { store in
-            try await store.write { db in
-                for (index, id) in ["b", "a", "c", "d"].enumerated() {
-                    // "a" and "b" share a createdAt: the id breaks the tie.
-                    try self.resource("c", "User", id, name: id, createdAt: index < 2 ? 1 : Milliseconds(index)).insertRow(db)
-                }
-            }
-            try await store.read { db throws in
-                let first = try db.resourceBatch(connectionId: "c", type: "User", after: nil, limit: 3)
-                #expect(first.map(\.id) == ["a", "b", "c"])
-                let last = try #require(first.last)
-                #expect(try db.resourceBatch(connectionId: "c", type: "User", after: (last.createdAt, last.id), limit: 3).map(\.id) == ["d"])
-                #expect(try db.resourceBatch(connectionId: "c", type: "Group", after: nil, limit: 3).isEmpty)
-            }
-        }
-    }
-
     @Test func aUniqueIndexRefusalIsRecognizedAsAConstraintViolation() async throws {
         try await withStore { store in
             try await store.write { db in try self.resource("c", "User", "u1", name: "ann", createdAt: 1).insertRow(db) }
