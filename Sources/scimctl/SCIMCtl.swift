@@ -291,7 +291,10 @@ struct Connections: AsyncParsableCommand {
             print("Updated \(c.name) (\(c.id))\(c.disabled ? ": disabled" : (enable ? ": enabled" : "")).")
             // Echo what was changed, as it now stands.
             if sso != nil { print("SSO matching: \(c.sso.kind)") }
-            if confirmMode != nil { print("Confirm mode: \(c.confirmMode ? "on" : "off") (held changes wait \(c.commitTimeoutSeconds) s)") }
+            // The hold timeout means something only while confirm mode is on.
+            if confirmMode != nil || commitTimeout != nil {
+                print("Confirm mode: " + (c.confirmMode ? "on (held changes wait \(c.commitTimeoutSeconds) s)" : "off"))
+            }
             if !c.domains.isEmpty { print("Email domains: \(c.domains.joined(separator: ", "))") } else if clearDomains { print("Email domains: none") }
         }
     }

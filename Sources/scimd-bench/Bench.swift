@@ -744,16 +744,20 @@ enum HTTPWorkload {
 
     /// A keep-alive connection that reconnects when the server closes after a response
     /// (an HTTP/1.0 server, or `Connection: close`), as any HTTP client would.
+    /// One lane's keep-alive connection, reconnecting after a response that closes it. Used only
+    /// on its lane's thread: the wire connection runs NIO's codec on the calling thread, so an
+    /// exchange costs no hop to another thread and back (``HTTPTestClient`` made two per exchange,
+    /// and its threads competed with both servers for the two cores).
     final class Connection {
         let host: String, port: Int
-        var client: HTTPTestClient
+        var client: HTTPWireConnection
         var reconnect = false
         init(host: String, port: Int) throws {
             (self.host, self.port) = (host, port)
-            client = try HTTPTestClient(host: host, port: port)
+            client = try HTTPWireConnection(host: host, port: port)
         }
         func exchange(_ request: HTTPTestRequest) throws -> HTTPTestResponse {
-            if reconnect { client = try HTTPTestClient(host: host, port: port) }
+            if reconnect { client = try HTTPWireConnection(host: host, port: port) }
             let response = try client.exchange(request)
             reconnect = response.version == .http1_0 || response[header: "connection"]?.lowercased() == "close"
             return response

@@ -172,6 +172,9 @@ import Testing
         let commitId = try #require(held.actionRequired?.commitId)
         let committed = try await daemon.client { try await $0.commitSCIM(commitId) }
         #expect(committed.status == 201)
+        // Off, it says only that: a hold timeout means nothing without confirm mode.
+        let off = try runTool("scimctl", ["connections", "update", "SSO", "--no-confirm-mode"], environment: env)
+        #expect(off.stdout.contains("Confirm mode: off") && !off.stdout.contains("wait"), "\(off.stdout)")
     }
 
     /// `--domain` through scimctl and the real daemon: a claim from another domain is refused with

@@ -41,59 +41,50 @@ public struct HTTPTestClientError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// A small blocking HTTP/1.1 client for tests: it writes requests on a plain socket (so a test
-/// can also send raw, partial, pipelined or malformed bytes) and parses responses with NIO's own
-/// `HTTPRequestEncoder` and `HTTPResponseDecoder`, run in an `EmbeddedChannel`. No HTTP is parsed by hand.
+/// One blocking HTTP/1.1 connection: requests written on a plain socket (so a caller can also
+/// send raw, partial, pipelined or malformed bytes) and responses parsed with NIO's own
+/// `HTTPRequestEncoder` and `HTTPResponseDecoder`, run in an `EmbeddedChannel`. No HTTP is parsed
+/// by hand.
 ///
-/// Every call runs on the client's own single event-loop thread (an `EmbeddedChannel` may only
-/// be used from one thread, and an async test resumes on whichever thread it likes).
-///
-/// `@unchecked Sendable`: all mutable state (`codec`, `pending`, the socket) is touched only
-/// inside ``onLoop(_:)``, i.e. on that one thread, one call at a time.
-public final class HTTPTestClient: @unchecked Sendable {
+/// Not `Sendable`: an `EmbeddedChannel` may only be used from one thread, so a connection stays on
+/// the thread that made it. The benchmark's lanes (one thread each) use it directly, with no hop
+/// per call; tests, which resume on whichever thread they like, use ``HTTPTestClient``, which keeps
+/// one on a thread of its own.
+public final class HTTPWireConnection {
     /// The socket; -1 after ``reset()``.
-    var fd: Int32
-    /// The thread every call runs on; blocking there blocks nobody else.
-    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private var fd: Int32
     /// NIO's client codec: requests go out through its encoder, received bytes through its decoder.
-    /// Created on the loop thread, used only there.
-    var codec: EmbeddedChannel!
+    private let codec: EmbeddedChannel
     /// Parts of the response being read.
-    var pending: [HTTPClientResponsePart] = []
+    private var pending: [HTTPClientResponsePart] = []
+    /// What a request's `Host` header says when the caller sets none (`127.0.0.1:8080`).
     public let host: String
     /// Seconds a receive waits before ``readResponse()`` gives up with an error saying so.
     let receiveTimeout: Int
 
     /// Connects to `host:port` (IPv4 literal); receives time out after `receiveTimeout` seconds.
-    /// The default is generous: under the thread sanitizer with the whole suite running on two
-    /// cores, an in-process listener once took longer than 20 s to answer.
     public init(host: String = "127.0.0.1", port: Int, receiveTimeout: Int = 60) throws {
-        self.host = "\(host):\(port)"
-        self.receiveTimeout = receiveTimeout
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         inet_pton(AF_INET, host, &address.sin_addr)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         let ok = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard ok == 0 else {
             let code = errno
-            // deinit runs for an initializer that throws once every property is set: mark the
-            // descriptor closed, or deinit would close its number again, by then maybe another socket's.
             close(fd)
-            fd = -1
             throw HTTPTestClientError("connect to \(host):\(port) failed: errno \(code)")
         }
-        try setUp(receiveTimeout: receiveTimeout)
+        (self.fd, self.host, self.receiveTimeout) = (fd, "\(host):\(port)", receiveTimeout)
+        codec = try Self.makeCodec()
+        setReceiveTimeout()
     }
 
     /// Connects to a Unix stream socket.
     public init(unixSocket path: String, receiveTimeout: Int = 60) throws {
-        host = "localhost"
-        self.receiveTimeout = receiveTimeout
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
@@ -106,48 +97,35 @@ public final class HTTPTestClient: @unchecked Sendable {
         }
         guard ok == 0 else {
             let code = errno
-            // deinit runs for an initializer that throws once every property is set: mark the
-            // descriptor closed, or deinit would close its number again, by then maybe another socket's.
             close(fd)
-            fd = -1
             throw HTTPTestClientError("connect to \(path) failed: errno \(code)")
         }
-        try setUp(receiveTimeout: receiveTimeout)
+        (self.fd, self.host, self.receiveTimeout) = (fd, "localhost", receiveTimeout)
+        codec = try Self.makeCodec()
+        setReceiveTimeout()
     }
 
-    private func setUp(receiveTimeout: Int) throws {
+    private static func makeCodec() throws -> EmbeddedChannel {
+        let codec = EmbeddedChannel()
+        // NIO's client handlers, with informational responses (100 Continue) passed on, not dropped.
+        try codec.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
+        try codec.pipeline.syncOperations.addHandler(
+            ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .forward)))
+        return codec
+    }
+
+    private func setReceiveTimeout() {
         var tv = timeval(tv_sec: receiveTimeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        try onLoop {
-            let codec = EmbeddedChannel()
-            // NIO's client handlers, with informational responses (100 Continue) passed on, not dropped.
-            try codec.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
-            try codec.pipeline.syncOperations.addHandler(
-                ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .forward)))
-            self.codec = codec
-        }
     }
 
     deinit {
         if fd >= 0 { close(fd) }
-        // Not syncShutdownGracefully: the last reference may be dropped on the loop's own thread.
-        group.shutdownGracefully { _ in }
-    }
-
-    /// Runs `body` on the client's thread and waits for it.
-    func onLoop<T>(_ body: @escaping () throws -> T) throws -> T {
-        let loop = group.next()
-        let box = UncheckedBox(body)
-        return try loop.submit { UncheckedBox(try box.value()) }.wait().value
     }
 
     /// The bytes NIO's encoder makes of `request` (with `Host` and `Content-Length` added when
     /// missing). The decoder now expects a response to it.
     public func encode(_ request: HTTPTestRequest) throws -> [UInt8] {
-        try onLoop { try self.encodeOnLoop(request) }
-    }
-
-    private func encodeOnLoop(_ request: HTTPTestRequest) throws -> [UInt8] {
         var headers = HTTPHeaders(request.headers)
         if !headers.contains(name: "host") { headers.add(name: "Host", value: host) }
         let body = request.body.map { ByteBuffer(string: $0) }
@@ -165,19 +143,8 @@ public final class HTTPTestClient: @unchecked Sendable {
         return bytes
     }
 
-    /// Tells the decoder a request went out that was sent as raw bytes (so it pairs the response).
-    public func expectResponse(to method: HTTPMethod = .GET) throws {
-        _ = try encode(HTTPTestRequest(method, "/"))
-    }
-
-    public func send(_ text: String) { send(Array(text.utf8)) }
-
     /// Writes all of `bytes`, or as much as the peer takes before closing.
     public func send(_ bytes: [UInt8]) {
-        try? onLoop { self.sendOnLoop(bytes) }
-    }
-
-    private func sendOnLoop(_ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -186,12 +153,9 @@ public final class HTTPTestClient: @unchecked Sendable {
         }
     }
 
-    /// Encodes and sends one request.
-    public func send(_ request: HTTPTestRequest) throws { send(try encode(request)) }
-
     /// Sends `request` and reads its response.
     public func exchange(_ request: HTTPTestRequest) throws -> HTTPTestResponse {
-        try send(request)
+        send(try encode(request))
         guard let response = try readResponse() else { throw HTTPTestClientError("connection closed before a response") }
         return response
     }
@@ -200,10 +164,6 @@ public final class HTTPTestClient: @unchecked Sendable {
     /// connection closed first. Throws when nothing arrived for `receiveTimeout` seconds, so a
     /// slow answer is not mistaken for a closed connection.
     public func readResponse() throws -> HTTPTestResponse? {
-        try onLoop { try self.readResponseOnLoop() }
-    }
-
-    private func readResponseOnLoop() throws -> HTTPTestResponse? {
         while true {
             while let part = try codec.readInbound(as: HTTPClientResponsePart.self) {
                 // NIO's decoder delivers an informational response (100 Continue) as a head alone.
@@ -243,10 +203,6 @@ public final class HTTPTestClient: @unchecked Sendable {
     /// True when the peer closed the connection (EOF or reset) within the receive timeout; any
     /// bytes that arrive first are dropped.
     public func isClosedByPeer() -> Bool {
-        (try? onLoop { self.isClosedByPeerOnLoop() }) ?? false
-    }
-
-    private func isClosedByPeerOnLoop() -> Bool {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = recv(fd, &chunk, chunk.count, 0)
@@ -268,6 +224,96 @@ public final class HTTPTestClient: @unchecked Sendable {
 
     /// Closes our sending side (the server sees end of input), keeping the receiving side open.
     public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+}
+
+/// A small blocking HTTP/1.1 client for tests: an ``HTTPWireConnection`` kept on a single
+/// event-loop thread of its own, so that any thread (an async test resumes on whichever it likes)
+/// may call it. Each call hops to that thread and waits.
+///
+/// `@unchecked Sendable`: its one mutable reference, `wire`, is set once on the loop thread
+/// before `init` returns and is only ever used inside ``onLoop(_:)``, i.e. on that one thread, one
+/// call at a time.
+public final class HTTPTestClient: @unchecked Sendable {
+    /// The thread every call runs on; blocking there blocks nobody else.
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    /// The connection, made and used on the loop thread only.
+    private var wire: HTTPWireConnection!
+    public let host: String
+
+    /// Connects to `host:port` (IPv4 literal); receives time out after `receiveTimeout` seconds.
+    /// The default is generous: under the thread sanitizer with the whole suite running on two
+    /// cores, an in-process listener once took longer than 20 s to answer.
+    public init(host: String = "127.0.0.1", port: Int, receiveTimeout: Int = 60) throws {
+        self.host = "\(host):\(port)"
+        try onLoop { self.wire = try HTTPWireConnection(host: host, port: port, receiveTimeout: receiveTimeout) }
+    }
+
+    /// Connects to a Unix stream socket.
+    public init(unixSocket path: String, receiveTimeout: Int = 60) throws {
+        host = "localhost"
+        try onLoop { self.wire = try HTTPWireConnection(unixSocket: path, receiveTimeout: receiveTimeout) }
+    }
+
+    deinit {
+        // Not syncShutdownGracefully: the last reference may be dropped on the loop's own thread.
+        group.shutdownGracefully { _ in }
+    }
+
+    /// Runs `body` on the client's thread and waits for it.
+    func onLoop<T>(_ body: @escaping () throws -> T) throws -> T {
+        let loop = group.next()
+        let box = UncheckedBox(body)
+        return try loop.submit { UncheckedBox(try box.value()) }.wait().value
+    }
+
+    /// The bytes NIO's encoder makes of `request` (with `Host` and `Content-Length` added when
+    /// missing). The decoder now expects a response to it.
+    public func encode(_ request: HTTPTestRequest) throws -> [UInt8] {
+        try onLoop { try self.wire.encode(request) }
+    }
+
+    /// Tells the decoder a request went out that was sent as raw bytes (so it pairs the response).
+    public func expectResponse(to method: HTTPMethod = .GET) throws {
+        _ = try encode(HTTPTestRequest(method, "/"))
+    }
+
+    public func send(_ text: String) { send(Array(text.utf8)) }
+
+    /// Writes all of `bytes`, or as much as the peer takes before closing.
+    public func send(_ bytes: [UInt8]) {
+        try? onLoop { self.wire.send(bytes) }
+    }
+
+    /// Encodes and sends one request.
+    public func send(_ request: HTTPTestRequest) throws { send(try encode(request)) }
+
+    /// Sends `request` and reads its response.
+    public func exchange(_ request: HTTPTestRequest) throws -> HTTPTestResponse {
+        try onLoop { try self.wire.exchange(request) }
+    }
+
+    /// The next complete response (an informational 1xx counts as one), or nil when the
+    /// connection closed first. Throws when nothing arrived for the receive timeout.
+    public func readResponse() throws -> HTTPTestResponse? {
+        try onLoop { try self.wire.readResponse() }
+    }
+
+    /// True when the peer closed the connection (EOF or reset) within the receive timeout; any
+    /// bytes that arrive first are dropped.
+    public func isClosedByPeer() -> Bool {
+        (try? onLoop { self.wire.isClosedByPeer() }) ?? false
+    }
+
+    /// Aborts the connection: the server sees a reset (RST), not an orderly close. Nothing may be
+    /// sent after it.
+    public func reset() {
+        try? onLoop { self.wire.reset() }
+    }
+
+    /// Closes our sending side (the server sees end of input), keeping the receiving side open.
+    public func shutdownWrite() {
+        try? onLoop { self.wire.shutdownWrite() }
+    }
 }
 
 /// Carries a value across the hop to the client's thread and back; ``HTTPTestClient/onLoop(_:)``
