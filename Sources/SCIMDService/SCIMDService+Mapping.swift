@@ -49,6 +49,10 @@ extension SCIMDService {
         if let groups = params.groups { configuration.groups = try Self.decodeMapping(groups, field: "groups") }
         var roles = current.roles
         if let json = params.roles {
+            if let unknown = MappingShape.unknownMember(inRoles: json) {
+                let path = unknown.path.map(\.description).joined(separator: ".")
+                throw RPCError.invalidMapping("invalid role rules at '\(path)': \(unknown)", field: "roles.\(path)")
+            }
             do {
                 roles = try JSONDecoder().decode(RoleRules.self, from: Data(JSONSerializer.bytes(json)))
             } catch {
@@ -71,6 +75,17 @@ extension SCIMDService {
         var value = json
         // A bare list of properties is accepted as well as {"properties": [...]}.
         if case .array = json { value = ["properties": json] }
+        // A misspelled member would otherwise be ignored by decoding (`warnIfMising`: no warnings).
+        if let unknown = MappingShape.unknownMember(inMapping: value) {
+            let path = unknown.path.map(\.description).joined(separator: ".")
+            var named = ""
+            if unknown.path.count >= 2, case .index(let index) = unknown.path[1],
+                let name = value["properties"]?.arrayValue?[safe: index]?["name"]?.stringValue
+            {
+                named = " (property '\(name)')"
+            }
+            throw RPCError.invalidMapping("invalid \(field) mapping at '\(path)'\(named): \(unknown)", field: "\(field).\(path)")
+        }
         do {
             return try JSONDecoder().decode(Mapping.self, from: Data(JSONSerializer.bytes(value)))
         } catch let error as DecodingError {

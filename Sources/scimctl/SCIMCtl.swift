@@ -123,11 +123,15 @@ struct Health: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
     func run() async throws {
         let health = try await options.withClient { try await $0.health() }
-        if options.json { return try options.printJSON(health) }
-        print("scimd \(health.version): \(health.status), up \(Format.duration(health.uptimeSeconds))")
-        for check in health.checks ?? [] where check.status != "ok" {
-            print("  \(check.name): \(check.status)\(check.detail.map { " — " + $0 } ?? "")")
+        if options.json {
+            try options.printJSON(health)
+        } else {
+            print("scimd \(health.version): \(health.status), up \(Format.duration(health.uptimeSeconds))")
+            for check in health.checks ?? [] where check.status != "ok" {
+                print("  \(check.name): \(check.status)\(check.detail.map { " — " + $0 } ?? "")")
+            }
         }
+        // With --json too: scripts read the exit code.
         if health.status != "ok" { throw ExitCode(1) }
     }
 }

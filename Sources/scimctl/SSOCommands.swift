@@ -27,7 +27,13 @@ struct SSOCommand: AsyncParsableCommand {
                 parsed[parts[0]] = .string(parts.count > 1 ? parts[1] : "")
             }
             let result = try await options.withClient { try await $0.resolveSSO(.init(connection: connection, claims: parsed)) }
-            if options.json { return try options.printJSON(result) }
+            if options.json {
+                try options.printJSON(result)
+                // The exit code says the verdict with --json too: a script that checks only it must
+                // never take a denied login for an allowed one.
+                if result.verdict != "allow" { throw ExitCode(1) }
+                return
+            }
             let style = Style.automatic
             let verdict = result.verdict == "allow" ? result.verdict : style.error(result.verdict)
             switch result.reason {

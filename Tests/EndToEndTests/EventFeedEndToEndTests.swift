@@ -150,7 +150,12 @@ import Testing
         let link = try runTool("scimctl", ["users", "link", "SSO", "sso@example.com", "app-42"], environment: env)
         #expect(link.status == 0, "\(link.stderr)")
         let json = try runTool("scimctl", ["sso", "resolve", "SSO", "--claim", "email=sso@example.com", "--json"], environment: env)
+        #expect(json.status == 0)
         #expect(try JSONParser().parse(json.stdout)["user"]?["appUserId"] == "app-42")
+        // With --json a denial still exits 1: scripts read the exit code.
+        let deniedJSON = try runTool("scimctl", ["sso", "resolve", "SSO", "--claim", "email=nobody@example.com", "--json"], environment: env)
+        #expect(deniedJSON.status == 1, "\(deniedJSON.stdout)")
+        #expect(try JSONParser().parse(deniedJSON.stdout)["verdict"] == "deny_not_provisioned")
         // A disabled connection fails closed, and says why; enabled again, the login is allowed.
         let disable = try runTool("scimctl", ["connections", "update", "SSO", "--disable"], environment: env)
         #expect(disable.stdout.contains(": disabled."), "\(disable.stdout)")

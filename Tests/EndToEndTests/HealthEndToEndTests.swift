@@ -41,5 +41,11 @@ import Testing
         let disk = health["result"]?["checks"]?.arrayValue?.first { $0["name"] == "disk" }
         #expect(disk?["status"] == "failing")
         #expect(daemon.log.contains("health: degraded"))
+        // scimctl health exits 1, with --json too (scripts read the exit code).
+        for arguments in [["health"], ["health", "--json"]] {
+            let checked = try runTool("scimctl", arguments, environment: ["SCIMD_SOCKET": daemon.socket])
+            #expect(checked.status == 1, "\(arguments): \(checked.stdout)")
+            #expect(checked.stdout.contains("degraded"), "\(arguments): \(checked.stdout)")
+        }
     }
 }

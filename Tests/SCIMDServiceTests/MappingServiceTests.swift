@@ -153,6 +153,41 @@ import Testing
         #expect(try await fixture.service.getMapping("Acme").version == 1, "nothing changed")
     }
 
+    /// A misspelled member is refused, not dropped: `warnIfMising` used to save a property that
+    /// opens no warnings, while the operator believed it would.
+    @Test func anUnknownMemberIsRefusedWithWhatWasMeant() async throws {
+        let fixture = try ServiceFixture()
+        _ = try await fixture.connection()
+        let typo: JSONValue = ["name": "costCenter", "type": "string", "path": "costCenter", "warnIfMising": true]
+        for preview in [true, false] {
+            do {
+                let users = try await usersWith(fixture, [typo])
+                if preview {
+                    _ = try await fixture.service.previewMapping(.init(connection: "Acme", users: users))
+                } else {
+                    _ = try await fixture.service.setMapping(.init(connection: "Acme", users: users))
+                }
+                Issue.record("a misspelled member was accepted (preview: \(preview))")
+            } catch let error as RPCError {
+                #expect(error.kind == "invalid_mapping")
+                #expect(error.message.contains("unknown member 'warnIfMising' (did you mean 'warnIfMissing'?)"), "\(error.message)")
+                #expect(error.message.contains("(property 'costCenter')"), "\(error.message)")
+            }
+        }
+        // In a type object, and in role rules.
+        let typeTypo: JSONValue = ["name": "level", "type": ["type": "enum", "option": ["a"]], "path": "title"]
+        await #expect(throws: RPCError.self) {
+            try await fixture.service.setMapping(.init(connection: "Acme", users: try await usersWith(fixture, [typeTypo])))
+        }
+        do {
+            _ = try await fixture.service.setMapping(.init(connection: "Acme", roles: ["rules": [["group": "Admins", "role": "admin", "bye": "displayName"]]]))
+            Issue.record("a misspelled role rule member was accepted")
+        } catch let error as RPCError {
+            #expect(error.message.contains("'rules.0.bye'") && error.message.contains("did you mean 'by'?"), "\(error.message)")
+        }
+        #expect(try await fixture.service.getMapping("Acme").version == 1, "nothing changed")
+    }
+
     @Test func staleExpectedVersionIsAConflict() async throws {
         let fixture = try ServiceFixture()
         _ = try await fixture.connection()
