@@ -18,6 +18,11 @@ public struct ListenerPlan: Equatable, Sendable {
     public var dashboard: [HTTPListenAddress] = []
     /// Things worth a log line (an option overridden by systemd).
     public var notes: [String]
+    /// Descriptors systemd passed that scimd does not serve: neither the JSON-RPC socket (the
+    /// first one not named for a listener) nor named `http`, `metrics` or `dashboard`. Left open,
+    /// such a socket accepts connections nobody answers (an IdP's requests hang); scimd closes
+    /// them and says why (``ignoredWarning(descriptor:name:)``).
+    public var ignored: [(descriptor: Int32, name: String)] = []
 
     /// The name of the systemd socket (`FileDescriptorName=`) that carries SCIM over HTTP.
     public static let httpDescriptorName = "http"
@@ -60,7 +65,25 @@ public struct ListenerPlan: Equatable, Sendable {
         } else if !dashboard.isEmpty, let dashboardOption {
             notes.append("--dashboard \(dashboardOption) ignored: systemd passed the dashboard socket")
         }
-        return ListenerPlan(rpc: rpc, http: http, metrics: metrics, dashboard: dashboard, notes: notes)
+        var plan = ListenerPlan(rpc: rpc, http: http, metrics: metrics, dashboard: dashboard, notes: notes)
+        plan.ignored = inherited.filter { passed in
+            !listenerNames.contains(passed.name) && rpc != .inherited(descriptor: passed.descriptor)
+        }
+        return plan
+    }
+
+    /// What scimd logs for a descriptor it does not serve, and closes: its name, the names it
+    /// serves, and the `FileDescriptorName=` that would make it one of them.
+    public static func ignoredWarning(descriptor: Int32, name: String) -> String {
+        "closing the socket systemd passed as descriptor \(descriptor), named '\(name)': scimd serves descriptors named "
+            + "\(httpDescriptorName), \(metricsDescriptorName) and \(dashboardDescriptorName), and takes the first other one as its "
+            + "JSON-RPC socket; name it in its .socket unit (FileDescriptorName=\(httpDescriptorName) for SCIM over HTTP) "
+            + "or systemd-socket-activate --fdname"
+    }
+
+    public static func == (a: ListenerPlan, b: ListenerPlan) -> Bool {
+        a.rpc == b.rpc && a.http == b.http && a.metrics == b.metrics && a.dashboard == b.dashboard && a.notes == b.notes
+            && a.ignored.map(\.descriptor) == b.ignored.map(\.descriptor) && a.ignored.map(\.name) == b.ignored.map(\.name)
     }
 }
 

@@ -195,6 +195,11 @@ struct SCIMD: AsyncParsableCommand {
             dashboardOption: try dashboard.map { try HTTPListenAddress(parsing: $0) }, inherited: Systemd.listenDescriptors(),
             runtimeDirectory: environment["RUNTIME_DIRECTORY"])
         for note in plan.notes { logger.notice("\(note)") }
+        for (descriptor, name) in plan.ignored {
+            // Closed, so that its clients are refused at once instead of waiting on a socket nobody reads.
+            logger.warning("\(ListenerPlan.ignoredWarning(descriptor: descriptor, name: name))")
+            close(descriptor)
+        }
         let databasePath = database ?? environment["STATE_DIRECTORY"].map { $0 + "/scimd.sqlite" } ?? "scimd.sqlite"
         if let restore {
             // A restore replaces a database: it must name which one, unless systemd's state

@@ -411,6 +411,33 @@ import Testing
         #expect(stats["result"]?["scimConnections"] == 1)
         #expect(daemon.stop() == 0)
     }
+
+    /// A second socket passed without a name scimd serves (no --fdname: "unknown") is closed with
+    /// a warning that says how to name it: IdPs are refused at once, not left waiting on a socket
+    /// nobody reads.
+    @Test func aSocketScimdDoesNotServeIsClosedAndNamed() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-socket-activate") else {
+            Issue.record("systemd-socket-activate is not installed (Debian package systemd)")
+            return
+        }
+        let daemon = try Daemon()
+        let port = try freeLoopbackPort()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
+        p.arguments = [
+            "-l", daemon.socket, "-l", "127.0.0.1:\(port)", Daemon.binaries.appendingPathComponent("scimd").path,
+            "--database", daemon.database, "--log-level", "info",
+        ]
+        FileManager.default.createFile(atPath: daemon.logFile, contents: nil)
+        p.standardError = FileHandle(forWritingAtPath: daemon.logFile)
+        try p.run()
+        daemon.process = p
+        try daemon.waitUntilAnswering()
+        #expect(daemon.log.contains("closing the socket systemd passed as descriptor 4, named 'unknown'"), "\(daemon.log)")
+        #expect(daemon.log.contains("FileDescriptorName=http"))
+        #expect(throws: HTTPTestClientError.self, "the port refuses connections") { _ = try HTTPTestClient(port: port, receiveTimeout: 2) }
+        #expect(daemon.stop() == 0)
+    }
 }
 
 /// TCP ports the process listens on, read from /proc: its socket inodes matched against the

@@ -33,6 +33,22 @@ import Testing
         #expect(two.http == [.inherited(descriptor: 4), .inherited(descriptor: 5)])
     }
 
+    /// A socket passed without a name scimd serves, or with a misspelled one, is listed to be
+    /// closed with a warning: left open it accepted connections nobody answered.
+    @Test func descriptorsScimdDoesNotServeAreListed() {
+        // systemd-socket-activate without --fdname: both "unknown"; the first is JSON-RPC.
+        let unnamed = ListenerPlan.resolve(socketOption: nil, httpOption: nil, inherited: [(3, "unknown"), (4, "unknown")], runtimeDirectory: nil)
+        #expect(unnamed.rpc == .inherited(descriptor: 3))
+        #expect(unnamed.http.isEmpty)
+        #expect(unnamed.ignored.map(\.descriptor) == [4])
+        let misspelled = ListenerPlan.resolve(socketOption: nil, httpOption: nil, inherited: [(3, "rpc"), (4, "htpp"), (5, "http")], runtimeDirectory: nil)
+        #expect(misspelled.ignored.map(\.name) == ["htpp"])
+        #expect(misspelled.http == [.inherited(descriptor: 5)])
+        #expect(ListenerPlan.resolve(socketOption: nil, httpOption: nil, inherited: [(3, "rpc"), (4, "http")], runtimeDirectory: nil).ignored.isEmpty)
+        let warning = ListenerPlan.ignoredWarning(descriptor: 4, name: "htpp")
+        #expect(warning.contains("descriptor 4, named 'htpp'") && warning.contains("FileDescriptorName=http"))
+    }
+
     @Test func anHTTPDescriptorIsNeverTakenForJSONRPC() {
         let plan = ListenerPlan.resolve(
             socketOption: "/tmp/s.sock", httpOption: nil, inherited: [(3, "http")], runtimeDirectory: nil)
