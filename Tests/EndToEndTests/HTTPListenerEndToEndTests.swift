@@ -250,7 +250,7 @@ import Testing
         #expect(try fresh.exchange(HTTPTestRequest(.GET, "/scim/v2/ServiceProviderConfig", headers: [("Authorization", "Bearer \(token)")])).status == 200)
     }
 
-    @Test func malformedHTTPGets400AndIsClosed() async throws {
+    @Test func malformedHTTPGetsASCIMErrorAndIsClosed() async throws {
         let daemon = try Daemon()
         let port = try daemon.startHTTP()
         let token = try await token(daemon)
@@ -264,8 +264,23 @@ import Testing
             client.send(garbage)
             let response = try client.readResponse()
             #expect(response?.status == 400, "\(garbage)")
+            // A SCIM error that says so, not an empty body.
+            let body = try JSONParser().parse(response?.body ?? "")
+            #expect(body["status"] == "400" && body["detail"]?.stringValue?.hasPrefix("malformed HTTP/1.1 request") == true, "\(garbage)")
             #expect(client.isClosedByPeer(), "\(garbage)")
         }
+        // A request line over the decoder's 80 KiB: 431 with a SCIM error that names the limit
+        // and the way around it, and a log line (before, a bare 400 that nothing explained).
+        let long = try HTTPTestClient(port: port)
+        let huge = try long.exchange(
+            HTTPTestRequest(.GET, "/scim/v2/Users?filter=userName%20eq%20%22" + String(repeating: "a", count: 100_000) + "%22",
+                headers: [("Authorization", "Bearer \(token)")]))
+        #expect(huge.status == 431)
+        #expect(huge[header: "Content-Type"] == "application/scim+json; charset=utf-8")
+        let detail = try JSONParser().parse(huge.body)["detail"]?.stringValue ?? ""
+        #expect(detail.contains("exceed 80 KiB") && detail.contains("/.search"), "\(detail)")
+        #expect(long.isClosedByPeer())
+        #expect(daemon.log.contains("HTTP request refused: malformed") && daemon.log.contains("status=431"), "\(daemon.log)")
         let fine = try HTTPTestClient(port: port)
         #expect(try fine.exchange(HTTPTestRequest(.GET, "/scim/v2/Users", headers: [("Authorization", "Bearer \(token)")])).status == 200)
     }

@@ -7,7 +7,7 @@ import NIOPosix
 /// The listening socket every HTTP/1.1 listener of scimd binds (SCIM, metrics, dashboard), with
 /// one pipeline: the connection limit first (a refusal is written at accept), then the request
 /// deadlines (before the decoder: they see raw bytes), the idle timer, NIO's HTTP/1.1 server
-/// pipeline with pipelining assistance and protocol-error handling, and ``HTTPConnectionGuard``.
+/// pipeline with pipelining assistance, ``HTTPProtocolErrorAnswerer`` and ``HTTPConnectionGuard``.
 enum HTTPListenerSocket {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
@@ -25,6 +25,8 @@ enum HTTPListenerSocket {
         var limits: HTTPRequestDeadlines.Limits
         /// A client that half-closes after its request still gets the answer (not needed by scrapers).
         var allowHalfClosure: Bool
+        /// What a request the HTTP decoder cannot parse is answered with (``HTTPProtocolErrorAnswerer``).
+        var protocolErrorRefusal: @Sendable (HTTPParserError) -> HTTPProtocolErrorAnswerer.Refusal = HTTPProtocolErrorAnswerer.plainText
     }
 
     /// Binds (or adopts the systemd descriptor) and answers each accepted connection with an
@@ -56,7 +58,10 @@ enum HTTPListenerSocket {
                 let deadlines = HTTPRequestTimer(limits: limits, logger: logger)
                 try sync.addHandler(deadlines)
                 try sync.addHandler(IdleStateHandler(readTimeout: timeout, writeTimeout: timeout))
-                try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false)
+                // Where NIO's own error handler would go (after the pipelining handler), answering
+                // with a status and a body that say what was wrong, and a log line.
+                try sync.addHandler(HTTPProtocolErrorAnswerer(listener: listener, logger: logger, refusal: settings.protocolErrorRefusal))
                 try sync.addHandler(HTTPConnectionGuard(logger: logger, deadlines: deadlines))
                 // Last, next to the connection's task: the listener's own (``HTTPImmediateAnswerer``).
                 if let lastHandler { try sync.addHandler(lastHandler()) }

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import SCIMDProtocol
+import SCIMJSON
 import SCIMDService
 import SCIMDFraming
 import SCIMModel
@@ -15,7 +16,7 @@ import NIOConcurrencyHelpers
 ///
 /// HTTP itself is NIO's: `NIOHTTP1`'s decoder and encoder, `HTTPServerPipelineHandler` for
 /// keep-alive and pipelining (one request at a time, answers in order) and for graceful
-/// quiescing, `HTTPServerProtocolErrorHandler` for malformed requests (400, then close), and
+/// quiescing, ``HTTPProtocolErrorAnswerer`` for malformed requests (a SCIM 431 or 400, then close), and
 /// `IdleStateHandler` for silent clients (see ``HTTPConnectionGuard``). Clients that send, but too
 /// slowly, meet the request head and body deadlines (``HTTPRequestDeadlines``): 408, then close.
 /// Past ``Configuration/maxConnections`` a new connection gets a 503 at once. Connections are served each
@@ -204,9 +205,17 @@ public final class SCIMHTTPServer: Service, Sendable {
                 limits: HTTPRequestDeadlines.Limits(
                     header: Self.timeAmount(configuration.headerTimeout), body: Self.timeAmount(configuration.bodyTimeout),
                     minBodyRate: configuration.minBodyRate),
-                allowHalfClosure: true),
+                allowHalfClosure: true, protocolErrorRefusal: Self.protocolErrorRefusal),
             limiter: limiter, counters: counters, refusal: Self.refusal(limit: limiter.limit), logger: logger,
             lastHandler: answerer)
+    }
+
+    /// A request NIO's decoder cannot parse, answered as a SCIM error (RFC 7644 §3.12): 431 for a
+    /// request line and headers over its 80 KiB limit, 400 otherwise.
+    @Sendable static func protocolErrorRefusal(_ error: HTTPParserError) -> HTTPProtocolErrorAnswerer.Refusal {
+        let status = HTTPProtocolErrorAnswerer.status(for: error)
+        let body = SCIMError(status: Int(status.code), scimType: nil, detail: HTTPProtocolErrorAnswerer.reason(for: error)).body
+        return .init(status: status, contentType: "application/scim+json; charset=utf-8", body: JSONSerializer.string(body))
     }
 
     /// The response to a complete `GET` without a body when it needs no waiting: `/healthz`, a
