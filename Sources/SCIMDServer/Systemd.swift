@@ -68,6 +68,8 @@ public struct HealthService: Service {
             var wasHealthy = true
             while true {
                 await monitor.probe()
+                // Stopping: what a cancelled probe saw says nothing about health.
+                if Task.isCancelled { return }
                 let checks = monitor.checks()
                 let failing = checks.filter { $0.status != "ok" }
                 if failing.isEmpty != wasHealthy {

@@ -70,6 +70,11 @@ public final class HealthMonitor: Sendable {
         do {
             try await askDatabase()
             databaseFailure = nil
+        } catch is CancellationError {
+            // The daemon is stopping (a listener that could not bind stops it at once): no answer
+            // about the database, which must not be reported as failing.
+            state.withLockedValue { $0.databaseProbeStarted = nil }
+            return
         } catch {
             databaseFailure = "the database did not answer a read: \(error)"
         }

@@ -344,7 +344,9 @@ import Testing
         let second = try runTool(
             "scimd", ["--socket", daemon.directory.path + "/second.sock", "--database", daemon.database + "-2", "--http", "127.0.0.1:\(port)"])
         #expect(second.status == 2)
-        #expect(second.stderr.contains("cannot listen for SCIM over HTTP on 127.0.0.1:\(port)"), "\(second.stderr)")
+        #expect(second.stderr.contains("cannot listen for SCIM over HTTP on 127.0.0.1:\(port): Address already in use (errno 98)"), "\(second.stderr)")
+        // Only the address is blamed: the health probe the stop cancelled is not a failing database.
+        #expect(!second.stderr.contains("health: degraded"), "\(second.stderr)")
         for bad in [["--http", "8080"], ["--http", "127.0.0.1:99999"], ["--http", "unix:"],
             ["--http", "127.0.0.1:0", "--http-idle-timeout", "0"], ["--http", "127.0.0.1:0", "--http-max-body-bytes", "10"]]
         {

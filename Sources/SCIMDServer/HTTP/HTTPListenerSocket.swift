@@ -83,6 +83,11 @@ enum HTTPListenerSocket {
             }
         } catch let error as ListenError {
             throw error
+        } catch let error as IOError {
+            // NIO's own description names the system call and repeats a parenthesis
+            // ("bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)").
+            throw ListenError(
+                description: "cannot listen for \(settings.purpose) on \(settings.address): \(String(cString: strerror(error.errnoCode))) (errno \(error.errnoCode))")
         } catch {
             throw ListenError(description: "cannot listen for \(settings.purpose) on \(settings.address): \(error)")
         }
