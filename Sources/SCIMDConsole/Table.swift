@@ -15,11 +15,16 @@ public enum Table {
 
     /// Renders `rows` under `headers`, two spaces between columns, within `width` characters.
     /// Cells may carry ANSI colour codes (see ``Style``); they do not count towards widths.
-    public static func render(headers: [String], rows: [[String]], rightAligned: Set<Int> = [], width: Int = terminalWidth) -> String {
+    /// `maximumWidths`: column index → the most characters it shows even when the output is not a
+    /// terminal (a request's path can be 50,000 characters, and every row was padded to it).
+    public static func render(
+        headers: [String], rows: [[String]], rightAligned: Set<Int> = [], width: Int = terminalWidth, maximumWidths: [Int: Int] = [:]
+    ) -> String {
         var widths = headers.map(\.count)
         for row in rows {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], Style.visibleCount(cell)) }
         }
+        for (i, limit) in maximumWidths where i < widths.count { widths[i] = min(widths[i], max(limit, headers[i].count, 4)) }
         let gap = 2
         while widths.reduce(0, +) + gap * (widths.count - 1) > width, let widest = widths.indices.max(by: { widths[$0] < widths[$1] }),
             widths[widest] > 3

@@ -73,12 +73,13 @@ struct Users: AsyncParsableCommand {
                 active: inactive ? false : (active ? true : nil), limit: limit, cursor: cursor)
             let page = try await options.withClient { try await $0.listUsers(params) }
             if options.json { return try options.printJSON(page) }
-            var command = "scimctl users list \(connection)"
-            if withWarnings { command += " --with-warnings" }
-            if inactive { command += " --inactive" }
-            if active { command += " --active" }
-            if let filter { command += " --filter '\(filter)'" }
-            print(Views.users(page, nextCommand: command, view.context))
+            var words = ["scimctl", "users", "list", connection]
+            if withWarnings { words.append("--with-warnings") }
+            if inactive { words.append("--inactive") }
+            if active { words.append("--active") }
+            if let filter { words += ["--filter", filter] }
+            if limit != 50 { words += ["--limit", String(limit)] }
+            print(Views.users(page, nextCommand: shellCommand(words), view.context))
         }
     }
 
@@ -114,7 +115,12 @@ struct Groups: AsyncParsableCommand {
                 connection: connection, filter: filter, withWarnings: withWarnings ? true : nil, limit: limit, cursor: cursor)
             let page = try await options.withClient { try await $0.listGroups(params) }
             if options.json { return try options.printJSON(page) }
-            print(Views.groups(page, nextCommand: "scimctl groups list \(connection)", view.context))
+            // The next page of the same query: the filters are repeated.
+            var words = ["scimctl", "groups", "list", connection]
+            if withWarnings { words.append("--with-warnings") }
+            if let filter { words += ["--filter", filter] }
+            if limit != 50 { words += ["--limit", String(limit)] }
+            print(Views.groups(page, nextCommand: shellCommand(words), view.context))
         }
     }
 

@@ -217,8 +217,13 @@ struct WarningsCommand: AsyncParsableCommand {
                     rows.append([r.resourceType, r.name, w.property, w.kind, w.firstSeenAt, example])
                 }
             }
-            print(Table.render(headers: ["TYPE", "NAME", "PROPERTY", "KIND", "SINCE", "EXAMPLE REQUEST"], rows: rows))
-            if let next = page.nextCursor { print("More: scimctl warnings \(connection) --list --cursor \(next)") }
+            print(Table.render(headers: ["TYPE", "NAME", "PROPERTY", "KIND", "SINCE", "EXAMPLE REQUEST"], rows: rows, maximumWidths: [5: 120]))
+            if let next = page.nextCursor {
+                var words = ["scimctl", "warnings", connection, "--list"]
+                if let property { words += ["--property", property] }
+                if limit != 50 { words += ["--limit", String(limit)] }
+                print("More: " + shellCommand(words + ["--cursor", next]))
+            }
             return
         }
         let summaries = try await options.withClient { try await $0.warningsSummary(connection) }
@@ -236,6 +241,18 @@ struct WarningsCommand: AsyncParsableCommand {
 }
 
 /// Reads a JSON file or exits with a clear message.
+/// A command line to show (a "More:" hint), each word quoted for a POSIX shell when it needs it:
+/// `["scimctl", "users", "list", "Acme", "--filter", "userName sw \"o'b\""]` →
+/// `scimctl users list Acme --filter 'userName sw "o'\''b"'`.
+func shellCommand(_ words: [String]) -> String {
+    words.map { word in
+        let plain = !word.isEmpty && word.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "@%+=:,./_-".unicodeScalars.contains($0)
+        }
+        return plain ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }.joined(separator: " ")
+}
+
 func readJSONFile(_ path: String) throws -> JSONValue {
     guard let data = FileManager.default.contents(atPath: path) else {
         FileHandle.standardError.write(Data("error: cannot read \(path): \(String(cString: strerror(errno)))\n".utf8))

@@ -366,9 +366,17 @@ struct Requests: AsyncParsableCommand {
                     headers: ["ID", "TIME", "METHOD", "PATH", "STATUS", "µs", "ERROR"],
                     rows: page.requests.map {
                         ["\($0.id)", Format.time($0.at, now: now, utc: utc), $0.method, $0.path, "\($0.status)", "\($0.durationMicroseconds)", $0.error ?? ""]
-                    }, rightAligned: [0, 4, 5]))
+                    }, rightAligned: [0, 4, 5],
+                    // An IdP's path can be tens of kilobytes (a refused filter); `requests show` has it whole.
+                    maximumWidths: [3: 120, 6: 120]))
             if let next = page.nextCursor {
-                print("More: scimctl requests list \(connection) --cursor \(next)")
+                // The next page of the same query: the filters are repeated.
+                var words = ["scimctl", "requests", "list", connection]
+                if let status { words += ["--status", status] }
+                if let since { words += ["--since", since] }
+                if limit != 50 { words += ["--limit", String(limit)] }
+                if utc { words.append("--utc") }
+                print("More: " + shellCommand(words + ["--cursor", next]))
             }
         }
     }

@@ -182,6 +182,20 @@ import Testing
         #expect(replay.stdout.contains("failed") && replay.stdout.contains(" 0 failed"))
         let requests = try runTool("scimctl", ["requests", "list", "Okta"], environment: env)
         #expect(requests.stdout.contains("/Users"))
+        // The next-page hint repeats the query (it used to drop --status), and runs as printed.
+        let paged = try runTool("scimctl", ["requests", "list", "Okta", "--status", "2xx", "--limit", "2"], environment: env)
+        let hint = try #require(paged.stdout.split(separator: "\n").first { $0.hasPrefix("More: ") }, "\(paged.stdout)")
+        #expect(hint.hasPrefix("More: scimctl requests list Okta --status 2xx --limit 2 --cursor "), "\(hint)")
+        let next = try runTool("scimctl", hint.dropFirst("More: scimctl ".count).split(separator: " ").map(String.init), environment: env)
+        #expect(next.status == 0 && next.stdout.split(separator: "\n").count == 4, "\(next.stdout)")  // header, two rows, a hint
+        // A 20,000-character path (a refused filter) is cut in the table, not padded into every row.
+        let long = try RawSocket(path: daemon.socket).json(
+            #"{"jsonrpc":"2.0","id":9,"method":"scim.handle","params":{"method":"GET","path":"/Users?filter=userName%20eq%20%22"#
+                + String(repeating: "x", count: 20_000) + #"%22","connection":"Okta"}}"#)
+        #expect(long["result"]?["status"] == 400, "\(long)")
+        let cut = try runTool("scimctl", ["requests", "list", "Okta", "--limit", "5"], environment: env)
+        #expect(cut.stdout.split(separator: "\n").allSatisfy { $0.count < 400 }, "\(cut.stdout.prefix(500))")
+        #expect(cut.stdout.contains("…"))
     }
 }
 
