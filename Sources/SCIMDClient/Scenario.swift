@@ -81,6 +81,7 @@ public struct StepResult: Sendable {
     public var index: Int
     public var request: ScenarioRequest
     public var expectedStatus: [Int]
+    /// The response status; 0 when the step was not sent (a placeholder it needs was never saved).
     public var status: Int
     /// nil when the step met its expectation; else the first mismatch ("body/emails/0/value: expected …, got …").
     public var failure: String?
@@ -96,10 +97,25 @@ public enum ScenarioRunner {
     ) async throws -> [StepResult] {
         var saved: [String: String] = [:]
         var results: [StepResult] = []
+        // Names some step saves: a `${name}` of one still unset after substitution means the step
+        // that saves it failed, and the request would go out with the placeholder in it.
+        let savedNames = Set(scenario.steps.flatMap { $0["save"]?.objectValue?.keys ?? [] })
         for (index, rawStep) in scenario.steps.enumerated() {
             let step = substitute(rawStep, saved)
             guard let req = step["request"], let method = req["method"]?.stringValue, let path = req["path"]?.stringValue else {
                 throw ScenarioError(message: "step \(index) has no request.method/request.path")
+            }
+            let unset = savedNames.filter { saved[$0] == nil && mentions(req, placeholder: "${\($0)}") }.sorted()
+            if !unset.isEmpty {
+                // Not sent (status 0): a request with `${marisol}` in its path only adds a 404 to the
+                // log and a misleading failure to the report.
+                let request = ScenarioRequest(method: method, path: path, headers: [:], body: nil, auth: step["auth"]?.stringValue)
+                let names = unset.map { "${\($0)}" }.joined(separator: ", ")
+                results.append(
+                    StepResult(
+                        index: index, request: request, expectedStatus: [], status: 0,
+                        failure: "not sent: \(names) never saved (the step that saves it failed)"))
+                continue
             }
             var headers: [String: String] = [:]
             for (k, v) in req["headers"]?.objectValue ?? [:] { headers[k] = v.stringValue ?? v.description }
@@ -143,6 +159,16 @@ public enum ScenarioRunner {
                 StepResult(index: index, request: request, expectedStatus: expectedStatus, status: status, failure: failure))
         }
         return results
+    }
+
+    /// Whether a string anywhere in `value` contains `placeholder`.
+    static func mentions(_ value: JSONValue, placeholder: String) -> Bool {
+        switch value {
+        case .string(let s): return s.contains(placeholder)
+        case .array(let a): return a.contains { mentions($0, placeholder: placeholder) }
+        case .object(let o): return o.contains { mentions($0.value, placeholder: placeholder) }
+        default: return false
+        }
     }
 
     /// Replaces `${name}` in every string of `value`.
