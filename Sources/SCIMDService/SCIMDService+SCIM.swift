@@ -125,7 +125,7 @@ extension SCIMDService {
                 // overrides a credential, it only stands in for a missing one.
                 switch authenticate(token: request.bearerToken) {
                 case .success(let owner) where owner.id == record.id: authentication = .success(record)
-                case .success: authentication = .failure(.unknown)
+                case .success: authentication = .failure(.otherConnection)
                 case .failure(let failure): authentication = .failure(failure)
                 }
             } else {
@@ -144,6 +144,7 @@ extension SCIMDService {
             case .missing: (status, detail) = (401, "missing bearer token (Authorization: Bearer <token>)")
             case .unknown: (status, detail) = (401, "invalid bearer token")
             case .disabled: (status, detail) = (403, "this SCIM connection is disabled")
+            case .otherConnection: (status, detail) = (401, "the bearer token belongs to another connection than '\(params.connection ?? "")'")
             }
             var metadata: Logger.Metadata = [
                 "reason": "\(failure.reason)", "method": "\(request.method)", "path": "\(request.path)", "requestId": "\(request.requestId)",

@@ -512,6 +512,8 @@ public actor SCIMDService {
         case missing, unknown
         /// The token (or `connection`) names this connection, which is disabled.
         case disabled(connectionId: String)
+        /// `scim.handle` named a connection and sent a valid token of another one.
+        case otherConnection
 
         /// For the refusal's log line.
         var reason: String {
@@ -519,6 +521,7 @@ public actor SCIMDService {
             case .missing: return "missing_token"
             case .unknown: return "unknown_token"
             case .disabled: return "connection_disabled"
+            case .otherConnection: return "token_of_another_connection"
             }
         }
     }

@@ -372,7 +372,7 @@ import Testing
 
     @Test func connectionParamNeverOverridesAToken() async throws {
         let daemon = try Daemon()
-        try daemon.start()
+        try daemon.start(logLevel: "notice")
         let a = try await daemon.client { try await $0.createConnection(name: "A") }
         let b = try await daemon.client { try await $0.createConnection(name: "B") }
         let statuses = try await daemon.client { client -> [Int] in
@@ -384,6 +384,13 @@ import Testing
             ]
         }
         #expect(statuses == [401, 401, 200, 200])
+        // The refusal of another connection's valid token says so, not "invalid bearer token".
+        let mismatched = try await daemon.client {
+            try await $0.handleSCIM(method: "GET", path: "/Users", headers: ["Authorization": "Bearer \(b.token)"], connection: "A")
+        }
+        let detail = try JSONParser().parse(mismatched.body ?? "")["detail"]?.stringValue
+        #expect(detail == "the bearer token belongs to another connection than 'A'", "\(detail ?? "")")
+        #expect(daemon.log.contains("reason=token_of_another_connection"), "\(daemon.log)")
     }
 }
 
