@@ -40,6 +40,10 @@ extension SCIMEndpoint {
         guard let (record, rendered) = found else { throw SCIMError.notFound("\(type.rawValue) \(id) not found") }
         var resource = rendered
         let etag = ETag.string(record.version)
+        // RFC 9110 §13.1.1: If-Match holds for every method; a GET with a stale one is refused as a write would be.
+        if let ifMatch = request.headers["if-match"], !ETag.matches(ifMatch, version: record.version) {
+            throw SCIMError.preconditionFailed("If-Match \(ifMatch) does not match the current version \(etag)")
+        }
         if let noneMatch = request.headers["if-none-match"], ETag.matches(noneMatch, version: record.version) {
             var response = SCIMResponse(status: 304, body: nil)
             response.headers = ["ETag": etag]

@@ -117,6 +117,11 @@ import Testing
         #expect(ok.result.headers["ETag"] != etag)
         let notModified = await fixture.scim("GET", "/Users/\(id)", token: a.token, headers: ["If-None-Match": ok.result.headers["ETag"]!])
         #expect(notModified.status == 304)
+        // If-Match holds for a GET too: a stale one is refused, the current one (or *) served.
+        let staleRead = await fixture.scim("GET", "/Users/\(id)", token: a.token, headers: ["If-Match": etag])
+        #expect(staleRead.status == 412)
+        #expect(await fixture.scim("GET", "/Users/\(id)", token: a.token, headers: ["If-Match": ok.result.headers["ETag"]!]).status == 200)
+        #expect(await fixture.scim("GET", "/Users/\(id)", token: a.token, headers: ["If-Match": "*"]).status == 200)
     }
 
     @Test func racingGroupPatchesNeverLoseAMember() async throws {
