@@ -81,6 +81,7 @@ public struct ListenerPlan: Equatable, Sendable {
             + "or systemd-socket-activate --fdname"
     }
 
+    /// Equal when every listener, note and ignored descriptor (by number and name) is.
     public static func == (a: ListenerPlan, b: ListenerPlan) -> Bool {
         a.rpc == b.rpc && a.http == b.http && a.metrics == b.metrics && a.dashboard == b.dashboard && a.notes == b.notes
             && a.ignored.map(\.descriptor) == b.ignored.map(\.descriptor) && a.ignored.map(\.name) == b.ignored.map(\.name)
