@@ -406,18 +406,8 @@ import Testing
         }
         let daemon = try Daemon()
         let port = try freeLoopbackPort()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
         // The HTTP socket first: scimd must pick each by name, not by position.
-        p.arguments = [
-            "-l", "127.0.0.1:\(port)", "-l", daemon.socket, "--fdname=http:rpc", Daemon.binaries.appendingPathComponent("scimd").path,
-            "--database", daemon.database, "--log-level", "info",
-        ]
-        FileManager.default.createFile(atPath: daemon.logFile, contents: nil)
-        p.standardError = FileHandle(forWritingAtPath: daemon.logFile)
-        try p.run()
-        daemon.process = p
-        try daemon.waitUntilAnswering()
+        try startSocketActivated(daemon, listening: ["127.0.0.1:\(port)", daemon.socket], names: "http:rpc")
         let token = try await token(daemon)
         let client = try HTTPTestClient(port: port)
         let created = try client.exchange(
@@ -439,22 +429,27 @@ import Testing
         }
         let daemon = try Daemon()
         let port = try freeLoopbackPort()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
-        p.arguments = [
-            "-l", daemon.socket, "-l", "127.0.0.1:\(port)", Daemon.binaries.appendingPathComponent("scimd").path,
-            "--database", daemon.database, "--log-level", "info",
-        ]
-        FileManager.default.createFile(atPath: daemon.logFile, contents: nil)
-        p.standardError = FileHandle(forWritingAtPath: daemon.logFile)
-        try p.run()
-        daemon.process = p
-        try daemon.waitUntilAnswering()
+        try startSocketActivated(daemon, listening: [daemon.socket, "127.0.0.1:\(port)"], names: nil)
         #expect(daemon.log.contains("closing the socket systemd passed as descriptor 4, named 'unknown'"), "\(daemon.log)")
         #expect(daemon.log.contains("FileDescriptorName=http"))
         #expect(throws: HTTPTestClientError.self, "the port refuses connections") { _ = try HTTPTestClient(port: port, receiveTimeout: 2) }
         #expect(daemon.stop() == 0)
     }
+}
+
+/// Starts `daemon`'s scimd under `systemd-socket-activate` on the `listening` addresses (Unix paths
+/// or HOST:PORT), with `--fdname=names` when given, logging at info, and waits until it answers.
+func startSocketActivated(_ daemon: Daemon, listening: [String], names: String?) throws {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
+    p.arguments = listening.flatMap { ["-l", $0] } + (names.map { ["--fdname=\($0)"] } ?? []) + [
+        Daemon.binaries.appendingPathComponent("scimd").path, "--database", daemon.database, "--log-level", "info",
+    ]
+    FileManager.default.createFile(atPath: daemon.logFile, contents: nil)
+    p.standardError = FileHandle(forWritingAtPath: daemon.logFile)
+    try p.run()
+    daemon.process = p
+    try daemon.waitUntilAnswering()
 }
 
 /// TCP ports the process listens on, read from /proc: its socket inodes matched against the
