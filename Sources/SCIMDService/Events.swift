@@ -161,15 +161,18 @@ extension SCIMDService {
         Int(try await store.read { db in try db.latestEventSequence() })
     }
 
-    /// `events.list`. Throws `not_found`, `invalid_params`.
+    /// `events.list`. Throws `not_found`, `invalid_params` (also for an `after` past every event
+    /// the feed ever held: see ``checkCursor(_:)``).
     public func listEvents(_ params: EventsList.Params) async throws -> EventsList.Result {
         let limit = params.limit ?? 100
         guard (1...1000).contains(limit) else { throw RPCError.invalidParams("limit must be 1…1000", field: "limit") }
         let after = Int64(params.after ?? 0)
         guard after >= 0 else { throw RPCError.invalidParams("after must not be negative", field: "after") }
-        let connectionId = try params.connection.map { try connection(named: $0).id }
+        var connectionId: String? = nil
+        if let reference = params.connection { connectionId = try await eventConnectionId(reference) }
         let types = params.types
         try EventLog.checkSelection(types)
+        try await checkCursor(after)
         let (events, latest) = try await readEvents(after: after, connectionId: connectionId, types: types, limit: limit)
         return .init(events: events, nextAfter: events.last?.sequence ?? Int(after), latestSequence: Int(latest))
     }
@@ -194,11 +197,39 @@ extension SCIMDService {
     }
 
     /// Validates a subscription's selection. Throws `not_found`, `invalid_params`.
-    public func prepareSubscription(_ selection: EventSelection) throws -> (connectionId: String?, after: Int64) {
+    public func prepareSubscription(_ selection: EventSelection) async throws -> (connectionId: String?, after: Int64) {
         let after = Int64(selection.after ?? 0)
         guard after >= 0 else { throw RPCError.invalidParams("after must not be negative", field: "after") }
         try EventLog.checkSelection(selection.types)
-        return (try selection.connection.map { try connection(named: $0).id }, after)
+        try await checkCursor(after)
+        guard let reference = selection.connection else { return (nil, after) }
+        return (try await eventConnectionId(reference), after)
+    }
+
+    /// The connection an `events.*` call filters by: a connection by id or name, or a deleted one
+    /// by id while the feed still holds its events. A consumer that follows one connection then
+    /// reads to its end, `connection.deleted` last; before, the deleted connection was not found
+    /// and those last events were out of its reach. Throws `not_found`.
+    func eventConnectionId(_ reference: String) async throws -> String {
+        do {
+            return try connection(named: reference).id
+        } catch let error as RPCError where error.kind == "not_found" {
+            guard try await store.read({ db in try db.hasEvents(connectionId: reference) }) else { throw error }
+            return reference
+        }
+    }
+
+    /// Refuses a cursor past every sequence the feed ever gave: it comes from another scimd, or
+    /// the database was restored from an older backup. Served, it would read nothing until the
+    /// feed's numbers caught up, and skip every event until then. Throws `invalid_params`.
+    func checkCursor(_ after: Int64) async throws {
+        let highWater = try await store.read { db in try db.eventSequenceHighWater() }
+        guard after <= highWater else {
+            throw RPCError.invalidParams(
+                "after \(after) is past the newest event this feed ever held (\(highWater)): the cursor is from another scimd, or the "
+                    + "database was restored from an older backup; resynchronize, then follow from after: \(highWater)",
+                field: "after")
+        }
     }
 
     /// Streams events to `send` until cancelled: the backlog after `after`, then live ones as they

@@ -80,4 +80,18 @@ extension StoreReader {
     public func latestEventSequence() throws -> Int64 {
         try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) FROM event") ?? 0
     }
+
+    /// The highest sequence number the feed ever gave an event, also when retention has pruned
+    /// that event since (`AUTOINCREMENT` never reuses one; SQLite keeps it in `sqlite_sequence`).
+    /// 0 when no event was ever written.
+    public func eventSequenceHighWater() throws -> Int64 {
+        let recorded = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'event'") ?? 0
+        return max(recorded, try latestEventSequence())
+    }
+
+    /// Whether the feed holds an event of `connectionId` (also of a deleted connection, whose
+    /// `connection.deleted` stays until retention prunes it). Searches the (connectionId, sequence) index.
+    public func hasEvents(connectionId: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM event WHERE connectionId = ?)", arguments: [connectionId]) ?? false
+    }
 }

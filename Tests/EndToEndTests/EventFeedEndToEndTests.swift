@@ -96,8 +96,13 @@ import Testing
         let none = try runTool("scimctl", ["events", "list", "--types", "user.*"], environment: env)
         #expect(none.status == 0)
         #expect(none.stdout == "No events match.\n")
+        // A cursor past anything the feed ever held is refused (another scimd's, or a restore).
         let beyond = try runTool("scimctl", ["events", "list", "--after", "1000"], environment: env)
-        #expect(beyond.stdout.hasPrefix("No events after 1000 (the newest is "))
+        #expect(beyond.status == 1)
+        #expect(beyond.stderr.contains("after 1000 is past the newest event this feed ever held"), "\(beyond.stderr)")
+        let newest = try JSONParser().parse(try runTool("scimctl", ["events", "list", "--json"], environment: env).stdout)["latestSequence"]?.intValue ?? -1
+        let atEnd = try runTool("scimctl", ["events", "list", "--after", "\(newest)"], environment: env)
+        #expect(atEnd.stdout == "No events after \(newest) (the newest is \(newest)).\n", "\(atEnd.stdout)")
         // `get`, the RPC methods' verb, finds the `show` commands.
         let shown = try runTool("scimctl", ["connections", "get", "Tail"], environment: env)
         #expect(shown.status == 0)

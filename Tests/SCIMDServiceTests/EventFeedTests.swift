@@ -60,6 +60,47 @@ import Testing
         await #expect(throws: RPCError.self) { try await fixture.service.listEvents(.init(connection: "nope")) }
     }
 
+    /// A consumer following one connection reads to its end: after the connection is deleted, its
+    /// id still selects its events, `connection.deleted` last (its name is gone with it).
+    @Test func aDeletedConnectionsEventsStayReadableByItsId() async throws {
+        let fixture = try ServiceFixture()
+        let a = try await fixture.connection("A")
+        _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "a0"])
+        let seen = try await fixture.service.listEvents(.init(connection: "A"))
+        _ = try await fixture.service.deleteConnection("A")
+        let rest = try await fixture.service.listEvents(.init(after: seen.nextAfter, connection: a.connection.id))
+        #expect(rest.events.map(\.type) == ["connection.deleted"])
+        let (subscribed, _) = try await fixture.service.prepareSubscription(EventSelection(after: seen.nextAfter, connection: a.connection.id))
+        #expect(subscribed == a.connection.id)
+        await #expect(throws: RPCError.self) { try await fixture.service.listEvents(.init(connection: "A")) }
+        await #expect(throws: RPCError.self) { try await fixture.service.listEvents(.init(connection: "never-was")) }
+    }
+
+    /// A cursor past every sequence the feed ever gave (another scimd's, or one kept across a
+    /// restore of an older backup) is refused rather than silently reading nothing until the
+    /// numbers catch up; a cursor at the end of a feed retention has emptied is fine.
+    @Test func aCursorPastTheFeedIsRefusedAndOneAtItsPrunedEndIsNot() async throws {
+        let now = Box(Milliseconds(10_000_000))
+        let fixture = try ServiceFixture(configuration: ServiceConfiguration(eventMaxAgeSeconds: 60), clock: Clock { now.value })
+        let a = try await fixture.connection()
+        _ = await fixture.scim("POST", "/Users", token: a.token, body: ["userName": "a0"])
+        let end = try await fixture.service.listEvents(.init()).latestSequence
+        do {
+            _ = try await fixture.service.listEvents(.init(after: end + 1))
+            Issue.record("a cursor past the feed was served")
+        } catch let error as RPCError {
+            #expect(error.kind == "invalid_params" && error.data?.field == "after")
+            #expect(error.message.contains("past the newest event this feed ever held (\(end))"), "\(error.message)")
+        }
+        await #expect(throws: RPCError.self) { try await fixture.service.prepareSubscription(EventSelection(after: end + 1)) }
+        // Retention prunes every event: the consumer's cursor at the old end is still valid.
+        now.mutate { $0 += 120_000 }
+        _ = await fixture.service.runMaintenance()
+        let pruned = try await fixture.service.listEvents(.init(after: end))
+        #expect(pruned.events.isEmpty)
+        #expect(try await fixture.service.prepareSubscription(EventSelection(after: end)).after == Int64(end))
+    }
+
     /// A type or family the feed never carries is refused, naming it, on both reads of the feed:
     /// a typo would otherwise select nothing and look like a quiet feed.
     @Test func anEventTypeTheFeedNeverCarriesIsRefused() async throws {
