@@ -29,9 +29,36 @@ public enum RPCCodec {
         do {
             return try JSONDecoder().decode(T.self, from: Data(JSONSerializer.bytes(value)))
         } catch let error as DecodingError {
+            // Foundation reports a number an integer field cannot hold (`1.5`, `2^63`) as corrupt
+            // data with no path ("The given data was not valid JSON."): name the field instead.
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty, let (field, number) = firstNonInteger(in: value) {
+                throw RPCError.invalidParams("param '\(field)' must be an integer (got \(number))", field: field)
+            }
             throw invalidParams(error)
         } catch {
             throw RPCError.invalidParams("invalid params: \(error)")
+        }
+    }
+
+    /// The first number in `value` (depth first, in member order) that no integer field can hold:
+    /// one with a fraction, or past `Int`'s range (the parser keeps such numbers as `Double`).
+    /// Its dotted path (`limit`, `filter.after`, `ids[2]`) and its text.
+    static func firstNonInteger(in value: JSONValue, at path: String = "") -> (String, String)? {
+        switch value {
+        case .double(let number) where number.rounded() != number || abs(number) >= 9.2e18:
+            return (path, JSONSerializer.string(value))
+        case .object(let object):
+            for (key, member) in object {
+                if let found = firstNonInteger(in: member, at: path.isEmpty ? key : path + "." + key) { return found }
+            }
+            return nil
+        case .array(let elements):
+            for (index, element) in elements.enumerated() {
+                if let found = firstNonInteger(in: element, at: path + "[\(index)]") { return found }
+            }
+            return nil
+        default:
+            return nil
         }
     }
 

@@ -57,6 +57,25 @@ import Testing
         #expect(SystemHealth.Result(status: "ok", version: "1", uptimeSeconds: .nan).fastJSON == nil)
     }
 
+    /// Foundation reports `1.5` or `2^63` for an integer field as corrupt data without a path;
+    /// the error names the field, as it does for a string in its place.
+    @Test func aNumberNoIntegerFieldHoldsIsNamed() {
+        for (params, field, text) in [
+            (["limit": .double(1.5)] as JSONValue, "limit", "1.5"), (["after": .double(9.223372036854775808e18)], "after", nil),
+        ] as [(JSONValue, String, String?)] {
+            do {
+                _ = try RPCCodec.decode(EventsList.Params.self, from: params)
+                Issue.record("\(params) decoded")
+            } catch {
+                #expect(error.data?.field == field, "\(error.message)")
+                #expect(error.message.hasPrefix("param '\(field)' must be an integer (got "), "\(error.message)")
+                if let text { #expect(error.message.contains(text)) }
+            }
+        }
+        #expect((try? RPCCodec.decode(EventsList.Params.self, from: ["limit": .double(100)]))?.limit == 100, "a whole number in exponent form is an integer")
+        #expect(RPCCodec.firstNonInteger(in: ["a": [1, ["b": .double(2.5)]]]) ?? ("", "") == ("a[1].b", "2.5"))
+    }
+
     @Test func noParamsDecodeWithoutTheGenericDecoder() throws {
         #expect(try RPCCodec.decode(Empty.self, from: nil) == Empty())
         #expect(try RPCCodec.decode(Empty.self, from: .object([:])) == Empty())
