@@ -6,12 +6,20 @@ import SCIMJSON
 /// SSO and SCIM together: which provisioned user a login is, and the link to the application's users.
 extension SCIMDService {
     /// `sso.resolve`. Throws `not_found` (no such connection), `invalid_params` (neither connection
-    /// nor customerId), `conflict` (customerId shared by several connections). Everything about the
-    /// claims is a verdict with a ``SSOResolve/Result/reason``.
+    /// nor customerId, or both naming different customers), `conflict` (customerId shared by
+    /// several connections). Everything about the claims is a verdict with a
+    /// ``SSOResolve/Result/reason``.
     public func resolveSSO(_ params: SSOResolve.Params) async throws -> SSOResolve.Result {
         let connection: ConnectionRecord
         if let reference = params.connection {
             connection = try self.connection(named: reference)
+            // Both given: they must agree. Ignoring customerId would resolve a login of one
+            // customer against another customer's users when the caller mixed them up.
+            if let customerId = params.customerId, connection.customerId != customerId {
+                throw RPCError.invalidParams(
+                    "connection '\(reference)' is customerId '\(connection.customerId ?? "")', not '\(customerId)'; give one of them",
+                    field: "customerId")
+            }
         } else if let customerId = params.customerId {
             let matches = connections.values.filter { $0.customerId == customerId }
             guard let first = matches.first else { throw RPCError.notFound("no connection has customerId '\(customerId)'") }

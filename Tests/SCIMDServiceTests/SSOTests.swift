@@ -118,6 +118,14 @@ import Testing
         }
         let byCustomer = try await resolve(f, ["email": "ada@example.com"], connection: nil, customerId: "cus_42")
         #expect(byCustomer.verdict == "allow")
+        // Both, agreeing: fine; disagreeing: refused rather than one of them silently ignored.
+        #expect(try await resolve(f, ["email": "ada@example.com"], connection: "Acme", customerId: "cus_42").verdict == "allow")
+        do {
+            _ = try await resolve(f, ["email": "ada@example.com"], connection: "Acme", customerId: "cus_other")
+            Issue.record("a connection and another customer's id were accepted together")
+        } catch let error as RPCError {
+            #expect(error.kind == "invalid_params" && error.data?.field == "customerId", "\(error.message)")
+        }
     }
 
     @Test func linkAndUnlink() async throws {
