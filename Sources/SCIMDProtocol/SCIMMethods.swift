@@ -213,7 +213,7 @@ extension SCIMHandle {
             params: ["method": "GET", "path": "/Users?filter=userName%20eq%20%22ada%40example.com%22", "connection": "Acme"],
             result: [
                 "status": 200, "headers": ["Content-Type": "application/scim+json"],
-                "body": #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":1,"startIndex":1,"itemsPerPage":1,"Resources":[]}"#,
+                "body": #"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0,"startIndex":1,"itemsPerPage":0,"Resources":[]}"#,
                 "changes": [],
             ])
     }
