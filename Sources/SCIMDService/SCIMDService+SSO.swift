@@ -165,9 +165,14 @@ extension SCIMDService {
             }
             record.appUserId = appUserId
             try record.updateRow(db)
-            try EventLog.append(
-                db, at: now, connectionId: connectionId, type: .userUpdated, resourceType: "User", resourceId: record.id,
-                data: ["userName": .string(Self.displayName(record)), "appUserId": appUserId.map(JSONValue.string) ?? .null])
+            // Like every `user.*` event: the user's version (a link does not change its SCIM data)
+            // and mapped properties, so a consumer can update its copy from the event alone.
+            var data: JSONObject = [
+                "userName": .string(Self.displayName(record)), "version": .string(ETag.string(record.version)),
+                "appUserId": appUserId.map(JSONValue.string) ?? .null,
+            ]
+            if let mapped = record.mapped, let parsed = try? JSONParser().parse(mapped) { data["mapped"] = parsed }
+            try EventLog.append(db, at: now, connectionId: connectionId, type: .userUpdated, resourceType: "User", resourceId: record.id, data: data)
             return LinkResult(id: record.id, userName: Self.displayName(record), appUserId: appUserId)
         }
         guard let result else {

@@ -135,6 +135,11 @@ import Testing
         #expect(try await resolve(f, ["email": "ada@example.com"]).user?.appUserId == "app-1")
         #expect(try await f.service.getUser(.init(connection: "Acme", id: ids["ada"]!)).appUserId == "app-1")
         #expect(try await f.service.listUsers(.init(connection: "Acme")).users.first { $0.id == ids["ada"] }?.appUserId == "app-1")
+        // Its event carries what every user.* event does: the version and the mapped properties.
+        let event = try await f.service.listEvents(.init(types: ["user.updated"])).events.last
+        #expect(event?.data["appUserId"] == "app-1")
+        #expect(event?.data["version"]?.stringValue?.hasPrefix("W/") == true, "\(event?.data ?? [:])")
+        #expect(event?.data["mapped"]?.objectValue != nil, "\(event?.data ?? [:])")
         do {
             _ = try await f.service.linkUser(.init(connection: "Acme", id: "bob@example.com", appUserId: "app-1"))
             Issue.record("one app user linked twice")
