@@ -315,6 +315,12 @@ public actor SCIMDService {
                     guard activeMapping(current.id).configuration.users.property(named: property) != nil || property == "roles" else {
                         throw RPCError.invalidParams("the user mapping has no property '\(property)'", field: "sso.property")
                     }
+                } else if sso.claim != nil || sso.property != nil {
+                    // The other strategies read a fixed claim: a claim given with them would be
+                    // stored and silently ignored at every login.
+                    throw RPCError.invalidParams(
+                        "sso.claim and sso.property belong to claim_property; \(sso.kind) reads its own claim",
+                        field: sso.claim != nil ? "sso.claim" : "sso.property")
                 }
             }
             if let timeout = params.commitTimeoutSeconds {

@@ -113,6 +113,10 @@ import Testing
         await #expect(throws: RPCError.self) {
             try await f.service.updateConnection(.init(connection: "Acme", sso: SSOStrategy(kind: "guess")))
         }
+        // A claim given with a strategy that reads its own would be stored and ignored at every login.
+        await #expect(throws: RPCError.self) {
+            try await f.service.updateConnection(.init(connection: "Acme", sso: SSOStrategy(kind: "sub_userName", claim: "x")))
+        }
         await #expect(throws: RPCError.self) {
             try await f.service.updateConnection(.init(connection: "Acme", sso: SSOStrategy(kind: "claim_property", claim: "x", property: "nonexistent")))
         }
