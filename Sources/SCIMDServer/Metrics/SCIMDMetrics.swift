@@ -156,7 +156,7 @@ public final class SCIMDMetrics: Sendable {
         ) -> Sources {
             Sources(
                 connections: { try await service.listConnections() },
-                latestEventSequence: { try await service.listEvents(.init(after: Int(Int64.max), limit: 1)).latestSequence },
+                latestEventSequence: { try await service.latestEventSequence() },
                 healthChecks: { health.checks() }, openRPCConnections: { counters.openConnections },
                 databasePath: databasePath, residency: { service.memoryResidency() })
         }
